@@ -1,0 +1,142 @@
+"""The ``prize`` command: run the services, migrate their databases, administer the prize."""
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+import sys
+
+import click
+
+from shared.config import SERVICES, ConfigError, load_settings
+from shared.logs import configure_logging
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def _service_module(service: str, name: str = "app"):
+    return importlib.import_module(f"services.{service}.{name}")
+
+
+def _services_option(value: str | None) -> list[str]:
+    if not value:
+        return list(SERVICES)
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in SERVICES]
+    if unknown:
+        raise click.BadParameter(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+    return chosen
+
+
+@click.group()
+def main():
+    """Seoul Smart City Prize: intake, review and notify."""
+
+
+@main.group()
+def db():
+    """Database migrations (Alembic, one history per service)."""
+
+
+@db.command("upgrade")
+@click.option("--only", help="comma-separated services (default: all)")
+def db_upgrade(only):
+    """Bring each service's database to the newest schema."""
+    from shared.migrations import upgrade
+    settings = _settings()
+    for service in _services_option(only):
+        upgrade(service, settings.database_url(service))
+        click.echo(f"{service}: database at the newest schema")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--host", default=None, help="address to listen on (default PRIZE_<SERVICE>_HOST or 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (default PRIZE_<SERVICE>_PORT or 8001/8002/8003)")
+@click.option("--workers", type=int, default=lambda: int(os.environ.get("PRIZE_WEB_WORKERS", "2")))
+@click.option("--threads", type=int, default=lambda: int(os.environ.get("PRIZE_WEB_THREADS", "4")))
+def web(service, host, port, workers, threads):
+    """Serve one service's web app with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = _settings()
+    configure_logging(service, settings.log_level)
+    host = host or settings.hosts[service]
+    port = port or settings.ports[service]
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("proc_name", f"prize-{service}-web")
+
+        def load(self):
+            return _service_module(service).create_app(settings=settings)
+
+    _Server().run()
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+def worker(service):
+    """Run one service's worker: event consumer, outbox relay, timed jobs."""
+    settings = _settings()
+    configure_logging(service, settings.log_level)
+    _service_module(service).create_worker(settings=settings).run()
+
+
+@main.command()
+@click.option("--only", help="comma-separated services to run (default: all)")
+@click.option("--no-migrate", is_flag=True, help="skip 'prize db upgrade' before starting")
+def run(only, no_migrate):
+    """Run the services, each web app and worker as its own process (honcho)."""
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    services = _services_option(only)
+    settings = _settings()
+    if not no_migrate:
+        from shared.migrations import upgrade
+        for service in services:
+            upgrade(service, settings.database_url(service))
+    if settings.storage_url.startswith("file://"):
+        os.makedirs(settings.storage_url[len("file://"):], exist_ok=True)
+
+    prize = shlex.quote(sys.argv[0]) if sys.argv[0].endswith("prize") else f"{shlex.quote(sys.executable)} -m services.cli"
+    manager = Manager(Printer(sys.stdout))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    for service in services:
+        manager.add_process(f"{service}-web", f"{prize} web {service}", env=env)
+        manager.add_process(f"{service}-worker", f"{prize} worker {service}", env=env)
+    click.echo("Seoul Smart City Prize")
+    for service in services:
+        click.echo(f"  {service:<7} http://{settings.hosts[service]}:{settings.ports[service]}/  "
+                   f"(API docs at /docs, health at /readyz)")
+    click.echo(f"  broker  {settings.broker_url}")
+    click.echo(f"  mail    {settings.mail_url}")
+    sys.stdout.flush()
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+@main.command()
+@click.argument("role", type=click.Choice(["secretariat"]))
+@click.option("--name", default="secretariat", help="who the token is for (recorded as its subject)")
+def token(role, name):
+    """Print a bearer token for the secretariat's API calls (valid 12 hours)."""
+    from shared.auth import issue_token
+    click.echo(issue_token(_settings().secret_key, role, name))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""notify: every email a person must get. Wires the web app and the worker."""
+from __future__ import annotations
+
+from shared.config import Settings, load_settings
+from shared.db import Database
+from shared.web import create_service_app
+from shared.worker import PeriodicJob, ServiceWorker
+
+from .api import blueprints
+from .delivery import Sender
+from .handlers import make_handlers
+from .mail import mailer_from_url
+from .models import inbox, outbox
+
+SERVICE = "notify"
+
+
+def create_app(test_config: dict | None = None, settings: Settings | None = None):
+    settings = settings or load_settings()
+    db = Database(settings.database_url(SERVICE), SERVICE)
+    return create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: notify",
+                              blueprints=blueprints, test_config=test_config)
+
+
+def create_worker(settings: Settings | None = None) -> ServiceWorker:
+    settings = settings or load_settings()
+    db = Database(settings.database_url(SERVICE), SERVICE)
+    sender = Sender(db, mailer_from_url(settings.mail_url), settings.mail_from)
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, make_handlers(sender),
+                         jobs=[PeriodicJob("retry-deliveries", 5.0, sender.sweep)])

@@ -1,0 +1,226 @@
+"""The message bus: a publisher with publisher confirms and a consumer with manual acks.
+
+Both work on every kombu transport we support (RabbitMQ, SQS, the embedded SQLite broker).
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import Callable, Iterable
+
+from kombu import Connection, Producer
+from kombu.mixins import ConsumerMixin
+from marshmallow import ValidationError
+
+from . import sqlite_transport  # noqa: F401  (registers the sqlite:// transport)
+from . import topology
+from .events import Event, parse_message
+from .logs import correlation
+
+log = logging.getLogger("prize.bus")
+
+ATTEMPTS_HEADER = "x-prize-attempts"
+
+
+def broker_url(url: str) -> str:
+    # The embedded default used to be written sqla+sqlite://; both mean our SQLite transport.
+    return url.replace("sqla+sqlite://", "sqlite://", 1) if url.startswith("sqla+sqlite://") else url
+
+
+def connect(url: str, **kwargs) -> Connection:
+    url = broker_url(url)
+    options = {}
+    if url.startswith("sqs://"):
+        options["region"] = kwargs.pop("region", None) or "eu-west-1"
+    return Connection(url, connect_timeout=5, transport_options=options, **kwargs)
+
+
+class ConfirmTimeout(Exception):
+    pass
+
+
+class Publisher:
+    """Publishes batches; returns only when the broker has confirmed every message.
+
+    On RabbitMQ the channel is in confirm mode and a whole batch is published before
+    waiting for the acks (one round trip per batch, not per message). Any nack, timeout or
+    connection error raises, and the caller (the outbox relay) publishes the batch again.
+    """
+
+    def __init__(self, url: str, namespace: str = "", *, confirm_timeout: float = 10.0):
+        self.url = url
+        self.namespace = namespace
+        self.confirm_timeout = confirm_timeout
+        self._conn: Connection | None = None
+        self._producer: Producer | None = None
+        self._confirms = False
+        self._sent = 0
+        self._acked = 0
+        self._nacked = False
+
+    def _on_ack(self, tag, multiple):
+        self._acked = max(self._acked, tag)
+
+    def _on_nack(self, tag, multiple):
+        self._nacked = True
+
+    def _ensure(self) -> Producer:
+        if self._producer is not None:
+            return self._producer
+        conn = connect(self.url)
+        conn.ensure_connection(max_retries=1)
+        channel = conn.channel()
+        topology.declare(channel, self.namespace)
+        self._confirms = conn.transport.driver_type == "amqp"
+        if self._confirms:
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._sent = self._acked = 0
+            self._nacked = False
+        self._conn = conn
+        self._producer = Producer(channel, exchange=topology.exchange(self.namespace))
+        return self._producer
+
+    def publish_many(self, messages: Iterable[tuple[str, dict, str]]) -> int:
+        """Publish (routing_key, body, correlation_id) triples; raise unless all confirmed."""
+        producer = self._ensure()
+        count = 0
+        for routing_key, body, correlation_id in messages:
+            producer.publish(body, routing_key=routing_key, serializer="json",
+                             delivery_mode=2, message_id=body.get("id"),
+                             correlation_id=correlation_id, retry=False)
+            count += 1
+        if self._confirms and count:
+            self._sent += count
+            deadline = time.monotonic() + self.confirm_timeout
+            while self._acked < self._sent and not self._nacked:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.reset()
+                    raise ConfirmTimeout(f"broker confirmed {self._acked} of {self._sent} messages")
+                try:
+                    self._conn.drain_events(timeout=left)
+                except socket.timeout:
+                    continue
+            if self._nacked:
+                self.reset()
+                raise ConfirmTimeout("broker refused (nacked) a message")
+        return count
+
+    def publish(self, event: Event) -> None:
+        self.publish_many([(event.routing_key, event.to_message(), event.correlation_id)])
+
+    def send_to_queue(self, queue: str, body: dict, headers: dict) -> None:
+        """Publish straight to one queue through the default exchange (retries, dead letters)."""
+        producer = self._ensure()
+        producer.publish(body, exchange="", routing_key=queue, serializer="json",
+                         delivery_mode=2, headers=headers, retry=False)
+        if self._confirms:
+            self._sent += 1
+            deadline = time.monotonic() + self.confirm_timeout
+            while self._acked < self._sent:
+                if time.monotonic() > deadline or self._nacked:
+                    self.reset()
+                    raise ConfirmTimeout("broker did not confirm a requeued message")
+                try:
+                    self._conn.drain_events(timeout=1)
+                except socket.timeout:
+                    pass
+
+    def reset(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.release()
+            except Exception:
+                pass
+        self._conn = None
+        self._producer = None
+
+    close = reset
+
+
+Dispatcher = Callable[[Event], None]
+
+
+class EventConsumer(ConsumerMixin):
+    """Consumes one service's queue; acks only after the handler's transaction committed.
+
+    A handler that raises is tried again (the message goes back to the tail of the queue with
+    an attempt counter, so the next message flows) and after ``max_attempts`` it is moved to
+    the service's dead-letter queue with the error. A message that does not parse is dead-
+    lettered at once: retrying it cannot help.
+    """
+
+    def __init__(self, url: str, service: str, dispatch: Dispatcher, *, namespace: str = "",
+                 max_attempts: int = 5, prefetch_count: int = 50):
+        self.connection = connect(url)
+        self.service = service
+        self.dispatch = dispatch
+        self.namespace = namespace
+        self.max_attempts = max_attempts
+        self.prefetch_count = prefetch_count
+        self.queue = topology.service_queue(service, namespace)
+        self.dead_letter_queue = topology.dead_letter_queue_name(service, namespace)
+        self.requeue = Publisher(url, namespace)
+        self.handled = 0
+        self.dead_lettered = 0
+
+    def get_consumers(self, Consumer, channel):
+        topology.declare(channel, self.namespace)
+        return [Consumer(queues=[self.queue], callbacks=[self.on_message], accept=["json"],
+                         prefetch_count=self.prefetch_count, on_decode_error=self.on_decode_error)]
+
+    def on_decode_error(self, message, exc) -> None:
+        raw = message.body
+        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        self._dead_letter({"undecodable": body}, message, f"cannot decode: {exc}", 1)
+
+    def on_message(self, body, message) -> None:
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        try:
+            event = parse_message(body)
+        except ValidationError as exc:
+            self._dead_letter(body, message, f"invalid message: {exc.messages}", attempts)
+            return
+        with correlation(event.correlation_id):
+            try:
+                self.dispatch(event)
+            except Exception as exc:
+                if attempts >= self.max_attempts:
+                    log.exception("handler failed for %s %s, attempt %d: dead-lettering",
+                                  event.type, event.id, attempts)
+                    self._dead_letter(body, message, f"{type(exc).__name__}: {exc}", attempts)
+                else:
+                    log.warning("handler failed for %s %s, attempt %d of %d: %s",
+                                event.type, event.id, attempts, self.max_attempts, exc)
+                    self._retry(body, message, attempts)
+                return
+            self.handled += 1
+            message.ack()
+
+    def _retry(self, body, message, attempts: int) -> None:
+        headers = dict(message.headers or {})
+        headers[ATTEMPTS_HEADER] = attempts
+        headers.setdefault("x-prize-routing-key", message.delivery_info.get("routing_key"))
+        # Publish the copy first: a crash between the two leaves a duplicate, never a loss.
+        self.requeue.send_to_queue(self.queue.name, body, headers)
+        message.ack()
+
+    def _dead_letter(self, body, message, error: str, attempts: int) -> None:
+        headers = dict(message.headers or {})
+        headers.update({
+            ATTEMPTS_HEADER: attempts,
+            "x-prize-error": error[:2000],
+            "x-prize-queue": self.queue.name,
+            "x-prize-routing-key": headers.get("x-prize-routing-key")
+            or message.delivery_info.get("routing_key"),
+            "x-prize-dead-at": time.time(),
+        })
+        self.requeue.send_to_queue(self.dead_letter_queue, body, headers)
+        message.ack()
+        self.dead_lettered += 1
+
+    def on_connection_error(self, exc, interval):
+        log.warning("broker connection lost, reconnecting in %ss: %s", interval, exc)

@@ -1,0 +1,133 @@
+"""Configuration from ``PRIZE_*`` environment variables.
+
+Unset means the embedded default (SQLite files, a server-less broker, local folders under
+``var/``). A bad value stops start-up with one line that names the variable.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+SERVICES = ("intake", "review", "notify")
+DEFAULT_PORTS = {"intake": 8001, "review": 8002, "notify": 8003}
+
+
+class ConfigError(SystemExit):
+    """Raised with one human line naming the variable that is wrong."""
+
+    def __init__(self, variable: str, problem: str):
+        self.variable = variable
+        super().__init__(f"configuration error: {variable} {problem}")
+
+
+def _var_dir(env) -> Path:
+    return Path(env.get("PRIZE_VAR_DIR") or (Path.cwd() / "var")).resolve()
+
+
+def _check_db_url(name: str, value: str) -> str:
+    scheme = urlparse(value).scheme
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise ConfigError(name, f"must be a sqlite:/// or postgresql:// URL, got {value!r}")
+    if scheme == "postgresql" or scheme == "postgres":
+        # SQLAlchemy would pick psycopg2, which we do not ship; psycopg 3 is the driver.
+        value = "postgresql+psycopg" + value[len(scheme):]
+    return value
+
+
+def _check_broker_url(name: str, value: str) -> str:
+    scheme = urlparse(value).scheme
+    if scheme not in {"amqp", "amqps", "pyamqp", "sqs", "sqla+sqlite", "sqla+postgresql", "memory"}:
+        raise ConfigError(name, f"must be an amqp://, sqs:// or sqla+sqlite:/// URL, got {value!r}")
+    return value
+
+
+def _check_file_or(name: str, value: str, schemes: set[str]) -> str:
+    scheme = urlparse(value).scheme
+    if scheme not in schemes:
+        wanted = ", ".join(sorted(f"{s}://" for s in schemes))
+        raise ConfigError(name, f"must start with one of {wanted}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker_url: str
+    database_urls: dict[str, str]
+    storage_url: str
+    mail_url: str
+    secret_key: str
+    var_dir: Path
+    hosts: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    namespace: str = ""
+    log_level: str = "INFO"
+    max_redeliveries: int = 5
+    mail_from: str = "Seoul Smart City Prize <prize@wego-cities.org>"
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url.startswith("sqla+sqlite")
+
+
+def load_settings(env=None) -> Settings:
+    env = os.environ if env is None else env
+    var_dir = _var_dir(env)
+
+    broker = env.get("PRIZE_BROKER_URL") or f"sqla+sqlite:///{var_dir / 'broker.sqlite'}"
+    broker = _check_broker_url("PRIZE_BROKER_URL", broker)
+
+    dbs = {}
+    for svc in SERVICES:
+        name = f"PRIZE_{svc.upper()}_DATABASE_URL"
+        dbs[svc] = _check_db_url(name, env.get(name) or f"sqlite:///{var_dir / (svc + '.sqlite')}")
+
+    storage = env.get("PRIZE_STORAGE_URL") or (var_dir / "documents").as_uri()
+    storage = _check_file_or("PRIZE_STORAGE_URL", storage, {"file", "s3"})
+    mail = env.get("PRIZE_MAIL_URL") or (var_dir / "mailbox").as_uri()
+    mail = _check_file_or("PRIZE_MAIL_URL", mail, {"file", "smtp", "ses"})
+
+    ports = {}
+    hosts = {}
+    for svc, default in DEFAULT_PORTS.items():
+        name = f"PRIZE_{svc.upper()}_PORT"
+        raw = env.get(name, str(default))
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ConfigError(name, f"must be a TCP port number, got {raw!r}")
+        ports[svc] = int(raw)
+        hosts[svc] = env.get(f"PRIZE_{svc.upper()}_HOST", "127.0.0.1")
+
+    raw = env.get("PRIZE_MAX_REDELIVERIES", "5")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError("PRIZE_MAX_REDELIVERIES", f"must be a whole number of at least 1, got {raw!r}")
+
+    namespace = env.get("PRIZE_NAMESPACE", "")
+    if namespace and not namespace.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError("PRIZE_NAMESPACE", f"may hold only letters, digits, - and _, got {namespace!r}")
+
+    level = env.get("PRIZE_LOG_LEVEL", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("PRIZE_LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+
+    secret = env.get("PRIZE_SECRET_KEY") or "dev-only-secret-change-me"
+    if env.get("PRIZE_ENV") == "production" and secret == "dev-only-secret-change-me":
+        raise ConfigError("PRIZE_SECRET_KEY", "must be set in production")
+
+    return Settings(
+        broker_url=broker,
+        database_urls=dbs,
+        storage_url=storage,
+        mail_url=mail,
+        secret_key=secret,
+        var_dir=var_dir,
+        hosts=hosts,
+        ports=ports,
+        namespace=namespace,
+        log_level=level,
+        max_redeliveries=int(raw),
+        mail_from=env.get("PRIZE_MAIL_FROM", Settings.mail_from),
+    )

@@ -1,0 +1,69 @@
+"""Database engines: SQLite on the embedded stack, PostgreSQL on the real one."""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if is_sqlite(url):
+        path = urlparse(url).path
+        if path and path != "/:memory:":
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # We issue BEGIN ourselves: pysqlite's implicit transactions upgrade read locks to
+            # write locks mid-transaction, which deadlocks with SQLITE_BUSY across processes.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """One service's database: its engine, sessions and outbox wake-up channel."""
+
+    def __init__(self, url: str, service: str):
+        self.url = url
+        self.service = service
+        self.engine = make_engine(url)
+        self.notify_channel = f"prize_outbox_{service}"
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False,
+                                     info={"outbox_channel": self.notify_channel})
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,58 @@
+"""Events published by intake."""
+from marshmallow import Schema, fields, validate
+
+from .common import APPLICANT_TYPES, CATEGORIES, ApplicantSnapshot
+from .registry import contract
+
+
+class Criterion(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    weight = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+
+
+class CategoryTerms(Schema):
+    key = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    title = fields.String(required=True)
+    applicant_types = fields.List(fields.String(validate=validate.OneOf(APPLICANT_TYPES)),
+                                  required=True, validate=validate.Length(min=1))
+    criteria = fields.List(fields.Nested(Criterion), required=True, validate=validate.Length(min=1))
+
+
+@contract("call.opened", 1)
+class CallOpenedV1(Schema):
+    call_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    theme = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    opens_at = fields.AwareDateTime(required=True)
+    closes_at = fields.AwareDateTime(required=True)
+    time_zone = fields.String(required=True)
+    score_min = fields.Integer(required=True, strict=True)
+    score_max = fields.Integer(required=True, strict=True)
+    categories = fields.List(fields.Nested(CategoryTerms), required=True, validate=validate.Length(min=1))
+
+
+@contract("applicant.registered", 1)
+class ApplicantRegisteredV1(ApplicantSnapshot):
+    registered_at = fields.AwareDateTime(required=True)
+
+
+@contract("application.submitted", 1)
+class ApplicationSubmittedV1(Schema):
+    application_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    call_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    summary = fields.String(required=True, validate=validate.Length(max=5000))
+    submitted_at = fields.AwareDateTime(required=True)
+    applicant = fields.Nested(ApplicantSnapshot, required=True)
+
+
+@contract("application.withdrawn", 1)
+class ApplicationWithdrawnV1(Schema):
+    application_id = fields.UUID(required=True)
+    reference = fields.String(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    withdrawn_at = fields.AwareDateTime(required=True)

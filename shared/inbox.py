@@ -1,0 +1,92 @@
+"""Inbox: a consumed event's id is recorded in the same transaction as its effect.
+
+``InboxDispatcher`` runs the handler registered for an event type inside one unit of work;
+a redelivered event finds its id already recorded and has no second effect.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .events import Event
+from .outbox import record
+
+log = logging.getLogger("prize.inbox")
+
+
+def define_inbox(metadata: MetaData) -> Table:
+    return Table(
+        "inbox", metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("type", String(100), nullable=False),
+        Column("handled_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class UnitOfWork:
+    """What a handler gets: the session of the transaction and a way to emit events."""
+
+    def __init__(self, session: Session, outbox: Table, producer: str, correlation_id: str | None):
+        self.session = session
+        self.outbox = outbox
+        self.producer = producer
+        self.correlation_id = correlation_id
+        self._after_commit: list[Callable[[], None]] = []
+
+    def emit(self, event: Event) -> None:
+        record(self.session, self.outbox, event)
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self._after_commit.append(fn)
+
+
+Handler = Callable[[UnitOfWork, Event], None]
+
+
+class InboxDispatcher:
+    def __init__(self, db: Database, inbox: Table, outbox: Table, service: str,
+                 handlers: dict[str, Handler]):
+        self.db = db
+        self.inbox = inbox
+        self.outbox = outbox
+        self.service = service
+        self.handlers = handlers
+        self.duplicates = 0
+
+    def __call__(self, event: Event) -> None:
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            log.info("no handler for %s here; ignored", event.type)
+            return
+        uow = None
+        try:
+            with self.db.session() as session, session.begin():
+                seen = session.execute(select(self.inbox.c.event_id)
+                                       .where(self.inbox.c.event_id == str(event.id))).first()
+                if seen:
+                    self.duplicates += 1
+                    log.info("event %s already handled; no second effect", event.id)
+                    return
+                session.execute(insert(self.inbox).values(
+                    event_id=str(event.id), type=event.type, handled_at=datetime.now(timezone.utc)))
+                uow = UnitOfWork(session, self.outbox, self.service, event.correlation_id)
+                handler(uow, event)
+        except IntegrityError:
+            # Another consumer committed the same event id first.
+            with self.db.engine.connect() as conn:
+                if conn.execute(select(self.inbox.c.event_id)
+                                .where(self.inbox.c.event_id == str(event.id))).first():
+                    self.duplicates += 1
+                    return
+            raise
+        for fn in uow._after_commit:
+            try:
+                fn()
+            except Exception:
+                log.exception("after-commit step failed for event %s; the sweep will retry it", event.id)

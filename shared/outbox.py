@@ -1,0 +1,192 @@
+"""Transactional outbox: an event row is committed with the state change that caused it.
+
+``record()`` adds the row inside the caller's transaction. ``OutboxRelay`` publishes unsent
+rows in order and marks them sent. On PostgreSQL the insert also sends a NOTIFY, delivered
+only on commit, which wakes the relay at once; rows are claimed with FOR UPDATE SKIP LOCKED so
+two relays never publish the same row. On SQLite the relay polls a partial index every few
+milliseconds. A broker that is down makes the relay back off and retry; the rows wait.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import select
+import threading
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+                        insert, select as sa_select, text, update)
+from sqlalchemy.orm import Session
+
+from .db import Database
+from .events import Event
+
+log = logging.getLogger("prize.outbox")
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def define_outbox(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox", metadata,
+        Column("seq", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("type", String(100), nullable=False),
+        Column("routing_key", String(100), nullable=False),
+        Column("correlation_id", String(100), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+    )
+    Index("ix_outbox_unsent", table.c.seq,
+          postgresql_where=table.c.published_at.is_(None),
+          sqlite_where=table.c.published_at.is_(None))
+    return table
+
+
+def record(session: Session, outbox: Table, event: Event) -> None:
+    """Add the event to the outbox in the caller's transaction."""
+    session.execute(insert(outbox).values(
+        event_id=str(event.id), type=event.type, routing_key=event.routing_key,
+        correlation_id=event.correlation_id, body=json.dumps(event.to_message()),
+        created_at=datetime.now(timezone.utc), attempts=0))
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        channel = session.info.get("outbox_channel")
+        if channel:
+            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+def pending_count(db: Database, outbox: Table) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(sa_select(outbox.c.seq).where(outbox.c.published_at.is_(None))
+                            .with_only_columns(outbox.c.seq.count())).scalar_one()
+
+
+class _Waker:
+    """Wait for 'an outbox row was committed': PostgreSQL LISTEN, else a short poll."""
+
+    def __init__(self, db: Database, poll_interval: float):
+        self.db = db
+        self.poll_interval = poll_interval
+        self.conn = None
+
+    def _listen(self):
+        if self.db.dialect != "postgresql" or self.conn is not None:
+            return
+        import psycopg
+        url = self.db.engine.url.set(drivername="postgresql")
+        self.conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        self.conn.execute(f'LISTEN "{self.db.notify_channel}"')
+
+    def wait(self, stop: threading.Event) -> None:
+        try:
+            self._listen()
+        except Exception as exc:  # the relay still works by polling
+            log.warning("outbox LISTEN unavailable, polling instead: %s", exc)
+            self.conn = None
+        if self.conn is None:
+            stop.wait(self.poll_interval)
+            return
+        try:
+            ready, _, _ = select.select([self.conn.fileno()], [], [], self.poll_interval)
+            if ready:
+                for _ in self.conn.notifies(timeout=0):
+                    pass
+        except Exception as exc:
+            log.warning("outbox LISTEN connection lost: %s", exc)
+            self.close()
+            stop.wait(self.poll_interval)
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order; safe to run in several processes at once."""
+
+    def __init__(self, db: Database, outbox: Table, publisher, *, batch_size: int = 500,
+                 poll_interval: float | None = None, max_backoff: float = 10.0):
+        self.db = db
+        self.outbox = outbox
+        self.publisher = publisher
+        self.batch_size = batch_size
+        if poll_interval is None:
+            poll_interval = 1.0 if db.dialect == "postgresql" else 0.02
+        self.waker = _Waker(db, poll_interval)
+        self.max_backoff = max_backoff
+        self.stop_event = threading.Event()
+        self.published = 0
+
+    def run_once(self) -> int:
+        """Publish one batch; return how many rows were published."""
+        o = self.outbox
+        query = (sa_select(o.c.seq, o.c.routing_key, o.c.body, o.c.correlation_id)
+                 .where(o.c.published_at.is_(None)).order_by(o.c.seq).limit(self.batch_size))
+        if self.db.dialect == "postgresql":
+            # The lock is held while publishing, so a second relay skips these rows.
+            with self.db.engine.begin() as conn:
+                rows = conn.execute(query.with_for_update(skip_locked=True)).all()
+                if not rows:
+                    return 0
+                self._publish(rows)
+                conn.execute(update(o).where(o.c.seq.in_([r.seq for r in rows]))
+                             .values(published_at=datetime.now(timezone.utc)))
+        else:
+            # SQLite: read without the write lock so web requests are never blocked on the
+            # broker; a second relay may publish a row twice, which consumers' inboxes absorb.
+            with self.db.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            self._publish(rows)
+            with self.db.engine.begin() as conn:
+                conn.execute(update(o).where(o.c.seq.in_([r.seq for r in rows]))
+                             .where(o.c.published_at.is_(None))
+                             .values(published_at=datetime.now(timezone.utc)))
+        self.published += len(rows)
+        return len(rows)
+
+    def _publish(self, rows) -> None:
+        self.publisher.publish_many(
+            [(r.routing_key, json.loads(r.body), r.correlation_id) for r in rows])
+
+    def _note_failure(self, exc: Exception) -> None:
+        try:
+            with self.db.engine.begin() as conn:
+                o = self.outbox
+                first = conn.execute(sa_select(o.c.seq).where(o.c.published_at.is_(None))
+                                     .order_by(o.c.seq).limit(1)).scalar()
+                if first is not None:
+                    conn.execute(update(o).where(o.c.seq == first)
+                                 .values(attempts=o.c.attempts + 1, last_error=str(exc)[:2000]))
+        except Exception:  # the database may be the thing that is down
+            pass
+
+    def run(self) -> None:
+        backoff = 0.0
+        while not self.stop_event.is_set():
+            try:
+                n = self.run_once()
+                backoff = 0.0
+            except Exception as exc:
+                backoff = min(self.max_backoff, max(0.2, backoff * 2))
+                log.warning("outbox relay could not publish, retrying in %.1fs: %s", backoff, exc)
+                self._note_failure(exc)
+                self.publisher.reset()
+                self.stop_event.wait(backoff)
+                continue
+            if n < self.batch_size:
+                self.waker.wait(self.stop_event)
+        self.waker.close()
+
+    def stop(self) -> None:
+        self.stop_event.set()

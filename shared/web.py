@@ -1,0 +1,198 @@
+"""What every service's web app has: API docs, health, metrics, JSON errors, auth, logging."""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import uuid
+
+from flask import Flask, current_app, g, jsonify, render_template_string, request
+from flask_smorest import Api, abort
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from .auth import Principal, TokenError, read_token
+from .bus import connect
+from .config import Settings
+from .db import Database
+from .logs import set_correlation
+
+log = logging.getLogger("prize.web")
+
+MAX_JSON_BODY = 1024 * 1024  # API bodies are small; documents go straight to storage
+
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} API</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+code{background:#f3f3f3;padding:0 .2em}.m{display:inline-block;min-width:4.5em;font-weight:bold}
+li{margin:.3em 0}</style></head><body>
+<h1>{{ title }} API <small>v{{ version }}</small></h1>
+<p>The machine-readable description is at <a href="openapi.json"><code>/openapi.json</code></a>.
+Send <code>Authorization: Bearer &lt;token&gt;</code>; errors come back as JSON with a
+<code>message</code> and, for invalid input, field-level <code>errors</code>.</p>
+<ul>{% for path, ops in paths %}{% for method, op in ops %}
+<li><span class="m">{{ method|upper }}</span> <code>{{ path }}</code> {{ op.get('summary', '') }}</li>
+{% endfor %}{% endfor %}</ul></body></html>"""
+
+
+def json_error(status: int, message: str, **extra):
+    body = {"code": status, "status": HTTP_STATUS_CODES.get(status, "Error"), "message": message}
+    body.update(extra)
+    return jsonify(body), status
+
+
+def create_service_app(service: str, settings: Settings, db: Database, *, title: str,
+                       blueprints=(), test_config: dict | None = None) -> Flask:
+    app = Flask(f"services.{service}", instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_JSON_BODY,
+        API_TITLE=title,
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}}},
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["prize"] = {"service": service, "settings": settings, "db": db}
+
+    api = Api(app)
+    for blp in blueprints:
+        api.register_blueprint(blp)
+    app.extensions["prize"]["api"] = api
+
+    _install_metrics(app, service)
+    _install_health(app, settings, db)
+    _install_errors(app)
+
+    @app.before_request
+    def _correlation():
+        given = request.headers.get("X-Correlation-ID", "")
+        g.correlation_id = given if 0 < len(given) <= 100 else str(uuid.uuid4())
+        set_correlation(g.correlation_id)
+
+    @app.after_request
+    def _echo_correlation(response):
+        response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
+        return response
+
+    @app.get("/docs")
+    def docs():
+        spec = api.spec.to_dict()
+        paths = [(p, [(m, op) for m, op in ops.items() if m in {"get", "post", "put", "patch", "delete"}])
+                 for p, ops in sorted(spec.get("paths", {}).items())]
+        return render_template_string(DOCS_PAGE, title=title, version=spec["info"]["version"], paths=paths)
+
+    return app
+
+
+def _install_health(app: Flask, settings: Settings, db: Database) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "service": app.extensions["prize"]["service"]}
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {}
+        try:
+            db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            conn = connect(settings.broker_url)
+            try:
+                conn.ensure_connection(max_retries=1, timeout=3)
+            finally:
+                conn.release()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+
+
+def _install_metrics(app: Flask, service: str) -> None:
+    registry = CollectorRegistry()
+    requests_total = Counter("prize_http_requests_total", "HTTP requests served",
+                             ["service", "method", "endpoint", "status"], registry=registry)
+    latency = Histogram("prize_http_request_seconds", "HTTP request latency",
+                        ["service", "endpoint"], registry=registry)
+    app.extensions["prize"]["metrics"] = registry
+
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _count(response):
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        requests_total.labels(service, request.method, endpoint, str(response.status_code)).inc()
+        if "started" in g:
+            latency.labels(service, endpoint).observe(time.perf_counter() - g.started)
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+
+def _install_errors(app: Flask) -> None:
+    @app.errorhandler(413)
+    def too_large(exc):
+        return json_error(413, f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes")
+
+    @app.errorhandler(405)
+    def not_allowed(exc):
+        return json_error(405, f"{request.method} is not allowed on {request.path}")
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        message = getattr(exc, "description", None) or "not found"
+        if message.startswith("The requested URL was not found"):
+            message = f"no such resource: {request.path}"
+        return json_error(404, message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return json_error(exc.code or 500, exc.description or exc.name)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal error; it has been logged with this request's correlation id",
+                          correlation_id=g.get("correlation_id"))
+
+
+def current_principal() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        abort(401, message="Authorization header must be 'Bearer <token>'")
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        return read_token(secret, token.strip())
+    except TokenError as exc:
+        abort(401, message=str(exc))
+
+
+def require_role(*roles: str):
+    """Decorator: the caller must present a valid token of one of these roles."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                abort(401, message="sign-in required: send Authorization: Bearer <token>")
+            if principal.role not in roles:
+                abort(403, message=f"this needs the role {' or '.join(roles)}")
+            g.principal = principal
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
