@@ -79,6 +79,8 @@ def web(service, host, port, workers, threads):
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("proc_name", f"prize-{service}-web")
+            if "no_control_socket" in self.cfg.settings:
+                self.cfg.set("no_control_socket", True)
 
         def load(self):
             return _service_module(service).create_app(settings=settings)

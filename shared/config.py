@@ -38,8 +38,8 @@ def _check_db_url(name: str, value: str) -> str:
 
 def _check_broker_url(name: str, value: str) -> str:
     scheme = urlparse(value).scheme
-    if scheme not in {"amqp", "amqps", "pyamqp", "sqs", "sqla+sqlite", "sqla+postgresql", "memory"}:
-        raise ConfigError(name, f"must be an amqp://, sqs:// or sqla+sqlite:/// URL, got {value!r}")
+    if scheme not in {"amqp", "amqps", "pyamqp", "sqs", "sqlite", "sqla+sqlite", "memory"}:
+        raise ConfigError(name, f"must be an amqp://, sqs:// or sqlite:/// URL, got {value!r}")
     return value
 
 
@@ -71,14 +71,14 @@ class Settings:
 
     @property
     def embedded(self) -> bool:
-        return self.broker_url.startswith("sqla+sqlite")
+        return self.broker_url.startswith(("sqlite", "sqla+sqlite"))
 
 
 def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     var_dir = _var_dir(env)
 
-    broker = env.get("PRIZE_BROKER_URL") or f"sqla+sqlite:///{var_dir / 'broker.sqlite'}"
+    broker = env.get("PRIZE_BROKER_URL") or f"sqlite:///{var_dir / 'broker.sqlite'}"
     broker = _check_broker_url("PRIZE_BROKER_URL", broker)
 
     dbs = {}

@@ -4,9 +4,30 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
-from sqlalchemy import create_engine, event, text
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC, also on SQLite (which drops the zone)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: store UTC-aware datetimes only")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 def is_sqlite(url: str) -> bool:

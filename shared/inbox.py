@@ -9,11 +9,11 @@ import logging
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select
+from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .db import Database
+from .db import Database, UTCDateTime
 from .events import Event
 from .outbox import record
 
@@ -25,7 +25,7 @@ def define_inbox(metadata: MetaData) -> Table:
         "inbox", metadata,
         Column("event_id", String(36), primary_key=True),
         Column("type", String(100), nullable=False),
-        Column("handled_at", DateTime(timezone=True), nullable=False),
+        Column("handled_at", UTCDateTime, nullable=False),
     )
 
 

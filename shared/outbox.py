@@ -15,11 +15,11 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
                         insert, select as sa_select, text, update)
 from sqlalchemy.orm import Session
 
-from .db import Database
+from .db import Database, UTCDateTime
 from .events import Event
 
 log = logging.getLogger("prize.outbox")
@@ -36,8 +36,8 @@ def define_outbox(metadata: MetaData) -> Table:
         Column("routing_key", String(100), nullable=False),
         Column("correlation_id", String(100), nullable=False),
         Column("body", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("published_at", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
     )

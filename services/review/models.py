@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db import UTCDateTime
 from shared.inbox import define_inbox
 from shared.outbox import define_outbox
 
@@ -29,11 +30,11 @@ class Call(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
     theme: Mapped[str] = mapped_column(String(300))
-    closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     score_min: Mapped[int] = mapped_column(Integer)
     score_max: Mapped[int] = mapped_column(Integer)
     categories: Mapped[list] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Application(Base):
@@ -51,5 +52,5 @@ class Application(Base):
     city: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(320))
     stage: Mapped[str] = mapped_column(String(20), default="submitted")
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

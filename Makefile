@@ -1,0 +1,36 @@
+# Seoul Smart City Prize: the fixed entry points (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench up down clean
+
+$(BIN)/prize: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/prize  ## create .venv and install the project with its test tools
+
+run: install  ## the whole system on the embedded stack (SQLite, local folders)
+	$(BIN)/prize run
+
+lint: install  ## architecture rules: services never import each other, shared imports no service
+	$(BIN)/lint-imports
+
+test: install lint  ## the whole suite; RabbitMQ and PostgreSQL must be running (see .ci/run)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install  ## throughput and latency figures beside their baselines
+	$(BIN)/python -m tests.bench
+
+up:  ## the docker compose stack (RabbitMQ, PostgreSQL, the services)
+	docker compose up --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf var .pytest_cache test-artifacts

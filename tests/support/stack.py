@@ -1,0 +1,100 @@
+"""The services in this test process: Flask test clients and workers on threads."""
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+
+from shared.auth import issue_token
+from shared.migrations import upgrade
+
+SERVICES = ("intake", "review", "notify")
+
+
+def migrate(settings, services=SERVICES) -> None:
+    for svc in services:
+        upgrade(svc, settings.database_url(svc))
+
+
+class Stack:
+    def __init__(self, settings, services=SERVICES):
+        self.settings = settings
+        self.services = services
+        migrate(settings, services)
+        self.apps = {svc: importlib.import_module(f"services.{svc}.app").create_app(
+            settings=settings, test_config={"TESTING": True}) for svc in services}
+        self.clients = {svc: app.test_client() for svc, app in self.apps.items()}
+        self.workers = {}
+        self._threads = []
+
+    def start_workers(self, services=None):
+        for svc in services or self.services:
+            worker = importlib.import_module(f"services.{svc}.app").create_worker(settings=self.settings)
+            self.workers[svc] = worker
+            t = threading.Thread(target=worker.run, name=f"test-{svc}-worker", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self):
+        for worker in self.workers.values():
+            worker.stop()
+        for t in self._threads:
+            t.join(timeout=10)
+        for app in self.apps.values():
+            app.extensions["prize"]["db"].dispose()
+
+    def secretariat_token(self) -> str:
+        return issue_token(self.settings.secret_key, "secretariat", "test-secretariat")
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def open_call(intake, token: str, year: int = 2026, **overrides) -> dict:
+    body = {"year": year, "theme": "Smart cities for everyone",
+            "opens_at": "2026-01-01T00:00:00+09:00", "closes_at": "2099-07-14T18:00:00+09:00",
+            "time_zone": "Asia/Seoul"}
+    body.update(overrides)
+    r = intake.post("/api/calls", json=body, headers=auth(token))
+    assert r.status_code == 201, r.get_json()
+    call = r.get_json()
+    r = intake.post(f"/api/calls/{call['id']}/open", headers=auth(token))
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+KAOHSIUNG = {"type": "city_government", "organisation": "Kaohsiung City Government", "country": "TW",
+             "city": "高雄 Kaohsiung", "contact_name": "Lin Mei-hua",
+             "contact_email": "mei.lin@kcg.example.tw", "language": "en"}
+
+
+def register(intake, **overrides) -> tuple[dict, str]:
+    body = dict(KAOHSIUNG)
+    body.update(overrides)
+    r = intake.post("/api/applicants", json=body)
+    assert r.status_code == 201, r.get_json()
+    data = r.get_json()
+    return data["applicant"], data["token"]
+
+
+def submit_application(intake, token: str, call_id: str, category="tech_innovacity",
+                       title="Hydrogen buses for the harbour", summary="Clean mobility for 高雄.") -> dict:
+    r = intake.post("/api/applications", json={"call_id": call_id, "category": category,
+                                               "title": title, "summary": summary}, headers=auth(token))
+    assert r.status_code == 201, r.get_json()
+    app_id = r.get_json()["id"]
+    r = intake.post(f"/api/applications/{app_id}/submit", headers=auth(token))
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    return predicate()
