@@ -81,6 +81,9 @@ class Publisher:
             self._nacked = False
         self._conn = conn
         self._producer = Producer(channel, exchange=topology.exchange(self.namespace))
+        # kombu treats exchange="" as "the producer's own exchange", so reaching a queue by
+        # name through the default exchange needs a producer whose own exchange is that one.
+        self._direct = Producer(channel)
         return self._producer
 
     def publish_many(self, messages: Iterable[tuple[str, dict, str]]) -> int:
@@ -114,8 +117,8 @@ class Publisher:
 
     def send_to_queue(self, queue: str, body: dict, headers: dict) -> None:
         """Publish straight to one queue through the default exchange (retries, dead letters)."""
-        producer = self._ensure()
-        producer.publish(body, exchange="", routing_key=queue, serializer="json",
+        self._ensure()
+        self._direct.publish(body, routing_key=queue, serializer="json",
                          delivery_mode=2, headers=headers, retry=False)
         if self._confirms:
             self._sent += 1
@@ -137,6 +140,7 @@ class Publisher:
                 pass
         self._conn = None
         self._producer = None
+        self._direct = None
 
     close = reset
 
