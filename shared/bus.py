@@ -4,6 +4,7 @@ Both work on every kombu transport we support (RabbitMQ, SQS, the embedded SQLit
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -69,7 +70,7 @@ class Publisher:
         if self._producer is not None:
             return self._producer
         conn = connect(self.url)
-        conn.ensure_connection(max_retries=1)
+        conn.connect()  # fail fast: the relay has its own backoff, and the rows wait
         channel = conn.channel()
         topology.declare(channel, self.namespace)
         self._confirms = conn.transport.driver_type == "amqp"
@@ -225,6 +226,15 @@ class EventConsumer(ConsumerMixin):
         self.requeue.send_to_queue(self.dead_letter_queue, body, headers)
         message.ack()
         self.dead_lettered += 1
+
+    @contextlib.contextmanager
+    def establish_connection(self):
+        # kombu's default backoff grows to 30 s between tries; a broker that comes back
+        # should see its consumers within a few seconds.
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                   interval_start=0.5, interval_step=0.5, interval_max=3)
+            yield conn
 
     def on_connection_error(self, exc, interval):
         log.warning("broker connection lost, reconnecting in %ss: %s", interval, exc)

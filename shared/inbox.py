@@ -85,6 +85,7 @@ class InboxDispatcher:
                     self.duplicates += 1
                     return
             raise
+        log.info("handled %s %s", event.type, event.id)
         for fn in uow._after_commit:
             try:
                 fn()

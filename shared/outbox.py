@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (BigInteger, Column, Index, func, Integer, MetaData, String, Table, Text,
                         insert, select as sa_select, text, update)
 from sqlalchemy.orm import Session
 
@@ -62,8 +62,8 @@ def record(session: Session, outbox: Table, event: Event) -> None:
 
 def pending_count(db: Database, outbox: Table) -> int:
     with db.engine.connect() as conn:
-        return conn.execute(sa_select(outbox.c.seq).where(outbox.c.published_at.is_(None))
-                            .with_only_columns(outbox.c.seq.count())).scalar_one()
+        return conn.execute(sa_select(func.count()).select_from(outbox)
+                            .where(outbox.c.published_at.is_(None))).scalar_one()
 
 
 class _Waker:

@@ -1,6 +1,7 @@
 """intake's JSON API: calls (secretariat), applicants and their applications."""
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timezone
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import issue_token
+from shared.logs import correlation
 from shared.events import make_event
 from shared.outbox import record
 from shared.web import current_principal, require_role
@@ -26,6 +28,7 @@ applications = Blueprint("applications", __name__, url_prefix="/api/applications
                          description="Applications: drafts, submission")
 
 PRODUCER = "intake"
+log = logging.getLogger("prize.intake")
 
 
 def _db():
@@ -244,6 +247,8 @@ class SubmitView(MethodView):
                 "summary": row.summary, "submitted_at": now,
                 "applicant": _applicant_snapshot(applicant),
             }, producer=PRODUCER, correlation_id=row.id))
+        with correlation(row.id):  # the application's id follows it through every service
+            log.info("application %s submitted by %s", row.reference, row.applicant_id)
         return _with_missing(row)
 
 

@@ -103,6 +103,7 @@ class Sender:
                 "delivery_key": row.key, "event_id": row.event_id, "template": row.template,
                 "recipient": row.recipient, "provider_message_id": provider_id, "sent_at": now,
             }, producer="notify", correlation_id=row.correlation_id))
+        log.info("email %s sent to %s", outgoing.key, outgoing.recipient)
         return "sent"
 
     def _failed(self, delivery_id: str, error: str, permanent: bool) -> str:
