@@ -131,6 +131,51 @@ def run(only, no_migrate):
     sys.exit(manager.returncode)
 
 
+@main.group()
+def dlq():
+    """Dead-letter queues: messages a service could not handle after its retries."""
+
+
+@dlq.command("list")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--limit", type=int, default=100, show_default=True)
+def dlq_list(service, limit):
+    """One line per dead letter: event id, type, attempts, error."""
+    from shared.dlq import peek
+    settings = _settings()
+    letters = peek(settings.broker_url, service, settings.namespace, limit)
+    if not letters:
+        click.echo(f"{service}: no dead letters")
+    for letter in letters:
+        click.echo(f"{letter.event_id or '-'}  {letter.type or '-':<24} attempts={letter.attempts}  {letter.error}")
+
+
+@dlq.command("show")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--limit", type=int, default=10, show_default=True)
+def dlq_show(service, limit):
+    """Dead letters in full, as JSON."""
+    import dataclasses
+    import json as _json
+
+    from shared.dlq import peek
+    settings = _settings()
+    for letter in peek(settings.broker_url, service, settings.namespace, limit):
+        click.echo(_json.dumps(dataclasses.asdict(letter), indent=2, ensure_ascii=False, default=str))
+
+
+@dlq.command("replay")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--limit", type=int, default=None, help="at most this many (default: all)")
+@click.option("--id", "event_id", default=None, help="only the dead letter of this event id")
+def dlq_replay(service, limit, event_id):
+    """Send dead letters back to the service's queue, with their attempts reset."""
+    from shared.dlq import replay
+    settings = _settings()
+    moved = replay(settings.broker_url, service, settings.namespace, limit, event_id)
+    click.echo(f"{service}: {moved} dead letter(s) sent back to {service}.events")
+
+
 @main.command()
 @click.argument("role", type=click.Choice(["secretariat"]))
 @click.option("--name", default="secretariat", help="who the token is for (recorded as its subject)")
