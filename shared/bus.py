@@ -152,14 +152,17 @@ Dispatcher = Callable[[Event], None]
 class EventConsumer(ConsumerMixin):
     """Consumes one service's queue; acks only after the handler's transaction committed.
 
-    A handler that raises is tried again (the message goes back to the tail of the queue with
+    Messages that arrive together are handled together, in one database transaction (one
+    commit per batch instead of one per message); a batch that fails is handled again one
+    message at a time. A handler that raises is tried again (the message goes back to the tail of the queue with
     an attempt counter, so the next message flows) and after ``max_attempts`` it is moved to
     the service's dead-letter queue with the error. A message that does not parse is dead-
     lettered at once: retrying it cannot help.
     """
 
     def __init__(self, url: str, service: str, dispatch: Dispatcher, *, namespace: str = "",
-                 max_attempts: int = 5, prefetch_count: int = 50):
+                 max_attempts: int = 5, prefetch_count: int = 50, batch_size: int = 50,
+                 batch_wait: float = 0.002):
         self.connection = connect(url)
         self.service = service
         self.dispatch = dispatch
@@ -171,6 +174,10 @@ class EventConsumer(ConsumerMixin):
         self.requeue = Publisher(url, namespace)
         self.handled = 0
         self.dead_lettered = 0
+        # Batches need a dispatcher that can handle several events in one transaction.
+        self.batch_size = min(batch_size, prefetch_count) if hasattr(dispatch, "many") else 1
+        self.batch_wait = batch_wait
+        self._pending: list = []
 
     def get_consumers(self, Consumer, channel):
         topology.declare(channel, self.namespace)
@@ -189,6 +196,33 @@ class EventConsumer(ConsumerMixin):
         except ValidationError as exc:
             self._dead_letter(body, message, f"invalid message: {exc.messages}", attempts)
             return
+        if self.batch_size > 1 and attempts == 1:
+            self._pending.append((event, body, message, attempts))
+            if len(self._pending) >= self.batch_size:
+                self.flush()
+        else:
+            self._handle_one(event, body, message, attempts)
+
+    def flush(self) -> None:
+        """Handle the messages held so far: in one transaction, or one by one if that fails."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        if len(batch) > 1:
+            try:
+                self.dispatch.many([item[0] for item in batch])
+            except Exception as exc:
+                log.warning("a batch of %d failed (%s: %s); handling them one by one",
+                            len(batch), type(exc).__name__, exc)
+            else:
+                for _event, _body, message, _attempts in batch:
+                    message.ack()
+                self.handled += len(batch)
+                return
+        for item in batch:
+            self._handle_one(*item)
+
+    def _handle_one(self, event, body, message, attempts: int) -> None:
         with correlation(event.correlation_id):
             try:
                 self.dispatch(event)
@@ -204,6 +238,25 @@ class EventConsumer(ConsumerMixin):
                 return
             self.handled += 1
             message.ack()
+
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """kombu's loop, plus: when no message arrives for ``batch_wait``, handle what we hold."""
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            while not self.should_stop:
+                self.on_iteration()
+                try:
+                    conn.drain_events(timeout=self.batch_wait if self._pending else safety_interval)
+                except socket.timeout:
+                    if self._pending:
+                        self.flush()
+                    else:
+                        conn.heartbeat_check()
+                except OSError:
+                    self._pending = []  # never acked: the broker delivers them again
+                    if not self.should_stop:
+                        raise
+                yield
+            self.flush()
 
     def _retry(self, body, message, attempts: int) -> None:
         headers = dict(message.headers or {})

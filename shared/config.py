@@ -26,11 +26,38 @@ def _var_dir(env) -> Path:
     return Path(env.get("PRIZE_VAR_DIR") or (Path.cwd() / "var")).resolve()
 
 
+def _get(env, name: str, default: str) -> str:
+    """The variable's value; unset or empty means the default."""
+    return env.get(name) or default
+
+
+def _redact(value: str) -> str:
+    """The value for an error message, with any password in a URL replaced by ***."""
+    try:
+        parts = urlparse(value)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+            return parts._replace(netloc=netloc).geturl()
+    except ValueError:
+        pass
+    return value
+
+
+def _whole_number(raw: str) -> int | None:
+    # str.isdigit() also accepts digits such as '²' that int() refuses
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
+POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+
 def _check_db_url(name: str, value: str) -> str:
     scheme = urlparse(value).scheme
-    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
-        raise ConfigError(name, f"must be a sqlite:/// or postgresql:// URL, got {value!r}")
-    if scheme == "postgresql" or scheme == "postgres":
+    if scheme not in SQLITE_SCHEMES | POSTGRES_SCHEMES:
+        raise ConfigError(name, "must be a sqlite:/// or postgresql:// URL (driver psycopg), "
+                                f"got {_redact(value)!r}")
+    if scheme in ("postgresql", "postgres"):
         # SQLAlchemy would pick psycopg2, which we do not ship; psycopg 3 is the driver.
         value = "postgresql+psycopg" + value[len(scheme):]
     return value
@@ -39,7 +66,7 @@ def _check_db_url(name: str, value: str) -> str:
 def _check_broker_url(name: str, value: str) -> str:
     scheme = urlparse(value).scheme
     if scheme not in {"amqp", "amqps", "pyamqp", "sqs", "sqlite", "sqla+sqlite", "memory"}:
-        raise ConfigError(name, f"must be an amqp://, sqs:// or sqlite:/// URL, got {value!r}")
+        raise ConfigError(name, f"must be an amqp://, sqs:// or sqlite:/// URL, got {_redact(value)!r}")
     return value
 
 
@@ -47,7 +74,7 @@ def _check_file_or(name: str, value: str, schemes: set[str]) -> str:
     scheme = urlparse(value).scheme
     if scheme not in schemes:
         wanted = ", ".join(sorted(f"{s}://" for s in schemes))
-        raise ConfigError(name, f"must start with one of {wanted}, got {value!r}")
+        raise ConfigError(name, f"must start with one of {wanted}, got {_redact(value)!r}")
     return value
 
 
@@ -78,7 +105,7 @@ def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     var_dir = _var_dir(env)
 
-    broker = env.get("PRIZE_BROKER_URL") or f"sqlite:///{var_dir / 'broker.sqlite'}"
+    broker = _get(env, "PRIZE_BROKER_URL", f"sqlite:///{var_dir / 'broker.sqlite'}")
     broker = _check_broker_url("PRIZE_BROKER_URL", broker)
 
     dbs = {}
@@ -95,21 +122,23 @@ def load_settings(env=None) -> Settings:
     hosts = {}
     for svc, default in DEFAULT_PORTS.items():
         name = f"PRIZE_{svc.upper()}_PORT"
-        raw = env.get(name, str(default))
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raw = _get(env, name, str(default))
+        port = _whole_number(raw)
+        if port is None or not 0 < port < 65536:
             raise ConfigError(name, f"must be a TCP port number, got {raw!r}")
-        ports[svc] = int(raw)
+        ports[svc] = port
         hosts[svc] = env.get(f"PRIZE_{svc.upper()}_HOST", "127.0.0.1")
 
-    raw = env.get("PRIZE_MAX_REDELIVERIES", "5")
-    if not raw.isdigit() or int(raw) < 1:
+    raw = _get(env, "PRIZE_MAX_REDELIVERIES", "5")
+    max_redeliveries = _whole_number(raw)
+    if max_redeliveries is None or max_redeliveries < 1:
         raise ConfigError("PRIZE_MAX_REDELIVERIES", f"must be a whole number of at least 1, got {raw!r}")
 
     namespace = env.get("PRIZE_NAMESPACE", "")
     if namespace and not namespace.replace("-", "").replace("_", "").isalnum():
         raise ConfigError("PRIZE_NAMESPACE", f"may hold only letters, digits, - and _, got {namespace!r}")
 
-    level = env.get("PRIZE_LOG_LEVEL", "INFO").upper()
+    level = _get(env, "PRIZE_LOG_LEVEL", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("PRIZE_LOG_LEVEL", f"must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
 
@@ -128,6 +157,6 @@ def load_settings(env=None) -> Settings:
         ports=ports,
         namespace=namespace,
         log_level=level,
-        max_redeliveries=int(raw),
+        max_redeliveries=max_redeliveries,
         mail_from=env.get("PRIZE_MAIL_FROM", Settings.mail_from),
     )

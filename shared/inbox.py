@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from .db import Database, UTCDateTime
 from .events import Event
+from .logs import correlation
 from .outbox import record
 
 log = logging.getLogger("prize.inbox")
@@ -86,8 +87,46 @@ class InboxDispatcher:
                     return
             raise
         log.info("handled %s %s", event.type, event.id)
-        for fn in uow._after_commit:
+        self._run_after_commit(uow._after_commit)
+
+    def many(self, events: list[Event]) -> None:
+        """Handle a batch in one transaction: one commit instead of one per event.
+
+        All or nothing: if any handler raises, nothing of the batch is kept and the error
+        propagates, so the caller can retry the events one by one to isolate the bad one.
+        """
+        hooks: list = []
+        ids = [str(e.id) for e in events]
+        with self.db.session() as session, session.begin():
+            seen = set(session.scalars(select(self.inbox.c.event_id)
+                                       .where(self.inbox.c.event_id.in_(ids))))
+            fresh = []
+            for event in events:
+                if str(event.id) in seen or self.handlers.get(event.type) is None:
+                    self.duplicates += str(event.id) in seen
+                    continue
+                seen.add(str(event.id))  # the same event twice in one batch
+                fresh.append(event)
+            if fresh:
+                now = datetime.now(timezone.utc)
+                session.execute(insert(self.inbox), [
+                    {"event_id": str(e.id), "type": e.type, "handled_at": now} for e in fresh])
+            for event in fresh:
+                with correlation(event.correlation_id):
+                    uow = UnitOfWork(session, self.outbox, self.service, event.correlation_id)
+                    self.handlers[event.type](uow, event)
+                    hooks.extend((event, fn) for fn in uow._after_commit)
+        for event in fresh:
+            with correlation(event.correlation_id):
+                log.info("handled %s %s", event.type, event.id)
+        for event, fn in hooks:
+            with correlation(event.correlation_id):
+                self._run_after_commit([fn])
+
+    @staticmethod
+    def _run_after_commit(hooks) -> None:
+        for fn in hooks:
             try:
                 fn()
             except Exception:
-                log.exception("after-commit step failed for event %s; the sweep will retry it", event.id)
+                log.exception("after-commit step failed; the sweep will retry it")

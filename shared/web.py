@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from .logs import set_correlation
 log = logging.getLogger("prize.web")
 
 MAX_JSON_BODY = 1024 * 1024  # API bodies are small; documents go straight to storage
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -36,6 +38,26 @@ Send <code>Authorization: Bearer &lt;token&gt;</code>; errors come back as JSON 
 <ul>{% for path, ops in paths %}{% for method, op in ops %}
 <li><span class="m">{{ method|upper }}</span> <code>{{ path }}</code> {{ op.get('summary', '') }}</li>
 {% endfor %}{% endfor %}</ul></body></html>"""
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api whose error bodies always carry a ``message``, as the docs promise."""
+
+    def handle_http_exception(self, error):
+        payload, status, headers = super().handle_http_exception(error)
+        if "message" not in payload:
+            payload["message"] = _error_message(payload.get("errors"), error)
+        return payload, status, headers
+
+
+def _error_message(errors, error) -> str:
+    if isinstance(errors, dict) and errors:
+        parts = []
+        for location, problems in errors.items():
+            names = ", ".join(map(str, problems)) if isinstance(problems, dict) else "; ".join(map(str, problems))
+            parts.append(f"{location}: {names}")
+        return "invalid input in " + "; ".join(parts) + " (see errors)"
+    return error.description or error.name
 
 
 def json_error(status: int, message: str, **extra):
@@ -62,7 +84,7 @@ def create_service_app(service: str, settings: Settings, db: Database, *, title:
         app.config.update(test_config)
     app.extensions["prize"] = {"service": service, "settings": settings, "db": db}
 
-    api = Api(app)
+    api = ServiceApi(app)
     for blp in blueprints:
         api.register_blueprint(blp)
     app.extensions["prize"]["api"] = api
@@ -81,6 +103,8 @@ def create_service_app(service: str, settings: Settings, db: Database, *, title:
     def _echo_correlation(response):
         response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
         return response
+
+    _install_body_checks(app)  # after _correlation, so refused requests keep their id
 
     @app.get("/docs")
     def docs():
@@ -143,6 +167,68 @@ def _install_metrics(app: Flask, service: str) -> None:
         return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
+def _install_body_checks(app: Flask) -> None:
+    """Before any API view: a body must be JSON that parses, and no text may hold NUL.
+
+    flask-smorest would read a non-JSON body as "no body" (a puzzling 422 about missing fields)
+    and lets a JSON parser RecursionError through as a 500; PostgreSQL refuses NUL in text.
+    """
+    @app.before_request
+    def _check_body():
+        if request.routing_exception is not None or not request.path.startswith("/api/"):
+            return None  # 404/405 answer first; pages may take forms
+        bad_args = sorted({k for k, v in request.args.items(multi=True) if "\x00" in k or "\x00" in v})
+        if bad_args:
+            return json_error(422, "query arguments may not contain NUL characters",
+                              errors={"query": {k: ["may not contain NUL characters"] for k in bad_args}})
+        if request.method not in BODY_METHODS:
+            return None
+        raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
+        if not raw:
+            return None
+        if not request.is_json:
+            return json_error(415, "request body must be JSON (Content-Type: application/json), "
+                                   f"not {request.mimetype or 'untyped'}")
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            return json_error(400, f"request body is not valid JSON: {reason}",
+                              errors={"json": ["Invalid JSON body."]})
+        bad = _nul_paths(body)
+        if bad:
+            return json_error(422, "text may not contain NUL characters",
+                              errors={"json": {p: ["may not contain NUL characters"] for p in bad}})
+        return None
+
+
+def _nul_paths(body) -> list[str]:
+    """Dotted paths of the strings (keys or values) in a JSON document that hold NUL."""
+    found, stack = [], [("", body)]
+    while stack:  # iterative: a document may be nested nearly as deep as the parser allows
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                found.append(path or "_schema")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                sub = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    found.append(sub)
+                stack.append((sub, value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(node))
+    return sorted(set(found))
+
+
+def _abort_message(exc, default: str) -> str:
+    """The message given to flask-smorest's abort(), else ``default``."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"])
+    return default
+
+
 def _install_errors(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(exc):
@@ -150,14 +236,18 @@ def _install_errors(app: Flask) -> None:
 
     @app.errorhandler(405)
     def not_allowed(exc):
-        return json_error(405, f"{request.method} is not allowed on {request.path}")
+        response, status = json_error(405, f"{request.method} is not allowed on {request.path}")
+        valid = getattr(exc, "valid_methods", None)
+        if valid:
+            response.headers["Allow"] = ", ".join(valid)
+        return response, status
 
     @app.errorhandler(404)
     def not_found(exc):
         message = getattr(exc, "description", None) or "not found"
         if message.startswith("The requested URL was not found"):
             message = f"no such resource: {request.path}"
-        return json_error(404, message)
+        return json_error(404, _abort_message(exc, message))
 
     @app.errorhandler(Exception)
     def unexpected(exc):

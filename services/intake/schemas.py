@@ -1,19 +1,39 @@
 """intake's API schemas: marshmallow, the single source of the OpenAPI description."""
+from datetime import datetime, timezone
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.events.common import APPLICANT_TYPES, CATEGORIES, LANGUAGES
 from shared.events.intake import CategoryTerms
 
 
+# Far-off dates would overflow when converted to UTC (a 500); editions live in 2000-2100.
+CALL_DATES = validate.Range(min=datetime(1999, 1, 1, tzinfo=timezone.utc),
+                            max=datetime(2101, 12, 31, tzinfo=timezone.utc))
+# The scale must fit the database's integers (SQLite raises OverflowError past 2**63).
+SCORE = validate.Range(min=0, max=1000)
+
+
 class CallCreate(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     theme = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    opens_at = fields.AwareDateTime(required=True)
-    closes_at = fields.AwareDateTime(required=True)
+    opens_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
+    closes_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
     time_zone = fields.String(load_default="Asia/Seoul", validate=validate.Length(min=1, max=64))
-    score_min = fields.Integer(load_default=1, strict=True)
-    score_max = fields.Integer(load_default=10, strict=True)
+    score_min = fields.Integer(load_default=1, strict=True, validate=SCORE)
+    score_max = fields.Integer(load_default=10, strict=True, validate=SCORE)
     categories = fields.List(fields.Nested(CategoryTerms), validate=validate.Length(min=1))
+
+    @validates_schema
+    def _unique_keys(self, data, **kwargs):
+        categories = data.get("categories") or []
+        keys = [c["key"] for c in categories]
+        if len(set(keys)) != len(keys):
+            raise ValidationError("each category may appear only once", "categories")
+        for c in categories:
+            criteria = [x["key"] for x in c["criteria"]]
+            if len(set(criteria)) != len(criteria):
+                raise ValidationError(f"criterion keys must be unique within {c['key']}", "categories")
 
     @validates_schema
     def _order(self, data, **kwargs):

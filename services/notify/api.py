@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
 from sqlalchemy import func, select
 
 from shared.web import require_role
@@ -23,7 +24,7 @@ def _db():
 class DeliveriesView(MethodView):
     @require_role("secretariat")
     @deliveries.doc(security=[{"bearer": []}])
-    @deliveries.arguments(DeliveryQuery, location="query")
+    @deliveries.arguments(DeliveryQuery, location="query", unknown=RAISE)
     @deliveries.response(200, DeliveryPage)
     def get(self, query):
         """Deliveries, newest first, filtered by status, recipient or template."""

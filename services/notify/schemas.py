@@ -8,7 +8,7 @@ class DeliveryQuery(Schema):
     recipient = fields.Email()
     template = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
 
 
 class DeliveryOut(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
 from sqlalchemy import func, select
 
 from shared.web import require_role
@@ -25,7 +26,7 @@ def _db():
 class ApplicationsView(MethodView):
     @require_role("secretariat")
     @applications.doc(security=[{"bearer": []}])
-    @applications.arguments(ApplicationQuery, location="query")
+    @applications.arguments(ApplicationQuery, location="query", unknown=RAISE)
     @applications.response(200, ApplicationPage)
     def get(self, query):
         """Applications review has received, newest first, with filters."""

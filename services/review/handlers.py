@@ -23,8 +23,8 @@ def call_opened(uow: UnitOfWork, event: Event) -> None:
 def application_submitted(uow: UnitOfWork, event: Event) -> None:
     """A new application enters review, awaiting eligibility screening."""
     d, a = event.data, event.data["applicant"]
-    if uow.session.get(Application, str(d["application_id"])) is not None:
-        return
+    # No look-up first: the inbox already guarantees one submission event is handled once,
+    # and skipping it lets a batch of inserts reach the database in one round trip.
     uow.session.add(Application(
         id=str(d["application_id"]), reference=d["reference"], call_id=str(d["call_id"]),
         category=d["category"], title=d["title"], summary=d["summary"],

@@ -10,7 +10,7 @@ class ApplicationQuery(Schema):
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     stage = fields.String(validate=validate.OneOf(STAGES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
 
 
 class ApplicationOut(Schema):

@@ -6,6 +6,7 @@ producer may add a field without breaking anyone.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,10 +54,19 @@ class Event:
         }
 
 
+@functools.lru_cache(maxsize=None)
+def _schema(type_: str, version: int, unknown: str) -> Schema:
+    # Schemas are stateless once built and cost more to build than to use: build each once.
+    return contract_for(type_, version)(unknown=unknown)
+
+
+_ENVELOPE = EnvelopeSchema(unknown=EXCLUDE)
+
+
 def make_event(type: str, data: dict, *, producer: str, correlation_id: str | None = None,
                version: int = 1) -> Event:
     """Build an event whose data passes its contract strictly (producer side)."""
-    schema = contract_for(type, version)(unknown=RAISE)
+    schema = _schema(type, version, RAISE)
     errors = schema.validate(data)
     if errors:
         raise ValidationError({"data": errors})
@@ -66,13 +76,42 @@ def make_event(type: str, data: dict, *, producer: str, correlation_id: str | No
                  correlation_id=correlation_id or str(uuid.uuid4()))
 
 
+def _lenient(schema: Schema) -> Schema:
+    """Make ``schema`` and every schema nested in it ignore unknown fields.
+
+    ``unknown=EXCLUDE`` on a schema does not reach its nested schemas (the applicant snapshot,
+    a call's categories and criteria), which would otherwise still refuse a field a producer adds.
+    """
+    schema.unknown = EXCLUDE
+    for f in schema.fields.values():
+        _lenient_field(f)
+    return schema
+
+
+def _lenient_field(f: fields.Field) -> None:
+    if isinstance(f, fields.Nested):
+        f.unknown = EXCLUDE
+        _lenient(f.schema)
+    elif isinstance(f, fields.List):
+        _lenient_field(f.inner)
+    elif isinstance(f, fields.Tuple):
+        for inner in f.tuple_fields:
+            _lenient_field(inner)
+    elif isinstance(f, fields.Dict) and f.value_field is not None:
+        _lenient_field(f.value_field)
+
+
+@functools.lru_cache(maxsize=None)
+def _lenient_schema(type_: str, version: int) -> Schema:
+    return _lenient(contract_for(type_, version)(unknown=EXCLUDE))
+
+
 def parse_message(body: dict) -> Event:
     """Read an envelope and its data leniently (consumer side); raise ValidationError if bad."""
     if not isinstance(body, dict):
         raise ValidationError({"_envelope": ["message body is not a JSON object"]})
-    env = EnvelopeSchema(unknown=EXCLUDE).load(body)
-    schema = contract_for(env["type"], env["version"])(unknown=EXCLUDE)
-    data = schema.load(env["data"])
+    env = _ENVELOPE.load(body)
+    data = _lenient_schema(env["type"], env["version"]).load(env["data"])
     return Event(type=env["type"], version=env["version"], id=env["id"],
                  occurred_at=env["occurred_at"], producer=env["producer"],
                  correlation_id=env["correlation_id"], data=data)

@@ -13,7 +13,7 @@ class Criterion(Schema):
 
 class CategoryTerms(Schema):
     key = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    title = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     applicant_types = fields.List(fields.String(validate=validate.OneOf(APPLICANT_TYPES)),
                                   required=True, validate=validate.Length(min=1))
     criteria = fields.List(fields.Nested(Criterion), required=True, validate=validate.Length(min=1))

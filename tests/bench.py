@@ -1,0 +1,71 @@
+"""`make bench`: throughput and latency figures, each beside a baseline measured in the same run.
+
+    .venv/bin/python -m tests.bench            # the full run (about 3 to 4 minutes on 2 cores)
+    .venv/bin/python -m tests.bench --quick    # smaller N, about a minute
+    .venv/bin/python -m tests.bench --only 1,3
+
+Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
+ 1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
+    EventConsumer + InboxDispatcher + review's handlers; baseline: raw kombu, publish with
+    confirms one by one, then consume with manual ack.            target ≥ 1.0x baseline
+ 2. submission → acknowledgement email latency over real HTTP (intake web under gunicorn, intake
+    and notify workers as processes, SMTP to a recording server), 20 submissions/s for 15 s;
+    baseline: one bare smtplib send to the same server.   target p50 ≤ 50 ms, p99 ≤ 250 ms
+ 3. the embedded SQLite kombu transport draining a 20,000-event backlog with acks; baseline:
+    kombu's own SQLAlchemy transport on SQLite.                   target ≥ 500 events/s
+
+Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
+them afterwards. RabbitMQ and PostgreSQL must be running (PRIZE_TEST_RABBITMQ_URL and
+PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+from tests.support.bench_common import Row, print_table, quiet_logs, require_servers, say
+
+FULL = {"throughput_n": 5000, "latency_rate": 20.0, "latency_seconds": 15.0,
+        "embedded_backlog": 20000, "sqla_backlog": 2000}
+QUICK = {"throughput_n": 1000, "latency_rate": 20.0, "latency_seconds": 5.0,
+         "embedded_backlog": 5000, "sqla_backlog": 500}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
+    parser.add_argument("--only", default="1,2,3", help="comma-separated figures to run (default 1,2,3)")
+    args = parser.parse_args(argv)
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    sizes = QUICK if args.quick else FULL
+
+    quiet_logs()
+    require_servers()
+    say(f"Seoul Smart City Prize bench ({'quick' if args.quick else 'full'} run) on {platform.node()}: "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
+    started = time.monotonic()
+    rows: list[Row] = []
+    if "1" in only:
+        from tests.support import bench_throughput
+        rows += bench_throughput.run(sizes["throughput_n"])
+    if "2" in only:
+        from tests.support import bench_latency
+        rows += bench_latency.run(sizes["latency_rate"], sizes["latency_seconds"])
+    if "3" in only:
+        from tests.support import bench_embedded
+        rows += bench_embedded.run(sizes["embedded_backlog"], sizes["sqla_backlog"])
+
+    say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s) ==")
+    print_table(rows)
+    targets = [r for r in rows if r.met is not None]
+    missed = [r for r in targets if not r.met]
+    say(f"\n{len(targets) - len(missed)} of {len(targets)} targets met" +
+        (": missed " + "; ".join(r.figure.strip() for r in missed) if missed else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

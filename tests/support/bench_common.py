@@ -1,0 +1,142 @@
+"""What every benchmark figure shares: servers, fresh databases and namespaces, the table."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+RABBITMQ_URL = os.environ.get("PRIZE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+POSTGRES_ADMIN_URL = os.environ.get("PRIZE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_servers() -> None:
+    missing = []
+    if not reachable("127.0.0.1", 5672):
+        missing.append("RabbitMQ at 127.0.0.1:5672 (start it with: rabbitmq-server -detached)")
+    if not reachable("127.0.0.1", 5432):
+        missing.append("PostgreSQL at 127.0.0.1:5432 (start it with: pg_ctlcluster --skip-systemctl-redirect "
+                       "$(ls /etc/postgresql) main start)")
+    if missing:
+        raise SystemExit("bench: not reachable: " + "; ".join(missing))
+
+
+def quiet_logs() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("alembic", "amqp", "kombu", "mail.log", "aiosmtpd"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # kombu warns "No hostname was supplied" for every sqlite:/// connection: noise here.
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
+
+
+def new_namespace(prefix: str = "bench") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def namespace(prefix: str = "bench"):
+    """Exchanges and queues of one measurement alone; deleted from RabbitMQ afterwards."""
+    from tests.support.broker import delete_topology
+    ns = new_namespace(prefix)
+    try:
+        yield ns
+    finally:
+        delete_topology(RABBITMQ_URL, ns)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """postgresql://... → postgresql+psycopg://... (what shared.config does for PRIZE_* URLs)."""
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+@contextlib.contextmanager
+def fresh_databases(names):
+    """Fresh PostgreSQL databases (name → plain postgresql:// URL); dropped afterwards."""
+    import psycopg
+    suffix = uuid.uuid4().hex[:10]
+    real = {name: f"prize_b{suffix}_{name}" for name in names}
+    created = []
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            for db in real.values():
+                conn.execute(f'CREATE DATABASE "{db}"')
+                created.append(db)
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        yield {name: f"{base}/{db}" for name, db in real.items()}
+    finally:
+        if created:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+                for db in created:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def percentile(values, q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+class Stopwatch:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+@dataclass
+class Row:
+    """One line of the summary: a figure beside its baseline from the same run."""
+    figure: str
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    baseline_label: str = ""
+    ratio: float | None = None
+    target: str = "-"
+    met: bool | None = None           # None: no target for this line
+    notes: list[str] = field(default_factory=list)
+
+    def cells(self) -> list[str]:
+        def num(v):
+            if v is None:
+                return "n/a"
+            if abs(v) >= 100:
+                return f"{v:,.0f}"
+            return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
+        value = "FAILED" if self.value is None else f"{num(self.value)} {self.unit}"
+        base = "n/a" if self.baseline is None else f"{num(self.baseline)} {self.unit} {self.baseline_label}".strip()
+        ratio = "n/a" if self.ratio is None else f"{self.ratio:.2f}x"
+        met = "-" if self.met is None and self.target == "-" else ("yes" if self.met else "NO")
+        return [self.figure, value, base, ratio, self.target, met]
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ["figure", "measured", "baseline (same run)", "ratio", "target", "met"]
+    lines = [header] + [r.cells() for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rule = "-+-".join("-" * w for w in widths)
+    say(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    say(rule)
+    for line in lines[1:]:
+        say(" | ".join(c.ljust(w) for c, w in zip(line, widths)))

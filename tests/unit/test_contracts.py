@@ -1,0 +1,353 @@
+"""Event contracts: producers validate strictly, consumers read leniently.
+
+Every (type, version) in shared/events is exercised: a valid payload goes through
+make_event → to_message → JSON → parse_message unchanged; bad payloads are refused by
+make_event with an error naming the field; parse_message ignores what it does not know but
+refuses a broken envelope.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from shared.events import CONTRACTS, EnvelopeSchema, Event, ValidationError, contract_for, make_event, parse_message
+
+APP_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c001"
+CALL_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c002"
+APPLICANT_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c003"
+EVENT_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c004"
+WHEN = "2026-03-01T09:30:00+00:00"
+
+APPLICANT = {
+    "id": APPLICANT_ID, "type": "city_government", "organisation": "Kaohsiung City Government",
+    "country": "TW", "city": "高雄 Kaohsiung", "contact_name": "Lin Mei-hua",
+    "contact_email": "mei.lin@kcg.example.tw", "secondary_email": None, "language": "en",
+}
+
+VALID = {
+    "call.opened": {
+        "call_id": CALL_ID, "year": 2026, "theme": "Smart cities for everyone",
+        "opens_at": "2026-01-01T00:00:00+09:00", "closes_at": "2026-07-14T18:00:00+09:00",
+        "time_zone": "Asia/Seoul", "score_min": 1, "score_max": 10,
+        "categories": [{"key": "leadership", "title": "Leadership", "applicant_types": ["individual"],
+                        "criteria": [{"key": "vision", "title": "Vision", "weight": 1.5}]}],
+    },
+    "applicant.registered": {**APPLICANT, "registered_at": WHEN},
+    "application.submitted": {
+        "application_id": APP_ID, "reference": "SSCP-2026-ABC234", "call_id": CALL_ID,
+        "year": 2026, "category": "tech_innovacity", "title": "Hydrogen buses for the harbour",
+        "summary": "Clean mobility for 高雄.", "submitted_at": WHEN, "applicant": dict(APPLICANT),
+    },
+    "application.withdrawn": {
+        "application_id": APP_ID, "reference": "SSCP-2026-ABC234", "reason": "merged with another entry",
+        "withdrawn_at": WHEN,
+    },
+    "application.screened": {
+        "application_id": APP_ID, "reference": "SSCP-2026-ABC234", "eligible": False,
+        "reason": "not a city", "screened_at": WHEN,
+    },
+    "email.sent": {
+        "delivery_key": f"{EVENT_ID}:submission_ack:mei.lin@kcg.example.tw", "event_id": EVENT_ID,
+        "template": "submission_ack", "recipient": "mei.lin@kcg.example.tw",
+        "provider_message_id": "<abc@mail>", "sent_at": WHEN,
+    },
+    "email.failed": {
+        "delivery_key": f"{EVENT_ID}:submission_ack:mei.lin@kcg.example.tw", "event_id": EVENT_ID,
+        "template": "submission_ack", "recipient": "mei.lin@kcg.example.tw",
+        "error": "550 mailbox unavailable", "permanent": True, "failed_at": WHEN,
+    },
+}
+
+# For each type: a required field, a field and a value of the wrong type, and an enum field
+# (OneOf) with a value outside it, or a constrained field with a value the constraint refuses.
+REQUIRED = {
+    "call.opened": "closes_at", "applicant.registered": "contact_email",
+    "application.submitted": "applicant", "application.withdrawn": "withdrawn_at",
+    "application.screened": "eligible", "email.sent": "recipient", "email.failed": "permanent",
+}
+WRONG_TYPE = {
+    "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
+    "application.submitted": ("application_id", "not-a-uuid"),
+    "application.withdrawn": ("reason", ["a", "list"]),
+    "application.screened": ("eligible", "perhaps"), "email.sent": ("event_id", 42),
+    "email.failed": ("permanent", {"a": 1}),
+}
+BAD_ENUM = {
+    "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
+    "applicant.registered": ("type", "ngo"),
+    "application.submitted": ("category", "best_city"),
+    "application.withdrawn": ("reason", "x" * 2001),
+    "application.screened": ("reason", "x" * 2001),
+    "email.sent": ("recipient", "not an address"),
+    "email.failed": ("error", "x" * 2001),
+}
+TYPES = sorted(VALID)
+
+
+def _payload(type_):
+    return copy.deepcopy(VALID[type_])
+
+
+def _data_errors(exc_info) -> dict:
+    messages = exc_info.value.messages
+    assert list(messages) == ["data"]
+    return messages["data"]
+
+
+def test_contracts_cover_every_registered_event_type():
+    contract_for("call.opened", 1)  # loads every producer module
+    assert sorted(t for t, _ in CONTRACTS) == TYPES
+    assert {v for _, v in CONTRACTS} == {1}
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_make_event_valid_payload_is_accepted(type_):
+    event = make_event(type_, _payload(type_), producer="test", correlation_id="corr-1")
+    assert event.type == type_
+    assert event.version == 1
+    assert event.routing_key == type_
+    assert event.producer == "test"
+    assert event.correlation_id == "corr-1"
+    # the data is JSON-safe: dumped through the contract
+    assert json.loads(json.dumps(event.data)) == event.data
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_event_valid_payload_round_trips_through_message(type_):
+    event = make_event(type_, _payload(type_), producer="intake", correlation_id="corr-2")
+    wire = json.loads(json.dumps(event.to_message()))  # what actually travels
+    parsed = parse_message(wire)
+    assert isinstance(parsed, Event)
+    assert parsed.id == event.id
+    assert parsed.type == event.type
+    assert parsed.version == event.version
+    assert parsed.occurred_at == event.occurred_at
+    assert parsed.producer == "intake"
+    assert parsed.correlation_id == "corr-2"
+    assert parsed.data == contract_for(type_, 1)().load(_payload(type_))
+    # and the consumer's view dumps back to exactly what the producer sent
+    assert contract_for(type_, 1)().dump(parsed.data) == event.data
+
+
+def test_make_event_without_correlation_id_gets_a_uuid():
+    event = make_event("application.screened", _payload("application.screened"), producer="review")
+    assert str(uuid.UUID(event.correlation_id)) == event.correlation_id
+
+
+def test_make_event_optional_fields_take_their_defaults():
+    data = _payload("application.withdrawn")
+    del data["reason"]
+    event = make_event("application.withdrawn", data, producer="intake")
+    assert event.data["reason"] == ""
+
+
+def test_event_to_message_has_every_envelope_field():
+    event = make_event("application.screened", _payload("application.screened"), producer="review",
+                       correlation_id="c")
+    message = event.to_message()
+    assert sorted(message) == ["correlation_id", "data", "id", "occurred_at", "producer", "type", "version"]
+    assert message["id"] == str(event.id)
+    assert datetime.fromisoformat(message["occurred_at"]).utcoffset() == timezone.utc.utcoffset(None)
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_make_event_missing_field_is_rejected_naming_it(type_):
+    data = _payload(type_)
+    field = REQUIRED[type_]
+    del data[field]
+    with pytest.raises(ValidationError) as exc_info:
+        make_event(type_, data, producer="test")
+    assert _data_errors(exc_info) == {field: ["Missing data for required field."]}
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_make_event_wrong_type_is_rejected_naming_the_field(type_):
+    field, value = WRONG_TYPE[type_]
+    data = _payload(type_)
+    data[field] = value
+    with pytest.raises(ValidationError) as exc_info:
+        make_event(type_, data, producer="test")
+    assert list(_data_errors(exc_info)) == [field]
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_make_event_bad_enum_or_constraint_is_rejected_naming_the_field(type_):
+    field, value = BAD_ENUM[type_]
+    data = _payload(type_)
+    data[field] = value
+    with pytest.raises(ValidationError) as exc_info:
+        make_event(type_, data, producer="test")
+    assert list(_data_errors(exc_info)) == [field]
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_make_event_unknown_field_is_rejected_naming_it(type_):
+    data = _payload(type_)
+    data["colour"] = "blue"
+    with pytest.raises(ValidationError) as exc_info:
+        make_event(type_, data, producer="test")
+    assert _data_errors(exc_info) == {"colour": ["Unknown field."]}
+
+
+def test_make_event_unknown_field_in_nested_applicant_is_rejected():
+    data = _payload("application.submitted")
+    data["applicant"]["shoe_size"] = 44
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.submitted", data, producer="test")
+    assert _data_errors(exc_info) == {"applicant": {"shoe_size": ["Unknown field."]}}
+
+
+def test_make_event_bad_nested_enum_is_rejected_naming_the_path():
+    data = _payload("application.submitted")
+    data["applicant"]["language"] = "klingon"
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.submitted", data, producer="test")
+    assert list(_data_errors(exc_info)) == ["applicant"]
+    assert list(_data_errors(exc_info)["applicant"]) == ["language"]
+
+
+def test_make_event_naive_datetime_is_rejected():
+    data = _payload("application.screened")
+    data["screened_at"] = "2026-03-01T09:30:00"
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.screened", data, producer="review")
+    assert list(_data_errors(exc_info)) == ["screened_at"]
+
+
+def test_make_event_unknown_type_is_rejected():
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.teleported", {}, producer="test")
+    assert list(exc_info.value.messages) == ["type"]
+
+
+def test_make_event_unknown_version_is_rejected():
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.screened", _payload("application.screened"), producer="test", version=2)
+    assert list(exc_info.value.messages) == ["type"]
+
+
+@pytest.mark.parametrize("data", [None, [], "text", 3])
+def test_make_event_non_dict_data_is_rejected(data):
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.screened", data, producer="test")
+    assert list(exc_info.value.messages) == ["data"]
+
+
+def _message(type_="application.screened", **envelope):
+    body = make_event(type_, _payload(type_), producer="review", correlation_id="c").to_message()
+    body.update(envelope)
+    return json.loads(json.dumps(body))
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_parse_message_unknown_data_field_is_ignored(type_):
+    body = _message(type_)
+    body["data"]["added_in_a_later_release"] = {"x": 1}
+    parsed = parse_message(body)
+    assert "added_in_a_later_release" not in parsed.data
+    assert parsed.data == contract_for(type_, 1)().load(_payload(type_))
+
+
+def test_parse_message_unknown_nested_field_is_ignored():
+    body = _message("application.submitted")
+    body["data"]["applicant"]["pronouns"] = "she/her"
+    parsed = parse_message(body)
+    assert "pronouns" not in parsed.data["applicant"]
+    assert parsed.data["applicant"]["contact_email"] == "mei.lin@kcg.example.tw"
+
+
+def test_parse_message_unknown_fields_in_call_categories_and_criteria_are_ignored():
+    body = _message("call.opened")
+    body["data"]["categories"][0]["budget_cap"] = 100000
+    body["data"]["categories"][0]["criteria"][0]["hint"] = "think big"
+    parsed = parse_message(body)
+    assert parsed.data["categories"] == [{"key": "leadership", "title": "Leadership",
+                                          "applicant_types": ["individual"],
+                                          "criteria": [{"key": "vision", "title": "Vision", "weight": 1.5}]}]
+
+
+def test_parse_message_leniency_does_not_make_producers_lenient():
+    body = _message("application.submitted")
+    body["data"]["applicant"]["pronouns"] = "she/her"
+    parse_message(body)
+    data = _payload("application.submitted")
+    data["applicant"]["pronouns"] = "she/her"
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.submitted", data, producer="intake")
+    assert _data_errors(exc_info) == {"applicant": {"pronouns": ["Unknown field."]}}
+
+
+def test_parse_message_naive_occurred_at_is_read_as_utc():
+    parsed = parse_message(_message(occurred_at="2026-03-01T09:30:00"))
+    assert parsed.occurred_at == datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def test_parse_message_unknown_envelope_field_is_ignored():
+    body = _message(trace_parent="00-abc-def-01", priority=5)
+    parsed = parse_message(body)
+    assert parsed.type == "application.screened"
+    assert parsed.correlation_id == "c"
+
+
+@pytest.mark.parametrize("field", ["id", "type", "version", "occurred_at", "producer", "correlation_id", "data"])
+def test_parse_message_missing_envelope_field_is_rejected(field):
+    body = _message()
+    del body[field]
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(body)
+    assert exc_info.value.messages == {field: ["Missing data for required field."]}
+
+
+@pytest.mark.parametrize("field,value", [
+    ("id", "not-a-uuid"), ("version", "1"), ("version", 0), ("occurred_at", "yesterday"),
+    ("data", [1, 2]), ("data", "text"), ("type", ""), ("producer", None),
+])
+def test_parse_message_bad_envelope_value_is_rejected(field, value):
+    body = _message(**{field: value})
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(body)
+    assert list(exc_info.value.messages) == [field]
+
+
+def test_parse_message_unknown_type_is_rejected():
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(_message(type="application.teleported"))
+    assert list(exc_info.value.messages) == ["type"]
+
+
+def test_parse_message_unknown_version_is_rejected():
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(_message(version=99))
+    assert list(exc_info.value.messages) == ["type"]
+
+
+def test_parse_message_bad_data_is_rejected_naming_the_field():
+    body = _message()
+    body["data"]["eligible"] = "perhaps"
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(body)
+    assert list(exc_info.value.messages) == ["eligible"]
+
+
+def test_parse_message_missing_data_field_is_rejected():
+    body = _message()
+    del body["data"]["application_id"]
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(body)
+    assert exc_info.value.messages == {"application_id": ["Missing data for required field."]}
+
+
+@pytest.mark.parametrize("body", [None, [], ["id"], "a string", b"bytes", 42, 4.2, True])
+def test_parse_message_non_dict_body_is_rejected(body):
+    with pytest.raises(ValidationError) as exc_info:
+        parse_message(body)
+    assert exc_info.value.messages == {"_envelope": ["message body is not a JSON object"]}
+
+
+def test_envelope_schema_lists_the_design_fields():
+    assert sorted(EnvelopeSchema().fields) == ["correlation_id", "data", "id", "occurred_at", "producer",
+                                               "type", "version"]
