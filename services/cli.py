@@ -59,8 +59,10 @@ def db_upgrade(only):
 @click.argument("service", type=click.Choice(SERVICES))
 @click.option("--host", default=None, help="address to listen on (default PRIZE_<SERVICE>_HOST or 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="port (default PRIZE_<SERVICE>_PORT or 8001/8002/8003)")
-@click.option("--workers", type=int, default=lambda: int(os.environ.get("PRIZE_WEB_WORKERS", "2")))
-@click.option("--threads", type=int, default=lambda: int(os.environ.get("PRIZE_WEB_THREADS", "4")))
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn worker processes (default PRIZE_WEB_WORKERS or 2)")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="threads per worker (default PRIZE_WEB_THREADS or 4)")
 def web(service, host, port, workers, threads):
     """Serve one service's web app with gunicorn."""
     from gunicorn.app.base import BaseApplication
@@ -69,6 +71,8 @@ def web(service, host, port, workers, threads):
     configure_logging(service, settings.log_level)
     host = host or settings.hosts[service]
     port = port or settings.ports[service]
+    workers = workers or settings.web_workers
+    threads = threads or settings.web_threads
 
     class _Server(BaseApplication):
         def load_config(self):
@@ -160,7 +164,10 @@ def dlq_show(service, limit):
 
     from shared.dlq import peek
     settings = _settings()
-    for letter in peek(settings.broker_url, service, settings.namespace, limit):
+    letters = peek(settings.broker_url, service, settings.namespace, limit)
+    if not letters:
+        click.echo(f"{service}: no dead letters")
+    for letter in letters:
         click.echo(_json.dumps(dataclasses.asdict(letter), indent=2, ensure_ascii=False, default=str))
 
 
@@ -173,7 +180,8 @@ def dlq_replay(service, limit, event_id):
     from shared.dlq import replay
     settings = _settings()
     moved = replay(settings.broker_url, service, settings.namespace, limit, event_id)
-    click.echo(f"{service}: {moved} dead letter(s) sent back to {service}.events")
+    from shared.topology import queue_name
+    click.echo(f"{service}: {moved} dead letter(s) sent back to {queue_name(service, settings.namespace)}")
 
 
 @main.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import time
 from typing import Callable, Iterable
@@ -33,7 +34,9 @@ def connect(url: str, **kwargs) -> Connection:
     url = broker_url(url)
     options = {}
     if url.startswith("sqs://"):
-        options["region"] = kwargs.pop("region", None) or "eu-west-1"
+        # boto3's own variables choose the region, as for S3 and SES
+        options["region"] = (kwargs.pop("region", None) or os.environ.get("AWS_REGION")
+                             or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1")
     return Connection(url, connect_timeout=5, transport_options=options, **kwargs)
 
 

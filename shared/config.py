@@ -92,6 +92,8 @@ class Settings:
     log_level: str = "INFO"
     max_redeliveries: int = 5
     mail_from: str = "Seoul Smart City Prize <prize@wego-cities.org>"
+    web_workers: int = 2
+    web_threads: int = 4
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -117,6 +119,9 @@ def load_settings(env=None) -> Settings:
     storage = _check_file_or("PRIZE_STORAGE_URL", storage, {"file", "s3"})
     mail = env.get("PRIZE_MAIL_URL") or (var_dir / "mailbox").as_uri()
     mail = _check_file_or("PRIZE_MAIL_URL", mail, {"file", "smtp", "ses"})
+    if mail.startswith("ses://"):
+        # Refuse it here, in one line, rather than let the notify worker die on it later.
+        raise ConfigError("PRIZE_MAIL_URL", "ses:// is not available yet; use file:// or smtp://host:port")
 
     ports = {}
     hosts = {}
@@ -127,14 +132,21 @@ def load_settings(env=None) -> Settings:
         if port is None or not 0 < port < 65536:
             raise ConfigError(name, f"must be a TCP port number, got {raw!r}")
         ports[svc] = port
-        hosts[svc] = env.get(f"PRIZE_{svc.upper()}_HOST", "127.0.0.1")
+        hosts[svc] = _get(env, f"PRIZE_{svc.upper()}_HOST", "127.0.0.1")
+
+    web = {}
+    for name, default in (("PRIZE_WEB_WORKERS", "2"), ("PRIZE_WEB_THREADS", "4")):
+        raw = _get(env, name, default)
+        web[name] = _whole_number(raw)
+        if web[name] is None or not 1 <= web[name] <= 64:
+            raise ConfigError(name, f"must be a whole number from 1 to 64, got {raw!r}")
 
     raw = _get(env, "PRIZE_MAX_REDELIVERIES", "5")
     max_redeliveries = _whole_number(raw)
     if max_redeliveries is None or max_redeliveries < 1:
         raise ConfigError("PRIZE_MAX_REDELIVERIES", f"must be a whole number of at least 1, got {raw!r}")
 
-    namespace = env.get("PRIZE_NAMESPACE", "")
+    namespace = _get(env, "PRIZE_NAMESPACE", "")
     if namespace and not namespace.replace("-", "").replace("_", "").isalnum():
         raise ConfigError("PRIZE_NAMESPACE", f"may hold only letters, digits, - and _, got {namespace!r}")
 
@@ -158,5 +170,7 @@ def load_settings(env=None) -> Settings:
         namespace=namespace,
         log_level=level,
         max_redeliveries=max_redeliveries,
-        mail_from=env.get("PRIZE_MAIL_FROM", Settings.mail_from),
+        mail_from=_get(env, "PRIZE_MAIL_FROM", Settings.mail_from),
+        web_workers=web["PRIZE_WEB_WORKERS"],
+        web_threads=web["PRIZE_WEB_THREADS"],
     )

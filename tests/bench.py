@@ -28,9 +28,9 @@ import time
 
 from tests.support.bench_common import Row, print_table, quiet_logs, require_servers, say
 
-FULL = {"throughput_n": 5000, "latency_rate": 20.0, "latency_seconds": 15.0,
+FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
         "embedded_backlog": 20000, "sqla_backlog": 2000}
-QUICK = {"throughput_n": 1000, "latency_rate": 20.0, "latency_seconds": 5.0,
+QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "latency_seconds": 5.0,
          "embedded_backlog": 5000, "sqla_backlog": 500}
 
 
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     rows: list[Row] = []
     if "1" in only:
         from tests.support import bench_throughput
-        rows += bench_throughput.run(sizes["throughput_n"])
+        rows += bench_throughput.run(sizes["throughput_n"], sizes["throughput_rounds"])
     if "2" in only:
         from tests.support import bench_latency
         rows += bench_latency.run(sizes["latency_rate"], sizes["latency_seconds"])

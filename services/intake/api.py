@@ -178,7 +178,7 @@ class ApplicationsView(MethodView):
             if call is None or call.status == "draft":
                 abort(422, message="no open call with this id", errors={"json": {"call_id": ["no such call"]}})
             try:
-                domain.check_may_enter(call, applicant, data["category"])
+                domain.check_may_enter(call, applicant, data["category"], now)
             except domain.RuleViolation as exc:
                 _rule(exc)
             exists = s.scalar(select(Application.id).where(

@@ -67,7 +67,10 @@ def category_terms(call, category: str) -> dict:
     raise RuleViolation(f"the {call.year} call has no category {category!r}", 422, "category")
 
 
-def check_may_enter(call, applicant, category: str) -> None:
+def check_may_enter(call, applicant, category: str, now: datetime | None = None) -> None:
+    if now is not None and not call_is_open(call, now):
+        raise RuleViolation(f"the {call.year} call is not open: it runs from "
+                            f"{as_utc(call.opens_at).isoformat()} to {as_utc(call.closes_at).isoformat()}")
     terms = category_terms(call, category)
     if applicant.type not in terms["applicant_types"]:
         allowed = ", ".join(terms["applicant_types"])

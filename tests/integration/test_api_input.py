@@ -568,3 +568,14 @@ def test_api_wrong_method_gets_405_json(world, service, method, template, allowe
 def test_api_unknown_path_gets_404_json(world, service):
     r = world.stack.clients[service].get("/api/nothing-here")
     assert json_error(r, 404)["message"] == "no such resource: /api/nothing-here"
+
+
+def test_api_start_draft_after_the_call_closed_gets_409(world):
+    closed = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    _move_call(world, closes_at=closed)
+    before = intake_state(world)
+    r = world.intake.post("/api/applications", json={"call_id": world.call["id"],
+                                                     "category": "human_centricity"},
+                          headers=auth(world.token))
+    assert "the 2026 call is not open" in json_error(r, 409)["message"]
+    assert intake_state(world) == before

@@ -89,8 +89,23 @@ def test_load_settings_postgresql_url_gets_the_psycopg_driver(tmp_path, url):
 
 
 def test_load_settings_other_mail_schemes_are_accepted(tmp_path):
-    assert load_settings(_env(tmp_path, PRIZE_MAIL_URL="ses://eu-west-1")).mail_url == "ses://eu-west-1"
+    assert load_settings(_env(tmp_path, PRIZE_MAIL_URL="smtp://mail:25")).mail_url == "smtp://mail:25"
     assert load_settings(_env(tmp_path, PRIZE_MAIL_URL="file:///srv/mail")).mail_url == "file:///srv/mail"
+
+
+def test_load_settings_ses_is_refused_until_its_backend_exists(tmp_path):
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings(_env(tmp_path, PRIZE_MAIL_URL="ses://eu-west-1"))
+    assert exc_info.value.variable == "PRIZE_MAIL_URL"
+    assert "\n" not in str(exc_info.value)
+
+
+@pytest.mark.parametrize("variable,value", [("PRIZE_WEB_WORKERS", "two"), ("PRIZE_WEB_THREADS", "0"),
+                                            ("PRIZE_WEB_WORKERS", "65")])
+def test_load_settings_bad_web_sizes_name_the_variable(tmp_path, variable, value):
+    with pytest.raises(ConfigError) as exc_info:
+        load_settings(_env(tmp_path, **{variable: value}))
+    assert exc_info.value.variable == variable
 
 
 def test_load_settings_sqs_broker_is_accepted(tmp_path):
