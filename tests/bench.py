@@ -26,7 +26,7 @@ import platform
 import sys
 import time
 
-from tests.support.bench_common import Row, print_table, quiet_logs, require_servers, say
+from tests.support.bench_common import Row, load_note, print_table, quiet_logs, require_servers, say
 
 FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
         "embedded_backlog": 20000, "sqla_backlog": 2000}
@@ -50,15 +50,19 @@ def main(argv=None) -> int:
     rows: list[Row] = []
     if "1" in only:
         from tests.support import bench_throughput
+        say(f"\n[{load_note()}]")
         rows += bench_throughput.run(sizes["throughput_n"], sizes["throughput_rounds"])
     if "2" in only:
         from tests.support import bench_latency
+        say(f"\n[{load_note()}]")
         rows += bench_latency.run(sizes["latency_rate"], sizes["latency_seconds"])
     if "3" in only:
         from tests.support import bench_embedded
+        say(f"\n[{load_note()}]")
         rows += bench_embedded.run(sizes["embedded_backlog"], sizes["sqla_backlog"])
 
-    say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s) ==")
+    say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
+        f"{load_note()}) ==")
     print_table(rows)
     targets = [r for r in rows if r.met is not None]
     missed = [r for r in targets if not r.met]

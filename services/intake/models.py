@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, ForeignKey, Integer, MetaData, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime
@@ -41,6 +42,36 @@ class Call(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # documents: [{"key", "title", "required"}]; the upload limit applies to each file
+    documents: Mapped[list] = mapped_column(JSON, default=list)
+    max_upload_bytes: Mapped[int] = mapped_column(BigInteger, default=50 * 1024 * 1024)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CallVersion(Base):
+    """The terms of a call as they were after each change: changes after opening are versioned."""
+    __tablename__ = "call_versions"
+    __table_args__ = (UniqueConstraint("call_id", "version", name="uq_call_versions_call_version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[dict] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadlineException(Base):
+    """A named applicant may submit until a later time; who granted it and why is kept."""
+    __tablename__ = "deadline_exceptions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Applicant(Base):
@@ -54,8 +85,35 @@ class Applicant(Base):
     contact_name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(320), unique=True)
     secondary_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    secondary_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     language: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link; only its hash is stored."""
+    __tablename__ = "signin_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    purpose: Mapped[str] = mapped_column(String(20), default="browser")  # browser | api
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Session(Base):
+    """A server-side session (browser) or bearer token (API): revocable; only its hash is stored."""
+    __tablename__ = "sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="browser")  # browser | api
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Application(Base):
@@ -73,6 +131,32 @@ class Application(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # one answer per criterion key of the category, plus the project facts
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    start_date: Mapped[str] = mapped_column(String(10), default="")  # ISO date, may be partial while drafting
+    budget: Mapped[str] = mapped_column(String(100), default="")
+    partners: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every save: stale autosaves lose
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Document(Base):
+    """A file of an application. The bytes live in object storage, never in intake."""
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | verified | rejected
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class StatusUpdate(Base):

@@ -19,6 +19,16 @@ def say(*parts) -> None:
     print(*parts, flush=True)
 
 
+def load_note() -> str:
+    """The machine's load average now: other work on a 2-core machine moves every figure."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return ""
+    busy = " (the machine is busy with other work: expect noisy figures)" if one > 1.0 else ""
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min){busy}"
+
+
 def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2):
@@ -45,6 +55,40 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # kombu warns "No hostname was supplied" for every sqlite:/// connection: noise here.
     logging.getLogger("kombu.connection").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def worker_logging(service: str, path):
+    """Log as ``prize worker`` does (JSON lines at INFO), but into a file instead of stderr."""
+    from shared.logs import configure_logging
+    root = logging.getLogger()
+    noisy = ("amqp", "kombu", "botocore", "urllib3")
+    saved = root.handlers[:], root.level, {name: logging.getLogger(name).level for name in noisy}
+    configure_logging(service, "INFO")
+    stream = open(path, "a", encoding="utf-8")
+    root.handlers[0].setStream(stream)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+        stream.close()
+
+
+def log_problems(path) -> tuple[int, str]:
+    """How many WARNING or worse lines a JSON log file holds, and the first of them."""
+    count, first = 0, ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if '"level": "WARNING"' in line or '"level": "ERROR"' in line or '"level": "CRITICAL"' in line:
+                    count += 1
+                    first = first or line.strip()[:300]
+    except OSError:
+        pass
+    return count, first
 
 
 def new_namespace(prefix: str = "bench") -> str:
@@ -86,6 +130,41 @@ def fresh_databases(names):
             with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
                 for db in created:
                     conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def processes_cpu(predicate) -> float:
+    """CPU seconds (user + system) used so far by the live processes whose command line matches."""
+    total = 0.0
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return float("nan")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            if not predicate(cmdline):
+                continue
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def rabbitmq_cpu() -> float:
+    """CPU seconds of the RabbitMQ node (the whole node: other users of it count too)."""
+    return processes_cpu(lambda cmd: "rabbit boot" in cmd)
+
+
+def postgres_cpu(database_names) -> float:
+    """CPU seconds of the live PostgreSQL backends serving these databases."""
+    names = tuple(database_names)
+    return processes_cpu(lambda cmd: cmd.startswith("postgres:") and any(f" {n} " in cmd for n in names))
 
 
 def percentile(values, q: float) -> float:

@@ -13,6 +13,7 @@ Baseline: the time one bare ``smtplib`` send of a similar message to the same se
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -211,6 +212,16 @@ def _stages(settings, returned_wall: dict, arrived_wall: dict) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def _stopping(get_services):
+    try:
+        yield
+    finally:
+        services = get_services()
+        if services is not None:
+            services.stop()
+
+
 def measure(rate: float, seconds: float) -> dict:
     from shared.config import load_settings
     from shared.migrations import upgrade
@@ -222,7 +233,9 @@ def measure(rate: float, seconds: float) -> dict:
     smtp.start()
     services = None
     try:
-        with fresh_databases(SERVICES) as urls, namespace() as ns:
+        # The services stop before their namespace and databases go: a worker whose queue is
+        # deleted under it reconnects and declares the whole topology again.
+        with fresh_databases(SERVICES) as urls, namespace() as ns, _stopping(lambda: services):
             port = _free_port()
             env = dict(os.environ, PRIZE_BROKER_URL=RABBITMQ_URL, PRIZE_NAMESPACE=ns,
                        PRIZE_MAIL_URL=smtp.url, PRIZE_SECRET_KEY="bench-secret",
@@ -313,8 +326,6 @@ def measure(rate: float, seconds: float) -> dict:
                     "latencies": latencies, "in_order": in_order, "http": http_times, "baseline": baseline,
                     "sent_s": sent_s, "prepare_s": prepare_s}
     finally:
-        if services is not None:
-            services.stop()
         smtp.stop()
         shutil.rmtree(folder, ignore_errors=True)
 

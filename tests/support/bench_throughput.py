@@ -13,10 +13,14 @@ publishing the same bodies one by one with publisher confirms, then a plain komb
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import shutil
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from kombu import Connection, Consumer, Producer
 
@@ -26,8 +30,8 @@ from shared.db import Database
 from shared.events import Event, make_event, parse_message
 from shared.outbox import OutboxRelay, pending_count, record
 
-from .bench_common import (RABBITMQ_URL, Row, Stopwatch, fresh_databases, namespace, quiet_logs,
-                           say, sqlalchemy_url)
+from .bench_common import (RABBITMQ_URL, Row, Stopwatch, fresh_databases, log_problems, namespace,
+                           postgres_cpu, quiet_logs, rabbitmq_cpu, say, sqlalchemy_url, worker_logging)
 
 SOURCE_SERVICE = "notify"   # whose outbox Table (and migration) the source database uses
 ROUTING_KEY = "application.submitted"
@@ -61,6 +65,7 @@ def raw_kombu(bodies: list[dict]) -> dict:
             channel = conn.channel()
             topology.declare(channel, ns)
             producer = Producer(channel, exchange=topology.exchange(ns))
+            rabbit0, cpu0 = rabbitmq_cpu(), time.process_time()
             with Stopwatch() as pub:
                 for body in bodies:
                     producer.publish(body, routing_key=ROUTING_KEY, serializer="json", delivery_mode=2)
@@ -77,10 +82,12 @@ def raw_kombu(bodies: list[dict]) -> dict:
                     deadline = time.monotonic() + 120
                     while got[0] < n and time.monotonic() < deadline:
                         conn.drain_events(timeout=5)
+            rabbit1, cpu1 = rabbitmq_cpu(), time.process_time()
     if got[0] != n:
         raise RuntimeError(f"raw kombu consumer got {got[0]} of {n} messages")
     return {"publish_s": pub.seconds, "consume_s": con.seconds,
-            "rate": n / (pub.seconds + con.seconds)}
+            "rate": n / (pub.seconds + con.seconds),
+            "cpu_us": {"client": (cpu1 - cpu0) / n * 1e6, "rabbitmq": (rabbit1 - rabbit0) / n * 1e6}}
 
 
 # --------------------------------------------------------------------------- full path
@@ -112,9 +119,10 @@ class _TimedRelay(OutboxRelay):
         return n
 
 
-def _relay_process(db_url: str, ns: str, target: int, ready, go, results) -> None:
+def _relay_process(db_url: str, ns: str, target: int, log_path: str, ready, go, results, release) -> None:
     """The producer's worker: OutboxRelay + Publisher, in a process of its own."""
     quiet_logs()
+    worker_logging(SOURCE_SERVICE, log_path).__enter__()  # for the life of this process
     from services.notify.models import outbox
     db = Database(db_url, SOURCE_SERVICE)
     publisher = _TimedPublisher(RABBITMQ_URL, ns)
@@ -123,12 +131,15 @@ def _relay_process(db_url: str, ns: str, target: int, ready, go, results) -> Non
     ready.set()
     go.wait(120)
     thread = threading.Thread(target=relay.run, name="bench-relay", daemon=True)
+    cpu0 = time.process_time()
     thread.start()
     relay.done.wait(max(120, target / 20))
     relay.stop()
     thread.join(timeout=10)
     results.put({"first_publish": publisher.first_publish, "all_published": relay.all_published,
-                 "published": relay.published, "batches": relay.batches})
+                 "published": relay.published, "batches": relay.batches,
+                 "cpu_s": time.process_time() - cpu0})
+    release.wait(60)  # keep the database connections (and their CPU counters) until sampled
     publisher.close()
     db.dispose()
 
@@ -182,7 +193,7 @@ class _ReadyConsumer(EventConsumer):
         self.ready.set()
 
 
-def full_path(events: list[Event], urls: dict, ns: str) -> dict:
+def full_path(events: list[Event], urls: dict, ns: str, logs: Path) -> dict:
     from services.notify.models import outbox as source_outbox
     from services.review.handlers import HANDLERS
     from services.review.models import Application, inbox, outbox as review_outbox
@@ -211,29 +222,42 @@ def full_path(events: list[Event], urls: dict, ns: str) -> dict:
 
     consumer = _ReadyConsumer(RABBITMQ_URL, "review", dispatcher, namespace=ns, prefetch_count=50)
     consumer_thread = threading.Thread(target=consumer.run, name="bench-review-consumer", daemon=True)
-    consumer_thread.start()
-    if not consumer.ready.wait(30):
-        raise RuntimeError("the review consumer did not start")
-
     ctx = multiprocessing.get_context("spawn")
-    ready, go, results = ctx.Event(), ctx.Event(), ctx.Queue()
-    relay = ctx.Process(target=_relay_process, args=(source_url, ns, n, ready, go, results),
+    ready, go, release, results = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Queue()
+    relay_log, consumer_log = logs / "relay.log", logs / "review-worker.log"
+    relay = ctx.Process(target=_relay_process, args=(source_url, ns, n, str(relay_log), ready, go, results, release),
                         name="bench-relay", daemon=True)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        # Both workers log as `prize worker` does (JSON at INFO), into files.
+        cleanup.enter_context(worker_logging("review", consumer_log))
+
+        @cleanup.callback
+        def _stop():
+            release.set()
+            consumer.should_stop = True
+            if consumer_thread.is_alive():
+                consumer_thread.join(timeout=10)
+            consumer.requeue.close()
+            if relay.pid is not None:
+                relay.join(timeout=15)
+                if relay.is_alive():
+                    relay.terminate()
+                    relay.join(timeout=5)
+
+        consumer_thread.start()
+        if not consumer.ready.wait(30):
+            raise RuntimeError("the review consumer did not start")
         relay.start()
         if not ready.wait(60):
             raise RuntimeError("the relay process did not start")
+        databases = [source_url.rsplit("/", 1)[1], review_url.rsplit("/", 1)[1]]
+        rabbit0, pg0, cpu0 = rabbitmq_cpu(), postgres_cpu(databases), time.process_time()
         go.set()
         finished.wait(max(120, n / 20))
         relay_result = results.get(timeout=60)
-    finally:
-        consumer.should_stop = True
-        consumer_thread.join(timeout=10)
-        consumer.requeue.close()
-        if relay.pid is not None:
-            relay.join(timeout=15)
-        if relay.is_alive():
-            relay.terminate()
+        # the relay process keeps its connections until released: its backends still count
+        rabbit1, pg1, cpu1 = rabbitmq_cpu(), postgres_cpu(databases), time.process_time()
+        release.set()
 
     with review.session() as s:
         applications = s.scalar(select(func.count()).select_from(Application))
@@ -255,6 +279,9 @@ def full_path(events: list[Event], urls: dict, ns: str) -> dict:
         "consumer_rate": (n - 1) / max(1e-9, state["last_commit"] - state["first_commit"]),
         "applications": applications, "inbox": inbox_rows, "unsent": left,
         "duplicates": dispatcher.duplicates, "dead_lettered": consumer.dead_lettered,
+        "log_problems": [log_problems(relay_log), log_problems(consumer_log)],
+        "cpu_us": {"consumer": (cpu1 - cpu0) / n * 1e6, "relay": relay_result["cpu_s"] / n * 1e6,
+                   "postgres": (pg1 - pg0) / n * 1e6, "rabbitmq": (rabbit1 - rabbit0) / n * 1e6},
         "consumer_batches": state["batches"], "batch_size": getattr(consumer, "batch_size", 1),
         "review": review,
     }
@@ -293,14 +320,23 @@ def breakdown(review: Database, ns: str, sample: int) -> dict:
             "publish_us": us(pub)}
 
 
+@contextlib.contextmanager
+def _removing(folder: Path):
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _one_round(k: int, events: list[Event], bodies: list[dict], with_breakdown: bool) -> dict:
     n = len(events)
     base = raw_kombu(bodies)
     say(f"  round {k}: baseline raw kombu: publish (confirm each) {n / base['publish_s']:,.0f}/s in "
         f"{base['publish_s']:.2f} s, consume (ack, prefetch 50) {n / base['consume_s']:,.0f}/s in "
         f"{base['consume_s']:.2f} s → {base['rate']:,.0f} events/s")
-    with fresh_databases(["source", "review"]) as urls, namespace() as ns:
-        result = full_path(events, urls, ns)
+    logs = Path(tempfile.mkdtemp(prefix="prize-bench-throughput-"))
+    with fresh_databases(["source", "review"]) as urls, namespace() as ns, _removing(logs):
+        result = full_path(events, urls, ns, logs)
         say(f"  round {k}: full path {result['rate']:,.0f} events/s ({n:,} in {result['seconds']:.2f} s) "
             f"→ {result['rate'] / base['rate']:.2f}x baseline")
         say(f"    relay (own process): all published and marked sent at {result['relay_rate']:,.0f}/s in "
@@ -310,6 +346,13 @@ def _one_round(k: int, events: list[Event], bodies: list[dict], with_breakdown: 
         say(f"    checks: {result['applications']:,} applications and {result['inbox']:,} inbox rows in review, "
             f"{result['unsent']} outbox rows unsent, {result['duplicates']} duplicates, "
             f"{result['dead_lettered']} dead-lettered")
+        cpu, bcpu = result["cpu_us"], base["cpu_us"]
+        say(f"    CPU per event, µs: full path {sum(cpu.values()):,.0f} (review consumer {cpu['consumer']:,.0f}, "
+            f"relay {cpu['relay']:,.0f}, PostgreSQL {cpu['postgres']:,.0f}, RabbitMQ {cpu['rabbitmq']:,.0f}); "
+            f"baseline {sum(bcpu.values()):,.0f} (client {bcpu['client']:,.0f}, RabbitMQ {bcpu['rabbitmq']:,.0f})")
+        for name, (count, first) in zip(("relay", "review worker"), result["log_problems"]):
+            if count:
+                say(f"    {name} logged {count} warnings or errors; the first: {first}")
         costs = None
         if with_breakdown:
             costs = breakdown(result["review"], ns, sample=min(1000, n))
@@ -348,5 +391,8 @@ def run(n: int, rounds: int) -> list[Row]:
     best = min(x for x in (costs["dispatch_us"], costs["many_us"]) if x is not None)
     say(f"    → one consumer process cannot pass about {1e6 / (costs['parse_us'] + best):,.0f} events/s, "
         f"before any broker work")
-    rows.append(Row("   consumer CPU alone: parse_message + dispatch per event", costs["parse_us"] + best, "µs"))
+    cpu, bcpu = sum(median["full"]["cpu_us"].values()), sum(median["base"]["cpu_us"].values())
+    rows.append(Row("   CPU per event, all processes (median round)", cpu, "µs", baseline=bcpu,
+                    baseline_label="(raw kombu)", ratio=cpu / bcpu if bcpu else None))
+    rows.append(Row("   consumer stage alone: parse_message + dispatch", costs["parse_us"] + best, "µs/event"))
     return rows
