@@ -19,6 +19,7 @@ run: install  ## the whole system on the embedded stack (SQLite, local folders)
 
 lint: install  ## architecture rules: services never import each other, shared imports no service
 	$(BIN)/lint-imports
+	$(BIN)/ruff check --select F,E9 services shared tests
 
 test: install lint  ## the whole suite; RabbitMQ and PostgreSQL must be running (see .ci/run)
 	$(BIN)/pytest $(PYTEST_ARGS)

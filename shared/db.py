@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.types import TypeDecorator

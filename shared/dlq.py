@@ -36,7 +36,6 @@ def _as_dead_letter(message) -> DeadLetter:
 
 def peek(url: str, service: str, namespace: str = "", limit: int = 100) -> list[DeadLetter]:
     """Read up to ``limit`` dead letters without removing them."""
-    name = topology.dead_letter_queue_name(service, namespace)
     out = []
     with connect(url) as conn:
         channel = conn.channel()

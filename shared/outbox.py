@@ -12,7 +12,6 @@ import json
 import logging
 import select
 import threading
-import time
 from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Column, Index, func, Integer, MetaData, String, Table, Text,

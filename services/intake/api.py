@@ -1,4 +1,4 @@
-"""intake's JSON API: calls (secretariat), applicants and their applications."""
+"""intake's JSON API: calls (secretariat) and applications."""
 from __future__ import annotations
 
 import logging
@@ -9,21 +9,18 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from shared.auth import issue_token
 from shared.logs import correlation
 from shared.events import make_event
 from shared.outbox import record
-from shared.web import current_principal, require_role
+from shared.web import require_role
 
 from . import domain
 from .models import Applicant, Application, Call, outbox
-from .schemas import (ApplicantCreate, ApplicantRegistered, ApplicationCreate, ApplicationOut,
+from .schemas import (ApplicationCreate, ApplicationOut,
                       ApplicationUpdate, CallCreate, CallOut)
 
 calls = Blueprint("calls", __name__, url_prefix="/api/calls", description="Editions of the prize (secretariat)")
-applicants = Blueprint("applicants", __name__, url_prefix="/api/applicants", description="Applicant accounts")
 applications = Blueprint("applications", __name__, url_prefix="/api/applications",
                          description="Applications: drafts, submission")
 
@@ -52,12 +49,6 @@ def _call_event(call: Call):
         "time_zone": call.time_zone, "score_min": call.score_min, "score_max": call.score_max,
         "categories": call.categories,
     }, producer=PRODUCER, correlation_id=call.id)
-
-
-def _applicant_snapshot(a: Applicant) -> dict:
-    return {"id": a.id, "type": a.type, "organisation": a.organisation, "country": a.country,
-            "city": a.city, "contact_name": a.contact_name, "contact_email": a.contact_email,
-            "secondary_email": a.secondary_email, "language": a.language}
 
 
 def _with_missing(app_row: Application) -> Application:
@@ -116,29 +107,6 @@ class OpenCallView(MethodView):
             call.status, call.opened_at = "open", _now()
             record(s, outbox, _call_event(call))
         return call
-
-
-@applicants.route("")
-class ApplicantsView(MethodView):
-    @applicants.arguments(ApplicantCreate)
-    @applicants.response(201, ApplicantRegistered)
-    def post(self, data):
-        """Register an applicant (city government, institution, corporation or individual)."""
-        applicant = Applicant(id=str(uuid.uuid4()), created_at=_now(), **data)
-        applicant.contact_email = applicant.contact_email.lower()
-        try:
-            with _db().session() as s, s.begin():
-                if s.scalar(select(Applicant.id).where(Applicant.contact_email == applicant.contact_email)):
-                    abort(409, message="an applicant with this contact email is already registered")
-                s.add(applicant)
-                s.flush()
-                record(s, outbox, make_event("applicant.registered", {
-                    **_applicant_snapshot(applicant), "registered_at": applicant.created_at,
-                }, producer=PRODUCER, correlation_id=applicant.id))
-        except IntegrityError:
-            abort(409, message="an applicant with this contact email is already registered")
-        token = issue_token(current_app.config["SECRET_KEY"], "applicant", applicant.id)
-        return {"applicant": applicant, "token": token}
 
 
 def _load_own(s, application_id, *, lock=False) -> Application:
@@ -245,11 +213,11 @@ class SubmitView(MethodView):
                 "application_id": row.id, "reference": row.reference, "call_id": call.id,
                 "year": call.year, "category": row.category, "title": row.title,
                 "summary": row.summary, "submitted_at": now,
-                "applicant": _applicant_snapshot(applicant),
+                "applicant": domain.applicant_snapshot(applicant),
             }, producer=PRODUCER, correlation_id=row.id))
         with correlation(row.id):  # the application's id follows it through every service
             log.info("application %s submitted by %s", row.reference, row.applicant_id)
         return _with_missing(row)
 
 
-blueprints = [calls, applicants, applications]
+blueprints = [calls, applications]

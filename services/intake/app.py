@@ -6,7 +6,7 @@ from shared.db import Database
 from shared.web import create_service_app
 from shared.worker import ServiceWorker
 
-from .api import blueprints
+from . import accounts, api
 from .handlers import HANDLERS
 from .models import inbox, outbox
 
@@ -17,7 +17,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
     return create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: intake",
-                              blueprints=blueprints, test_config=test_config)
+                              blueprints=accounts.blueprints + api.blueprints,
+                              test_config=test_config)
 
 
 def create_worker(settings: Settings | None = None) -> ServiceWorker:

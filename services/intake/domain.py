@@ -45,6 +45,13 @@ class RuleViolation(Exception):
         self.field = field
 
 
+def applicant_snapshot(a) -> dict:
+    """What events say about an applicant (see shared.events.common.ApplicantSnapshot)."""
+    return {"id": a.id, "type": a.type, "organisation": a.organisation, "country": a.country,
+            "city": a.city, "contact_name": a.contact_name, "contact_email": a.contact_email,
+            "secondary_email": a.secondary_email, "language": a.language}
+
+
 def new_reference(year: int) -> str:
     # Random, not sequential: no counter to race on at the deadline, nothing to guess.
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

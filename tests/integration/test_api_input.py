@@ -6,7 +6,6 @@ In-process embedded stack (Flask test clients, SQLite); no workers.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 

@@ -5,7 +5,7 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from services.review.models import Application as ReviewApplication
 from services.review.models import inbox as review_inbox
