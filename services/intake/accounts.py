@@ -55,4 +55,10 @@ class ApplicantsView(MethodView):
 
 
 
+
+def init_app(app) -> None:
+    """Hook sign-in and sessions into the app (being built)."""
+
+
 blueprints = [applicants]
+page_blueprints: list = []
