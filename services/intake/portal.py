@@ -1,4 +1,211 @@
-"""The applicant portal: server-rendered pages (being built)."""
+"""The applicant portal: server-rendered pages that work without JavaScript.
+
+JavaScript only adds autosave and the upload progress bar; every form also posts normally.
+Pages read intake's own tables and use the same domain rules as the JSON API.
+"""
 from __future__ import annotations
 
-blueprints: list = []
+import uuid
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from sqlalchemy import select
+
+from shared.web import current_principal
+
+from . import domain
+from .models import Applicant, Application, Call
+
+portal = Blueprint("portal", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/static/portal")
+
+
+def _db():
+    return current_app.extensions["prize"]["db"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _csrf() -> str:
+    make = current_app.jinja_env.globals.get("csrf_token")
+    return make() if make else ""
+
+
+def _signed_in_applicant(session, required: bool = True):
+    """The applicant of this browser session, or a redirect to the sign-in page."""
+    principal = current_principal()
+    if principal is None or principal.role != "applicant":
+        if required:
+            abort(redirect(f"/signin?next={request.path}"))
+        return None
+    g.principal = principal
+    applicant = session.get(Applicant, principal.subject)
+    if applicant is None and required:
+        abort(redirect("/signin"))
+    return applicant
+
+
+def _render(template: str, applicant=None, **context):
+    return render_template(template, applicant=applicant, page_csrf=_csrf(),
+                           lang=getattr(applicant, "language", "en"), **context)
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return domain.as_utc(moment).astimezone(ZoneInfo(zone)).strftime("%d %B %Y, %H:%M")
+
+
+def _own_application(session, applicant, application_id: str) -> Application:
+    row = session.get(Application, application_id)
+    if row is None or row.applicant_id != applicant.id:
+        abort(404)  # someone else's application looks exactly like a missing one
+    return row
+
+
+@portal.get("/")
+def home():
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s, required=False)
+        calls = s.scalars(select(Call).where(Call.status == "open").order_by(Call.year.desc())).all()
+        views = [{"year": c.year, "theme": c.theme, "time_zone": c.time_zone,
+                  "closes_local": _local(c.closes_at, c.time_zone), "categories": c.categories}
+                 for c in calls if domain.call_is_open(c, _now())]
+        return _render("portal/home.html", applicant, calls=views)
+
+
+@portal.get("/portal")
+def dashboard():
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s)
+        rows = s.scalars(select(Application).where(Application.applicant_id == applicant.id)
+                         .order_by(Application.created_at)).all()
+        calls = {c.id: c for c in s.scalars(select(Call)).all()}
+        open_calls = [c for c in calls.values() if domain.call_is_open(c, _now())]
+        taken = {(r.call_id, r.category) for r in rows}
+        choices = [(c, t) for c in open_calls for t in c.categories
+                   if applicant.type in t["applicant_types"] and (c.id, t["key"]) not in taken]
+        return _render("portal/dashboard.html", applicant, applications=rows, calls=calls,
+                       choices=choices, titles=_category_titles(calls.values()))
+
+
+def _category_titles(calls) -> dict:
+    return {t["key"]: t["title"] for c in calls for t in c.categories}
+
+
+@portal.post("/portal/applications")
+def start_application():
+    with _db().session() as s, s.begin():
+        applicant = _signed_in_applicant(s)
+        call_id, _, category = request.form.get("choice", "").partition(":")
+        call = s.get(Call, call_id)
+        if call is None:
+            flash("Choose a category to apply in.", "error")
+            return redirect(url_for("portal.dashboard"))
+        try:
+            domain.check_may_enter(call, applicant, category, _now())
+        except domain.RuleViolation as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("portal.dashboard"))
+        existing = s.scalar(select(Application).where(
+            Application.applicant_id == applicant.id, Application.call_id == call.id,
+            Application.category == category))
+        if existing is not None:
+            return redirect(url_for("portal.edit", application_id=existing.id))
+        now = _now()
+        row = Application(id=str(uuid.uuid4()), reference=domain.new_reference(call.year),
+                          call_id=call.id, applicant_id=applicant.id, category=category,
+                          title="", summary="", status="draft", created_at=now, updated_at=now,
+                          answers={}, location="", start_date="", budget="", partners="", revision=1)
+        s.add(row)
+    return redirect(url_for("portal.edit", application_id=row.id))
+
+
+FACT_FIELDS = ("title", "summary", "location", "start_date", "budget", "partners")
+
+
+def _criteria(call, category: str) -> list[dict]:
+    return domain.category_terms(call, category)["criteria"]
+
+
+def _word_count(text: str) -> int:
+    return len((text or "").split())
+
+
+@portal.route("/portal/applications/<application_id>", methods=["GET", "POST"])
+def edit(application_id):
+    with _db().session() as s, s.begin():
+        applicant = _signed_in_applicant(s)
+        row = _own_application(s, applicant, application_id)
+        call = s.get(Call, row.call_id)
+        criteria = _criteria(call, row.category)
+        if request.method == "POST":
+            if row.status != "draft":
+                flash("This application has been submitted; its content is frozen.", "error")
+                return redirect(url_for("portal.status", application_id=row.id))
+            for name in FACT_FIELDS:
+                if name in request.form:
+                    setattr(row, name, request.form[name].strip())
+            answers = dict(row.answers or {})
+            for criterion in criteria:
+                field = f"answer-{criterion['key']}"
+                if field in request.form:
+                    answers[criterion["key"]] = request.form[field].strip()
+            row.answers = answers
+            row.revision = (row.revision or 0) + 1
+            row.updated_at = _now()
+            flash("Draft saved.", "ok")
+            if request.form.get("next") == "preview":
+                return redirect(url_for("portal.preview", application_id=row.id))
+            return redirect(url_for("portal.edit", application_id=row.id))
+        if row.status != "draft":
+            return redirect(url_for("portal.status", application_id=row.id))
+        return _render("portal/edit.html", applicant, application=row, call=call,
+                       criteria=criteria, category=domain.category_terms(call, row.category),
+                       counts={c["key"]: _word_count((row.answers or {}).get(c["key"], ""))
+                               for c in criteria},
+                       closes_local=_local(call.closes_at, call.time_zone))
+
+
+@portal.get("/portal/applications/<application_id>/preview")
+def preview(application_id):
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s)
+        row = _own_application(s, applicant, application_id)
+        call = s.get(Call, row.call_id)
+        return _render("portal/preview.html", applicant, application=row, call=call,
+                       criteria=_criteria(call, row.category),
+                       category=domain.category_terms(call, row.category),
+                       missing=domain.missing_for_submission(row))
+
+
+@portal.post("/portal/applications/<application_id>/submit")
+def submit(application_id):
+    # The JSON API holds the one submission path (outbox event, idempotency); the page
+    # calls the same view so the rules cannot drift apart.
+    from .api import submit_application
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s)
+        _own_application(s, applicant, application_id)
+    try:
+        submit_application(application_id)
+    except domain.RuleViolation as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("portal.preview", application_id=application_id))
+    flash("Submitted. We have sent an acknowledgement to your contact email.", "ok")
+    return redirect(url_for("portal.status", application_id=application_id))
+
+
+@portal.get("/portal/applications/<application_id>/status")
+def status(application_id):
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s)
+        row = _own_application(s, applicant, application_id)
+        call = s.get(Call, row.call_id)
+        return _render("portal/status.html", applicant, application=row, call=call,
+                       category=domain.category_terms(call, row.category))
+
+
+blueprints = [portal]
