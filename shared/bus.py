@@ -5,12 +5,14 @@ Both work on every kombu transport we support (RabbitMQ, SQS, the embedded SQLit
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
 import time
 from typing import Callable, Iterable
 
+import amqp
 from kombu import Connection, Producer
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
@@ -84,20 +86,37 @@ class Publisher:
             self._sent = self._acked = 0
             self._nacked = False
         self._conn = conn
+        self._channel = channel
         self._producer = Producer(channel, exchange=topology.exchange(self.namespace))
         # kombu treats exchange="" as "the producer's own exchange", so reaching a queue by
         # name through the default exchange needs a producer whose own exchange is that one.
         self._direct = Producer(channel)
         return self._producer
 
-    def publish_many(self, messages: Iterable[tuple[str, dict, str]]) -> int:
-        """Publish (routing_key, body, correlation_id) triples; raise unless all confirmed."""
+    def publish_many(self, messages: Iterable[tuple]) -> int:
+        """Publish (routing_key, body, correlation_id[, message_id]); raise unless all confirmed.
+
+        ``body`` is a dict, or a str that is already the JSON to send.
+        """
         producer = self._ensure()
         count = 0
-        for routing_key, body, correlation_id in messages:
-            producer.publish(body, routing_key=routing_key, serializer="json",
-                             delivery_mode=2, message_id=body.get("id"),
-                             correlation_id=correlation_id, retry=False)
+        exchange = producer.exchange.name
+        for item in messages:
+            routing_key, body, correlation_id = item[:3]
+            message_id = item[3] if len(item) > 3 else (body.get("id") if isinstance(body, dict) else None)
+            if isinstance(body, dict):
+                body = json.dumps(body)
+            if self._confirms:
+                # Straight to the AMQP channel: kombu's Producer adds about as much CPU per
+                # message as the broker round trip we saved by batching the confirms.
+                self._channel.basic_publish(
+                    amqp.Message(body, content_type="application/json", content_encoding="utf-8",
+                                 delivery_mode=2, message_id=message_id, correlation_id=correlation_id),
+                    exchange=exchange, routing_key=routing_key)
+            else:
+                producer.publish(body, routing_key=routing_key, content_type="application/json",
+                                 content_encoding="utf-8", delivery_mode=2, message_id=message_id,
+                                 correlation_id=correlation_id, retry=False)
             count += 1
         if self._confirms and count:
             self._sent += count

@@ -128,7 +128,7 @@ class OutboxRelay:
     def run_once(self) -> int:
         """Publish one batch; return how many rows were published."""
         o = self.outbox
-        query = (sa_select(o.c.seq, o.c.routing_key, o.c.body, o.c.correlation_id)
+        query = (sa_select(o.c.seq, o.c.event_id, o.c.routing_key, o.c.body, o.c.correlation_id)
                  .where(o.c.published_at.is_(None)).order_by(o.c.seq).limit(self.batch_size))
         if self.db.dialect == "postgresql":
             # The lock is held while publishing, so a second relay skips these rows.
@@ -155,8 +155,9 @@ class OutboxRelay:
         return len(rows)
 
     def _publish(self, rows) -> None:
+        # The stored body is already the JSON on the wire: no decoding and encoding again.
         self.publisher.publish_many(
-            [(r.routing_key, json.loads(r.body), r.correlation_id) for r in rows])
+            [(r.routing_key, r.body, r.correlation_id, r.event_id) for r in rows])
 
     def _note_failure(self, exc: Exception) -> None:
         try:

@@ -1,6 +1,6 @@
 """`make bench`: throughput and latency figures, each beside a baseline measured in the same run.
 
-    .venv/bin/python -m tests.bench            # the full run (about 3 to 4 minutes on 2 cores)
+    .venv/bin/python -m tests.bench            # the full run (about 3 minutes on 2 cores)
     .venv/bin/python -m tests.bench --quick    # smaller N, about a minute
     .venv/bin/python -m tests.bench --only 1,3
 

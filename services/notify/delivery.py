@@ -40,6 +40,11 @@ def delivery_key(event_id, template: str, recipient: str) -> str:
 
 def queue_email(session: Session, event: Event, template: str, recipient: str, language: str | None,
                 context: dict) -> Delivery | None:
+    """Record the email, already claimed for sending right after this transaction commits.
+
+    Claiming here saves a transaction per email; if the worker dies before sending, the
+    claim's lease runs out and the sweep sends it.
+    """
     key = delivery_key(event.id, template, recipient)
     if session.scalar(select(Delivery.id).where(Delivery.key == key)):
         return None
@@ -49,7 +54,8 @@ def queue_email(session: Session, event: Event, template: str, recipient: str, l
     row = Delivery(id=str(uuid.uuid4()), key=key, event_id=str(event.id), event_type=event.type,
                    correlation_id=event.correlation_id, template=template, language=language,
                    recipient=recipient, subject=subject, body_text=text, body_html=html,
-                   status="pending", attempts=0, created_at=now, next_attempt_at=now)
+                   status="sending", attempts=1, created_at=now,
+                   next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
     session.add(row)
     return row
 
@@ -82,8 +88,15 @@ class Sender:
             row.next_attempt_at = datetime.now(timezone.utc) + timedelta(seconds=SEND_LEASE_SECONDS)
             row.attempts += 1
             attempt = row.attempts
-            outgoing = Outgoing(key=row.key, sender=self.sender_address, recipient=row.recipient,
-                                subject=row.subject, text=row.body_text, html=row.body_html)
+            outgoing = self.outgoing(row)
+        return self.deliver(delivery_id, outgoing, attempt)
+
+    def outgoing(self, row: Delivery) -> Outgoing:
+        return Outgoing(key=row.key, sender=self.sender_address, recipient=row.recipient,
+                        subject=row.subject, text=row.body_text, html=row.body_html)
+
+    def deliver(self, delivery_id: str, outgoing: Outgoing, attempt: int) -> str:
+        """Hand a delivery we hold the claim on to the provider and record the outcome."""
         now = datetime.now(timezone.utc)
         try:
             if attempt > 1 and self.mailer.already_sent(outgoing.key):

@@ -15,7 +15,8 @@ from .delivery import Sender, queue_email
 def make_handlers(sender: Sender) -> dict:
     def _send_after_commit(uow: UnitOfWork, delivery) -> None:
         if delivery is not None:
-            uow.after_commit(lambda: sender.send(delivery.id))
+            outgoing = sender.outgoing(delivery)  # queue_email claimed it for us
+            uow.after_commit(lambda: sender.deliver(delivery.id, outgoing, delivery.attempts))
 
     def application_submitted(uow: UnitOfWork, event: Event) -> None:
         """Acknowledge the submission to the applicant's contact, in their language."""

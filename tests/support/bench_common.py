@@ -156,6 +156,29 @@ def processes_cpu(predicate) -> float:
     return total
 
 
+def tree_cpu(root_pid: int) -> float:
+    """CPU seconds used so far by a live process and its live descendants (gunicorn's workers)."""
+    parents, cpu = {}, {}
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return float("nan")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            parents[pid] = int(fields[1])
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0.0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
 def rabbitmq_cpu() -> float:
     """CPU seconds of the RabbitMQ node (the whole node: other users of it count too)."""
     return processes_cpu(lambda cmd: "rabbit boot" in cmd)

@@ -126,7 +126,8 @@ def run(backlog: int, sqla_backlog: int) -> list[Row]:
     try:
         ours = fill_and_drain(f"sqlite:///{folder / 'broker.sqlite'}", backlog)
         say(f"  shared.sqlite_transport: publish {ours['publish_rate']:,.0f}/s, drain with ack "
-            f"{ours['drain_rate']:,.0f}/s ({ours['drained']:,} of {ours['backlog']:,}; {ours['left']} left in the queue)")
+            f"{ours['drain_rate']:,.0f}/s ({ours['drained']:,} of {ours['backlog']:,}; "
+            f"{ours['left']} left in the queue)")
         row.value, pub_row.value = ours["drain_rate"], ours["publish_rate"]
         row.met = ours["drained"] == backlog and ours["left"] == 0 and ours["drain_rate"] >= 500
         base = fill_and_drain(f"sqla+sqlite:///{folder / 'kombu-sqla.sqlite'}", sqla_backlog)

@@ -31,8 +31,8 @@ import requests
 
 from tests.support.smtp import RecordingSMTPServer, _Handler
 
-from .bench_common import (RABBITMQ_URL, Row, fresh_databases, namespace, percentile, say,
-                           sqlalchemy_url)
+from .bench_common import (RABBITMQ_URL, Row, fresh_databases, namespace, percentile, postgres_cpu,
+                           rabbitmq_cpu, say, sqlalchemy_url, tree_cpu)
 
 REFERENCE = re.compile(r"SSCP-\d{4}-[A-Z0-9]{6}")
 SERVICES = ("intake", "notify")
@@ -83,6 +83,10 @@ class Services:
         self.procs[name] = subprocess.Popen(self.prize + list(args), env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, cwd=os.getcwd())
         log.close()
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each service process, with its children (gunicorn's workers)."""
+        return {name: tree_cpu(proc.pid) for name, proc in self.procs.items()}
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
@@ -284,12 +288,12 @@ def measure(rate: float, seconds: float) -> dict:
                 except requests.RequestException as exc:
                     errors.append(str(exc))
                     return
-                end = time.monotonic()
+                end, end_wall = time.monotonic(), time.time()
                 if r.status_code != 200:
                     errors.append(f"{r.status_code} {r.text[:200]}")
                     return
                 returned[draft["reference"]] = end
-                returned_wall[draft["reference"]] = time.time()
+                returned_wall[draft["reference"]] = end_wall
                 http_times.append(end - start)
 
             # Warm-up: the whole path once (connections, LISTEN, templates), not counted.
@@ -306,6 +310,8 @@ def measure(rate: float, seconds: float) -> dict:
             baseline = _smtp_baseline(smtp.port)
 
             timed = drafts[warmup:]
+            databases = [url.rsplit("/", 1)[1] for url in urls.values()]
+            cpu0 = dict(services.cpu(), postgres=postgres_cpu(databases), rabbitmq=rabbitmq_cpu())
             with ThreadPoolExecutor(max_workers=8) as pool:
                 start = time.monotonic()
                 for i, draft in enumerate(timed):
@@ -315,6 +321,8 @@ def measure(rate: float, seconds: float) -> dict:
                     pool.submit(submit, draft)
             sent_s = time.monotonic() - start
             arrived = _wait_for(smtp, list(returned), 30)
+            cpu1 = dict(services.cpu(), postgres=postgres_cpu(databases), rabbitmq=rabbitmq_cpu())
+            cpu_ms = {name: (cpu1[name] - cpu0[name]) / max(1, len(returned)) * 1000 for name in cpu0}
             services.check_alive()
             latencies = [smtp.arrivals[ref] - returned[ref] for ref in arrived]
             # the latency of each submission in the order sent (None: no email), for the timeline
@@ -322,9 +330,9 @@ def measure(rate: float, seconds: float) -> dict:
                         if d["reference"] in arrived else None for d in timed]
             stages = _stages(settings, {ref: returned_wall[ref] for ref in arrived},
                              {ref: smtp.arrivals_wall[ref] for ref in arrived})
-            return {"stages": stages, "total": total, "submitted": len(returned), "arrived": len(arrived), "errors": errors,
-                    "latencies": latencies, "in_order": in_order, "http": http_times, "baseline": baseline,
-                    "sent_s": sent_s, "prepare_s": prepare_s}
+            return {"stages": stages, "total": total, "submitted": len(returned), "arrived": len(arrived),
+                    "errors": errors, "latencies": latencies, "in_order": in_order, "http": http_times,
+                    "baseline": baseline, "sent_s": sent_s, "prepare_s": prepare_s, "cpu_ms": cpu_ms}
     finally:
         smtp.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -369,6 +377,10 @@ def run(rate: float, seconds: float) -> list[Row]:
             ms = [v * 1000 for v in values]
             parts.append(f"{name} {percentile(ms, 50):.1f}/{percentile(ms, 99):.1f}")
     say("  where it goes, p50/p99 ms (from the services' own timestamps): " + ", ".join(parts))
+    cpu = m["cpu_ms"]
+    say(f"  CPU per submission, ms: {sum(cpu.values()):.1f} in all: "
+        + ", ".join(f"{name} {value:.1f}" for name, value in cpu.items())
+        + f"; at {rate:.0f}/s that is {sum(cpu.values()) * rate / 10:.0f}% of one core")
     window = max(1, int(rate * 5))
     timeline = []
     for i in range(0, len(m["in_order"]), window):

@@ -215,6 +215,7 @@ def full_path(events: list[Event], urls: dict, ns: str, logs: Path) -> dict:
     source.dispose()
 
     review = Database(review_url, "review")
+    review.ping()  # a worker that has been running has its connection already
     finished = threading.Event()
     dispatcher = TimedDispatcher(InboxDispatcher(review, inbox, review_outbox, "review", HANDLERS),
                                  target=n, finished=finished)
