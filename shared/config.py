@@ -94,6 +94,7 @@ class Settings:
     mail_from: str = "Seoul Smart City Prize <prize@wego-cities.org>"
     web_workers: int = 2
     web_threads: int = 4
+    public_url: str = "http://127.0.0.1:8001"
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -158,6 +159,12 @@ def load_settings(env=None) -> Settings:
     if env.get("PRIZE_ENV") == "production" and secret == "dev-only-secret-change-me":
         raise ConfigError("PRIZE_SECRET_KEY", "must be set in production")
 
+    public_url = _get(env, "PRIZE_PUBLIC_URL", Settings.public_url)
+    parts = urlparse(public_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError("PRIZE_PUBLIC_URL", "must be the http:// or https:// address where applicants "
+                                              f"reach intake, such as https://prize.example.org, got {public_url!r}")
+
     return Settings(
         broker_url=broker,
         database_urls=dbs,
@@ -173,4 +180,6 @@ def load_settings(env=None) -> Settings:
         mail_from=_get(env, "PRIZE_MAIL_FROM", Settings.mail_from),
         web_workers=web["PRIZE_WEB_WORKERS"],
         web_threads=web["PRIZE_WEB_THREADS"],
+        # links in emails are built as public_url + "/signin/..."
+        public_url=public_url.rstrip("/"),
     )

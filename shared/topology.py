@@ -22,6 +22,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "notify": (
         "application.submitted",
+        "signin.requested",
     ),
 }
 

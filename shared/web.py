@@ -258,18 +258,46 @@ def _install_errors(app: Flask) -> None:
                           correlation_id=g.get("correlation_id"))
 
 
+SESSION_COOKIE = "prize_session"
+_UNSET = object()
+
+
 def current_principal() -> Principal | None:
+    """Who is calling: from ``Authorization: Bearer``, else from the session cookie, else None.
+
+    Signed tokens (shared.auth) are read here. Anything else, an opaque bearer token or the
+    ``prize_session`` cookie, goes to the service's ``principal_loader`` when it has one
+    (``app.extensions["prize"]["principal_loader"]``, a callable ``(token, source)`` with
+    source ``"bearer"`` or ``"cookie"`` that returns a Principal or None and may abort, e.g.
+    403 for a cookie request without its CSRF token). A bearer token nobody recognises is a
+    401; a cookie nobody recognises is ignored (the caller is anonymous), so a stale cookie
+    sends a page visitor to sign in again instead of showing an error.
+    """
+    cached = g.get("_prize_principal", _UNSET)
+    if cached is not _UNSET:
+        return cached
+    loader = current_app.extensions["prize"].get("principal_loader")
     header = request.headers.get("Authorization", "")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        abort(401, message="Authorization header must be 'Bearer <token>'")
-    secret = current_app.config["SECRET_KEY"]
-    try:
-        return read_token(secret, token.strip())
-    except TokenError as exc:
-        abort(401, message=str(exc))
+    if header:
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            abort(401, message="Authorization header must be 'Bearer <token>'")
+        if "." in token or loader is None:
+            # a signed token always has dots; opaque tokens never do
+            try:
+                principal = read_token(current_app.config["SECRET_KEY"], token)
+            except TokenError as exc:
+                abort(401, message=str(exc))
+        else:
+            principal = loader(token, "bearer")
+            if principal is None:
+                abort(401, message="token invalid")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        principal = loader(cookie, "cookie") if cookie and loader is not None else None
+    g._prize_principal = principal
+    return principal
 
 
 def require_role(*roles: str):

@@ -13,6 +13,11 @@ Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
     baseline: one bare smtplib send to the same server.   target p50 ≤ 50 ms, p99 ≤ 250 ms
  3. the embedded SQLite kombu transport draining a 20,000-event backlog with acks; baseline:
     kombu's own SQLAlchemy transport on SQLite.                   target ≥ 500 events/s
+ 4. deadline burst on PostgreSQL: POST /api/applications/<id>/submit on `prize web intake` (auth,
+    rules, state change, outbox row) from 16 keep-alive clients; baseline: a bare Flask endpoint
+    validating the same fields with marshmallow and inserting one ORM row, same gunicorn settings,
+    rounds alternating; p50/p99 beside it (no intake worker: the outbox rows wait).
+                                                                  target ≥ 1.0x baseline
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
 them afterwards. RabbitMQ and PostgreSQL must be running (PRIZE_TEST_RABBITMQ_URL and
@@ -29,15 +34,15 @@ import time
 from tests.support.bench_common import Row, load_note, print_table, quiet_logs, require_servers, say
 
 FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
-        "embedded_backlog": 20000, "sqla_backlog": 2000}
+        "embedded_backlog": 20000, "sqla_backlog": 2000, "submit_n": 3000, "submit_rounds": 3}
 QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "latency_seconds": 5.0,
-         "embedded_backlog": 5000, "sqla_backlog": 500}
+         "embedded_backlog": 5000, "sqla_backlog": 500, "submit_n": 1000, "submit_rounds": 2}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3", help="comma-separated figures to run (default 1,2,3)")
+    parser.add_argument("--only", default="1,2,3,4", help="comma-separated figures to run (default 1,2,3,4)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
@@ -60,6 +65,10 @@ def main(argv=None) -> int:
         from tests.support import bench_embedded
         say(f"\n[{load_note()}]")
         rows += bench_embedded.run(sizes["embedded_backlog"], sizes["sqla_backlog"])
+    if "4" in only:
+        from tests.support import bench_submit
+        say(f"\n[{load_note()}]")
+        rows += bench_submit.run(sizes["submit_n"], sizes["submit_rounds"])
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")

@@ -91,10 +91,14 @@ class Applicant(Base):
 
 
 class SignInLink(Base):
-    """A one-time sign-in link; only its hash is stored."""
+    """A one-time sign-in link; only its hash is stored.
+
+    A request for an address that is not registered is kept too (applicant_id NULL, a hash
+    nobody holds the token of), so the rate limits count it and cannot tell who is registered.
+    """
     __tablename__ = "signin_links"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    applicant_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), index=True, nullable=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
     client: Mapped[str] = mapped_column(String(100), index=True)
     purpose: Mapped[str] = mapped_column(String(20), default="browser")  # browser | api

@@ -69,6 +69,7 @@ class ApplicantCreate(Schema):
     contact_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     contact_email = fields.Email(required=True, validate=validate.Length(max=320))
     secondary_email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
+    secondary_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
 
 
@@ -81,12 +82,30 @@ class ApplicantOut(Schema):
     contact_name = fields.String()
     contact_email = fields.String()
     secondary_email = fields.String(allow_none=True)
+    secondary_name = fields.String(allow_none=True)
     language = fields.String()
 
 
-class ApplicantRegistered(Schema):
-    applicant = fields.Nested(ApplicantOut)
-    token = fields.String(metadata={"description": "bearer token for this applicant's API calls"})
+class SignInRequest(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    purpose = fields.String(load_default="browser", validate=validate.OneOf(("browser", "api")),
+                            metadata={"description": "browser: a link that opens a portal session; "
+                                                     "api: a one-time code to exchange at /api/signin/token"})
+
+
+class SignInAccepted(Schema):
+    message = fields.String()
+
+
+class TokenExchange(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                          metadata={"description": "the one-time code from the sign-in email"})
+
+
+class BearerToken(Schema):
+    token = fields.String(metadata={"description": "send as Authorization: Bearer <token>; "
+                                                   "DELETE /api/session revokes it"})
+    expires_at = fields.AwareDateTime()
 
 
 class ApplicationCreate(Schema):

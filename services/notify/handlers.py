@@ -5,11 +5,16 @@ after the transaction commits.
 """
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
+
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
 from . import templates
 from .delivery import Sender, queue_email
+
+log = logging.getLogger("prize.notify")
 
 
 def make_handlers(sender: Sender) -> dict:
@@ -31,6 +36,24 @@ def make_handlers(sender: Sender) -> dict:
         row = queue_email(uow.session, event, "submission_ack", a["contact_email"], language, context)
         _send_after_commit(uow, row)
 
+    def signin_requested(uow: UnitOfWork, event: Event) -> None:
+        """Mail the one-time sign-in link (browser) or code (API) to the applicant's contact."""
+        d = event.data
+        expires_at = d["expires_at"]
+        if expires_at <= datetime.now(timezone.utc):
+            log.info("sign-in link for %s expired before it could be mailed; not sending it", d["email"])
+            return  # a dead link would only confuse; the applicant asks again
+        minutes = max(1, round((expires_at - event.occurred_at).total_seconds() / 60))
+        language = templates.language_for("signin_link", d["language"])
+        context = {
+            "contact_name": d["contact_name"], "purpose": d["purpose"], "url": d["url"],
+            "code": d.get("code") or "", "minutes": minutes,
+            "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        row = queue_email(uow.session, event, "signin_link", d["email"], language, context)
+        _send_after_commit(uow, row)
+
     return {
         "application.submitted": application_submitted,
+        "signin.requested": signin_requested,
     }

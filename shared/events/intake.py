@@ -1,7 +1,7 @@
 """Events published by intake."""
 from marshmallow import Schema, fields, validate
 
-from .common import APPLICANT_TYPES, CATEGORIES, ApplicantSnapshot
+from .common import APPLICANT_TYPES, CATEGORIES, LANGUAGES, ApplicantSnapshot
 from .registry import contract
 
 
@@ -56,3 +56,20 @@ class ApplicationWithdrawnV1(Schema):
     reference = fields.String(required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
     withdrawn_at = fields.AwareDateTime(required=True)
+
+
+@contract("signin.requested", 1)
+class SignInRequestedV1(Schema):
+    """Someone asked to sign in as this applicant: notify mails the one-time link or code.
+
+    ``url`` is the one-time link for purpose ``browser``; for ``api`` it is where to exchange
+    ``code`` for a bearer token. Either way the secret travels only to the contact address.
+    """
+    applicant_id = fields.UUID(required=True)
+    email = fields.Email(required=True)
+    contact_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    purpose = fields.String(required=True, validate=validate.OneOf(("browser", "api")))
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+    code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    expires_at = fields.AwareDateTime(required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,7 +65,23 @@ class RunningSystem:
         return self.log_path.read_text()
 
 
-def submit_over_http(system: RunningSystem, secret: str) -> dict:
+def sign_in_for_api(system: RunningSystem, email_address: str, read_texts) -> dict:
+    """Ask for an API sign-in code, take it from the email, exchange it for a bearer token."""
+    r = requests.post(system.url("intake", "/api/signin"), json={"email": email_address, "purpose": "api"})
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + 20
+    code = None
+    while code is None and time.monotonic() < deadline:
+        found = [re.search(r"one-time code:\s+(\S+)", text) for text in read_texts()]
+        code = next((m.group(1) for m in found if m), None)
+        time.sleep(0.05)
+    assert code, "no sign-in code arrived"
+    r = requests.post(system.url("intake", "/api/signin/token"), json={"token": code})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def submit_over_http(system: RunningSystem, secret: str, read_texts) -> dict:
     admin = {"Authorization": f"Bearer {issue_token(secret, 'secretariat', 'e2e')}"}
     r = requests.post(system.url("intake", "/api/calls"), headers=admin, json={
         "year": 2026, "theme": "Cities that include everyone", "time_zone": "Asia/Seoul",
@@ -77,7 +94,7 @@ def submit_over_http(system: RunningSystem, secret: str) -> dict:
         "city": "Guarulhos", "contact_name": "João Silva", "contact_email": "joao.silva@guarulhos.example.br",
         "language": "en"})
     assert r.status_code == 201, r.text
-    applicant = {"Authorization": f"Bearer {r.json()['token']}"}
+    applicant = sign_in_for_api(system, "joao.silva@guarulhos.example.br", read_texts)
     r = requests.post(system.url("intake", "/api/applications"), headers=applicant, json={
         "call_id": call_id, "category": "human_centricity", "title": "Digital inclusion for São Paulo's elders",
         "summary": "Tablets and tutors for residents over 70."})
@@ -107,15 +124,18 @@ def test_submission_over_http_reaches_the_smtp_server_on_rabbitmq_and_postgres(
     env = real_env(tmp_path / "var", pg_database_urls, namespace, PRIZE_MAIL_URL=smtp_server.url)
     ports = {svc: free_port() for svc in ("intake", "review", "notify")}
     with RunningSystem(env, ports, tmp_path / "prize-run.log") as system:
-        application = submit_over_http(system, env["PRIZE_SECRET_KEY"])
-        messages = smtp_server.wait_for(1)
+        application = submit_over_http(system, env["PRIZE_SECRET_KEY"], lambda: [
+            smtp_server.text_of(m["message"]) for m in list(smtp_server.messages)])
+        messages = smtp_server.wait_for(3)  # the registration's sign-in link, the API code, the ack
         assert_review_knows(system, env["PRIZE_SECRET_KEY"], application["reference"])
         time.sleep(1.0)  # anything sent twice would arrive by now
         messages = list(smtp_server.messages)
         output = system.output()
-    assert len(messages) == 1, output[-3000:]
-    msg = messages[0]["message"]
-    assert messages[0]["to"] == ["joao.silva@guarulhos.example.br"]
+    assert len(messages) == 3, output[-3000:]
+    acks = [m for m in messages if application["reference"] in m["message"]["Subject"]]
+    assert len(acks) == 1
+    msg = acks[0]["message"]
+    assert all(m["to"] == ["joao.silva@guarulhos.example.br"] for m in messages)
     assert application["reference"] in msg["Subject"]
     body = smtp_server.text_of(msg)
     assert "Guarulhos" in body and application["reference"] in body
@@ -134,15 +154,20 @@ def test_submission_over_http_lands_in_the_mailbox_folder_on_the_embedded_stack(
     env = embedded_env(var)
     ports = {svc: free_port() for svc in ("intake", "review", "notify")}
     with RunningSystem(env, ports, tmp_path / "prize-run.log") as system:
-        application = submit_over_http(system, env["PRIZE_SECRET_KEY"])
         mailbox = var / "mailbox"
+
+        def texts():
+            return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+                    .get_body(preferencelist=("plain",)).get_content() for f in mailbox.glob("*signin_link*.eml")]
+        application = submit_over_http(system, env["PRIZE_SECRET_KEY"], texts)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not list(mailbox.glob("*.eml")):
+        while time.monotonic() < deadline and not list(mailbox.glob("*submission_ack*.eml")):
             time.sleep(0.05)
         assert_review_knows(system, env["PRIZE_SECRET_KEY"], application["reference"])
         banner = system.output()
-    files = list(mailbox.glob("*.eml"))
+    files = list(mailbox.glob("*submission_ack*.eml"))
     assert len(files) == 1
+    assert len(list(mailbox.glob("*signin_link*.eml"))) == 2  # on registration, and the API code
     msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert msg["To"] == "joao.silva@guarulhos.example.br"
     assert application["reference"] in msg["Subject"]

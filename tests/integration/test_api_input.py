@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
-from services.intake.models import Applicant, Application, Call, outbox
+from services.intake.models import Applicant, Application, Call, Session, SignInLink, outbox
+from shared.auth import issue_token
 from tests.support.stack import KAOHSIUNG, Stack, auth, open_call, register
 
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"
@@ -382,10 +383,15 @@ def test_api_start_draft_other_category_is_allowed(world):
 def test_api_start_draft_with_a_deleted_applicants_token_gets_401(world):
     ghost, ghost_token = register(world.intake, **dict(NEW_APPLICANT, contact_email="ghost@x.example"))
     with world.db.session() as s, s.begin():
+        # its sign-in links and sessions go with it (they refer to it)
+        s.execute(delete(SignInLink).where(SignInLink.applicant_id == ghost["id"]))
+        s.execute(delete(Session).where(Session.applicant_id == ghost["id"]))
         s.delete(s.get(Applicant, ghost["id"]))
-    r = world.intake.post("/api/applications", json={"call_id": world.call["id"], "category": "human_centricity"},
-                          headers=auth(ghost_token))
-    json_error(r, 401)
+    signed = issue_token(world.stack.settings.secret_key, "applicant", ghost["id"])
+    for token in (ghost_token, signed):
+        r = world.intake.post("/api/applications", json={"call_id": world.call["id"], "category": "human_centricity"},
+                              headers=auth(token))
+        json_error(r, 401)
 
 
 def _start(w, **fields):

@@ -47,8 +47,9 @@ def test_submissions_succeed_while_the_broker_is_down_and_are_published_once_whe
                                                  title=f"Project {i}")["reference"])
         intake_db = intake.apps["intake"].extensions["prize"]["db"]
         from services.intake.models import outbox as intake_outbox
-        # 1 call.opened + 10 applicant.registered + 10 application.submitted, all waiting
-        assert pending_count(intake_db, intake_outbox) == 21
+        # 1 call.opened + 10 applicant.registered + 10 application.submitted, all waiting, and
+        # 20 signin.requested (a link on registration, a code for register()'s API sign-in)
+        assert pending_count(intake_db, intake_outbox) == 41
 
         def relay_failures():
             with intake_db.engine.connect() as conn:

@@ -59,6 +59,10 @@ VALID = {
         "delivery_key": f"{EVENT_ID}:submission_ack:mei.lin@kcg.example.tw", "event_id": EVENT_ID,
         "template": "submission_ack", "recipient": "mei.lin@kcg.example.tw",
         "error": "550 mailbox unavailable", "permanent": True, "failed_at": WHEN,
+    },    "signin.requested": {
+        "applicant_id": APPLICANT_ID, "email": "mei.lin@kcg.example.tw", "contact_name": "Lin Mei-hua",
+        "language": "en", "purpose": "api", "url": "http://127.0.0.1:8001/api/signin/token",
+        "code": "s3cr3t-one-time-code", "expires_at": WHEN,
     },
 }
 
@@ -68,6 +72,7 @@ REQUIRED = {
     "call.opened": "closes_at", "applicant.registered": "contact_email",
     "application.submitted": "applicant", "application.withdrawn": "withdrawn_at",
     "application.screened": "eligible", "email.sent": "recipient", "email.failed": "permanent",
+    "signin.requested": "url",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -75,6 +80,7 @@ WRONG_TYPE = {
     "application.withdrawn": ("reason", ["a", "list"]),
     "application.screened": ("eligible", "perhaps"), "email.sent": ("event_id", 42),
     "email.failed": ("permanent", {"a": 1}),
+    "signin.requested": ("expires_at", "tomorrow"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -84,6 +90,7 @@ BAD_ENUM = {
     "application.screened": ("reason", "x" * 2001),
     "email.sent": ("recipient", "not an address"),
     "email.failed": ("error", "x" * 2001),
+    "signin.requested": ("purpose", "telepathy"),
 }
 TYPES = sorted(VALID)
 
