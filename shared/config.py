@@ -95,6 +95,8 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 4
     public_url: str = "http://127.0.0.1:8001"
+    signin_limit_per_address: int = 5
+    signin_limit_per_client: int = 20
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -159,6 +161,13 @@ def load_settings(env=None) -> Settings:
     if env.get("PRIZE_ENV") == "production" and secret == "dev-only-secret-change-me":
         raise ConfigError("PRIZE_SECRET_KEY", "must be set in production")
 
+    limits = {}
+    for name, default in (("PRIZE_SIGNIN_LIMIT_PER_ADDRESS", "5"), ("PRIZE_SIGNIN_LIMIT_PER_CLIENT", "20")):
+        raw = _get(env, name, default)
+        limits[name] = _whole_number(raw)
+        if limits[name] is None or limits[name] < 1:
+            raise ConfigError(name, f"must be a whole number of at least 1, got {raw!r}")
+
     public_url = _get(env, "PRIZE_PUBLIC_URL", Settings.public_url)
     parts = urlparse(public_url)
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
@@ -178,6 +187,8 @@ def load_settings(env=None) -> Settings:
         log_level=level,
         max_redeliveries=max_redeliveries,
         mail_from=_get(env, "PRIZE_MAIL_FROM", Settings.mail_from),
+        signin_limit_per_address=limits["PRIZE_SIGNIN_LIMIT_PER_ADDRESS"],
+        signin_limit_per_client=limits["PRIZE_SIGNIN_LIMIT_PER_CLIENT"],
         web_workers=web["PRIZE_WEB_WORKERS"],
         web_threads=web["PRIZE_WEB_THREADS"],
         # links in emails are built as public_url + "/signin/..."

@@ -16,9 +16,12 @@ SERVICE = "intake"
 def create_app(test_config: dict | None = None, settings: Settings | None = None):
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
+    # Sign-in link limits per 15 minutes; a city hall behind one address may need more.
+    limits = {"SIGNIN_LIMIT_PER_ADDRESS": settings.signin_limit_per_address,
+              "SIGNIN_LIMIT_PER_CLIENT": settings.signin_limit_per_client}
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: intake",
                               blueprints=accounts.blueprints + api.blueprints + documents.blueprints,
-                              test_config=test_config)
+                              test_config={**limits, **(test_config or {})})
     for blueprint in accounts.page_blueprints + portal.blueprints:  # server-rendered pages
         app.register_blueprint(blueprint)
     accounts.init_app(app)
