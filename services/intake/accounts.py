@@ -216,16 +216,65 @@ def current_session() -> SessionInfo | None:
     return g.get("prize_session")
 
 
+ANONYMOUS_CSRF_COOKIE = "prize_csrf"
+
+
 def csrf_token() -> str:
-    """For page forms: ``<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">``."""
+    """For page forms: ``<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">``.
+
+    Signed in, it is the session's token. Before sign-in (registration, asking for a link) it
+    is a random value also set as a cookie: a cross-site form cannot read the cookie, so it
+    cannot send the matching field (double submit).
+    """
     session = current_session()
-    return session.csrf_token if session is not None and session.kind == "browser" else ""
+    if session is not None and session.kind == "browser":
+        return session.csrf_token
+    token = request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
+    if not (20 <= len(token) <= 100):
+        token = g.get("_prize_new_csrf") or secrets.token_urlsafe(32)
+        g._prize_new_csrf = token
+    return token
+
+
+def form_csrf_ok() -> bool:
+    """For page forms anyone may post: the field matches the session's token or the cookie."""
+    sent = (request.form.get("csrf_token") or "").encode("utf-8")
+    session = current_session()
+    if session is not None and session.kind == "browser":
+        return hmac.compare_digest(sent, session.csrf_token.encode("utf-8"))
+    cookie = request.cookies.get(ANONYMOUS_CSRF_COOKIE, "").encode("utf-8")
+    return bool(cookie) and hmac.compare_digest(sent, cookie)
 
 
 def _set_session_cookie(response, secret: str) -> None:
     settings = current_app.extensions["prize"]["settings"]
     secure = request.is_secure or settings.public_url.startswith("https://")  # TLS may end at a proxy
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Lax", secure=secure, path="/")
+
+
+class AlreadyRegistered(Exception):
+    pass
+
+
+def register_applicant(data: dict) -> Applicant:
+    """Register an applicant and mail a sign-in link to its contact (the API and the page)."""
+    applicant = Applicant(id=str(uuid.uuid4()), created_at=_now(), **data)
+    applicant.contact_email = applicant.contact_email.lower()
+    client = _client()
+    try:
+        with _db().session() as s, s.begin():
+            _check_rate(s, None, client)
+            if s.scalar(select(Applicant.id).where(Applicant.contact_email == applicant.contact_email)):
+                raise AlreadyRegistered("an applicant with this contact email is already registered")
+            s.add(applicant)
+            s.flush()
+            record(s, outbox, make_event("applicant.registered", {
+                **domain.applicant_snapshot(applicant), "registered_at": applicant.created_at,
+            }, producer=PRODUCER, correlation_id=applicant.id))
+            _issue_link(s, applicant, applicant.contact_email, "browser", client)
+    except IntegrityError:
+        raise AlreadyRegistered("an applicant with this contact email is already registered")
+    return applicant
 
 
 # --- JSON API ---------------------------------------------------------------------------------
@@ -240,26 +289,12 @@ class ApplicantsView(MethodView):
 
         Anyone could register someone else's address, so only its mailbox gets a way in.
         """
-        applicant = Applicant(id=str(uuid.uuid4()), created_at=_now(), **data)
-        applicant.contact_email = applicant.contact_email.lower()
-        client = _client()
         try:
-            with _db().session() as s, s.begin():
-                try:
-                    _check_rate(s, None, client)
-                except RateLimited as exc:
-                    abort(429, message=exc.message, headers={"Retry-After": "900"})
-                if s.scalar(select(Applicant.id).where(Applicant.contact_email == applicant.contact_email)):
-                    abort(409, message="an applicant with this contact email is already registered")
-                s.add(applicant)
-                s.flush()
-                record(s, outbox, make_event("applicant.registered", {
-                    **domain.applicant_snapshot(applicant), "registered_at": applicant.created_at,
-                }, producer=PRODUCER, correlation_id=applicant.id))
-                _issue_link(s, applicant, applicant.contact_email, "browser", client)
-        except IntegrityError:
-            abort(409, message="an applicant with this contact email is already registered")
-        return applicant
+            return register_applicant(data)
+        except RateLimited as exc:
+            abort(429, message=exc.message, headers={"Retry-After": "900"})
+        except AlreadyRegistered as exc:
+            abort(409, message=str(exc))
 
 
 @signin.route("/signin")
@@ -329,6 +364,9 @@ def signin_form():
 @pages.post("/signin")
 def signin_form_post():
     email = (request.form.get("email") or "").strip()
+    if not form_csrf_ok():
+        return _page("signin/request.html", 403, email=email,
+                     error="This form has expired. Please send it again.")
     if "@" not in email or len(email) > 320:
         return _page("signin/request.html", 422, email=email, error="Enter the email address you registered with.")
     try:
@@ -374,6 +412,13 @@ def init_app(app) -> None:
     app.extensions["prize"]["principal_loader"] = load_principal
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_session"] = current_session
+
+    @app.after_request
+    def _anonymous_csrf_cookie(response):
+        if g.get("_prize_new_csrf"):
+            response.set_cookie(ANONYMOUS_CSRF_COOKIE, g._prize_new_csrf, httponly=True, samesite="Lax",
+                                secure=request.is_secure, path="/")
+        return response
 
     @app.after_request
     def _clear_stale_cookie(response):

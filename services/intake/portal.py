@@ -76,6 +76,40 @@ def home():
         return _render("portal/home.html", applicant, calls=views)
 
 
+REGISTER_FIELDS = ("type", "organisation", "country", "city", "contact_name", "contact_email",
+                   "secondary_name", "secondary_email", "language")
+
+
+@portal.route("/register", methods=["GET", "POST"])
+def register():
+    """Registration as a plain form: the same schema and rules as POST /api/applicants."""
+    from marshmallow import ValidationError
+
+    from .accounts import AlreadyRegistered, RateLimited, form_csrf_ok, register_applicant
+    from .schemas import ApplicantCreate
+
+    form, errors = {}, {}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in REGISTER_FIELDS}
+        if not form_csrf_ok():
+            flash("This form has expired. Please send it again.", "error")
+            return _render("portal/register.html", None, form=form, errors={}), 403
+        data = {k: v for k, v in form.items() if v != "" or k not in ("secondary_name", "secondary_email")}
+        if "country" in data:
+            data["country"] = data["country"].upper()
+        try:
+            applicant = register_applicant(ApplicantCreate().load(data))
+        except ValidationError as exc:
+            errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+        except (AlreadyRegistered, RateLimited) as exc:
+            flash(getattr(exc, "message", None) or str(exc), "error")
+        else:
+            message = (f"Registered. We have sent a sign-in link to {applicant.contact_email}; "
+                       "it works once, within 15 minutes.")
+            return _render("signin/sent.html", None, message=message)
+    return _render("portal/register.html", None, form=form, errors=errors), (422 if errors else 200)
+
+
 @portal.get("/portal")
 def dashboard():
     with _db().session() as s:

@@ -229,14 +229,30 @@ def test_pages_get_csrf_token_and_current_session(stack, intake):
         assert current_session().kind == "browser"
         assert app.jinja_env.from_string("{{ csrf_token() }}").render() == _csrf_of(intake, cookie)
     with app.test_request_context("/portal"):
-        assert (csrf_token(), current_session()) == ("", None)
+        anonymous = csrf_token()  # before sign-in: a double-submit token, not the session's
+        assert current_session() is None and len(anonymous) >= 20 and anonymous != _csrf_of(intake, cookie)
+
+
+def _form_token(client, path: str) -> str:
+    import re
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_signin_page_without_the_form_token_is_refused(intake):
+    _registered(intake)
+    before = _count(intake, SignInLink)
+    r = intake.post("/signin", data={"email": EMAIL})
+    assert r.status_code == 403
+    assert _count(intake, SignInLink) == before
 
 
 def test_signin_page_requests_a_link_with_the_same_answer_for_anyone(intake):
     _registered(intake)
     assert intake.get("/signin").status_code == 200
-    known = intake.post("/signin", data={"email": EMAIL})
-    unknown = intake.post("/signin", data={"email": "nobody@nowhere.example"})
+    token = _form_token(intake, "/signin")
+    known = intake.post("/signin", data={"email": EMAIL, "csrf_token": token})
+    unknown = intake.post("/signin", data={"email": "nobody@nowhere.example", "csrf_token": token})
     assert (known.status_code, unknown.status_code) == (202, 202)
     assert known.get_data() == unknown.get_data()
     assert len(signin_events(intake, EMAIL)) == 2  # registration, then this request
@@ -352,7 +368,8 @@ def test_too_many_links_from_one_client_get_429(intake, real_limits):
     r = intake.post("/api/signin", json={"email": "one-more@city.example"},
                     environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert r.status_code == 202  # another client is not held back
-    page = intake.post("/signin", data={"email": "page@city.example"})
+    page = intake.post("/signin", data={"email": "page@city.example",
+                                        "csrf_token": _form_token(intake, "/signin")})
     assert page.status_code == 429 and page.mimetype == "text/html"
 
 
