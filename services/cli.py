@@ -193,5 +193,26 @@ def token(role, name):
     click.echo(issue_token(_settings().secret_key, role, name))
 
 
+@main.command()
+def demo():
+    """Load a sample 2026 edition into intake: the call, cities of DOMAIN.md, drafts and submissions.
+
+    Safe to run again: nothing is added twice. Start the workers to let the events flow on."""
+    from shared.migrations import upgrade
+    from services.intake.demo import DemoError, load_demo
+    settings = _settings()
+    upgrade("intake", settings.database_url("intake"))
+    app = _service_module("intake").create_app(settings=settings)
+    try:
+        counts = load_demo(app)
+    except DemoError as exc:
+        click.echo(f"demo: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        app.extensions["prize"]["db"].dispose()
+    click.echo(f"demo: call {counts['call']} open; {counts['applicants']} applicants, "
+               f"{counts['drafts']} drafts, {counts['submitted']} submitted")
+
+
 if __name__ == "__main__":
     main()

@@ -14,6 +14,10 @@ DEAD_LETTER_EXCHANGE = "prize.dead-letter"
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": (
         "application.screened",
+        "application.advanced",
+        "application.eliminated",
+        "award.decided",
+        "results.released",
     ),
     "review": (
         "call.opened",

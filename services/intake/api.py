@@ -16,9 +16,11 @@ from shared.outbox import record
 from shared.web import require_role
 
 from . import domain
-from .models import Applicant, Application, Call, outbox
-from .schemas import (ApplicationCreate, ApplicationOut,
-                      ApplicationUpdate, CallCreate, CallOut)
+from .documents import missing_documents
+from .models import (Applicant, Application, Call, CallVersion, DeadlineException, StatusUpdate,
+                     outbox)
+from .schemas import (ApplicationCreate, ApplicationOut, ApplicationUpdate, CallChange, CallCreate,
+                      CallOut, CallVersionOut, ExceptionCreate, ExceptionOut, StatusOut, Withdrawal)
 
 calls = Blueprint("calls", __name__, url_prefix="/api/calls", description="Editions of the prize (secretariat)")
 applications = Blueprint("applications", __name__, url_prefix="/api/applications",
@@ -47,13 +49,33 @@ def _call_event(call: Call):
         "call_id": call.id, "year": call.year, "theme": call.theme,
         "opens_at": domain.as_utc(call.opens_at), "closes_at": domain.as_utc(call.closes_at),
         "time_zone": call.time_zone, "score_min": call.score_min, "score_max": call.score_max,
-        "categories": call.categories,
+        "categories": call.categories, "version": call.version or 1,
     }, producer=PRODUCER, correlation_id=call.id)
 
 
-def _with_missing(app_row: Application) -> Application:
-    app_row.missing = domain.missing_for_submission(app_row)
+def _with_missing(s, app_row: Application, call: Call | None = None) -> Application:
+    """Attach what the form shows beside the stored fields: counts, completeness, what is missing."""
+    call = call or s.get(Call, app_row.call_id)
+    docs = missing_documents(s, app_row, call)
+    app_row.missing = domain.missing_for_submission(app_row, call, docs)
+    app_row.completeness = domain.completeness(app_row, call, docs)
+    app_row.criteria = domain.answer_counts(app_row, call)
     return app_row
+
+
+def _exception_for(s, call_id: str, applicant_id: str) -> DeadlineException | None:
+    """The applicant's latest unrevoked exception, if any."""
+    return s.scalars(select(DeadlineException).where(
+        DeadlineException.call_id == call_id, DeadlineException.applicant_id == applicant_id,
+        DeadlineException.revoked_at.is_(None)).order_by(DeadlineException.granted_at.desc())).first()
+
+
+def _terms(call: Call) -> dict:
+    utc = timezone.utc
+    return {"theme": call.theme, "opens_at": domain.as_utc(call.opens_at).astimezone(utc).isoformat(),
+            "closes_at": domain.as_utc(call.closes_at).astimezone(utc).isoformat(), "time_zone": call.time_zone,
+            "score_min": call.score_min, "score_max": call.score_max, "categories": call.categories,
+            "documents": call.documents, "max_upload_bytes": call.max_upload_bytes}
 
 
 @calls.route("")
@@ -70,8 +92,9 @@ class CallsView(MethodView):
     @calls.response(201, CallOut)
     def post(self, data):
         """Create an edition as a draft; open it to publish it."""
-        call = Call(id=str(uuid.uuid4()), status="draft", created_at=_now(),
-                    categories=data.pop("categories", None) or domain.default_categories(), **data)
+        call = Call(id=str(uuid.uuid4()), status="draft", created_at=_now(), version=1,
+                    categories=data.pop("categories", None) or domain.default_categories(),
+                    documents=data.pop("documents", None) or domain.DEFAULT_DOCUMENTS, **data)
         with _db().session() as s, s.begin():
             if s.scalar(select(Call.id).where(Call.year == call.year)):
                 abort(409, message=f"an edition for {call.year} already exists")
@@ -89,6 +112,100 @@ class CallView(MethodView):
             if call is None:
                 abort(404, message=f"no call {call_id}")
             return call
+
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.arguments(CallChange)
+    @calls.response(200, CallOut)
+    def patch(self, data, call_id):
+        """Change the terms. A draft is simply edited; an opened call gets a new version, with who
+        changed it, when and why, and call.opened is published again so review learns the change."""
+        reason = data.pop("reason", None)
+        with _db().session() as s, s.begin():
+            call = s.get(Call, str(call_id), with_for_update=True)
+            if call is None:
+                abort(404, message=f"no call {call_id}")
+            if call.status != "draft" and not reason:
+                abort(422, message="the call is open: a change needs a reason",
+                      errors={"json": {"reason": ["required once the call is open"]}})
+            for key, value in data.items():
+                # we only store UTC; the call's time zone says how to show it
+                setattr(call, key, value.astimezone(timezone.utc) if isinstance(value, datetime) else value)
+            errors = {}
+            if domain.as_utc(call.closes_at) <= domain.as_utc(call.opens_at):
+                errors["closes_at"] = ["must be after opens_at"]
+            if call.score_max <= call.score_min:
+                errors["score_max"] = ["must be greater than score_min"]
+            if errors:
+                abort(422, message="the changed terms are inconsistent", errors={"json": errors})
+            if call.status != "draft":
+                call.version = (call.version or 1) + 1
+                s.add(CallVersion(id=str(uuid.uuid4()), call_id=call.id, version=call.version,
+                                  terms=_terms(call), changed_by=g.principal.subject,
+                                  reason=reason, changed_at=_now()))
+                record(s, outbox, _call_event(call))
+        return call
+
+
+@calls.route("/<uuid:call_id>/versions")
+class CallVersionsView(MethodView):
+    @calls.response(200, CallVersionOut(many=True))
+    def get(self, call_id):
+        """The changes made to an opened call, oldest first (public, like the terms themselves)."""
+        with _db().session() as s:
+            if s.get(Call, str(call_id)) is None:
+                abort(404, message=f"no call {call_id}")
+            return s.scalars(select(CallVersion).where(CallVersion.call_id == str(call_id))
+                             .order_by(CallVersion.version)).all()
+
+
+@calls.route("/<uuid:call_id>/exceptions")
+class ExceptionsView(MethodView):
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.response(200, ExceptionOut(many=True))
+    def get(self, call_id):
+        """Every exception granted for this call, revoked ones included (the audit trail)."""
+        with _db().session() as s:
+            return s.scalars(select(DeadlineException).where(DeadlineException.call_id == str(call_id))
+                             .order_by(DeadlineException.granted_at)).all()
+
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.arguments(ExceptionCreate)
+    @calls.response(201, ExceptionOut)
+    def post(self, data, call_id):
+        """Let one applicant submit until a later time; who granted it and why is kept."""
+        with _db().session() as s, s.begin():
+            call = s.get(Call, str(call_id))
+            if call is None:
+                abort(404, message=f"no call {call_id}")
+            if s.get(Applicant, str(data["applicant_id"])) is None:
+                abort(422, message="no such applicant", errors={"json": {"applicant_id": ["no such applicant"]}})
+            if data["closes_at"] <= domain.as_utc(call.closes_at):
+                abort(422, message="an exception must extend the closing time",
+                      errors={"json": {"closes_at": ["must be after the call's closing time"]}})
+            row = DeadlineException(id=str(uuid.uuid4()), call_id=call.id,
+                                    applicant_id=str(data["applicant_id"]), closes_at=data["closes_at"],
+                                    reason=data["reason"], granted_by=g.principal.subject, granted_at=_now())
+            s.add(row)
+        return row
+
+
+@calls.route("/<uuid:call_id>/exceptions/<uuid:exception_id>")
+class ExceptionView(MethodView):
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.response(200, ExceptionOut)
+    def delete(self, call_id, exception_id):
+        """Revoke: the row stays, marked revoked, so the audit trail keeps it."""
+        with _db().session() as s, s.begin():
+            row = s.get(DeadlineException, str(exception_id), with_for_update=True)
+            if row is None or row.call_id != str(call_id):
+                abort(404, message=f"no exception {exception_id}")
+            if row.revoked_at is None:
+                row.revoked_at = _now()
+        return row
 
 
 @calls.route("/<uuid:call_id>/open")
@@ -129,7 +246,7 @@ class ApplicationsView(MethodView):
             q = select(Application).order_by(Application.created_at)
             if g.principal.role == "applicant":
                 q = q.where(Application.applicant_id == g.principal.subject)
-            return [_with_missing(a) for a in s.scalars(q).all()]
+            return [_with_missing(s, a) for a in s.scalars(q).all()]
 
     @require_role("applicant")
     @applications.doc(security=[{"bearer": []}])
@@ -145,8 +262,9 @@ class ApplicationsView(MethodView):
             call = s.get(Call, str(data["call_id"]))
             if call is None or call.status == "draft":
                 abort(422, message="no open call with this id", errors={"json": {"call_id": ["no such call"]}})
+            closes = domain.effective_closes_at(call, _exception_for(s, call.id, applicant.id))
             try:
-                domain.check_may_enter(call, applicant, data["category"], now)
+                domain.check_may_enter(call, applicant, data["category"], now, closes)
             except domain.RuleViolation as exc:
                 _rule(exc)
             exists = s.scalar(select(Application.id).where(
@@ -159,7 +277,8 @@ class ApplicationsView(MethodView):
                               title=data["title"], summary=data["summary"], status="draft",
                               created_at=now, updated_at=now)
             s.add(row)
-        return _with_missing(row)
+            s.flush()
+            return _with_missing(s, row, call)
 
 
 @applications.route("/<uuid:application_id>")
@@ -170,7 +289,7 @@ class ApplicationView(MethodView):
     def get(self, application_id):
         """One application (its owner or the secretariat)."""
         with _db().session() as s:
-            return _with_missing(_load_own(s, application_id))
+            return _with_missing(s, _load_own(s, application_id))
 
     @require_role("applicant")
     @applications.doc(security=[{"bearer": []}])
@@ -184,10 +303,49 @@ class ApplicationView(MethodView):
                 domain.check_may_edit(row)
             except domain.RuleViolation as exc:
                 _rule(exc)
+            if "revision" in data and data.pop("revision") != row.revision:
+                abort(409, message=f"this draft was saved elsewhere since (now revision {row.revision}); "
+                                   "reload it before saving", errors={"json": {"revision": [str(row.revision)]}})
+            call = s.get(Call, row.call_id)
+            if "answers" in data:
+                unknown = domain.unknown_answer_keys(call, row.category, data["answers"])
+                if unknown:
+                    abort(422, message="no such criteria in this category: " + ", ".join(unknown),
+                          errors={"json": {"answers": {k: ["not a criterion of this category"] for k in unknown}}})
+                # keys sent replace, keys absent stay: an autosave may carry one section only
+                data["answers"] = {**(row.answers or {}), **data["answers"]}
             for key, value in data.items():
                 setattr(row, key, value)
+            row.revision = (row.revision or 1) + 1
             row.updated_at = _now()
-        return _with_missing(row)
+            return _with_missing(s, row, call)
+
+
+def submit_application(application_id, applicant_id: str | None = None) -> None:
+    """The one submission path, shared by the API and the portal page: freezes the content and
+    publishes application.submitted. Safe to repeat. Raises RuleViolation when refused (404 for
+    an application that is not ``applicant_id``'s, so nothing hints that it exists)."""
+    now = _now()
+    with _db().session() as s, s.begin():
+        row = s.get(Application, str(application_id), with_for_update=True)
+        if row is None or (applicant_id is not None and row.applicant_id != applicant_id):
+            raise domain.RuleViolation(f"no application {application_id}", 404)
+        if row.status == "submitted":
+            return  # a double click or a retry submits once
+        call = s.get(Call, row.call_id)
+        closes = domain.effective_closes_at(call, _exception_for(s, call.id, row.applicant_id))
+        domain.check_may_submit(row, call, now, closes, missing_documents(s, row, call))
+        applicant = s.get(Applicant, row.applicant_id)
+        row.status, row.submitted_at, row.updated_at = "submitted", now, now
+        record(s, outbox, make_event("application.submitted", {
+            "application_id": row.id, "reference": row.reference, "call_id": call.id,
+            "year": call.year, "category": row.category, "title": row.title,
+            "summary": row.summary, "submitted_at": now,
+            "applicant": domain.applicant_snapshot(applicant),
+        }, producer=PRODUCER, correlation_id=row.id))
+        reference, owner = row.reference, row.applicant_id
+    with correlation(str(application_id)):  # the application's id follows it through every service
+        log.info("application %s submitted by %s", reference, owner)
 
 
 @applications.route("/<uuid:application_id>/submit")
@@ -197,27 +355,56 @@ class SubmitView(MethodView):
     @applications.response(200, ApplicationOut)
     def post(self, application_id):
         """Submit: freezes the content and publishes application.submitted. Safe to repeat."""
+        try:
+            submit_application(application_id, g.principal.subject)
+        except domain.RuleViolation as exc:
+            _rule(exc)
+        with _db().session() as s:
+            return _with_missing(s, s.get(Application, str(application_id)))
+
+
+@applications.route("/<uuid:application_id>/withdraw")
+class WithdrawView(MethodView):
+    @require_role("applicant")
+    @applications.doc(security=[{"bearer": []}])
+    @applications.arguments(Withdrawal)
+    @applications.response(200, ApplicationOut)
+    def post(self, data, application_id):
+        """Withdraw a submitted application before a decision; application.withdrawn. Safe to repeat."""
         now = _now()
         with _db().session() as s, s.begin():
             row = _load_own(s, application_id, lock=True)
-            if row.status == "submitted":
-                return _with_missing(row)  # a double click or a retry submits once
-            call = s.get(Call, row.call_id)
+            if row.status == "withdrawn":
+                return _with_missing(s, row)
             try:
-                domain.check_may_submit(row, call, now)
+                domain.check_may_withdraw(row)
             except domain.RuleViolation as exc:
                 _rule(exc)
-            applicant = s.get(Applicant, row.applicant_id)
-            row.status, row.submitted_at, row.updated_at = "submitted", now, now
-            record(s, outbox, make_event("application.submitted", {
-                "application_id": row.id, "reference": row.reference, "call_id": call.id,
-                "year": call.year, "category": row.category, "title": row.title,
-                "summary": row.summary, "submitted_at": now,
-                "applicant": domain.applicant_snapshot(applicant),
-            }, producer=PRODUCER, correlation_id=row.id))
-        with correlation(row.id):  # the application's id follows it through every service
-            log.info("application %s submitted by %s", row.reference, row.applicant_id)
-        return _with_missing(row)
+            decided = s.scalar(select(StatusUpdate.event_id).where(
+                StatusUpdate.application_id == row.id,
+                StatusUpdate.stage.in_(list(domain.ROUND_OF_STAGE))))
+            if decided:
+                abort(409, message="a decision has been made on this application; it can no longer be withdrawn")
+            row.status, row.withdrawn_at, row.withdrawal_reason, row.updated_at = \
+                "withdrawn", now, data["reason"], now
+            record(s, outbox, make_event("application.withdrawn", {
+                "application_id": row.id, "reference": row.reference, "reason": data["reason"],
+                "withdrawn_at": now}, producer=PRODUCER, correlation_id=row.id))
+            return _with_missing(s, row)
+
+
+@applications.route("/<uuid:application_id>/status")
+class StatusView(MethodView):
+    @require_role("applicant", "secretariat")
+    @applications.doc(security=[{"bearer": []}])
+    @applications.response(200, StatusOut)
+    def get(self, application_id):
+        """The application's stages; a round's decisions appear only once the secretariat released them."""
+        with _db().session() as s:
+            row = _load_own(s, application_id)
+            updates = s.scalars(select(StatusUpdate).where(StatusUpdate.application_id == row.id)).all()
+            return {"application_id": row.id, "reference": row.reference, "status": row.status,
+                    "stages": domain.timeline(row, updates)}
 
 
 blueprints = [calls, applications]

@@ -21,10 +21,33 @@ LEADERSHIP_CRITERIA = [
 ORGANISATION_TYPES = ["city_government", "institution", "corporation"]
 
 
+# Sub-points shown beside each answer box: the applicant writes to what the jury will score.
+GUIDANCE = {
+    "problem": ["Which urban problem the project addresses and for whom",
+                "What is new in the approach compared with what existed"],
+    "design": ["Goals, target groups and the technology chosen", "How citizens took part in the design"],
+    "budget": ["Total budget and its sources", "Timeline and milestones"],
+    "implementation": ["What has been carried out so far", "Obstacles met and how they were overcome"],
+    "learning": ["How results are measured", "What was changed after feedback"],
+    "value": ["Benefits for citizens and the city", "Whether other cities could adopt it"],
+    "vision": ["The technology and data vision the person championed"],
+    "impact": ["Measurable change in citizens' lives"],
+    "collaboration": ["Partnerships built and groups included"],
+    "influence": ["Recognition and adoption beyond the city"],
+}
+DEFAULT_WORD_LIMIT = 500
+# Not required by default: a call that requires the form says so (see the report of issue 3).
+DEFAULT_DOCUMENTS = [
+    {"key": "application_form", "title": "Application form (PDF)", "required": False},
+    {"key": "supporting_material", "title": "Supporting material", "required": False},
+]
+
+
 def default_categories() -> list[dict]:
     """The prize's three categories with equal weights (DOMAIN.md gives no weights)."""
     def crit(pairs):
-        return [{"key": k, "title": t, "weight": 1.0} for k, t in pairs]
+        return [{"key": k, "title": t, "weight": 1.0, "guidance": GUIDANCE.get(k, []),
+                 "word_limit": DEFAULT_WORD_LIMIT, "required": False} for k, t in pairs]
     return [
         {"key": "tech_innovacity", "title": "Tech-InnovaCity", "applicant_types": ORGANISATION_TYPES,
          "criteria": crit(PROJECT_CRITERIA)},
@@ -74,32 +97,89 @@ def category_terms(call, category: str) -> dict:
     raise RuleViolation(f"the {call.year} call has no category {category!r}", 422, "category")
 
 
-def check_may_enter(call, applicant, category: str, now: datetime | None = None) -> None:
-    if now is not None and not call_is_open(call, now):
+def check_may_enter(call, applicant, category: str, now: datetime | None = None,
+                    closes_at: datetime | None = None) -> None:
+    closes = closes_at or as_utc(call.closes_at)
+    if now is not None and not call_is_open_for(call, now, closes):
         raise RuleViolation(f"the {call.year} call is not open: it runs from "
-                            f"{as_utc(call.opens_at).isoformat()} to {as_utc(call.closes_at).isoformat()}")
+                            f"{as_utc(call.opens_at).isoformat()} to {closes.isoformat()}")
     terms = category_terms(call, category)
     if applicant.type not in terms["applicant_types"]:
         allowed = ", ".join(terms["applicant_types"])
         raise RuleViolation(f"{terms['title']} is open to {allowed}, not to {applicant.type}", 422, "category")
 
 
-def missing_for_submission(application) -> list[str]:
+def effective_closes_at(call, exception=None) -> datetime:
+    """The applicant's closing time: an unrevoked exception may only extend it."""
+    closes = as_utc(call.closes_at)
+    if exception is not None and exception.revoked_at is None:
+        return max(closes, as_utc(exception.closes_at))
+    return closes
+
+
+def call_is_open_for(call, now: datetime, closes_at: datetime | None = None) -> bool:
+    closes = closes_at or as_utc(call.closes_at)
+    return call.status == "open" and as_utc(call.opens_at) <= now < closes
+
+
+def word_count(text: str | None) -> int:
+    return len((text or "").split())
+
+
+def criteria_of(call, category: str) -> list[dict]:
+    for terms in call.categories or []:
+        if terms["key"] == category:
+            return terms["criteria"]
+    return []
+
+
+def unknown_answer_keys(call, category: str, answers: dict) -> list[str]:
+    known = {c["key"] for c in criteria_of(call, category)}
+    return sorted(k for k in answers if k not in known)
+
+
+def answer_counts(application, call) -> list[dict]:
+    answers = application.answers or {}
+    return [{"key": c["key"], "title": c["title"], "guidance": c.get("guidance") or [],
+             "words": word_count(answers.get(c["key"])), "word_limit": c.get("word_limit"),
+             "required": bool(c.get("required"))}
+            for c in criteria_of(call, application.category)]
+
+
+def missing_for_submission(application, call=None, missing_documents=()) -> list[str]:
+    """What stops submission, each named so the applicant can find it."""
     missing = []
     if not (application.title or "").strip():
         missing.append("title")
     if not (application.summary or "").strip():
         missing.append("summary")
+    if call is not None:
+        for c in answer_counts(application, call):
+            if c["required"] and c["words"] == 0:
+                missing.append(f"answers.{c['key']}")
+            elif c["word_limit"] and c["words"] > c["word_limit"]:
+                missing.append(f"answers.{c['key']} (over {c['word_limit']} words)")
+    missing.extend(f"documents.{k}" for k in missing_documents)
     return missing
 
 
-def check_may_submit(application, call, now: datetime) -> None:
+def completeness(application, call, missing_documents=()) -> int:
+    """Percentage of the required parts filled: title, summary, required answers and documents."""
+    required = 2 + sum(1 for c in criteria_of(call, application.category) if c.get("required")) + \
+        sum(1 for d in (call.documents or []) if d.get("required"))
+    missing = [m for m in missing_for_submission(application, call, missing_documents) if "(over" not in m]
+    return int(round(100 * (required - len(missing)) / required))
+
+
+def check_may_submit(application, call, now: datetime, closes_at: datetime | None = None,
+                     missing_documents=()) -> None:
     if application.status == "withdrawn":
         raise RuleViolation("this application was withdrawn and cannot be submitted")
-    if not call_is_open(call, now):
+    closes = closes_at or as_utc(call.closes_at)
+    if not call_is_open_for(call, now, closes):
         raise RuleViolation(f"the {call.year} call is not open for submissions now "
-                            f"(it closes {as_utc(call.closes_at).isoformat()})")
-    missing = missing_for_submission(application)
+                            f"(it closes {closes.isoformat()})")
+    missing = missing_for_submission(application, call, missing_documents)
     if missing:
         raise RuleViolation("the application is incomplete: " + ", ".join(missing) + " missing", 422)
 
@@ -107,3 +187,34 @@ def check_may_submit(application, call, now: datetime) -> None:
 def check_may_edit(application) -> None:
     if application.status != "draft":
         raise RuleViolation(f"the application is {application.status}; its content is frozen")
+
+
+def check_may_withdraw(application) -> None:
+    if application.status == "draft":
+        raise RuleViolation("a draft has not been submitted; there is nothing to withdraw")
+
+
+# Timeline. Screening is shown at once: eligibility is a check of the rules, not a ranking, and
+# an applicant found ineligible should learn it early. Later rounds rank applicants, so their
+# stages stay hidden until the secretariat releases that round (results.released).
+ROUND_OF_STAGE = {"finalist": "finalist", "not_advanced": "finalist",
+                  "winner": "award", "special_mention": "award", "not_awarded": "award"}
+RELEASED_PREFIX = "released:"
+
+
+def timeline(application, updates) -> list[dict]:
+    stages = [{"stage": "draft", "at": as_utc(application.created_at), "detail": ""}]
+    if application.submitted_at:
+        stages.append({"stage": "submitted", "at": as_utc(application.submitted_at), "detail": ""})
+    released = {u.stage[len(RELEASED_PREFIX):] for u in updates if u.stage.startswith(RELEASED_PREFIX)}
+    for u in sorted(updates, key=lambda u: as_utc(u.occurred_at)):
+        if u.stage.startswith(RELEASED_PREFIX):
+            continue
+        round_ = ROUND_OF_STAGE.get(u.stage)
+        if round_ is not None and round_ not in released:
+            continue
+        stages.append({"stage": u.stage, "at": as_utc(u.occurred_at), "detail": u.detail or ""})
+    if application.withdrawn_at:
+        stages.append({"stage": "withdrawn", "at": as_utc(application.withdrawn_at),
+                       "detail": application.withdrawal_reason or ""})
+    return stages

@@ -4,20 +4,46 @@ from __future__ import annotations
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
+from .domain import RELEASED_PREFIX
 from .models import Application, StatusUpdate
 
 
-def application_screened(uow: UnitOfWork, event: Event) -> None:
-    """Keep the screening result for the applicant's timeline (shown once released)."""
-    data = event.data
-    if uow.session.get(Application, str(data["application_id"])) is None:
+def _keep(uow: UnitOfWork, event: Event, stage: str, detail: str, at) -> None:
+    application_id = str(event.data["application_id"])
+    if uow.session.get(Application, application_id) is None:
         return  # not ours: nothing to show
-    uow.session.add(StatusUpdate(
-        event_id=str(event.id), application_id=str(data["application_id"]),
-        stage="eligible" if data["eligible"] else "ineligible", detail=data.get("reason", ""),
-        occurred_at=data["screened_at"]))
+    uow.session.add(StatusUpdate(event_id=str(event.id), application_id=application_id,
+                                 stage=stage, detail=detail, occurred_at=at))
+
+
+def application_screened(uow: UnitOfWork, event: Event) -> None:
+    """Keep the screening result for the applicant's timeline (shown at once: see domain.timeline)."""
+    data = event.data
+    _keep(uow, event, "eligible" if data["eligible"] else "ineligible", data.get("reason", ""),
+          data["screened_at"])
+
+
+def application_advanced(uow: UnitOfWork, event: Event) -> None:
+    _keep(uow, event, "finalist", "", event.data["decided_at"])
+
+
+def application_eliminated(uow: UnitOfWork, event: Event) -> None:
+    _keep(uow, event, "not_advanced", "", event.data["decided_at"])
+
+
+def award_decided(uow: UnitOfWork, event: Event) -> None:
+    _keep(uow, event, event.data["outcome"], event.data.get("award", ""), event.data["decided_at"])
+
+
+def results_released(uow: UnitOfWork, event: Event) -> None:
+    """Kept as a marker row: the timeline reveals the round's decision once this exists."""
+    _keep(uow, event, RELEASED_PREFIX + event.data["round"], "", event.data["released_at"])
 
 
 HANDLERS = {
     "application.screened": application_screened,
+    "application.advanced": application_advanced,
+    "application.eliminated": application_eliminated,
+    "award.decided": award_decided,
+    "results.released": results_released,
 }

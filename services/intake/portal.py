@@ -196,7 +196,13 @@ def edit(application_id):
             return redirect(url_for("portal.edit", application_id=row.id))
         if row.status != "draft":
             return redirect(url_for("portal.status", application_id=row.id))
+        from . import documents as docs
+        from .models import Document
+        files = s.scalars(select(Document).where(Document.application_id == row.id)
+                          .order_by(Document.created_at)).all()
         return _render("portal/edit.html", applicant, application=row, call=call,
+                       documents=files, doc_titles={d["key"]: d["title"] for d in (call.documents or [])},
+                       missing_docs=docs.missing_documents(s, row, call),
                        criteria=criteria, category=domain.category_terms(call, row.category),
                        counts={c["key"]: _word_count((row.answers or {}).get(c["key"], ""))
                                for c in criteria},

@@ -23,17 +23,13 @@ class CallCreate(Schema):
     score_min = fields.Integer(load_default=1, strict=True, validate=SCORE)
     score_max = fields.Integer(load_default=10, strict=True, validate=SCORE)
     categories = fields.List(fields.Nested(CategoryTerms), validate=validate.Length(min=1))
+    documents = fields.List(fields.Nested("DocumentTerms"))
+    max_upload_bytes = fields.Integer(load_default=50 * 1024 * 1024, strict=True,
+                                      validate=validate.Range(min=1, max=5 * 1024 ** 3))
 
     @validates_schema
     def _unique_keys(self, data, **kwargs):
-        categories = data.get("categories") or []
-        keys = [c["key"] for c in categories]
-        if len(set(keys)) != len(keys):
-            raise ValidationError("each category may appear only once", "categories")
-        for c in categories:
-            criteria = [x["key"] for x in c["criteria"]]
-            if len(set(criteria)) != len(criteria):
-                raise ValidationError(f"criterion keys must be unique within {c['key']}", "categories")
+        _check_call_terms({k: v for k, v in data.items() if k != "time_zone"})
 
     @validates_schema
     def _order(self, data, **kwargs):
@@ -48,6 +44,76 @@ class CallCreate(Schema):
             raise ValidationError("is not a known IANA time zone", "time_zone")
 
 
+class DocumentTerms(Schema):
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    required = fields.Boolean(load_default=False)
+
+
+def _check_call_terms(data):
+    """Rules shared by creating a call and changing its terms (fields may be absent in a change)."""
+    categories = data.get("categories") or []
+    keys = [c["key"] for c in categories]
+    if len(set(keys)) != len(keys):
+        raise ValidationError("each category may appear only once", "categories")
+    for c in categories:
+        criteria = [x["key"] for x in c["criteria"]]
+        if len(set(criteria)) != len(criteria):
+            raise ValidationError(f"criterion keys must be unique within {c['key']}", "categories")
+    docs = [d["key"] for d in data.get("documents") or []]
+    if len(set(docs)) != len(docs):
+        raise ValidationError("document keys must be unique", "documents")
+    if "time_zone" in data:
+        try:
+            from zoneinfo import ZoneInfo
+            ZoneInfo(data["time_zone"])
+        except Exception:
+            raise ValidationError("is not a known IANA time zone", "time_zone")
+
+
+class CallChange(Schema):
+    """New terms for a call; after opening a reason is required and the change is versioned."""
+    theme = fields.String(validate=validate.Length(min=1, max=300))
+    opens_at = fields.AwareDateTime(validate=CALL_DATES)
+    closes_at = fields.AwareDateTime(validate=CALL_DATES)
+    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    score_min = fields.Integer(strict=True, validate=SCORE)
+    score_max = fields.Integer(strict=True, validate=SCORE)
+    categories = fields.List(fields.Nested(CategoryTerms), validate=validate.Length(min=1))
+    documents = fields.List(fields.Nested(DocumentTerms))
+    max_upload_bytes = fields.Integer(strict=True, validate=validate.Range(min=1, max=5 * 1024 ** 3))
+    reason = fields.String(validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def _terms(self, data, **kwargs):
+        _check_call_terms(data)
+
+
+class CallVersionOut(Schema):
+    version = fields.Integer()
+    changed_by = fields.String()
+    changed_at = fields.AwareDateTime()
+    reason = fields.String()
+    terms = fields.Dict()
+
+
+class ExceptionCreate(Schema):
+    applicant_id = fields.UUID(required=True)
+    closes_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ExceptionOut(Schema):
+    id = fields.String()
+    call_id = fields.String()
+    applicant_id = fields.String()
+    closes_at = fields.AwareDateTime()
+    reason = fields.String()
+    granted_by = fields.String()
+    granted_at = fields.AwareDateTime()
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
 class CallOut(Schema):
     id = fields.String()
     year = fields.Integer()
@@ -59,6 +125,9 @@ class CallOut(Schema):
     score_max = fields.Integer()
     status = fields.String()
     categories = fields.List(fields.Nested(CategoryTerms))
+    documents = fields.List(fields.Nested("DocumentTerms"))
+    max_upload_bytes = fields.Integer()
+    version = fields.Integer()
 
 
 class ApplicantCreate(Schema):
@@ -115,9 +184,57 @@ class ApplicationCreate(Schema):
     summary = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
+def _iso_date(value: str) -> bool:
+    from datetime import date
+    try:
+        if len(value) != 10:  # fromisoformat also takes 20260301, which the form never means
+            raise ValueError(value)
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("must be a date as YYYY-MM-DD")
+    return True
+
+
 class ApplicationUpdate(Schema):
     title = fields.String(validate=validate.Length(max=300))
     summary = fields.String(validate=validate.Length(max=5000))
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                          values=fields.String(validate=validate.Length(max=100_000)),
+                          metadata={"description": "criterion key → answer; keys given replace, others stay"})
+    location = fields.String(validate=validate.Length(max=300))
+    # An autosave sends the field as it stands, so empty (not yet filled) must be accepted.
+    start_date = fields.String(validate=lambda v: v == "" or _iso_date(v),
+                               metadata={"description": "ISO date, YYYY-MM-DD, or empty"})
+    budget = fields.String(validate=validate.Length(max=100))
+    partners = fields.String(validate=validate.Length(max=5000))
+    revision = fields.Integer(strict=True, metadata={
+        "description": "the revision this save was based on; a stale one is refused with 409"})
+
+
+class Withdrawal(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class AnswerCount(Schema):
+    key = fields.String()
+    title = fields.String()
+    guidance = fields.List(fields.String())
+    words = fields.Integer()
+    word_limit = fields.Integer(allow_none=True)
+    required = fields.Boolean()
+
+
+class Stage(Schema):
+    stage = fields.String()
+    at = fields.AwareDateTime()
+    detail = fields.String()
+
+
+class StatusOut(Schema):
+    application_id = fields.String()
+    reference = fields.String()
+    status = fields.String()
+    stages = fields.List(fields.Nested(Stage))
 
 
 class ApplicationOut(Schema):
@@ -133,3 +250,14 @@ class ApplicationOut(Schema):
     updated_at = fields.AwareDateTime()
     submitted_at = fields.AwareDateTime(allow_none=True)
     missing = fields.List(fields.String(), metadata={"description": "what is still needed to submit"})
+    answers = fields.Dict(keys=fields.String(), values=fields.String())
+    location = fields.String()
+    start_date = fields.String()
+    budget = fields.String()
+    partners = fields.String()
+    revision = fields.Integer()
+    withdrawn_at = fields.AwareDateTime(allow_none=True)
+    withdrawal_reason = fields.String()
+    completeness = fields.Integer(metadata={"description": "percentage of the required parts filled"})
+    criteria = fields.List(fields.Nested(AnswerCount), metadata={
+        "description": "each criterion's guidance, word count and limit"})

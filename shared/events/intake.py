@@ -9,6 +9,11 @@ class Criterion(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=50))
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     weight = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    # Optional, so version-1 producers and consumers that predate them stay compatible.
+    # No load_default: what a producer left out stays out of what consumers read.
+    guidance = fields.List(fields.String(validate=validate.Length(max=500)))
+    word_limit = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=100_000))
+    required = fields.Boolean()
 
 
 class CategoryTerms(Schema):
@@ -17,6 +22,9 @@ class CategoryTerms(Schema):
     applicant_types = fields.List(fields.String(validate=validate.OneOf(APPLICANT_TYPES)),
                                   required=True, validate=validate.Length(min=1))
     criteria = fields.List(fields.Nested(Criterion), required=True, validate=validate.Length(min=1))
+    # A category may score on its own scale; absent means the call's.
+    score_min = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1000))
+    score_max = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1000))
 
 
 @contract("call.opened", 1)
@@ -30,6 +38,8 @@ class CallOpenedV1(Schema):
     score_min = fields.Integer(required=True, strict=True)
     score_max = fields.Integer(required=True, strict=True)
     categories = fields.List(fields.Nested(CategoryTerms), required=True, validate=validate.Length(min=1))
+    # Terms changed after opening are published again with a higher version: the newest wins.
+    version = fields.Integer(strict=True, validate=validate.Range(min=1))
 
 
 @contract("applicant.registered", 1)

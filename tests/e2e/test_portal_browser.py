@@ -64,3 +64,113 @@ def test_portal_pages_ask_a_visitor_to_sign_in(page, intake_server):
     response = page.goto(base + "/portal")
     assert page.url.startswith(base + "/signin")
     assert response is not None
+
+
+@pytest.fixture
+def portal_system(embedded_settings):
+    """intake over real HTTP, with the intake and notify workers: emails land in the mailbox."""
+    import dataclasses
+    stack = Stack(embedded_settings)
+    server = make_server("127.0.0.1", 0, stack.apps["intake"], threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    # sign-in links in emails must point at this server
+    settings = dataclasses.replace(embedded_settings, public_url=base)
+    stack.apps["intake"].extensions["prize"]["settings"] = settings
+    stack.settings = settings
+    stack.start_workers(("intake", "notify"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield stack, base
+    server.shutdown()
+    stack.stop()
+
+
+def _mail_to(stack, address: str, subject_part: str, timeout: float = 20.0):
+    import email
+    import email.policy
+    import time
+    folder = stack.settings.var_dir / "mailbox"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if msg["To"] == address and subject_part in msg["Subject"]:
+                return msg
+        time.sleep(0.1)
+    raise AssertionError(f"no email to {address} about {subject_part!r}")
+
+
+def test_portal_new_applicant_registers_signs_in_and_keeps_a_draft_across_reloads(page, portal_system):
+    import re
+    stack, base = portal_system
+    open_call(stack.clients["intake"], stack.secretariat_token())
+    page.goto(base + "/")
+    page.get_by_role("link", name="Register to apply").click()
+    page.get_by_label("You apply as").select_option("city_government")
+    page.get_by_label("Organisation (or your name, for an individual)").fill("高雄市政府 Kaohsiung City Government")
+    page.get_by_label("Country").fill("TW")
+    page.get_by_label("City", exact=True).fill("高雄 Kaohsiung")
+    page.get_by_label("Contact person", exact=True).fill("Lin Mei-hua")
+    page.get_by_label("Contact email", exact=True).fill("mei.lin@kcg.example.tw")
+    browser.screenshot(page, "portal-register")
+    page.get_by_role("button", name="Register and send me a sign-in link").click()
+    assert "sign-in link" in page.locator("main").inner_text()
+
+    msg = _mail_to(stack, "mei.lin@kcg.example.tw", "")
+    link = re.search(r"(http://127\.0\.0\.1:\d+/signin/[\w-]+)", msg.get_body(("plain",)).get_content()).group(1)
+    page.goto(link)
+    assert page.url == base + "/portal"
+    page.get_by_label("Category").select_option(index=0)
+    page.get_by_role("button", name="Start").click()
+    assert "/portal/applications/" in page.url
+
+    page.get_by_label("Project title").fill("Hydrogen buses for 高雄 harbour")
+    page.get_by_label("Summary").fill("Clean mobility shared with partners in São Paulo and Beyoğlu.")
+    first = page.locator("textarea[data-criterion]").first
+    first.fill("Diesel buses cause most harbour pollution; citizens named it first in 2023.")
+    page.wait_for_function("document.getElementById('save-state').textContent.startsWith('Saved')")
+    browser.screenshot(page, "portal-draft-autosaved")
+    page.reload()
+    assert page.get_by_label("Project title").input_value() == "Hydrogen buses for 高雄 harbour"
+    assert page.get_by_label("Summary").input_value() == "Clean mobility shared with partners in São Paulo and Beyoğlu."
+    assert page.locator("textarea[data-criterion]").first.input_value().startswith("Diesel buses")
+
+
+def test_portal_applicant_uploads_a_pdf_submits_and_gets_the_acknowledgement(page, portal_system, tmp_path):
+    import re
+    stack, base = portal_system
+    open_call(stack.clients["intake"], stack.secretariat_token())
+    page.goto(base + "/register")
+    page.get_by_label("You apply as").select_option("city_government")
+    page.get_by_label("Organisation (or your name, for an individual)").fill("Beyoğlu Belediyesi")
+    page.get_by_label("Country").fill("TR")
+    page.get_by_label("City", exact=True).fill("Beyoğlu")
+    page.get_by_label("Contact person", exact=True).fill("Ayşe Yılmaz")
+    page.get_by_label("Contact email", exact=True).fill("ayse@beyoglu.example.tr")
+    page.get_by_role("button", name="Register and send me a sign-in link").click()
+    msg = _mail_to(stack, "ayse@beyoglu.example.tr", "")
+    page.goto(re.search(r"(http://127\.0\.0\.1:\d+/signin/[\w-]+)", msg.get_body(("plain",)).get_content()).group(1))
+    page.get_by_role("button", name="Start").click()
+
+    page.get_by_label("Project title").fill("Digital inclusion for Beyoğlu's elders")
+    page.get_by_label("Summary").fill("Tablets and tutors, with partners in São Paulo and 高雄.")
+    for area in page.locator("textarea[data-criterion]").all():
+        area.fill("Evidence from resident surveys shaped every step of the programme.")
+
+    pdf = tmp_path / "application-form.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"0" * 300_000 + b"\n%%EOF\n")
+    page.get_by_label("File").set_input_files(str(pdf))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_function("document.getElementById('upload-state').textContent.startsWith('Uploaded and checked')")
+    assert page.locator("#upload-progress").evaluate("el => el.value") == 100
+    browser.screenshot(page, "portal-uploaded")
+
+    page.get_by_role("button", name="Save and preview").click()
+    assert "/preview" in page.url
+    browser.screenshot(page, "portal-preview")
+    page.get_by_role("button", name="Submit application").click()
+    assert "/status" in page.url
+    assert "Submitted" in page.locator("main").inner_text()
+    browser.screenshot(page, "portal-status")
+    ack = _mail_to(stack, "ayse@beyoglu.example.tr", "Application received")
+    assert "Digital inclusion for Beyoğlu's elders" in ack["Subject"]

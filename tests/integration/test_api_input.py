@@ -539,7 +539,7 @@ def test_api_list_good_query_is_200(world):
 
 WRONG_METHODS = [
     ("intake", "delete", "/api/calls", "GET, HEAD, OPTIONS, POST"),
-    ("intake", "put", "/api/calls/{call}", "GET, HEAD, OPTIONS"),
+    ("intake", "put", "/api/calls/{call}", "GET, HEAD, OPTIONS, PATCH"),
     ("intake", "get", "/api/calls/{call}/open", "OPTIONS, POST"),
     ("intake", "get", "/api/applicants", "OPTIONS, POST"),
     ("intake", "delete", "/api/applications", "GET, HEAD, OPTIONS, POST"),

@@ -9,7 +9,8 @@ application.submitted outbox row, committed. No intake worker runs: the outbox r
 Baseline: ``bare_app()`` below, a Flask app with one endpoint that validates the same
 application fields (title, summary, answers per criterion, location, start date, budget,
 partners) with a marshmallow schema and inserts one row per request with the SQLAlchemy ORM
-into its own fresh PostgreSQL database, served by gunicorn with the same workers, threads and
+into its own fresh PostgreSQL database (a plain ``create_engine``: no pool pre-ping, no logging),
+served by gunicorn with the same workers, threads and
 worker class (a BaseApplication configured like ``prize web``).
 
 The drafts are prepared before the clock starts, straight into intake's database with its ORM
@@ -55,7 +56,7 @@ THREADS = 4
 WARMUP_PER_CLIENT = 2
 SECRET = "bench-submit-secret"
 CATEGORY = "tech_innovacity"
-REQUIRED_DOCUMENT = {"key": "project_plan", "title": "Project plan (PDF)", "required": True}
+REQUIRED_DOCUMENT = {"key": "application_form", "title": "Application form (PDF)", "required": True}
 WORDS = ("smart crossings adaptive signals school routes safer streets sensors data citizens "
          "mobility Seoul 高雄 São Paulo Beyoğlu budget pilot district partners evaluation").split()
 
@@ -191,8 +192,8 @@ def prepare_drafts(url: str, count: int, tag: str) -> tuple[list[dict], float]:
             "withdrawn_at": None, "withdrawal_reason": "", **application_fields(i, criteria)})
         documents.append({
             "id": str(uuid.uuid4()), "application_id": application_id, "kind": REQUIRED_DOCUMENT["key"],
-            "filename": f"plan-{i}.pdf", "content_type": "application/pdf",
-            "storage_key": f"applications/{application_id}/{uuid.uuid4().hex}/plan-{i}.pdf",
+            "filename": f"form-{i}.pdf", "content_type": "application/pdf",
+            "storage_key": f"applications/{application_id}/{uuid.uuid4().hex}/form-{i}.pdf",
             "size": 123_456, "sha256": "0" * 64, "status": "verified", "rejection_reason": "",
             "created_at": now, "verified_at": now})
         drafts.append({"id": application_id, "applicant_id": applicant_id,
@@ -212,6 +213,43 @@ def prepare_drafts(url: str, count: int, tag: str) -> tuple[list[dict], float]:
     finally:
         engine.dispose()
     return drafts, time.monotonic() - started
+
+
+def open_api_sessions(url: str, drafts: list[dict]) -> None:
+    """Give each draft's applicant an API session and use its secret as the bearer token."""
+    import hashlib
+    import secrets
+
+    from sqlalchemy import create_engine, insert
+
+    from services.intake.models import Session
+
+    now = datetime.now(timezone.utc)
+    rows = []
+    for d in drafts:
+        secret = secrets.token_urlsafe(32)
+        d["token"] = secret
+        rows.append({"id_hash": hashlib.sha256(secret.encode("utf-8")).hexdigest(), "applicant_id": d["applicant_id"],
+                     "kind": "api", "csrf_token": secrets.token_urlsafe(32), "created_at": now,
+                     "expires_at": now + timedelta(hours=12), "last_seen_at": now, "revoked_at": None})
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                conn.execute(insert(Session), rows[start:start + 500])
+    finally:
+        engine.dispose()
+
+
+def _probe(port: int, draft: dict) -> tuple[int, bytes]:
+    """GET one prepared draft with its token: does intake take the token, is the draft complete?"""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", f"/api/applications/{draft['id']}", headers={"Authorization": f"Bearer {draft['token']}"})
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
 
 
 def check_drafts(url: str, drafts: list[dict]) -> tuple[int, int, int]:
@@ -391,14 +429,15 @@ def measure(n: int, rounds: int) -> dict:
             _wait_ready(bare_port, "/", procs.check_alive)
 
             # Is a draft complete by intake's rules now, and its token accepted? Ask intake itself.
-            probe = http.client.HTTPConnection("127.0.0.1", intake_port, timeout=10)
-            probe.request("GET", f"/api/applications/{drafts[0]['id']}",
-                          headers={"Authorization": f"Bearer {drafts[0]['token']}"})
-            answer = probe.getresponse()
-            body = answer.read()
-            probe.close()
-            if answer.status != 200:
-                raise RuntimeError(f"intake refused a prepared draft's token: {answer.status} {body[:300]!r}")
+            status, body = _probe(intake_port, drafts[0])
+            tokens = "signed bearer tokens (shared.auth.issue_token)"
+            if status == 401:
+                # intake no longer takes signed applicant tokens: open API sessions as sign-in does
+                open_api_sessions(urls["intake"], drafts)
+                tokens = "opaque API bearer tokens (sessions rows, as services/intake/accounts.py opens them)"
+                status, body = _probe(intake_port, drafts[0])
+            if status != 200:
+                raise RuntimeError(f"intake refused a prepared draft's token: {status} {body[:300]!r}")
             missing = json.loads(body).get("missing") or []
             if missing:
                 raise RuntimeError(f"a prepared draft is not complete by intake's rules: missing {missing}")
@@ -441,7 +480,7 @@ def measure(n: int, rounds: int) -> dict:
                 bare_rows = conn.execute(select(func.count()).select_from(BareApplication.__table__)).scalar_one()
             bare_engine.dispose()
             return {"n": n, "rounds": rounds, "warmup": warmup, "prepare_s": prepare_s, "results": results,
-                    "integrity": integrity, "drafts": len(drafts), "bare_rows": bare_rows,
+                    "integrity": integrity, "drafts": len(drafts), "bare_rows": bare_rows, "tokens": tokens,
                     "bare_expected": warmup + n, "cpu_ms": {kind: {name: v / n * 1000 for name, v in parts.items()} for kind, parts in cpu.items()}}
     finally:
         procs.stop()
@@ -473,7 +512,7 @@ def run(n: int, rounds: int) -> list[Row]:
     submitted, outbox_rows, distinct = m["integrity"]
     intact = (submitted == outbox_rows == distinct == m["drafts"]) and m["bare_rows"] == m["bare_expected"]
     say(f"  prepared an open call, {m['drafts']:,} applicants and complete drafts (with a verified required "
-        f"document each) and their signed tokens with intake's ORM in {m['prepare_s']:.1f} s; "
+        f"document each) with intake's ORM in {m['prepare_s']:.1f} s; {m['tokens']}; "
         f"{m['warmup']} of them for warm-up")
     say(f"  integrity: {submitted:,} of {m['drafts']:,} drafts submitted, {outbox_rows:,} application.submitted "
         f"outbox rows for {distinct:,} distinct applications (unpublished: no intake worker runs); "

@@ -64,6 +64,11 @@ VALID = {
         "language": "en", "purpose": "api", "url": "http://127.0.0.1:8001/api/signin/token",
         "code": "s3cr3t-one-time-code", "expires_at": WHEN,
     },
+    "application.advanced": {"application_id": APP_ID, "reference": "SSCP-2026-ABC234", "round": "finalist", "decided_at": WHEN},
+    "application.eliminated": {"application_id": APP_ID, "reference": "SSCP-2026-ABC234", "round": "finalist", "decided_at": WHEN},
+    "award.decided": {"application_id": APP_ID, "reference": "SSCP-2026-ABC234", "outcome": "winner", "award": "Grand Prize",
+                      "decided_at": WHEN},
+    "results.released": {"application_id": APP_ID, "round": "award", "released_at": WHEN},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -73,6 +78,8 @@ REQUIRED = {
     "application.submitted": "applicant", "application.withdrawn": "withdrawn_at",
     "application.screened": "eligible", "email.sent": "recipient", "email.failed": "permanent",
     "signin.requested": "url",
+    "application.advanced": "decided_at", "application.eliminated": "application_id",
+    "award.decided": "outcome", "results.released": "round",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -81,6 +88,8 @@ WRONG_TYPE = {
     "application.screened": ("eligible", "perhaps"), "email.sent": ("event_id", 42),
     "email.failed": ("permanent", {"a": 1}),
     "signin.requested": ("expires_at", "tomorrow"),
+    "application.advanced": ("decided_at", 3), "application.eliminated": ("application_id", "x"),
+    "award.decided": ("award", ["a"]), "results.released": ("released_at", "soon"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -91,6 +100,8 @@ BAD_ENUM = {
     "email.sent": ("recipient", "not an address"),
     "email.failed": ("error", "x" * 2001),
     "signin.requested": ("purpose", "telepathy"),
+    "application.advanced": ("round", "semifinal"), "application.eliminated": ("round", "semifinal"),
+    "award.decided": ("outcome", "runner_up"), "results.released": ("round", "screening"),
 }
 TYPES = sorted(VALID)
 

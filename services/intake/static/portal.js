@@ -67,3 +67,64 @@
   });
   window.addEventListener("online", function () { schedule(100); });
 })();
+
+// Document upload: ask intake for a signed upload form, send the file straight to the store
+// with a progress bar, then ask intake to check it.
+(function () {
+  "use strict";
+  var box = document.getElementById("documents");
+  if (!box || !window.XMLHttpRequest || !window.FormData) { return; }
+  var input = document.getElementById("document-file");
+  var kind = document.getElementById("document-kind");
+  var bar = document.getElementById("upload-progress");
+  var state = document.getElementById("upload-state");
+  var TYPES = { pdf: "application/pdf", jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", mp4: "video/mp4",
+    docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" };
+
+  function api(method, url, body) {
+    return fetch(url, { method: method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": box.dataset.csrf },
+      body: body ? JSON.stringify(body) : "{}" })
+      .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); });
+  }
+
+  document.getElementById("document-upload").addEventListener("click", function () {
+    var file = input.files[0];
+    if (!file) { state.textContent = "Choose a file first."; return; }
+    var ext = (file.name.split(".").pop() || "").toLowerCase();
+    var type = file.type || TYPES[ext] || "application/octet-stream";
+    state.textContent = "Preparing the upload…";
+    api("POST", box.dataset.create, { kind: kind.value, filename: file.name, content_type: type, size: file.size })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(r.data.message || "refused"); }
+        var form = new FormData();
+        Object.keys(r.data.upload.fields).forEach(function (k) { form.append(k, r.data.upload.fields[k]); });
+        form.append("file", file);
+        return new Promise(function (resolve, reject) {
+          var xhr = new XMLHttpRequest();
+          xhr.open("POST", r.data.upload.url);
+          bar.hidden = false; bar.value = 0;
+          xhr.upload.onprogress = function (e) {
+            if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); state.textContent = "Uploading… " + bar.value + "%"; }
+          };
+          xhr.onload = function () { (xhr.status >= 200 && xhr.status < 300) ? resolve(r.data.document) : reject(new Error("the store refused the file (" + xhr.status + ")")); };
+          xhr.onerror = function () { reject(new Error("the connection dropped; try again")); };
+          xhr.send(form);
+        });
+      })
+      .then(function (doc) { state.textContent = "Checking the file…"; return api("POST", "/api/documents/" + doc.id + "/complete"); })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(r.data.message || "the file did not pass the check"); }
+        bar.value = 100;
+        state.textContent = "Uploaded and checked: " + r.data.filename;
+        var list = document.getElementById("document-list"), item = document.createElement("li");
+        list.querySelectorAll("li.hint").forEach(function (empty) { empty.remove(); });
+        item.textContent = r.data.filename + " · checked";
+        item.dataset.status = "verified";
+        list.appendChild(item);
+      })
+      .catch(function (err) { state.textContent = "Not uploaded: " + err.message; });
+  });
+})();

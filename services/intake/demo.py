@@ -1,0 +1,137 @@
+"""A complete sample edition for trying the portal: ``prize demo``.
+
+Everything goes through intake's own API (in-process, with the app's test client) so the demo
+obeys the same rules and writes the same outbox events as real use: with the workers running,
+review screens the submitted applications and notify mails the contacts. Running it again finds
+what it made before (the call by year, applicants by contact email, applications by category)
+and adds nothing twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from shared.auth import issue_token
+
+from . import domain
+from .models import Applicant
+
+YEAR = 2026
+SEOUL = ZoneInfo("Asia/Seoul")
+
+# (applicant, category, application or None for "registered only", submit?)
+APPLICANTS = [
+    ({"type": "city_government", "organisation": "Kaohsiung City Government (高雄市政府)",
+      "country": "TW", "city": "高雄 Kaohsiung", "contact_name": "林美華 Lin Mei-hua",
+      "contact_email": "mei.lin@kcg.demo.example.tw", "language": "zh",
+      "secondary_name": "陳志明 Chen Chih-ming", "secondary_email": "chen.cm@kcg.demo.example.tw"},
+     "tech_innovacity", "Hydrogen buses for the harbour", "Clean mobility for 高雄's port district.", True),
+    ({"type": "city_government", "organisation": "Prefeitura de Guarulhos", "country": "BR",
+      "city": "Guarulhos", "contact_name": "João Conceição", "contact_email": "joao.conceicao@guarulhos.demo.example.br",
+      "language": "pt"},
+     "human_centricity", "Saúde na palma da mão", "Atendimento de saúde por aplicativo para todos os bairros.", True),
+    ({"type": "city_government", "organisation": "Beyoğlu Belediyesi", "country": "TR", "city": "Beyoğlu",
+      "contact_name": "Ayşe Yılmaz", "contact_email": "ayse.yilmaz@beyoglu.demo.example.tr", "language": "tr"},
+     "human_centricity", "Erişilebilir Beyoğlu", "Engelsiz sokaklar için açık veri haritası.", False),
+    ({"type": "city_government", "organisation": "Urząd Miasta Lublin", "country": "PL", "city": "Lublin",
+      "contact_name": "Zofia Wiśniewska", "contact_email": "zofia.wisniewska@lublin.demo.example.pl", "language": "en"},
+     "tech_innovacity", "Lublin Digital Twin", "A digital twin for planning with residents.", True),
+    ({"type": "institution", "organisation": "Budapest Főváros Önkormányzata", "country": "HU",
+      "city": "Budapest", "contact_name": "Kovács Ádám", "contact_email": "adam.kovacs@budapest.demo.example.hu",
+      "language": "en"},
+     "tech_innovacity", "Okos közvilágítás", "Smart street lighting across the districts.", False),
+    ({"type": "city_government", "organisation": "เทศบาลนครเชียงใหม่ Chiang Mai Municipality",
+      "country": "TH", "city": "เชียงใหม่ Chiang Mai", "contact_name": "สมชาย ใจดี Somchai Jaidee",
+      "contact_email": "somchai@chiangmai.demo.example.th", "language": "en"},
+     "human_centricity", "Clean air for Chiang Mai", "Sensor network and alerts for the burning season.", False),
+    ({"type": "individual", "organisation": "City of Ryde", "country": "AU", "city": "City of Ryde",
+      "contact_name": "Siobhán O'Connor", "contact_email": "siobhan.oconnor@ryde.demo.example.au", "language": "en"},
+     "leadership", "Leading a data-driven council", "Open data and citizen dashboards for Ryde.", True),
+]
+
+
+def _closing_time(now: datetime) -> datetime:
+    # The 2026 call normally closes on 14 July in Seoul; when the demo runs after that, it closes
+    # 60 days ahead so the sample applications can still be submitted.
+    nominal = datetime(YEAR, 7, 14, 18, 0, tzinfo=SEOUL)
+    if nominal > now + timedelta(days=7):
+        return nominal
+    later = (now + timedelta(days=60)).astimezone(SEOUL)
+    return later.replace(hour=18, minute=0, second=0, microsecond=0)
+
+
+def _answers(category: str, title: str) -> dict:
+    keys = [k for k, _ in (domain.LEADERSHIP_CRITERIA if category == "leadership" else domain.PROJECT_CRITERIA)]
+    return {k: f"{title}: what we did for {k.replace('_', ' ')}, with figures and partners." for k in keys}
+
+
+class DemoError(Exception):
+    pass
+
+
+def _ok(response, *statuses):
+    if response.status_code not in statuses:
+        raise DemoError(f"{response.request.method} {response.request.path}: {response.status_code} "
+                        f"{response.get_json()}")
+    return response.get_json()
+
+
+def load_demo(app, now: datetime | None = None) -> dict:
+    """Load the sample edition into intake; returns counts of what exists afterwards."""
+    now = now or datetime.now(timezone.utc)
+    secret = app.config["SECRET_KEY"]
+    client = app.test_client()
+    sec = {"Authorization": "Bearer " + issue_token(secret, "secretariat", "prize-demo")}
+    # Registrations each mail a sign-in link; the per-client limit is for the public, not us.
+    app.config["SIGNIN_LIMIT_PER_CLIENT"] = max(app.config.get("SIGNIN_LIMIT_PER_CLIENT") or 0, 1000)
+
+    call = next((c for c in _ok(client.get("/api/calls"), 200) if c["year"] == YEAR), None)
+    if call is None:
+        categories = domain.default_categories()
+        for c in categories:
+            for criterion in c["criteria"]:
+                criterion["required"] = True
+        call = _ok(client.post("/api/calls", headers=sec, json={
+            "year": YEAR, "theme": "Smart cities for everyone: technology that leaves no one behind",
+            "opens_at": datetime(YEAR, 1, 15, 9, 0, tzinfo=SEOUL).isoformat(),
+            "closes_at": _closing_time(now).isoformat(), "time_zone": "Asia/Seoul",
+            "score_min": 1, "score_max": 10, "categories": categories,
+            "documents": [{"key": "application_form", "title": "Application form (PDF)", "required": False},
+                          {"key": "supporting_material", "title": "Supporting material", "required": False}],
+        }), 201)
+    call = _ok(client.post(f"/api/calls/{call['id']}/open", headers=sec), 200)
+
+    db = app.extensions["prize"]["db"]
+    counts = {"call": call["id"], "applicants": 0, "drafts": 0, "submitted": 0}
+    for person, category, title, summary, submit in APPLICANTS:
+        r = client.post("/api/applicants", json=person)
+        if r.status_code not in (201, 409):
+            _ok(r, 201)
+        with db.session() as s:
+            applicant_id = s.scalar(select(Applicant.id).where(
+                Applicant.contact_email == person["contact_email"].lower()))
+        counts["applicants"] += 1
+        # The demo acts for the applicant without their mailbox: a signed applicant token.
+        headers = {"Authorization": "Bearer " + issue_token(secret, "applicant", applicant_id)}
+        mine = [a for a in _ok(client.get("/api/applications", headers=headers), 200)
+                if a["call_id"] == call["id"] and a["category"] == category]
+        if mine:
+            application = mine[0]
+        else:
+            application = _ok(client.post("/api/applications", headers=headers, json={
+                "call_id": call["id"], "category": category, "title": title, "summary": summary}), 201)
+        if application["status"] == "draft":
+            answers = _answers(category, title)
+            if not submit:  # a draft half-way through: some sections still empty
+                answers = dict(list(answers.items())[:2])
+            application = _ok(client.patch(f"/api/applications/{application['id']}", headers=headers, json={
+                "answers": answers, "location": person["city"], "start_date": f"{YEAR - 1}-03-01",
+                "budget": "USD 1,200,000", "partners": "University partners, residents' associations",
+                "revision": application["revision"]}), 200)
+            if submit:
+                application = _ok(client.post(f"/api/applications/{application['id']}/submit",
+                                               headers=headers), 200)
+        counts["submitted" if application["status"] == "submitted" else "drafts"] += 1
+    return counts

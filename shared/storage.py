@@ -1,0 +1,321 @@
+"""Object storage for application documents: S3 (through boto3) or a local folder.
+
+Both backends hand out the same thing for an upload, ``{"url", "fields"}``: a browser form
+that POSTs the fields and then the file (``multipart/form-data``, the file last), and for a
+download a short-lived URL. The bytes never pass through an API view of intake.
+
+Chosen by ``PRIZE_STORAGE_URL``: ``s3://bucket/prefix`` or ``file:///path``. boto3 reads its
+own variables (``AWS_ENDPOINT_URL``, credentials, region).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote, unquote, urlencode, urlparse
+
+# What an applicant may upload: the declared type, and the first bytes a real file of it has.
+ALLOWED_TYPES = {
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "video/mp4": ".mp4",
+}
+# An OOXML file is a zip; its parts' names (stored in clear in the local headers) say which kind.
+OOXML_PART = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": b"word/",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": b"ppt/",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": b"xl/",
+}
+CHUNK = 1024 * 1024
+UPLOAD_TTL = 15 * 60
+DOWNLOAD_TTL = 5 * 60
+
+
+class StorageError(Exception):
+    pass
+
+
+def magic_matches(content_type: str, head: bytes) -> bool:
+    """Do the first bytes of a file look like the declared type? (a lying name is not enough)"""
+    if content_type == "application/pdf":
+        return head.startswith(b"%PDF-")
+    if content_type == "image/png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if content_type == "image/jpeg":
+        return head.startswith(b"\xff\xd8\xff")
+    if content_type == "video/mp4":
+        return len(head) >= 12 and head[4:8] == b"ftyp"
+    if content_type in OOXML_PART:
+        return head.startswith(b"PK\x03\x04")
+    return False
+
+
+@dataclass
+class CheckResult:
+    ok: bool
+    reason: str = ""
+    size: int = 0
+    sha256: str = ""
+
+
+def check_object(storage: "Storage", key: str, content_type: str, max_bytes: int) -> CheckResult:
+    """Size, magic bytes and SHA-256 of a stored object, read as a stream in chunks.
+
+    Everything the upload policy says is checked again here: a storage that does not enforce
+    its policies (moto, a misconfigured proxy) must not let a wrong file through.
+    """
+    info = storage.stat(key)
+    if info is None:
+        return CheckResult(False, "no file was uploaded for this document")
+    size, stored_type = info
+    if size == 0:
+        return CheckResult(False, "the file is empty")
+    if size > max_bytes:
+        return CheckResult(False, f"the file is {size} bytes; the limit is {max_bytes} bytes", size)
+    if stored_type is not None and stored_type != content_type:
+        return CheckResult(False, f"the file was stored as {stored_type}, not {content_type}", size)
+    digest, seen, head, tail = hashlib.sha256(), 0, b"", b""
+    marker = OOXML_PART.get(content_type)
+    marker_found = marker is None
+    for chunk in storage.iter_chunks(key):
+        if len(head) < 16:
+            head += chunk[:16 - len(head)]
+        digest.update(chunk)
+        seen += len(chunk)
+        if seen > max_bytes:  # the object grew after stat, or stat lied
+            return CheckResult(False, f"the file is over the limit of {max_bytes} bytes", seen)
+        if not marker_found:
+            window = tail + chunk
+            marker_found = marker in window
+            tail = window[-len(marker):]
+    if not magic_matches(content_type, head):
+        return CheckResult(False, f"the file's content is not {ALLOWED_TYPES.get(content_type, content_type)} "
+                                  f"({content_type}) as declared", seen)
+    if not marker_found:
+        return CheckResult(False, f"the file is a zip archive but not {ALLOWED_TYPES[content_type]}", seen)
+    return CheckResult(True, size=seen, sha256=digest.hexdigest())
+
+
+def safe_filename(name: str, fallback: str = "document") -> str:
+    """An ASCII name for the plain ``filename=`` parameter: no path, quotes or controls."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]+", "_", ascii_name).strip(" ._")
+    return ascii_name[:150] or fallback
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with a sanitised ASCII name and the real one as RFC 5987 ``filename*``."""
+    cleaned = "".join(c for c in filename.replace("\\", "/").rsplit("/", 1)[-1]
+                      if unicodedata.category(c)[0] != "C")[:200] or "document"
+    return f'attachment; filename="{safe_filename(cleaned)}"; filename*=UTF-8\'\'{quote(cleaned, safe="")}'
+
+
+class Storage:
+    """The interface both backends give intake."""
+
+    def presign_upload(self, key: str, content_type: str, max_bytes: int, key_prefix: str) -> dict:
+        raise NotImplementedError
+
+    def stat(self, key: str) -> tuple[int, str | None] | None:
+        raise NotImplementedError
+
+    def iter_chunks(self, key: str) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def list_keys(self, prefix: str) -> list[str]:
+        raise NotImplementedError
+
+    def download_url(self, key: str, filename: str, content_type: str) -> str:
+        raise NotImplementedError
+
+
+class S3Storage(Storage):
+    def __init__(self, bucket: str, prefix: str, client=None):
+        import boto3  # only the s3:// configuration needs it at run time
+        from botocore.config import Config
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        # boto3 reads AWS_ENDPOINT_URL, credentials and region from the environment itself
+        # SigV4: the regions opened since 2014 accept nothing older
+        self.client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
+
+    def full_key(self, key: str) -> str:
+        return self.prefix + key
+
+    def presign_upload(self, key, content_type, max_bytes, key_prefix):
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket, Key=self.full_key(key), Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes],
+                        ["starts-with", "$key", self.full_key(key_prefix)]],
+            ExpiresIn=UPLOAD_TTL)
+        return {"url": post["url"], "fields": post["fields"]}
+
+    def stat(self, key):
+        from botocore.exceptions import ClientError
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
+        return head["ContentLength"], head.get("ContentType")
+
+    def iter_chunks(self, key):
+        body = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+
+    def delete(self, key):
+        self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+
+    def list_keys(self, prefix):
+        keys = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.full_key(prefix)):
+            keys += [o["Key"][len(self.prefix):] for o in page.get("Contents", [])]
+        return keys
+
+    def download_url(self, key, filename, content_type):
+        return self.client.generate_presigned_url("get_object", Params={
+            "Bucket": self.bucket, "Key": self.full_key(key),
+            "ResponseContentDisposition": content_disposition(filename),
+            "ResponseContentType": content_type}, ExpiresIn=DOWNLOAD_TTL)
+
+
+class FileStorage(Storage):
+    """A local folder behind URLs signed with the secret key.
+
+    With no object store to talk to, intake itself must receive the upload and serve the
+    download; the routes doing that (services/intake/documents.py) verify the signed policy
+    here, so the local folder keeps the presigned-URL interface of S3.
+    """
+
+    UPLOAD_PATH = "/storage/upload"
+    DOWNLOAD_PATH = "/storage/download"
+
+    def __init__(self, root: Path, secret_key: str, base_url: str = ""):
+        self.root = Path(root)
+        self.secret = hashlib.sha256(b"prize-storage:" + secret_key.encode()).digest()
+        self.base_url = base_url.rstrip("/")
+
+    def path(self, key: str) -> Path:
+        if not key or key.startswith("/") or ".." in key.split("/") or "\x00" in key:
+            raise StorageError(f"bad storage key {key!r}")
+        return self.root / key
+
+    def _sign(self, payload: bytes) -> str:
+        return hmac.new(self.secret, payload, hashlib.sha256).hexdigest()
+
+    def _seal(self, document: dict) -> tuple[str, str]:
+        policy = base64.urlsafe_b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+        return policy, self._sign(policy.encode())
+
+    def _open(self, policy: str, signature: str) -> dict:
+        if not hmac.compare_digest(self._sign(policy.encode()), signature or ""):
+            raise StorageError("the signature does not match")
+        try:
+            document = json.loads(base64.urlsafe_b64decode(policy.encode()))
+        except ValueError:
+            raise StorageError("the policy cannot be read") from None
+        if document.get("expiration", 0) < time.time():
+            raise StorageError("the link has expired")
+        return document
+
+    def presign_upload(self, key, content_type, max_bytes, key_prefix):
+        policy, signature = self._seal({
+            "expiration": int(time.time()) + UPLOAD_TTL, "key": key, "key_prefix": key_prefix,
+            "content_type": content_type, "content_length_range": [1, max_bytes]})
+        query = urlencode({"policy": policy, "signature": signature})
+        return {"url": f"{self.base_url}{self.UPLOAD_PATH}?{query}",
+                "fields": {"key": key, "Content-Type": content_type}}
+
+    def read_upload_policy(self, policy: str, signature: str) -> dict:
+        return self._open(policy, signature)
+
+    def check_upload_fields(self, document: dict, fields: dict) -> None:
+        """The posted form against the policy's conditions, as S3 checks a presigned POST."""
+        key = fields.get("key", "")
+        if key != document["key"] or not key.startswith(document["key_prefix"]):
+            raise StorageError("the key is not the one this upload was signed for")
+        if fields.get("Content-Type") != document["content_type"]:
+            raise StorageError(f"the Content-Type must be {document['content_type']}")
+
+    def incoming_path(self) -> Path:
+        folder = self.root / ".incoming"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / uuid.uuid4().hex
+
+    def put_from(self, key: str, temp: Path, content_type: str) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A signed form stays valid for its whole TTL: without this, a file that already
+        # passed the check could be swapped for another one under the same key.
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            raise StorageError("a file was already uploaded with this form; start a new upload") from None
+        temp.unlink()
+        # the type the uploader declared, kept beside the file as S3 keeps it with the object
+        target.with_name(target.name + ".type").write_text(content_type)
+
+    def stat(self, key):
+        target = self.path(key)
+        if not target.is_file():
+            return None
+        kind = target.with_name(target.name + ".type")
+        return target.stat().st_size, (kind.read_text() if kind.exists() else None)
+
+    def iter_chunks(self, key):
+        with open(self.path(key), "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+
+    def delete(self, key):
+        for p in (self.path(key), self.path(key + ".type")):
+            p.unlink(missing_ok=True)
+
+    def list_keys(self, prefix):
+        base = self.path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not base.is_dir():
+            return []
+        return [str(p.relative_to(self.root)) for p in base.rglob("*")
+                if p.is_file() and not p.name.endswith(".type")]
+
+    def download_url(self, key, filename, content_type):
+        policy, signature = self._seal({"expiration": int(time.time()) + DOWNLOAD_TTL, "key": key,
+                                        "filename": filename, "content_type": content_type})
+        query = urlencode({"policy": policy, "signature": signature})
+        return f"{self.base_url}{self.DOWNLOAD_PATH}?{query}"
+
+    def read_download(self, policy: str, signature: str) -> dict:
+        return self._open(policy, signature)
+
+
+def open_storage(url: str, secret_key: str, base_url: str = "") -> Storage:
+    parts = urlparse(url)
+    if parts.scheme == "s3":
+        if not parts.netloc:
+            raise StorageError("PRIZE_STORAGE_URL: s3:// needs a bucket, e.g. s3://bucket/prefix")
+        return S3Storage(parts.netloc, parts.path)
+    if parts.scheme == "file":
+        return FileStorage(Path(unquote(parts.path)), secret_key, base_url)
+    raise StorageError(f"PRIZE_STORAGE_URL: unsupported scheme {parts.scheme!r}")

@@ -1,0 +1,68 @@
+"""`prize demo` loads a sample edition through intake's API; running it twice adds nothing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from services.intake.demo import APPLICANTS, load_demo
+from services.intake.models import Applicant, Application, Call, outbox
+from tests.support.stack import Stack
+
+
+@pytest.fixture
+def stack(embedded_settings):
+    s = Stack(embedded_settings, services=("intake",))
+    yield s
+    s.stop()
+
+
+def _counts(db):
+    with db.session() as s:
+        return (s.scalar(select(func.count()).select_from(Call)),
+                s.scalar(select(func.count()).select_from(Applicant)),
+                s.scalar(select(func.count()).select_from(Application)),
+                s.scalar(select(func.count()).select_from(outbox)))
+
+
+def test_demo_loads_open_call_applicants_drafts_and_submissions(stack):
+    app = stack.apps["intake"]
+    counts = load_demo(app)
+    submitted = sum(1 for *_, submit in APPLICANTS if submit)
+    assert counts["applicants"] == len(APPLICANTS)
+    assert counts["submitted"] == submitted
+    assert counts["drafts"] == len(APPLICANTS) - submitted
+    db = app.extensions["prize"]["db"]
+    with db.session() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.year, call.status, call.time_zone) == (2026, "open", "Asia/Seoul")
+        assert [c["key"] for c in call.categories] == ["tech_innovacity", "human_centricity", "leadership"]
+        cities = set(s.scalars(select(Applicant.city)).all())
+        assert "高雄 Kaohsiung" in cities and "Beyoğlu" in cities
+        assert set(s.scalars(select(Applicant.language)).all()) >= {"zh", "pt", "tr", "en"}
+        bodies = s.scalars(select(outbox.c.body).where(outbox.c.type == "application.submitted")).all()
+    assert len(bodies) == submitted
+    assert {json.loads(b)["data"]["applicant"]["city"] for b in bodies} >= {"高雄 Kaohsiung", "Guarulhos"}
+
+
+def test_demo_run_twice_does_not_duplicate(stack):
+    app = stack.apps["intake"]
+    db = app.extensions["prize"]["db"]
+    load_demo(app)
+    first = _counts(db)
+    load_demo(app)
+    assert _counts(db)[:3] == first[:3]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(outbox).where(
+            outbox.c.type.in_(["application.submitted", "call.opened"]))) == \
+            sum(1 for *_, submit in APPLICANTS if submit) + 1
+
+
+def test_demo_command_reports_what_it_loaded(embedded_settings, monkeypatch):
+    from services import cli
+    monkeypatch.setattr(cli, "_settings", lambda: embedded_settings)
+    result = CliRunner().invoke(cli.main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "7 applicants, 3 drafts, 4 submitted" in result.output
