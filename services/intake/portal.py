@@ -50,7 +50,7 @@ def _signed_in_applicant(session, required: bool = True):
 
 
 def _render(template: str, applicant=None, **context):
-    return render_template(template, applicant=applicant, page_csrf=_csrf(),
+    return render_template(template, applicant=applicant, page_csrf=_csrf(), stage_labels=STAGE_LABELS,
                            lang=getattr(applicant, "language", "en"), **context)
 
 
@@ -244,8 +244,25 @@ def status(application_id):
         applicant = _signed_in_applicant(s)
         row = _own_application(s, applicant, application_id)
         call = s.get(Call, row.call_id)
+        from .models import StatusUpdate
+        updates = s.scalars(select(StatusUpdate).where(StatusUpdate.application_id == row.id)).all()
+        stages = domain.timeline(row, updates)  # unreleased decisions are already left out
+        reached = {st["stage"] for st in stages}
+        upcoming = [] if reached & {"withdrawn", "ineligible", "not_advanced", "winner",
+                                    "special_mention", "not_awarded"} else [
+            label for stage, label in UPCOMING if not reached & stage]
         return _render("portal/status.html", applicant, application=row, call=call,
-                       category=domain.category_terms(call, row.category))
+                       category=domain.category_terms(call, row.category), stages=stages,
+                       upcoming=upcoming if row.status != "draft" else [])
 
+
+STAGE_LABELS = {"draft": "Draft started", "submitted": "Submitted", "eligible": "Eligible",
+                "ineligible": "Not eligible", "finalist": "Finalist", "not_advanced": "Not advanced",
+                "winner": "Winner", "special_mention": "Special mention", "not_awarded": "Not awarded",
+                "withdrawn": "Withdrawn"}
+UPCOMING = [({"eligible", "ineligible"}, "Eligibility screening"),
+            ({"finalist", "not_advanced"}, "Selection of finalists"),
+            ({"winner", "special_mention", "not_awarded"}, "Selection of the winners"),
+            (set(), "Award ceremony")]
 
 blueprints = [portal]
