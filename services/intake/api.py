@@ -321,7 +321,7 @@ class ApplicationView(MethodView):
             return _with_missing(s, row, call)
 
 
-def submit_application(application_id, applicant_id: str | None = None) -> None:
+def submit_application(application_id, applicant_id: str | None = None) -> Application:
     """The one submission path, shared by the API and the portal page: freezes the content and
     publishes application.submitted. Safe to repeat. Raises RuleViolation when refused (404 for
     an application that is not ``applicant_id``'s, so nothing hints that it exists)."""
@@ -331,10 +331,11 @@ def submit_application(application_id, applicant_id: str | None = None) -> None:
         if row is None or (applicant_id is not None and row.applicant_id != applicant_id):
             raise domain.RuleViolation(f"no application {application_id}", 404)
         if row.status == "submitted":
-            return  # a double click or a retry submits once
+            return _with_missing(s, row)  # a double click or a retry submits once
         call = s.get(Call, row.call_id)
         closes = domain.effective_closes_at(call, _exception_for(s, call.id, row.applicant_id))
-        domain.check_may_submit(row, call, now, closes, missing_documents(s, row, call))
+        docs = missing_documents(s, row, call)
+        domain.check_may_submit(row, call, now, closes, docs)
         applicant = s.get(Applicant, row.applicant_id)
         row.status, row.submitted_at, row.updated_at = "submitted", now, now
         record(s, outbox, make_event("application.submitted", {
@@ -344,8 +345,13 @@ def submit_application(application_id, applicant_id: str | None = None) -> None:
             "applicant": domain.applicant_snapshot(applicant),
         }, producer=PRODUCER, correlation_id=row.id))
         reference, owner = row.reference, row.applicant_id
+        # The answer is built from what this transaction already loaded: no second session.
+        row.missing = domain.missing_for_submission(row, call, docs)
+        row.completeness = domain.completeness(row, call, docs)
+        row.criteria = domain.answer_counts(row, call)
     with correlation(str(application_id)):  # the application's id follows it through every service
         log.info("application %s submitted by %s", reference, owner)
+    return row
 
 
 @applications.route("/<uuid:application_id>/submit")
@@ -356,11 +362,9 @@ class SubmitView(MethodView):
     def post(self, application_id):
         """Submit: freezes the content and publishes application.submitted. Safe to repeat."""
         try:
-            submit_application(application_id, g.principal.subject)
+            return submit_application(application_id, g.principal.subject)
         except domain.RuleViolation as exc:
             _rule(exc)
-        with _db().session() as s:
-            return _with_missing(s, s.get(Application, str(application_id)))
 
 
 @applications.route("/<uuid:application_id>/withdraw")
