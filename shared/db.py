@@ -30,6 +30,15 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# Constraint names every service's tables follow, so migrations name them the same way.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
