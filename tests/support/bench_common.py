@@ -242,3 +242,57 @@ def print_table(rows: list[Row]) -> None:
     say(rule)
     for line in lines[1:]:
         say(" | ".join(c.ljust(w) for c, w in zip(line, widths)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prize_command() -> list[str]:
+    """The ``prize`` script beside this interpreter (or the module when it is not installed)."""
+    from pathlib import Path
+    prize = Path(sys.executable).parent / "prize"
+    return [str(prize)] if prize.exists() else [sys.executable, "-m", "services.cli"]
+
+
+class ProcessGroup:
+    """Subprocesses of one measurement, each logging to ``<folder>/<name>.log``."""
+
+    def __init__(self, folder):
+        import subprocess
+        self._subprocess = subprocess
+        self.folder = folder
+        self.procs: dict = {}
+
+    def start(self, name: str, argv: list[str], env: dict) -> None:
+        with open(self.folder / f"{name}.log", "wb") as log:
+            self.procs[name] = self._subprocess.Popen(argv, env=env, stdout=log,
+                                                      stderr=self._subprocess.STDOUT, cwd=os.getcwd())
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each process, with its children (gunicorn's workers)."""
+        return {name: tree_cpu(proc.pid) for name, proc in self.procs.items()}
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.tail(name)}")
+
+    def tail(self, name: str, lines: int = 15) -> str:
+        try:
+            return "\n".join((self.folder / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except self._subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)

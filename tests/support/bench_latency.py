@@ -18,9 +18,6 @@ import os
 import re
 import shutil
 import smtplib
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,8 +28,8 @@ import requests
 
 from tests.support.smtp import RecordingSMTPServer, _Handler
 
-from .bench_common import (RABBITMQ_URL, Row, fresh_databases, namespace, percentile, postgres_cpu,
-                           rabbitmq_cpu, say, sqlalchemy_url, tree_cpu)
+from .bench_common import (ProcessGroup, free_port, prize_command, RABBITMQ_URL, Row, fresh_databases, namespace, percentile, postgres_cpu,
+                           rabbitmq_cpu, say, sqlalchemy_url)
 
 REFERENCE = re.compile(r"SSCP-\d{4}-[A-Z0-9]{6}")
 SERVICES = ("intake", "notify")
@@ -62,53 +59,15 @@ class TimedSMTPServer(RecordingSMTPServer):
         self.controller = Controller(_TimedHandler(self), hostname="127.0.0.1", port=self.port)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Services:
+class Services(ProcessGroup):
     """``prize web intake``, ``prize worker intake``, ``prize worker notify`` as subprocesses."""
 
     def __init__(self, env: dict, folder: Path):
+        super().__init__(folder)
         self.env = env
-        self.folder = folder
-        self.procs: dict[str, subprocess.Popen] = {}
-        prize = Path(sys.executable).parent / "prize"
-        self.prize = [str(prize)] if prize.exists() else [sys.executable, "-m", "services.cli"]
 
     def start(self, name: str, *args: str) -> None:
-        log = open(self.folder / f"{name}.log", "wb")
-        self.procs[name] = subprocess.Popen(self.prize + list(args), env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=os.getcwd())
-        log.close()
-
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds so far of each service process, with its children (gunicorn's workers)."""
-        return {name: tree_cpu(proc.pid) for name, proc in self.procs.items()}
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 15) -> str:
-        try:
-            return "\n".join((self.folder / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        super().start(name, prize_command() + list(args), self.env)
 
 
 def _auth(token: str) -> dict:
@@ -242,7 +201,7 @@ def measure(rate: float, seconds: float) -> dict:
         # The services stop before their namespace and databases go: a worker whose queue is
         # deleted under it reconnects and declares the whole topology again.
         with fresh_databases(SERVICES) as urls, namespace() as ns, _stopping(lambda: services):
-            port = _free_port()
+            port = free_port()
             env = dict(os.environ, PRIZE_BROKER_URL=RABBITMQ_URL, PRIZE_NAMESPACE=ns,
                        PRIZE_MAIL_URL=smtp.url, PRIZE_SECRET_KEY="bench-secret",
                        PRIZE_VAR_DIR=str(folder / "var"), PRIZE_INTAKE_PORT=str(port),

@@ -47,7 +47,7 @@ from pathlib import Path
 from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .bench_common import (RABBITMQ_URL, Row, fresh_databases, namespace, percentile, postgres_cpu,
+from .bench_common import (ProcessGroup, free_port, prize_command, RABBITMQ_URL, Row, fresh_databases, namespace, percentile, postgres_cpu,
                            say, sqlalchemy_url, tree_cpu)
 
 CLIENTS = 16
@@ -349,68 +349,23 @@ def _bare_requests(count: int, offset: int) -> list[tuple[str, dict, bytes]]:
             for i in range(count)]
 
 
-class _Procs:
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, argv: list[str], env: dict) -> None:
-        with open(self.folder / f"{name}.log", "wb") as log:
-            self.procs[name] = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                cwd=os.getcwd())
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 15) -> str:
-        try:
-            return "\n".join((self.folder / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-def _prize() -> list[str]:
-    prize = Path(sys.executable).parent / "prize"
-    return [str(prize)] if prize.exists() else [sys.executable, "-m", "services.cli"]
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def measure(n: int, rounds: int) -> dict:
     per_round = n // rounds
     n = per_round * rounds
     warmup = WARMUP_PER_CLIENT * CLIENTS
     folder = Path(tempfile.mkdtemp(prefix="prize-bench-submit-"))
-    procs = _Procs(folder)
+    procs = ProcessGroup(folder)
     try:
         # The servers stop before their namespace and databases go.
         with fresh_databases(("intake", "bare")) as urls, namespace() as ns, \
                 contextlib.ExitStack() as stack:
             stack.callback(procs.stop)
-            intake_port, bare_port = _free_port(), _free_port()
+            intake_port, bare_port = free_port(), free_port()
             env = dict(os.environ, PRIZE_INTAKE_DATABASE_URL=urls["intake"], PRIZE_BROKER_URL=RABBITMQ_URL,
                        PRIZE_NAMESPACE=ns, PRIZE_SECRET_KEY=SECRET, PRIZE_INTAKE_PORT=str(intake_port),
                        PRIZE_WEB_WORKERS=str(WORKERS), PRIZE_WEB_THREADS=str(THREADS),
                        PRIZE_VAR_DIR=str(folder / "var"), PYTHONUNBUFFERED="1")
-            done = subprocess.run(_prize() + ["db", "upgrade", "--only", "intake"], env=env,
+            done = subprocess.run(prize_command() + ["db", "upgrade", "--only", "intake"], env=env,
                                   capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError("prize db upgrade --only intake failed:\n" + done.stdout[-2000:] + done.stderr[-2000:])
@@ -421,7 +376,7 @@ def measure(n: int, rounds: int) -> dict:
 
             drafts, prepare_s = prepare_drafts(urls["intake"], n + warmup, ns)
 
-            procs.start("intake-web", _prize() + ["web", "intake"], env)
+            procs.start("intake-web", prize_command() + ["web", "intake"], env)
             procs.start("bare-web", [sys.executable, "-m", "tests.support.bench_submit", "--serve-bare",
                                      f"127.0.0.1:{bare_port}"],
                         dict(os.environ, BENCH_BARE_DATABASE_URL=urls["bare"], PYTHONUNBUFFERED="1"))
