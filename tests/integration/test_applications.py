@@ -18,7 +18,7 @@ from services.intake.handlers import HANDLERS
 from services.intake.models import inbox, outbox
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
-from tests.support.stack import Stack, auth, open_call, register
+from tests.support.stack import auth, open_call, register
 
 NOW = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"
@@ -35,23 +35,6 @@ def _strict_categories(word_limit=5):
 
 ANSWERS = {k: "Short and to the point." for k in
            ("problem", "design", "budget", "implementation", "learning", "value")}
-
-
-@pytest.fixture
-def stack(embedded_settings):
-    s = Stack(embedded_settings, services=("intake",))
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def intake(stack):
-    return stack.clients["intake"]
-
-
-@pytest.fixture
-def sec(stack):
-    return stack.secretariat_token()
 
 
 @pytest.fixture

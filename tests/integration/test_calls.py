@@ -7,31 +7,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select, update
 
 from services.intake.models import Call, outbox
-from tests.support.stack import Stack, auth, open_call, register
+from tests.support.stack import auth, open_call, register
 
 DRAFT = {"year": 2027, "theme": "Cities that listen", "opens_at": "2027-01-01T00:00:00+09:00",
          "closes_at": "2027-07-14T18:00:00+09:00", "time_zone": "Asia/Seoul"}
-
-
-@pytest.fixture
-def stack(embedded_settings):
-    s = Stack(embedded_settings, services=("intake",))
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def intake(stack):
-    return stack.clients["intake"]
-
-
-@pytest.fixture
-def sec(stack):
-    return stack.secretariat_token()
 
 
 def _db(stack):

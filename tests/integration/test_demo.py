@@ -3,20 +3,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from services.intake.demo import APPLICANTS, load_demo
 from services.intake.models import Applicant, Application, Call, outbox
-from tests.support.stack import Stack
-
-
-@pytest.fixture
-def stack(embedded_settings):
-    s = Stack(embedded_settings, services=("intake",))
-    yield s
-    s.stop()
 
 
 def _counts(db):

@@ -70,13 +70,6 @@ def app_row(stack, app_id):
 
 # ---- the file store through the Flask app ----
 
-@pytest.fixture
-def stack(embedded_settings):
-    st = Stack(embedded_settings, services=("intake",))
-    yield st
-    st.stop()
-
-
 def post_file(intake, upload, body: bytes, filename="plan.pdf", content_type=None, **field_overrides):
     """POST the form the way a browser does: the fields, then the file."""
     parts = urlsplit(upload["url"])

@@ -5,17 +5,9 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
-import pytest
 
 from services.intake.models import StatusUpdate
-from tests.support.stack import KAOHSIUNG, Stack, open_call, register, signin_events, submit_application
-
-
-@pytest.fixture
-def stack(embedded_settings):
-    s = Stack(embedded_settings, services=("intake",))
-    yield s
-    s.stop()
+from tests.support.stack import KAOHSIUNG, open_call, register, signin_events, submit_application
 
 
 def _browser_session(stack, email: str):
