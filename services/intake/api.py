@@ -10,12 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from shared.logs import correlation
 from shared.events import make_event
 from shared.outbox import record
 from shared.web import require_role
 
-from . import domain
+from . import domain, drafts, submission
 from .documents import missing_documents
 from .models import (Applicant, Application, Call, CallVersion, DeadlineException, StatusUpdate,
                      outbox)
@@ -61,13 +60,6 @@ def _with_missing(s, app_row: Application, call: Call | None = None) -> Applicat
     app_row.completeness = domain.completeness(app_row, call, docs)
     app_row.criteria = domain.answer_counts(app_row, call)
     return app_row
-
-
-def _exception_for(s, call_id: str, applicant_id: str) -> DeadlineException | None:
-    """The applicant's latest unrevoked exception, if any."""
-    return s.scalars(select(DeadlineException).where(
-        DeadlineException.call_id == call_id, DeadlineException.applicant_id == applicant_id,
-        DeadlineException.revoked_at.is_(None)).order_by(DeadlineException.granted_at.desc())).first()
 
 
 def _terms(call: Call) -> dict:
@@ -254,31 +246,15 @@ class ApplicationsView(MethodView):
     @applications.response(201, ApplicationOut)
     def post(self, data):
         """Start a draft: one per applicant, category and edition."""
-        now = _now()
         with _db().session() as s, s.begin():
-            applicant = s.get(Applicant, g.principal.subject)
-            if applicant is None:
-                abort(401, message="this token's applicant no longer exists")
-            call = s.get(Call, str(data["call_id"]))
-            if call is None or call.status == "draft":
-                abort(422, message="no open call with this id", errors={"json": {"call_id": ["no such call"]}})
-            closes = domain.effective_closes_at(call, _exception_for(s, call.id, applicant.id))
             try:
-                domain.check_may_enter(call, applicant, data["category"], now, closes)
+                row = drafts.start_draft(s, g.principal.subject, str(data["call_id"]), data["category"],
+                                         data["title"], data["summary"], _now())
             except domain.RuleViolation as exc:
+                if getattr(exc, "errors", None):
+                    abort(exc.status, message=exc.message, errors={"json": exc.errors})
                 _rule(exc)
-            exists = s.scalar(select(Application.id).where(
-                Application.applicant_id == applicant.id, Application.call_id == call.id,
-                Application.category == data["category"]))
-            if exists:
-                abort(409, message=f"you already have an application in this category: {exists}")
-            row = Application(id=str(uuid.uuid4()), reference=domain.new_reference(call.year),
-                              call_id=call.id, applicant_id=applicant.id, category=data["category"],
-                              title=data["title"], summary=data["summary"], status="draft",
-                              created_at=now, updated_at=now)
-            s.add(row)
-            s.flush()
-            return _with_missing(s, row, call)
+            return _with_missing(s, row)
 
 
 @applications.route("/<uuid:application_id>")
@@ -298,60 +274,13 @@ class ApplicationView(MethodView):
     def patch(self, data, application_id):
         """Save the draft (only while it is a draft)."""
         with _db().session() as s, s.begin():
-            row = _load_own(s, application_id, lock=True)
-            try:
-                domain.check_may_edit(row)
+            try:  # 404 for another applicant's application, as for a missing one
+                row = drafts.save_draft(s, application_id, g.principal.subject, data, _now())
             except domain.RuleViolation as exc:
+                if getattr(exc, "errors", None):
+                    abort(exc.status, message=exc.message, errors={"json": exc.errors})
                 _rule(exc)
-            if "revision" in data and data.pop("revision") != row.revision:
-                abort(409, message=f"this draft was saved elsewhere since (now revision {row.revision}); "
-                                   "reload it before saving", errors={"json": {"revision": [str(row.revision)]}})
-            call = s.get(Call, row.call_id)
-            if "answers" in data:
-                unknown = domain.unknown_answer_keys(call, row.category, data["answers"])
-                if unknown:
-                    abort(422, message="no such criteria in this category: " + ", ".join(unknown),
-                          errors={"json": {"answers": {k: ["not a criterion of this category"] for k in unknown}}})
-                # keys sent replace, keys absent stay: an autosave may carry one section only
-                data["answers"] = {**(row.answers or {}), **data["answers"]}
-            for key, value in data.items():
-                setattr(row, key, value)
-            row.revision = (row.revision or 1) + 1
-            row.updated_at = _now()
-            return _with_missing(s, row, call)
-
-
-def submit_application(application_id, applicant_id: str | None = None) -> Application:
-    """The one submission path, shared by the API and the portal page: freezes the content and
-    publishes application.submitted. Safe to repeat. Raises RuleViolation when refused (404 for
-    an application that is not ``applicant_id``'s, so nothing hints that it exists)."""
-    now = _now()
-    with _db().session() as s, s.begin():
-        row = s.get(Application, str(application_id), with_for_update=True)
-        if row is None or (applicant_id is not None and row.applicant_id != applicant_id):
-            raise domain.RuleViolation(f"no application {application_id}", 404)
-        if row.status == "submitted":
-            return _with_missing(s, row)  # a double click or a retry submits once
-        call = s.get(Call, row.call_id)
-        closes = domain.effective_closes_at(call, _exception_for(s, call.id, row.applicant_id))
-        docs = missing_documents(s, row, call)
-        domain.check_may_submit(row, call, now, closes, docs)
-        applicant = s.get(Applicant, row.applicant_id)
-        row.status, row.submitted_at, row.updated_at = "submitted", now, now
-        record(s, outbox, make_event("application.submitted", {
-            "application_id": row.id, "reference": row.reference, "call_id": call.id,
-            "year": call.year, "category": row.category, "title": row.title,
-            "summary": row.summary, "submitted_at": now,
-            "applicant": domain.applicant_snapshot(applicant),
-        }, producer=PRODUCER, correlation_id=row.id))
-        reference, owner = row.reference, row.applicant_id
-        # The answer is built from what this transaction already loaded: no second session.
-        row.missing = domain.missing_for_submission(row, call, docs)
-        row.completeness = domain.completeness(row, call, docs)
-        row.criteria = domain.answer_counts(row, call)
-    with correlation(str(application_id)):  # the application's id follows it through every service
-        log.info("application %s submitted by %s", reference, owner)
-    return row
+            return _with_missing(s, row)
 
 
 @applications.route("/<uuid:application_id>/submit")
@@ -362,7 +291,7 @@ class SubmitView(MethodView):
     def post(self, application_id):
         """Submit: freezes the content and publishes application.submitted. Safe to repeat."""
         try:
-            return submit_application(application_id, g.principal.subject)
+            return submission.submit_application(_db(), application_id, g.principal.subject)
         except domain.RuleViolation as exc:
             _rule(exc)
 

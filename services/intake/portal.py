@@ -5,7 +5,6 @@ Pages read intake's own tables and use the same domain rules as the JSON API.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from shared.web import current_principal
 
-from . import domain
+from . import domain, drafts, submission
 from .models import Applicant, Application, Call
 
 portal = Blueprint("portal", __name__, template_folder="templates", static_folder="static",
@@ -134,27 +133,18 @@ def start_application():
     with _db().session() as s, s.begin():
         applicant = _signed_in_applicant(s)
         call_id, _, category = request.form.get("choice", "").partition(":")
-        call = s.get(Call, call_id)
-        if call is None:
+        if not call_id or not category:
             flash("Choose a category to apply in.", "error")
             return redirect(url_for("portal.dashboard"))
         try:
-            domain.check_may_enter(call, applicant, category, _now())
+            row = drafts.start_draft(s, applicant.id, call_id, category, "", "", _now())
+        except drafts.AlreadyStarted as exc:  # a second click, or a second tab: continue that draft
+            return redirect(url_for("portal.edit", application_id=exc.application_id))
         except domain.RuleViolation as exc:
-            flash(exc.message, "error")
+            flash(_sentence(exc.message), "error")
             return redirect(url_for("portal.dashboard"))
-        existing = s.scalar(select(Application).where(
-            Application.applicant_id == applicant.id, Application.call_id == call.id,
-            Application.category == category))
-        if existing is not None:
-            return redirect(url_for("portal.edit", application_id=existing.id))
-        now = _now()
-        row = Application(id=str(uuid.uuid4()), reference=domain.new_reference(call.year),
-                          call_id=call.id, applicant_id=applicant.id, category=category,
-                          title="", summary="", status="draft", created_at=now, updated_at=now,
-                          answers={}, location="", start_date="", budget="", partners="", revision=1)
-        s.add(row)
-    return redirect(url_for("portal.edit", application_id=row.id))
+        application_id = row.id
+    return redirect(url_for("portal.edit", application_id=application_id))
 
 
 FACT_FIELDS = ("title", "summary", "location", "start_date", "budget", "partners")
@@ -168,45 +158,110 @@ def _word_count(text: str) -> int:
     return len((text or "").split())
 
 
+ANSWER_PREFIX = "answer-"
+STALE_MESSAGE = ("Not saved: this draft was saved elsewhere (in another tab or on another device) since you "
+                 "opened this page. Reload the page to continue from the saved version; copy anything you "
+                 "want to keep from the text below first, as it has not been saved.")
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def _form_changes(form) -> dict:
+    """What the posted form asks to save, in the shape PATCH /api/applications/<id> takes."""
+    changes = {name: form[name].strip() for name in FACT_FIELDS if name in form}
+    # Every answer field is passed on, so a criterion the category lacks is refused, not dropped.
+    answers = {name[len(ANSWER_PREFIX):]: value.strip() for name, value in form.items()
+               if name.startswith(ANSWER_PREFIX)}
+    if answers:
+        changes["answers"] = answers
+    if "revision" in form:  # the revision the page was rendered from (a hidden field)
+        try:
+            changes["revision"] = int(form["revision"])
+        except ValueError:
+            changes["revision"] = form["revision"]  # the schema refuses it
+    return changes
+
+
+def _messages(messages) -> str:
+    """marshmallow's error messages as one line for the page."""
+    if isinstance(messages, dict):
+        return "; ".join(f"{key}: {_messages(value)}" for key, value in messages.items())
+    if isinstance(messages, (list, tuple)):
+        return " ".join(_messages(m) for m in messages)
+    return str(messages)
+
+
+class _Unsaved:
+    """The draft as the applicant typed it, to show a refused save back without storing anything."""
+
+    def __init__(self, row, changes: dict):
+        self._row, self._changes = row, changes
+
+    def __getattr__(self, name):
+        if name == "answers":
+            return {**(self._row.answers or {}), **(self._changes.get("answers") or {})}
+        if name in self._changes:
+            return self._changes[name]
+        return getattr(self._row, name)
+
+
 @portal.route("/portal/applications/<application_id>", methods=["GET", "POST"])
 def edit(application_id):
     with _db().session() as s, s.begin():
         applicant = _signed_in_applicant(s)
         row = _own_application(s, applicant, application_id)
         call = s.get(Call, row.call_id)
-        criteria = _criteria(call, row.category)
         if request.method == "POST":
-            if row.status != "draft":
-                flash("This application has been submitted; its content is frozen.", "error")
-                return redirect(url_for("portal.status", application_id=row.id))
-            for name in FACT_FIELDS:
-                if name in request.form:
-                    setattr(row, name, request.form[name].strip())
-            answers = dict(row.answers or {})
-            for criterion in criteria:
-                field = f"answer-{criterion['key']}"
-                if field in request.form:
-                    answers[criterion["key"]] = request.form[field].strip()
-            row.answers = answers
-            row.revision = (row.revision or 0) + 1
-            row.updated_at = _now()
-            flash("Draft saved.", "ok")
-            if request.form.get("next") == "preview":
-                return redirect(url_for("portal.preview", application_id=row.id))
-            return redirect(url_for("portal.edit", application_id=row.id))
+            return _save(s, applicant, row, call)
         if row.status != "draft":
             return redirect(url_for("portal.status", application_id=row.id))
-        from . import documents as docs
-        from .models import Document
-        files = s.scalars(select(Document).where(Document.application_id == row.id)
-                          .order_by(Document.created_at)).all()
-        return _render("portal/edit.html", applicant, application=row, call=call,
-                       documents=files, doc_titles={d["key"]: d["title"] for d in (call.documents or [])},
-                       missing_docs=docs.missing_documents(s, row, call),
-                       criteria=criteria, category=domain.category_terms(call, row.category),
-                       counts={c["key"]: _word_count((row.answers or {}).get(c["key"], ""))
-                               for c in criteria},
-                       closes_local=_local(call.closes_at, call.time_zone))
+        return _edit_page(s, applicant, row, call)
+
+
+def _save(s, applicant, row, call):
+    """The form's save buttons (without JavaScript, every save): the rules of drafts.save_draft,
+    the same as PATCH /api/applications/<id>. A refused save shows the typed text back, unsaved."""
+    from marshmallow import ValidationError
+
+    from .schemas import ApplicationUpdate
+
+    changes = _form_changes(request.form)
+    try:
+        drafts.save_draft(s, row, applicant.id, ApplicationUpdate().load(changes), _now())
+    except (ValidationError, domain.RuleViolation) as exc:
+        if row.status != "draft":
+            flash(f"This application is {row.status}; its content is frozen.", "error")
+            return redirect(url_for("portal.status", application_id=row.id))
+        if isinstance(exc, ValidationError):
+            message, status = "Not saved: " + _messages(exc.messages), 422
+        elif isinstance(exc, drafts.StaleRevision):
+            message, status = STALE_MESSAGE, exc.status
+        else:
+            message, status = "Not saved: " + exc.message, exc.status
+        flash(message, "error")
+        return _edit_page(s, applicant, row, call, shown=_Unsaved(row, changes), status=status)
+    flash("Draft saved.", "ok")
+    if request.form.get("next") == "preview":
+        return redirect(url_for("portal.preview", application_id=row.id))
+    return redirect(url_for("portal.edit", application_id=row.id))
+
+
+def _edit_page(s, applicant, row, call, shown=None, status: int = 200):
+    from . import documents as docs
+    from .models import Document
+    shown = shown or row
+    criteria = _criteria(call, row.category)
+    files = s.scalars(select(Document).where(Document.application_id == row.id)
+                      .order_by(Document.created_at)).all()
+    return _render("portal/edit.html", applicant, application=shown, call=call,
+                   documents=files, doc_titles={d["key"]: d["title"] for d in (call.documents or [])},
+                   missing_docs=docs.missing_documents(s, row, call),
+                   criteria=criteria, category=domain.category_terms(call, row.category),
+                   counts={c["key"]: _word_count((shown.answers or {}).get(c["key"], ""))
+                           for c in criteria},
+                   closes_local=_local(call.closes_at, call.time_zone)), status
 
 
 @portal.get("/portal/applications/<application_id>/preview")
@@ -225,12 +280,11 @@ def preview(application_id):
 def submit(application_id):
     # The JSON API holds the one submission path (outbox event, idempotency); the page
     # calls the same view so the rules cannot drift apart.
-    from .api import submit_application
     with _db().session() as s:
         applicant = _signed_in_applicant(s)
         _own_application(s, applicant, application_id)
     try:
-        submit_application(application_id)
+        submission.submit_application(_db(), application_id, applicant.id)
     except domain.RuleViolation as exc:
         flash(exc.message, "error")
         return redirect(url_for("portal.preview", application_id=application_id))

@@ -67,11 +67,12 @@ def make_event(type: str, data: dict, *, producer: str, correlation_id: str | No
                version: int = 1) -> Event:
     """Build an event whose data passes its contract strictly (producer side)."""
     schema = _schema(type, version, RAISE)
-    errors = schema.validate(data)
-    if errors:
-        raise ValidationError({"data": errors})
+    try:
+        loaded = schema.load(data)
+    except ValidationError as exc:
+        raise ValidationError({"data": exc.messages}) from None
     # dump through the schema so dates and UUIDs become JSON-safe strings
-    payload = schema.dump(schema.load(data))
+    payload = schema.dump(loaded)
     return Event(type=type, data=payload, producer=producer, version=version,
                  correlation_id=correlation_id or str(uuid.uuid4()))
 

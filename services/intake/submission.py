@@ -1,0 +1,148 @@
+"""Submission: the one path by which a draft becomes a submitted application.
+
+The API (POST /api/applications/<id>/submit) and the portal's submit button both call
+``submit_application``. It is the hottest write at the deadline, so it is written in Core SQL
+with as few round trips as the rules allow (see submit_application for the concurrency):
+
+1. one SELECT that brings the draft with the call's terms, the applicant (for the event), the
+   applicant's latest unrevoked deadline exception and the kinds of document already verified;
+2. one guarded write: draft → submitted only if nothing changed since step 1, plus the
+   application.submitted outbox row (on PostgreSQL one statement, see
+   shared.outbox.GuardedRecord).
+
+The rules themselves stay in services.intake.domain and read the row through attribute access,
+exactly as they read ORM objects elsewhere.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, func, select, update
+
+from shared.events import make_event
+from shared.logs import correlation
+from shared.outbox import GuardedRecord
+
+from . import domain
+from .models import Applicant, Application, Call, DeadlineException, Document, outbox
+
+log = logging.getLogger("prize.intake")
+PRODUCER = "intake"
+
+_app = Application.__table__
+_call = Call.__table__
+_applicant = Applicant.__table__
+_exception = DeadlineException.__table__
+_document = Document.__table__
+
+APPLICANT_FIELDS = ("id", "type", "organisation", "country", "city", "contact_name", "contact_email",
+                    "secondary_email", "language")
+
+
+def _load_statement():
+    latest_exception = (
+        select(_exception.c.closes_at)
+        .where(_exception.c.call_id == _app.c.call_id, _exception.c.applicant_id == _app.c.applicant_id,
+               _exception.c.revoked_at.is_(None))
+        .order_by(_exception.c.granted_at.desc()).limit(1)
+        .scalar_subquery().label("exception_closes_at"))
+    verified_kinds = (
+        select(func.aggregate_strings(_document.c.kind, "\n"))
+        .where(_document.c.application_id == _app.c.id, _document.c.status == "verified")
+        .scalar_subquery().label("verified_kinds"))
+    return (
+        select(_app,
+               _call.c.year.label("call_year"), _call.c.status.label("call_status"),
+               _call.c.opens_at.label("call_opens_at"), _call.c.closes_at.label("call_closes_at"),
+               _call.c.categories.label("call_categories"), _call.c.documents.label("call_documents"),
+               *[_applicant.c[f].label(f"by_{f}") for f in APPLICANT_FIELDS],
+               latest_exception, verified_kinds)
+        .join(_call, _call.c.id == _app.c.call_id)
+        .join(_applicant, _applicant.c.id == _app.c.applicant_id)
+        .where(_app.c.id == bindparam("application_id")))
+
+
+_LOAD = _load_statement()
+
+
+def _answer(application: SimpleNamespace, call: SimpleNamespace, missing_documents: list[str]) -> dict:
+    """The application as the API shows it: its fields, what is missing, how complete, counts."""
+    answer = dict(vars(application))
+    answer["missing"] = domain.missing_for_submission(application, call, missing_documents)
+    answer["completeness"] = domain.completeness(application, call, missing_documents)
+    answer["criteria"] = domain.answer_counts(application, call)
+    return answer
+
+
+# Draft → submitted, only if nothing changed since it was read: still a draft, the same revision
+# (every save bumps it), and every required document still verified.
+_verified_required = (
+    select(func.count(func.distinct(_document.c.kind)))
+    .where(_document.c.application_id == _app.c.id, _document.c.status == "verified",
+           _document.c.kind.in_(bindparam("required", expanding=True)))
+    .scalar_subquery())
+_SUBMIT = GuardedRecord(outbox, update(_app).where(
+    _app.c.id == bindparam("application_id"), _app.c.status == "draft",
+    _app.c.revision == bindparam("read_revision"), _verified_required == bindparam("required_count"),
+).values(status="submitted", submitted_at=bindparam("now"), updated_at=bindparam("now")))
+
+
+ATTEMPTS = 5
+
+
+def submit_application(db, application_id, applicant_id: str | None = None,
+                       now: datetime | None = None) -> dict:
+    """Freeze the draft and publish application.submitted; safe to repeat (a double click or a
+    retried request submits once and gets the same answer).
+
+    Raises domain.RuleViolation when refused: 404 for an application that does not exist or is
+    not ``applicant_id``'s (nothing hints that it exists), 409 when the call is not open for this
+    applicant or the application was withdrawn, 422 naming what is missing.
+
+    Optimistic: the draft is read without a lock and the rules decide on what was read; the write
+    is guarded (see _SUBMIT), and a draft that changed in between is read and judged again. On
+    PostgreSQL the read and the guarded write each run as one autocommitted statement: no BEGIN,
+    no COMMIT, no row lock held across round trips. On SQLite both run in one BEGIN IMMEDIATE
+    transaction (the database's write lock), so the guard always holds there.
+    """
+    now = now or datetime.now(timezone.utc)
+    for _ in range(ATTEMPTS):
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            with conn.begin():
+                row = conn.execute(_LOAD, {"application_id": str(application_id)}).mappings().first()
+                if row is None or (applicant_id is not None and row["applicant_id"] != applicant_id):
+                    raise domain.RuleViolation(f"no application {application_id}", 404)
+                application = SimpleNamespace(**{c.name: row[c.name] for c in _app.columns})
+                call = SimpleNamespace(id=application.call_id, year=row["call_year"], status=row["call_status"],
+                                       opens_at=row["call_opens_at"], closes_at=row["call_closes_at"],
+                                       categories=row["call_categories"], documents=row["call_documents"])
+                required = [d["key"] for d in (call.documents or []) if d.get("required")]
+                verified = set((row["verified_kinds"] or "").split("\n"))
+                missing_documents = [k for k in required if k not in verified]
+                if application.status == "submitted":
+                    return _answer(application, call, missing_documents)
+                closes = domain.as_utc(call.closes_at)
+                if row["exception_closes_at"] is not None:
+                    closes = max(closes, domain.as_utc(row["exception_closes_at"]))
+                domain.check_may_submit(application, call, now, closes, missing_documents)
+                applicant = domain.applicant_snapshot(
+                    SimpleNamespace(**{f: row[f"by_{f}"] for f in APPLICANT_FIELDS}))
+                event = make_event("application.submitted", {
+                    "application_id": application.id, "reference": application.reference,
+                    "call_id": call.id, "year": call.year, "category": application.category,
+                    "title": application.title, "summary": application.summary, "submitted_at": now,
+                    "applicant": applicant}, producer=PRODUCER, correlation_id=application.id)
+                written = _SUBMIT(conn, event, {
+                    "application_id": application.id, "read_revision": application.revision, "now": now,
+                    "required": required, "required_count": len(required)}, db.notify_channel)
+        if written:
+            application.status, application.submitted_at, application.updated_at = "submitted", now, now
+            with correlation(application.id):  # the application's id follows it through every service
+                log.info("application %s submitted by %s", application.reference, application.applicant_id)
+            return _answer(application, call, missing_documents)
+        # changed since we read it (a save, a document, a concurrent submit): read and judge again
+    raise domain.RuleViolation("the application kept changing while it was being submitted; try again", 409)
