@@ -5,8 +5,19 @@
   var form = document.getElementById("application-form");
   if (!form || !window.fetch) { return; }
   var state = document.getElementById("save-state");
-  var revision = parseInt(form.dataset.revision || "0", 10);
-  var timer = null, inFlight = false, again = false;
+  // The revision the page holds: every save sends it, the server refuses a stale one (409), and
+  // the hidden field follows each autosave so that the "Save draft" button posts the current one.
+  var hidden = form.elements.revision;
+  var revision = parseInt((hidden && hidden.value) || form.dataset.revision || "0", 10);
+  var timer = null, inFlight = false, again = false, stale = false, submitting = false, pendingSubmit = null;
+  var STALE = "Not saved: this draft was saved elsewhere since you opened this page. " +
+    "Reload the page to continue from the saved version (copy any text you want to keep first).";
+
+  function setRevision(value) {
+    revision = value;
+    if (hidden) { hidden.value = String(value); }
+    form.dataset.revision = String(value);
+  }
 
   function words(text) { var t = text.trim(); return t ? t.split(/\s+/).length : 0; }
 
@@ -30,6 +41,7 @@
   }
 
   function save() {
+    if (stale || submitting) { return; }  // a stale page never overwrites; a posting form saves itself
     if (inFlight) { again = true; return; }
     inFlight = true;
     state.textContent = "Saving…";
@@ -41,10 +53,11 @@
       return response.json().then(function (data) { return { ok: response.ok, status: response.status, data: data }; });
     }).then(function (r) {
       if (r.ok) {
-        revision = r.data.revision || revision + 1;
+        setRevision(r.data.revision || revision + 1);
         state.textContent = "Saved at " + new Date().toLocaleTimeString();
-      } else if (r.status === 409) {
-        state.textContent = "A newer version was saved elsewhere. Reload the page to continue from it.";
+      } else if (r.status === 409 && r.data.errors && r.data.errors.json && r.data.errors.json.revision) {
+        stale = true;
+        state.textContent = STALE;
       } else {
         state.textContent = "Not saved: " + (r.data.message || r.status);
       }
@@ -53,6 +66,7 @@
       again = true;
     }).then(function () {
       inFlight = false;
+      if (pendingSubmit) { var go = pendingSubmit; pendingSubmit = null; go(); return; }
       if (again) { again = false; schedule(3000); }
     });
   }
@@ -62,10 +76,30 @@
   form.querySelectorAll("textarea[data-criterion]").forEach(updateCount);
   form.addEventListener("input", function (event) {
     if (event.target.dataset && event.target.dataset.criterion) { updateCount(event.target); }
+    if (stale) { return; }  // keep telling the applicant to reload
     state.textContent = "Unsaved changes";
     schedule(800);
   });
   window.addEventListener("online", function () { schedule(100); });
+  // A button press posts the whole form. An autosave on its way would bump the revision after the
+  // form read it, and the post would then be refused as stale: wait for that autosave first.
+  form.addEventListener("submit", function (event) {
+    clearTimeout(timer);
+    again = false;
+    submitting = true;
+    if (!inFlight) { return; }
+    event.preventDefault();
+    var submitter = event.submitter;
+    pendingSubmit = function () {
+      submitting = false;
+      if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+    };
+  });
+  // Back from the preview may restore this page from the cache with the revision it had before
+  // the post: load it afresh rather than autosave against a stale revision.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && submitting) { window.location.reload(); }
+  });
 })();
 
 // Document upload: ask intake for a signed upload form, send the file straight to the store
