@@ -42,6 +42,7 @@ OOXML_PART = {
 CHUNK = 1024 * 1024
 UPLOAD_TTL = 15 * 60
 DOWNLOAD_TTL = 5 * 60
+MAX_SINGLE_COPY = 5 * 1024 ** 3  # S3's limit for one CopyObject
 
 
 class StorageError(Exception):
@@ -71,13 +72,8 @@ class CheckResult:
     sha256: str = ""
 
 
-def check_object(storage: "Storage", key: str, content_type: str, max_bytes: int) -> CheckResult:
-    """Size, magic bytes and SHA-256 of a stored object, read as a stream in chunks.
-
-    Everything the upload policy says is checked again here: a storage that does not enforce
-    its policies (moto, a misconfigured proxy) must not let a wrong file through.
-    """
-    info = storage.stat(key)
+def _check_stat(info: tuple[int, str | None] | None, content_type: str, max_bytes: int) -> CheckResult | None:
+    """What a stored object's size and type alone refuse, or None."""
     if info is None:
         return CheckResult(False, "no file was uploaded for this document")
     size, stored_type = info
@@ -87,6 +83,18 @@ def check_object(storage: "Storage", key: str, content_type: str, max_bytes: int
         return CheckResult(False, f"the file is {size} bytes; the limit is {max_bytes} bytes", size)
     if stored_type is not None and stored_type != content_type:
         return CheckResult(False, f"the file was stored as {stored_type}, not {content_type}", size)
+    return None
+
+
+def check_object(storage: "Storage", key: str, content_type: str, max_bytes: int) -> CheckResult:
+    """Size, magic bytes and SHA-256 of a stored object, read as a stream in chunks.
+
+    Everything the upload policy says is checked again here: a storage that does not enforce
+    its policies (moto, a misconfigured proxy) must not let a wrong file through.
+    """
+    refused = _check_stat(storage.stat(key), content_type, max_bytes)
+    if refused is not None:
+        return refused
     digest, seen, head, tail = hashlib.sha256(), 0, b"", b""
     marker = OOXML_PART.get(content_type)
     marker_found = marker is None
@@ -107,6 +115,29 @@ def check_object(storage: "Storage", key: str, content_type: str, max_bytes: int
     if not marker_found:
         return CheckResult(False, f"the file is a zip archive but not {ALLOWED_TYPES[content_type]}", seen)
     return CheckResult(True, size=seen, sha256=digest.hexdigest())
+
+
+def check_copy(storage: "Storage", key: str, copy_key: str, content_type: str, max_bytes: int) -> CheckResult:
+    """Copy an uploaded object to ``copy_key`` and check the copy, not the upload.
+
+    An upload form stays valid until it expires, so whoever holds it may write the upload's
+    key again at any time, even while it is being read. ``copy_key`` lies outside every
+    upload form's key prefix: the bytes hashed there are the bytes that will be served, and
+    nothing can change them afterwards. A copy is made even if the check then fails; the
+    caller removes it. What the upload's size or type alone refuses is not copied at all.
+    """
+    info = storage.stat(key)
+    refused = _check_stat(info, content_type, max_bytes)
+    if refused is not None:
+        return refused
+    try:
+        storage.copy(key, copy_key, size=info[0])
+    except StorageError:  # removed between stat and copy
+        return CheckResult(False, "no file was uploaded for this document")
+    try:
+        return check_object(storage, copy_key, content_type, max_bytes)
+    except StorageError:  # the copy was removed while it was read (its document deleted)
+        return CheckResult(False, "the file was removed while it was checked")
 
 
 def safe_filename(name: str, fallback: str = "document") -> str:
@@ -134,6 +165,10 @@ class Storage:
         raise NotImplementedError
 
     def iter_chunks(self, key: str) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def copy(self, key: str, new_key: str, size: int | None = None) -> None:
+        """Copy an object within the store (``size``: the source's, if known); StorageError if absent."""
         raise NotImplementedError
 
     def delete(self, key: str) -> None:
@@ -172,17 +207,44 @@ class S3Storage(Storage):
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if self._missing(exc):
                 return None
             raise
         return head["ContentLength"], head.get("ContentType")
 
+    @staticmethod
+    def _missing(exc) -> bool:
+        return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
+
     def iter_chunks(self, key):
-        body = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
+        from botocore.exceptions import ClientError
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
+        except ClientError as exc:
+            if self._missing(exc):
+                raise StorageError(f"no object {key}") from None
+            raise
         try:
             yield from body.iter_chunks(CHUNK)
         finally:
             body.close()
+
+    def copy(self, key, new_key, size=None):
+        """A server-side copy: one CopyObject up to S3's 5 GB limit for it, a multipart copy above."""
+        from botocore.exceptions import ClientError
+        source = {"Bucket": self.bucket, "Key": self.full_key(key)}
+        try:
+            if size is not None and size > MAX_SINGLE_COPY:
+                from boto3.s3.transfer import TransferConfig
+                self.client.copy(source, self.bucket, self.full_key(new_key),
+                                 Config=TransferConfig(multipart_threshold=MAX_SINGLE_COPY,
+                                                       multipart_chunksize=512 * 1024 * 1024))
+            else:
+                self.client.copy_object(Bucket=self.bucket, Key=self.full_key(new_key), CopySource=source)
+        except ClientError as exc:
+            if self._missing(exc):
+                raise StorageError(f"no object {key}") from None
+            raise
 
     def delete(self, key):
         self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
@@ -264,11 +326,35 @@ class FileStorage(Storage):
         folder.mkdir(parents=True, exist_ok=True)
         return folder / uuid.uuid4().hex
 
+    def _claim(self, key: str) -> None:
+        """Mark the upload form of ``key`` used; StorageError if it already was.
+
+        A signed form stays valid for its whole TTL, and the file it brought moves on to a
+        checked key: the marker outlives that move, so the form cannot bring a second file.
+        Markers older than any form still valid are removed as new ones are made.
+        """
+        folder = self.root / ".claimed"
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = folder / hashlib.sha256(key.encode()).hexdigest()
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise StorageError("a file was already uploaded with this form; start a new upload") from None
+        stale = time.time() - UPLOAD_TTL - 300
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.stat().st_mtime < stale:
+                        os.unlink(entry.path)
+                except FileNotFoundError:
+                    pass
+
     def put_from(self, key: str, temp: Path, content_type: str) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # A signed form stays valid for its whole TTL: without this, a file that already
         # passed the check could be swapped for another one under the same key.
+        self._claim(key)
         try:
             os.link(temp, target)
         except FileExistsError:
@@ -284,8 +370,28 @@ class FileStorage(Storage):
         kind = target.with_name(target.name + ".type")
         return target.stat().st_size, (kind.read_text() if kind.exists() else None)
 
+    def copy(self, key, new_key, size=None):
+        # A hard link: no bytes are copied, and none of the store's writers changes a file in
+        # place (an upload is linked in whole from its temporary file, once), so the new key
+        # keeps these bytes whatever happens to the old one.
+        source, target = self.path(key), self.path(new_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            raise StorageError(f"no object {key}") from None
+        kind = source.with_name(source.name + ".type")
+        try:
+            target.with_name(target.name + ".type").write_text(kind.read_text())
+        except FileNotFoundError:
+            pass
+
     def iter_chunks(self, key):
-        with open(self.path(key), "rb") as f:
+        try:
+            f = open(self.path(key), "rb")
+        except FileNotFoundError:
+            raise StorageError(f"no object {key}") from None
+        with f:
             while chunk := f.read(CHUNK):
                 yield chunk
 

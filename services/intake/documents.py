@@ -3,6 +3,12 @@
 The browser gets a presigned form from intake and sends the file to the store itself; intake
 then reads the stored object once, as a stream, to check it before listing it. Only on the
 embedded stack (``file://``) does intake receive the bytes, through ``/storage/...`` below.
+
+Keys: a form may write only under ``applications/<application>/`` (``key_prefix``), and it
+stays valid for its whole TTL, after the check too. So the check first copies the upload,
+inside the store, to ``verified/applications/<application>/<document>/<attempt>``, which no
+form reaches; it checks and hashes that copy, and a document that passes points at the copy
+from then on: what is served is what was hashed, whatever is posted again with the form.
 """
 from __future__ import annotations
 
@@ -20,8 +26,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 
-from shared.storage import (ALLOWED_TYPES, FileStorage, StorageError, check_object,
-                            content_disposition, open_storage)
+from shared.storage import (ALLOWED_TYPES, FileStorage, StorageError, check_copy, content_disposition,
+                            open_storage)
 from shared.web import json_error, require_role
 
 from .models import Application, Call, Document
@@ -49,7 +55,22 @@ def _now() -> datetime:
 # ---- domain (no Flask) ----
 
 def key_prefix(application_id: str) -> str:
+    """Where the application's upload forms may write (their ``starts-with $key`` condition)."""
     return f"applications/{application_id}/"
+
+
+def upload_key(application_id: str, document_id: str) -> str:
+    return key_prefix(application_id) + document_id
+
+
+def verified_prefix(application_id: str) -> str:
+    """Where the application's checked copies live: outside every upload form's reach."""
+    return f"verified/applications/{application_id}/"
+
+
+def new_verified_key(application_id: str, document_id: str) -> str:
+    # one key per check: two checks of a document running at once never write the same key
+    return f"{verified_prefix(application_id)}{document_id}/{uuid.uuid4().hex}"
 
 
 def missing_documents(session, application, call) -> list[str]:
@@ -76,32 +97,57 @@ def new_document(application, call, kind: str, filename: str, content_type: str,
         raise RuleViolation(f"the file is {size} bytes; the limit is {call.max_upload_bytes} bytes", 413, "size")
     doc_id = str(uuid.uuid4())
     return Document(id=doc_id, application_id=application.id, kind=kind, filename=filename,
-                    content_type=content_type, storage_key=key_prefix(application.id) + doc_id,
+                    content_type=content_type, storage_key=upload_key(application.id, doc_id),
                     size=size, status="pending", rejection_reason="", created_at=_now())
 
 
-def record_check(session, storage, document: Document, application, result) -> None:
-    """Apply a check's result; a failure removes the object and records why."""
+def record_check(document: Document, result, verified_key: str) -> None:
+    """Apply a check's result to the row. A document that passed points at the checked copy
+    from now on; the objects are the caller's to remove once this is committed (settle_check)."""
     if result.ok:
         document.status, document.size, document.sha256 = "verified", result.size, result.sha256
-        document.verified_at = _now()
+        document.storage_key, document.verified_at = verified_key, _now()
     else:
-        storage.delete(document.storage_key)
         document.status, document.rejection_reason = "rejected", result.reason
         log.info("document %s rejected: %s", document.id, result.reason)
-    _sweep(session, storage, application)
 
 
-def _sweep(session, storage, application) -> None:
-    # A store that enforces its policies never holds these; one that does not (moto, a
-    # misconfigured proxy) may hold files written under this application's prefix with a key
-    # no document owns. They are never listed or served, and go here.
-    known = set(session.scalars(select(Document.storage_key).where(
-        Document.application_id == application.id, Document.status != "rejected")).all())
-    for key in storage.list_keys(key_prefix(application.id)):
+def settle_check(storage, upload: str, verified_key: str, ok: bool | None) -> None:
+    """After a check: passed (``ok``), the upload goes and the copy stays; refused, both go;
+    not recorded (``None``: the document changed meanwhile), this check's copy goes."""
+    keys = [verified_key] if ok is None else [upload] if ok else [upload, verified_key]
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:  # a leftover is swept at a later check; the answer stands
+            log.exception("could not remove %s", key)
+
+
+def sweep(session, storage, application_id: str) -> None:
+    """Remove the application's objects that no document owns.
+
+    A store that enforces its policies never holds uploads under a key no document owns; one
+    that does not (moto, a misconfigured proxy) may. An upload form also outlives its check,
+    so a file posted again with it lands on a key its document no longer uses. And a check
+    that did not finish leaves its copy behind. None of these is ever listed or served.
+    The keys are listed before the rows are read: a key is removed only if a committed row
+    said it is no document's (a new document's upload is never caught in between).
+    """
+    uploads = storage.list_keys(key_prefix(application_id))
+    copies = storage.list_keys(verified_prefix(application_id))
+    rows = session.execute(select(Document.id, Document.status, Document.storage_key).where(
+        Document.application_id == application_id)).all()
+    known = {r.storage_key for r in rows if r.status != "rejected"}
+    checking = {r.id for r in rows if r.status == "pending"}  # a check may be copying it now
+    for key in uploads:
         if key not in known and not key.endswith(".type"):
             storage.delete(key)
             log.warning("removed stray object %s", key)
+    for key in copies:
+        document_id = key[len(verified_prefix(application_id)):].split("/", 1)[0]
+        if key not in known and document_id not in checking and not key.endswith(".type"):
+            storage.delete(key)
+            log.info("removed a copy no document uses: %s", key)
 
 
 # ---- HTTP ----
@@ -233,6 +279,9 @@ class DocumentView(MethodView):
             if app_row.status != "draft":
                 abort(409, message=f"the application is {app_row.status}; documents can change only in a draft")
             storage().delete(doc.storage_key)
+            upload = upload_key(doc.application_id, doc.id)
+            if upload != doc.storage_key:  # verified: a file posted again with the form may be there
+                storage().delete(upload)
             s.delete(doc)
 
 
@@ -249,17 +298,37 @@ class CompleteView(MethodView):
             pending = doc.status == "pending"
             if pending and app_row.status != "draft":
                 abort(409, message=frozen.format(app_row.status))
-            key, content_type = doc.storage_key, doc.content_type
+            application_id, upload, content_type = doc.application_id, doc.storage_key, doc.content_type
             limit = s.get(Call, app_row.call_id).max_upload_bytes
-        # Reading a large object takes a while: no transaction or row lock is held meanwhile.
-        result = check_object(storage(), key, content_type, limit) if pending else None
-        with _db().session() as s, s.begin():
-            doc, app_row = _own_document(s, document_id, lock=True)  # deleted meanwhile: 404
-            if result is not None and doc.status == "pending":
-                if app_row.status != "draft":
-                    abort(409, message=frozen.format(app_row.status))
-                record_check(s, storage(), doc, app_row, result)
-            status, reason = doc.status, doc.rejection_reason
+        store = storage()
+        if not pending:
+            result = verified_key = None
+        else:
+            # Reading a large object takes a while: no transaction or row lock is held meanwhile.
+            # The copy is what gets hashed and kept: the upload form can still write the upload.
+            verified_key = new_verified_key(application_id, str(document_id))
+            result = check_copy(store, upload, verified_key, content_type, limit)
+        committed = None  # the recorded outcome, once committed
+        try:
+            with _db().session() as s, s.begin():
+                doc, app_row = _own_document(s, document_id, lock=True)  # deleted meanwhile: 404
+                outcome = None
+                if result is not None and doc.status == "pending":
+                    if app_row.status != "draft":
+                        abort(409, message=frozen.format(app_row.status))
+                    record_check(doc, result, verified_key)
+                    outcome = result.ok
+                status, reason = doc.status, doc.rejection_reason
+            committed = outcome
+        finally:
+            if verified_key is not None:
+                settle_check(store, upload, verified_key, committed)
+        if committed is not None:
+            try:
+                with _db().session() as s:
+                    sweep(s, store, application_id)
+            except Exception:  # the check is recorded; the next one sweeps again
+                log.exception("sweeping application %s", application_id)
         if status == "rejected":
             abort(422, message=f"the file was refused and removed: {reason}",
                   errors={"file": [reason]})

@@ -15,7 +15,7 @@ import pytest
 from services.intake.documents import missing_documents
 from services.intake.models import Application, Call, Document
 from shared.storage import FileStorage
-from tests.support.stack import Stack, auth, open_call, register
+from tests.support.stack import Stack, answer_every_criterion, auth, open_call, register
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
@@ -208,6 +208,7 @@ def test_the_api_refuses_what_the_rules_refuse(stack):
     assert post_file(intake, proposal["upload"], PDF).status_code == 204
     assert intake.post(f"/api/documents/{proposal['document']['id']}/complete",
                        headers=auth(token)).status_code == 200
+    answer_every_criterion(intake, token, app_id)  # the default terms require every answer
     assert intake.post(f"/api/applications/{app_id}/submit", headers=auth(token)).status_code == 200
     # a pending document cannot be verified once the content is frozen
     start_upload(intake, token, app_id, expect=409)
@@ -267,3 +268,93 @@ def test_a_large_upload_to_the_file_store_streams_to_disk(stack, capsys):
         print(f"\n[file store] {size / 2**20:.0f} MiB upload + check: peak Python allocations in intake "
               f"{peak / 2**20:.1f} MiB (the test client's request body excluded)")
     assert peak < 16 * 1024 * 1024  # bytes pass through in chunks, never whole
+
+
+OTHER_PDF = b"%PDF-1.4\n% not the file that was checked\n%%EOF\n"
+
+
+def _download_file_store(intake, token, document_id) -> bytes:
+    r = intake.get(f"/api/documents/{document_id}/download", headers=auth(token))
+    assert r.status_code == 302, r.get_json()
+    location = urlsplit(r.headers["Location"])
+    got = intake.get(f"{location.path}?{location.query}")
+    assert got.status_code == 200
+    return got.data
+
+
+def test_a_signed_upload_form_serves_once_and_the_checked_file_stays(stack):
+    ctx = prepare(stack)
+    intake, token = ctx["intake"], ctx["token"]
+    started = start_upload(intake, token, ctx["app"])
+    doc_id, upload = started["document"]["id"], started["upload"]
+    assert post_file(intake, upload, PDF).status_code == 204
+    r = post_file(intake, upload, OTHER_PDF)  # before the check: the form is used up already
+    assert r.status_code == 403 and "already uploaded" in r.get_json()["message"]
+    r = intake.post(f"/api/documents/{doc_id}/complete", headers=auth(token))
+    checked = r.get_json()["sha256"]
+    assert r.status_code == 200 and checked == hashlib.sha256(PDF).hexdigest()
+
+    store = stack.apps["intake"].extensions["prize"]["storage"]
+    with db_of(stack).session() as s:
+        kept = s.get(Document, doc_id).storage_key
+    assert kept.startswith(f"verified/applications/{ctx['app']}/{doc_id}/")
+    assert store.list_keys(f"applications/{ctx['app']}/") == []  # moved out of the form's reach
+    assert store.stat(kept) == (len(PDF), "application/pdf")
+
+    for body in (OTHER_PDF, HTML):  # within the TTL, after the check: still refused
+        r = post_file(intake, upload, body)
+        assert r.status_code == 403 and "already uploaded" in r.get_json()["message"]
+    assert store.list_keys(f"applications/{ctx['app']}/") == []
+    for who in (token, ctx["sec"]):
+        got = _download_file_store(intake, who, doc_id)
+        assert got == PDF and hashlib.sha256(got).hexdigest() == checked
+    listed = intake.get(f"/api/applications/{ctx['app']}/documents", headers=auth(token)).get_json()
+    assert [(d["id"], d["status"], d["sha256"]) for d in listed] == \
+        [(doc_id, "verified", hashlib.sha256(PDF).hexdigest())]
+
+    # Even a file put at the upload key behind the form's back is not what is served,
+    # and the application's next check sweeps it.
+    store.path(upload["fields"]["key"]).write_bytes(HTML)
+    assert _download_file_store(intake, token, doc_id) == PDF
+    again = intake.post(f"/api/documents/{doc_id}/complete", headers=auth(token)).get_json()
+    assert again["status"] == "verified" and again["sha256"] == hashlib.sha256(PDF).hexdigest()
+    photo = start_upload(intake, token, ctx["app"], kind="photos", filename="p.png", content_type="image/png",
+                         size=len(PNG))
+    assert post_file(intake, photo["upload"], PNG).status_code == 204
+    assert intake.post(f"/api/documents/{photo['document']['id']}/complete", headers=auth(token)).status_code == 200
+    assert store.list_keys(f"applications/{ctx['app']}/") == []
+    assert _download_file_store(intake, token, doc_id) == PDF
+
+    # deleting the document removes the checked file
+    assert intake.delete(f"/api/documents/{doc_id}", headers=auth(token)).status_code == 204
+    assert store.stat(kept) is None
+    assert len(store.list_keys(f"verified/applications/{ctx['app']}/")) == 1  # the photo's
+
+
+def test_a_refused_upload_cannot_be_replaced_through_its_form(stack):
+    ctx = prepare(stack)
+    intake, token = ctx["intake"], ctx["token"]
+    started = start_upload(intake, token, ctx["app"], size=len(HTML))
+    assert post_file(intake, started["upload"], HTML).status_code == 204
+    r = intake.post(f"/api/documents/{started['document']['id']}/complete", headers=auth(token))
+    assert r.status_code == 422
+    assert post_file(intake, started["upload"], PDF).status_code == 403
+    store = stack.apps["intake"].extensions["prize"]["storage"]
+    assert store.list_keys(f"applications/{ctx['app']}/") == []
+    assert store.list_keys(f"verified/applications/{ctx['app']}/") == []
+
+
+def test_used_form_markers_are_dropped_once_no_form_can_be_valid(stack):
+    import os
+    ctx = prepare(stack)
+    intake, token = ctx["intake"], ctx["token"]
+    first = start_upload(intake, token, ctx["app"])
+    assert post_file(intake, first["upload"], PDF).status_code == 204
+    store = stack.apps["intake"].extensions["prize"]["storage"]
+    [marker] = (store.root / ".claimed").iterdir()
+    old = time.time() - 16 * 60 - 300
+    os.utime(marker, (old, old))
+    second = start_upload(intake, token, ctx["app"], kind="photos")
+    assert post_file(intake, second["upload"], PDF).status_code == 204
+    assert len(list((store.root / ".claimed").iterdir())) == 1  # the stale one went
+    assert not marker.exists()  # by then the first form has expired: its policy refuses it

@@ -138,7 +138,9 @@ def test_an_upload_under_another_applications_key_is_swept(s3):
     assert send(theirs["upload"], PDF).status_code == 204
     assert intake.post(f"/api/documents/{theirs['document']['id']}/complete",
                        headers=auth(ctx["other"])).status_code == 200
-    assert keys(client) == [theirs["upload"]["fields"]["key"]]  # ... swept at its owner's next check
+    # ... swept at its owner's next check, which keeps only the checked copy of their upload
+    [kept] = keys(client)
+    assert kept.startswith(f"{PREFIX}/verified/applications/{victim}/{theirs['document']['id']}/")
 
 
 class _StreamedForm:
@@ -222,3 +224,117 @@ def test_memory_of_intake_for_a_200_mb_upload(tmp_path, capsys):
               f"(+{(rss_after - rss_before) / mib:.1f} in all); peak Python allocations: "
               f"presign {peak_start / mib:.2f} MiB, streaming check {peak_check / mib:.2f} MiB")
     assert peak_check < 32 * mib  # streamed in chunks, never the whole file
+
+
+def _stored(stack, document_id):
+    from tests.integration.test_documents import db_of
+    from services.intake.models import Document
+    with db_of(stack).session() as s:
+        return s.get(Document, document_id).storage_key
+
+
+def _app_keys(client, app_id):
+    """The application's objects, uploads and checked copies (the moto backend outlives a test)."""
+    return sorted(keys(client, f"{PREFIX}/applications/{app_id}/")
+                  + keys(client, f"{PREFIX}/verified/applications/{app_id}/"))
+
+
+def _download(intake, token, document_id) -> bytes:
+    r = intake.get(f"/api/documents/{document_id}/download", headers=auth(token))
+    assert r.status_code == 302, r.get_json()
+    got = requests.get(r.headers["Location"], timeout=30)
+    assert got.status_code == 200
+    return got.content
+
+
+OTHER_PDF = b"%PDF-1.4\n% not the file that was checked\n%%EOF\n"
+HTML_BODY = b"<!doctype html><script>alert(1)</script>"
+PNG_BODY = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+
+
+def test_a_presigned_form_posted_again_after_the_check_changes_nothing(s3):
+    """Real S3 accepts a presigned POST again until it expires: the checked bytes must stay."""
+    stack, client = s3
+    ctx = prepare(stack)
+    intake, token = ctx["intake"], ctx["token"]
+    started = start_upload(intake, token, ctx["app"])
+    doc_id, upload = started["document"]["id"], started["upload"]
+    assert send(upload, PDF).status_code == 204
+
+    def app_keys():
+        return _app_keys(client, ctx["app"])
+    r = intake.post(f"/api/documents/{doc_id}/complete", headers=auth(token))
+    assert r.status_code == 200 and r.get_json()["sha256"] == hashlib.sha256(PDF).hexdigest()
+    kept = _stored(stack, doc_id)
+    assert kept.startswith(f"verified/applications/{ctx['app']}/{doc_id}/")
+    assert app_keys() == [f"{PREFIX}/{kept}"]  # the upload itself is gone
+    # the policy's prefix cannot reach the checked copy
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    [prefix] = [c[2] for c in policy["conditions"] if isinstance(c, list) and c[0] == "starts-with"]
+    assert not f"{PREFIX}/{kept}".startswith(prefix)
+
+    for body in (OTHER_PDF, HTML_BODY):  # the same form, within its TTL: moto (and S3) take it
+        assert send(upload, body).status_code == 204
+        for who in (token, ctx["sec"]):
+            got = _download(intake, who, doc_id)
+            assert got == PDF and hashlib.sha256(got).hexdigest() == r.get_json()["sha256"]
+        # completing again does not look at the new upload
+        again = intake.post(f"/api/documents/{doc_id}/complete", headers=auth(token)).get_json()
+        assert again["status"] == "verified" and again["sha256"] == hashlib.sha256(PDF).hexdigest()
+        listed = intake.get(f"/api/applications/{ctx['app']}/documents", headers=auth(token)).get_json()
+        assert [(d["id"], d["status"], d["sha256"], d["size"]) for d in listed] == \
+            [(doc_id, "verified", hashlib.sha256(PDF).hexdigest(), len(PDF))]
+    assert app_keys() == sorted([f"{PREFIX}/{kept}", upload["fields"]["key"]])
+
+    # the application's next check sweeps the re-posted file; the checked one stays
+    photo = start_upload(intake, token, ctx["app"], kind="photos", filename="p.png", content_type="image/png",
+                         size=len(PNG_BODY))
+    assert send(photo["upload"], PNG_BODY).status_code == 204
+    assert intake.post(f"/api/documents/{photo['document']['id']}/complete", headers=auth(token)).status_code == 200
+    assert app_keys() == sorted([f"{PREFIX}/{kept}", f"{PREFIX}/{_stored(stack, photo['document']['id'])}"])
+    assert _download(intake, token, doc_id) == PDF
+
+    # deleting the document removes its copy and anything posted again with its form
+    assert send(upload, OTHER_PDF).status_code == 204
+    assert intake.delete(f"/api/documents/{doc_id}", headers=auth(token)).status_code == 204
+    assert app_keys() == [f"{PREFIX}/{_stored(stack, photo['document']['id'])}"]
+
+
+
+@pytest.mark.parametrize("when", ["after the copy", "before the copy"])
+def test_a_file_swapped_while_the_check_runs_is_never_the_one_kept(s3, when):
+    """The check hashes the copy it keeps: a swap of the upload during the check either comes
+    too late (the copy is already taken) or is itself what gets checked (and refused)."""
+    stack, client = s3
+    ctx = prepare(stack)
+    intake, token = ctx["intake"], ctx["token"]
+    started = start_upload(intake, token, ctx["app"])
+    doc_id, upload = started["document"]["id"], started["upload"]
+    assert send(upload, PDF).status_code == 204
+
+    def app_keys():
+        return _app_keys(client, ctx["app"])
+    store = stack.apps["intake"].extensions["prize"]["storage"]
+    real_copy = store.copy
+
+    def copy_with_a_swap(key, new_key, size=None):
+        if when == "before the copy":
+            assert send(upload, HTML_BODY).status_code == 204
+        real_copy(key, new_key, size=size)
+        if when == "after the copy":
+            assert send(upload, HTML_BODY).status_code == 204
+
+    store.copy = copy_with_a_swap
+    try:
+        r = intake.post(f"/api/documents/{doc_id}/complete", headers=auth(token))
+    finally:
+        del store.copy
+    if when == "after the copy":
+        assert r.status_code == 200 and r.get_json()["sha256"] == hashlib.sha256(PDF).hexdigest()
+        assert _download(intake, token, doc_id) == PDF
+        assert app_keys() == [f"{PREFIX}/{_stored(stack, doc_id)}"]  # the swapped-in upload went too
+    else:
+        # the swapped-in bytes are what was copied, so they are what was checked: refused
+        assert r.status_code == 422 and r.get_json()["errors"]["file"]
+        assert app_keys() == []
+        assert intake.get(f"/api/documents/{doc_id}/download", headers=auth(token)).status_code == 409
