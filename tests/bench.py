@@ -18,6 +18,11 @@ Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
     validating the same fields with marshmallow and inserting one ORM row, same gunicorn settings,
     rounds alternating; p50/p99 beside it (no intake worker: the outbox rows wait).
                                                                   target ≥ 1.0x baseline
+ 5. a 500 MB document upload leaves intake's memory where it was: `prize web intake` with
+    PRIZE_STORAGE_URL=s3:// on a moto server process; the file streamed from disk to the
+    presigned POST, intake's check hashing it from S3, a presigned download; RSS of the gunicorn
+    process tree sampled every 50 ms; baseline: the RSS before (warm); the check's read+hash
+    beside a bare boto3 one.                                      target growth ≤ 5 MB
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
 them afterwards. RabbitMQ and PostgreSQL must be running (PRIZE_TEST_RABBITMQ_URL and
@@ -34,15 +39,17 @@ import time
 from tests.support.bench_common import Row, load_note, print_table, quiet_logs, require_servers, say
 
 FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
-        "embedded_backlog": 20000, "sqla_backlog": 2000, "submit_n": 3000, "submit_rounds": 3}
+        "embedded_backlog": 20000, "sqla_backlog": 2000, "submit_n": 3000, "submit_rounds": 3,
+        "upload_mb": 500}
 QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "latency_seconds": 5.0,
-         "embedded_backlog": 5000, "sqla_backlog": 500, "submit_n": 1000, "submit_rounds": 2}
+         "embedded_backlog": 5000, "sqla_backlog": 500, "submit_n": 1000, "submit_rounds": 2,
+         "upload_mb": 100}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3,4", help="comma-separated figures to run (default 1,2,3,4)")
+    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated figures to run (default 1,2,3,4,5)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
@@ -69,6 +76,10 @@ def main(argv=None) -> int:
         from tests.support import bench_submit
         say(f"\n[{load_note()}]")
         rows += bench_submit.run(sizes["submit_n"], sizes["submit_rounds"])
+    if "5" in only:
+        from tests.support import bench_upload
+        say(f"\n[{load_note()}]")
+        rows += bench_upload.run(sizes["upload_mb"])
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")
