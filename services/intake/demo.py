@@ -71,6 +71,75 @@ class DemoError(Exception):
     pass
 
 
+def _sample_pdf(title: str) -> bytes:
+    """A one-page PDF naming the project: enough for the document check (it reads the content)."""
+    text = title.encode("ascii", "replace").replace(b"\\", b"/").replace(b"(", b"[").replace(b")", b"]")
+    stream = b"BT /F1 18 Tf 72 720 Td (" + text + b") Tj ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    body, offsets = b"%PDF-1.4\n", []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return body + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def _post_form(url: str, fields: dict, filename: str, content_type: str, body: bytes) -> None:
+    """POST a presigned upload form to an object store (S3) as a browser would."""
+    import urllib.request
+    import uuid
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                 f"Content-Type: {content_type}\r\n\r\n".encode() + body + f"\r\n--{boundary}--\r\n".encode())
+    request = urllib.request.Request(url, data=b"".join(parts), method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+    except OSError as exc:
+        raise DemoError(f"uploading {filename} to the document store failed: {exc}") from exc
+
+
+def _upload_forms(app, client, headers: dict, application: dict, call: dict) -> None:
+    """Upload and check a sample PDF for each document the call requires, as the portal does:
+    a presigned form from intake, the file sent to the store, then intake's check."""
+    import io
+    from urllib.parse import urlsplit
+
+    from shared.storage import FileStorage
+
+    from .documents import storage
+    listed = _ok(client.get(f"/api/applications/{application['id']}/documents", headers=headers), 200)
+    verified = {d["kind"] for d in listed if d["status"] == "verified"}
+    for wanted in call.get("documents") or []:
+        if not wanted.get("required") or wanted["key"] in verified:
+            continue
+        body, filename = _sample_pdf(application["title"]), f"{wanted['key']}.pdf"
+        started = _ok(client.post(f"/api/applications/{application['id']}/documents", headers=headers, json={
+            "kind": wanted["key"], "filename": filename, "content_type": "application/pdf",
+            "size": len(body)}), 201)
+        form = started["upload"]
+        with app.app_context():
+            embedded = isinstance(storage(), FileStorage)
+        if embedded:  # intake itself plays the store: hand it the form in-process
+            url = urlsplit(form["url"])
+            r = client.post(f"{url.path}?{url.query}", content_type="multipart/form-data", data={
+                **form["fields"], "file": (io.BytesIO(body), filename, "application/pdf")})
+            if r.status_code != 204:
+                raise DemoError(f"uploading {filename}: {r.status_code} {r.get_json()}")
+        else:
+            _post_form(form["url"], form["fields"], filename, "application/pdf", body)
+        _ok(client.post(f"/api/documents/{started['document']['id']}/complete", headers=headers), 200)
+
+
 def _ok(response, *statuses):
     if response.status_code not in statuses:
         raise DemoError(f"{response.request.method} {response.request.path}: {response.status_code} "
@@ -89,17 +158,12 @@ def load_demo(app, now: datetime | None = None) -> dict:
 
     call = next((c for c in _ok(client.get("/api/calls"), 200) if c["year"] == YEAR), None)
     if call is None:
-        categories = domain.default_categories()
-        for c in categories:
-            for criterion in c["criteria"]:
-                criterion["required"] = True
+        # the default terms: every criterion answered, the application form (PDF) required
         call = _ok(client.post("/api/calls", headers=sec, json={
             "year": YEAR, "theme": "Smart cities for everyone: technology that leaves no one behind",
             "opens_at": datetime(YEAR, 1, 15, 9, 0, tzinfo=SEOUL).isoformat(),
             "closes_at": _closing_time(now).isoformat(), "time_zone": "Asia/Seoul",
-            "score_min": 1, "score_max": 10, "categories": categories,
-            "documents": [{"key": "application_form", "title": "Application form (PDF)", "required": False},
-                          {"key": "supporting_material", "title": "Supporting material", "required": False}],
+            "score_min": 1, "score_max": 10,
         }), 201)
     call = _ok(client.post(f"/api/calls/{call['id']}/open", headers=sec), 200)
 
@@ -131,6 +195,7 @@ def load_demo(app, now: datetime | None = None) -> dict:
                 "budget": "USD 1,200,000", "partners": "University partners, residents' associations",
                 "revision": application["revision"]}), 200)
             if submit:
+                _upload_forms(app, client, headers, application, call)
                 application = _ok(client.post(f"/api/applications/{application['id']}/submit",
                                                headers=headers), 200)
         counts["submitted" if application["status"] == "submitted" else "drafts"] += 1

@@ -36,18 +36,20 @@ GUIDANCE = {
     "influence": ["Recognition and adoption beyond the city"],
 }
 DEFAULT_WORD_LIMIT = 500
-# Not required by default: a call that requires the form says so (see the report of issue 3).
+# A real application needs the signed form; supporting material stays optional. A call that
+# asks for less says so in its own terms.
 DEFAULT_DOCUMENTS = [
-    {"key": "application_form", "title": "Application form (PDF)", "required": False},
+    {"key": "application_form", "title": "Application form (PDF)", "required": True},
     {"key": "supporting_material", "title": "Supporting material", "required": False},
 ]
 
 
 def default_categories() -> list[dict]:
-    """The prize's three categories with equal weights (DOMAIN.md gives no weights)."""
+    """The prize's three categories with equal weights (DOMAIN.md gives no weights); every
+    criterion must be answered, since the jury scores each one."""
     def crit(pairs):
         return [{"key": k, "title": t, "weight": 1.0, "guidance": GUIDANCE.get(k, []),
-                 "word_limit": DEFAULT_WORD_LIMIT, "required": False} for k, t in pairs]
+                 "word_limit": DEFAULT_WORD_LIMIT, "required": True} for k, t in pairs]
     return [
         {"key": "tech_innovacity", "title": "Tech-InnovaCity", "applicant_types": ORGANISATION_TYPES,
          "criteria": crit(PROJECT_CRITERIA)},

@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from shared.auth import issue_token
 from tests.conftest import embedded_env, real_env
+from tests.support.stack import PDF
 
 PRIZE = str(Path(sys.executable).parent / "prize")
 
@@ -81,6 +83,30 @@ def sign_in_for_api(system: RunningSystem, email_address: str, read_texts) -> di
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+def complete_over_http(system: RunningSystem, applicant: dict, app_id: str) -> None:
+    """Answer every criterion and upload the application form, as the default terms require."""
+    r = requests.get(system.url("intake", f"/api/applications/{app_id}"), headers=applicant)
+    answers = {c["key"]: "Residents of every district shaped the programme." for c in r.json()["criteria"]}
+    r = requests.patch(system.url("intake", f"/api/applications/{app_id}"), headers=applicant,
+                       json={"answers": answers})
+    assert r.status_code == 200, r.text
+    r = requests.post(system.url("intake", f"/api/applications/{app_id}/documents"), headers=applicant, json={
+        "kind": "application_form", "filename": "application-form.pdf", "content_type": "application/pdf",
+        "size": len(PDF)})
+    assert r.status_code == 201, r.text
+    started = r.json()
+    # the embedded file store is intake itself; its links use PRIZE_PUBLIC_URL, not this port
+    url = urlsplit(started["upload"]["url"])
+    r = requests.post(system.url("intake", f"{url.path}?{url.query}"), data=started["upload"]["fields"],
+                      files={"file": ("application-form.pdf", PDF, "application/pdf")})
+    assert r.status_code == 204, r.text
+    r = requests.post(system.url("intake", f"/api/documents/{started['document']['id']}/complete"),
+                      headers=applicant)
+    assert r.status_code == 200 and r.json()["status"] == "verified", r.text
+    r = requests.get(system.url("intake", f"/api/applications/{app_id}"), headers=applicant)
+    assert r.json()["missing"] == [], r.text
+
+
 def submit_over_http(system: RunningSystem, secret: str, read_texts) -> dict:
     admin = {"Authorization": f"Bearer {issue_token(secret, 'secretariat', 'e2e')}"}
     r = requests.post(system.url("intake", "/api/calls"), headers=admin, json={
@@ -100,6 +126,7 @@ def submit_over_http(system: RunningSystem, secret: str, read_texts) -> dict:
         "summary": "Tablets and tutors for residents over 70."})
     assert r.status_code == 201, r.text
     app_id = r.json()["id"]
+    complete_over_http(system, applicant, app_id)
     r = requests.post(system.url("intake", f"/api/applications/{app_id}/submit"), headers=applicant)
     assert r.status_code == 200, r.text
     return r.json()

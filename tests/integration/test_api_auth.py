@@ -19,7 +19,7 @@ from services.intake.models import Applicant, Application, Call, outbox
 from services.notify.models import Delivery
 from services.review.models import Application as ReviewApplication
 from shared.auth import SALT, TokenError, issue_token, read_token
-from tests.support.stack import KAOHSIUNG, Stack, auth, open_call, register
+from tests.support.stack import KAOHSIUNG, Stack, auth, complete_draft, open_call, register
 
 ANON, JUROR, A, B, SEC = "anonymous", "juror", "applicant A", "applicant B", "secretariat"
 BAD = "bad token"
@@ -103,8 +103,10 @@ def world(stack):
 
     tokens = {ANON: None, A: a_token, B: b_token, SEC: sec,
               JUROR: issue_token(stack.settings.secret_key, "juror", "juror-1")}
+    # A's draft is complete (every answer, the application form) so that A may submit it
+    a_app = complete_draft(intake, a_token, start(a_token)["id"])
     return SimpleNamespace(stack=stack, intake=intake, call=call, draft_call=draft_call, a=a, b=b,
-                           tokens=tokens, a_app=start(a_token), b_app=start(b_token), start=start,
+                           tokens=tokens, a_app=a_app, b_app=start(b_token), start=start,
                            review_app=_seed_review(stack, call["id"]), delivery=_seed_delivery(stack),
                            db=stack.apps["intake"].extensions["prize"]["db"])
 

@@ -12,9 +12,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from services.intake.domain import PROJECT_CRITERIA
 from services.intake.models import Applicant, Application, Call, Session, SignInLink, outbox
 from shared.auth import issue_token
-from tests.support.stack import KAOHSIUNG, Stack, auth, open_call, register
+from tests.support.stack import KAOHSIUNG, Stack, auth, complete_new_draft, open_call, register
 
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"
 ONE_MIB = 1024 * 1024
@@ -24,6 +25,8 @@ NEW_CALL = {"year": 2027, "theme": "Cities that listen", "opens_at": "2027-01-01
 NEW_APPLICANT = dict(KAOHSIUNG, organisation="Bogotá Mayor's Office", country="CO", city="Bogotá",
                      contact_email="innovacion@bogota.example.co")
 MISSING = ["Missing data for required field."]
+# what a new draft lacks under the default terms, after its title and summary
+UNANSWERED = [f"answers.{key}" for key, _ in PROJECT_CRITERIA] + ["documents.application_form"]
 
 
 @pytest.fixture
@@ -43,13 +46,11 @@ def world(stack):
     assert r.status_code == 201, r.get_json()
     draft_call = r.get_json()
     applicant, token = register(intake)
-    r = intake.post("/api/applications", json={"call_id": call["id"], "category": "tech_innovacity",
-                                               "title": "Hydrogen buses", "summary": "Clean harbour."},
-                    headers=auth(token))
-    assert r.status_code == 201, r.get_json()
+    # complete: every criterion answered, the application form uploaded and checked
+    draft = complete_new_draft(intake, token, call["id"], title="Hydrogen buses", summary="Clean harbour.")
     return SimpleNamespace(stack=stack, intake=intake, review=stack.clients["review"],
                            notify=stack.clients["notify"], sec=sec, call=call, draft_call=draft_call,
-                           applicant=applicant, token=token, draft=r.get_json(),
+                           applicant=applicant, token=token, draft=draft,
                            db=stack.apps["intake"].extensions["prize"]["db"])
 
 
@@ -377,7 +378,7 @@ def test_api_start_draft_other_category_is_allowed(world):
     r = world.intake.post("/api/applications", json={"call_id": world.call["id"], "category": "human_centricity"},
                           headers=auth(world.token))
     assert r.status_code == 201, r.get_json()
-    assert r.get_json()["missing"] == ["title", "summary"]
+    assert r.get_json()["missing"] == ["title", "summary"] + UNANSWERED
 
 
 def test_api_start_draft_with_a_deleted_applicants_token_gets_401(world):
@@ -407,8 +408,10 @@ def _get(w, app_id):
     return r.get_json()
 
 
-@pytest.mark.parametrize("fields,missing", [({}, ["title", "summary"]), ({"title": "T"}, ["summary"]),
-                                            ({"title": "   ", "summary": "S"}, ["title"])])
+@pytest.mark.parametrize("fields,missing", [
+    ({}, ["title", "summary"] + UNANSWERED), ({"title": "T"}, ["summary"] + UNANSWERED),
+    ({"title": "   ", "summary": "S"}, ["title"] + UNANSWERED),
+    ({"title": "T", "summary": "S"}, UNANSWERED)])
 def test_api_submit_incomplete_draft_gets_422(world, fields, missing):
     draft = _start(world, **fields)
     before = intake_state(world)

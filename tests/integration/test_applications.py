@@ -18,7 +18,8 @@ from services.intake.handlers import HANDLERS
 from services.intake.models import inbox, outbox
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
-from tests.support.stack import auth, open_call, register
+from tests.support.stack import (answer_every_criterion, auth, complete_draft, open_call, register,
+                                 upload_document)
 
 NOW = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc)
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"
@@ -143,15 +144,57 @@ def test_application_completeness_counts_required_parts(intake, strict_call, app
     assert (r.get_json()["completeness"], r.get_json()["missing"]) == (100, [])
 
 
-def test_application_required_document_counts_as_missing(intake, sec, applicant):
-    call = open_call(intake, sec, documents=[{"key": "application_form", "title": "Form", "required": True}])
+def test_default_terms_require_every_answer_and_the_application_form(intake, sec, applicant):
+    call = open_call(intake, sec)  # no categories or documents given: the defaults
+    assert all(c["required"] for t in call["categories"] for c in t["criteria"])
+    assert {d["key"]: d["required"] for d in call["documents"]} == {
+        "application_form": True, "supporting_material": False}
     _, token = applicant
     draft = _draft(intake, token, call["id"])
-    assert draft["missing"] == ["documents.application_form"]
-    assert draft["completeness"] == round(100 * 2 / 3)
+    assert draft["missing"] == [f"answers.{k}" for k in ANSWERS] + ["documents.application_form"]
+    # 2 fields + 6 required answers + 1 required document; title and summary are there
+    assert draft["completeness"] == round(100 * 2 / 9)
     r = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
     assert r.status_code == 422
-    assert "documents.application_form" in r.get_json()["message"]
+    assert r.get_json()["message"] == "the application is incomplete: " + ", ".join(
+        [f"answers.{k}" for k in ANSWERS] + ["documents.application_form"]) + " missing"
+
+    # every answer but one, and supporting material instead of the form: still refused
+    _patch(intake, token, draft["id"], answers={k: v for k, v in ANSWERS.items() if k != "budget"})
+    upload_document(intake, token, draft["id"], kind="supporting_material", filename="photos.pdf")
+    r = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
+    assert r.status_code == 422
+    assert r.get_json()["message"] == \
+        "the application is incomplete: answers.budget, documents.application_form missing"
+
+    # every answer: only the form is missing
+    answer_every_criterion(intake, token, draft["id"])
+    r = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
+    assert r.status_code == 422
+    assert r.get_json()["message"] == "the application is incomplete: documents.application_form missing"
+    # a form started but never uploaded (pending, unchecked) does not count
+    r = intake.post(f"/api/applications/{draft['id']}/documents", headers=auth(token), json={
+        "kind": "application_form", "filename": "form.pdf", "content_type": "application/pdf", "size": 10})
+    assert r.status_code == 201
+    assert intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token)).status_code == 422
+
+    upload_document(intake, token, draft["id"])
+    got = intake.get(f"/api/applications/{draft['id']}", headers=auth(token)).get_json()
+    assert (got["missing"], got["completeness"]) == ([], 100)
+    r = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
+    assert (r.status_code, r.get_json()["status"]) == (200, "submitted")
+
+
+def test_a_leadership_draft_must_answer_the_leadership_criteria(intake, sec):
+    call = open_call(intake, sec)
+    _, token = register(intake, type="individual", organisation="City of Ryde", country="AU",
+                        city="City of Ryde", contact_email="siobhan@ryde.example.au")
+    draft = _draft(intake, token, call["id"], category="leadership")
+    assert draft["missing"] == ["answers.vision", "answers.impact", "answers.collaboration",
+                                "answers.influence", "documents.application_form"]
+    complete_draft(intake, token, draft["id"])
+    r = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
+    assert r.status_code == 200, r.get_json()
 
 
 def test_submit_incomplete_is_422_listing_what_is_missing(intake, strict_call, applicant):
@@ -190,7 +233,7 @@ def _outbox_count(stack, type_):
 
 def _submitted(intake, sec, token):
     call = open_call(intake, sec)
-    draft = _draft(intake, token, call["id"])
+    draft = complete_draft(intake, token, _draft(intake, token, call["id"])["id"])
     r = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
     assert r.status_code == 200
     return r.get_json()

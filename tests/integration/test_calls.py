@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 
 from services.intake.models import Call, outbox
-from tests.support.stack import auth, open_call, register
+from tests.support.stack import auth, complete_draft, open_call, register
 
 DRAFT = {"year": 2027, "theme": "Cities that listen", "opens_at": "2027-01-01T00:00:00+09:00",
          "closes_at": "2027-07-14T18:00:00+09:00", "time_zone": "Asia/Seoul"}
@@ -40,7 +40,10 @@ def test_call_default_terms_carry_guidance_word_limits_and_documents(intake, sec
     leadership = [c for c in call["categories"] if c["key"] == "leadership"][0]
     assert [c["key"] for c in leadership["criteria"]] == ["vision", "impact", "collaboration", "influence"]
     assert all(c["guidance"] and c["word_limit"] == 500 and c["weight"] == 1.0 for c in leadership["criteria"])
-    assert [d["key"] for d in call["documents"]] == ["application_form", "supporting_material"]
+    # what a real application needs: every criterion answered, the application form (PDF)
+    assert all(c["required"] for category in call["categories"] for c in category["criteria"])
+    assert [(d["key"], d["required"]) for d in call["documents"]] == [
+        ("application_form", True), ("supporting_material", False)]
     assert call["max_upload_bytes"] == 50 * 1024 * 1024
     assert call["version"] == 1
 
@@ -134,7 +137,7 @@ def test_exception_not_extending_the_deadline_is_422(intake, sec):
 def test_exception_honoured_for_submit_after_deadline(stack, intake, sec):
     call = open_call(intake, sec)
     applicant, token = register(intake)
-    draft = _draft(intake, token, call["id"])
+    draft = complete_draft(intake, token, _draft(intake, token, call["id"])["id"])
     _close_call(stack, call["id"])
     assert intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token)).status_code == 409
     assert _grant(intake, sec, call["id"], applicant["id"]).status_code == 201
@@ -157,7 +160,7 @@ def test_exception_only_for_the_named_applicant(stack, intake, sec):
     call = open_call(intake, sec)
     favoured, _ = register(intake)
     _, other_token = register(intake, contact_email="other@lublin.example.pl", organisation="Lublin")
-    draft = _draft(intake, other_token, call["id"])
+    draft = complete_draft(intake, other_token, _draft(intake, other_token, call["id"])["id"])
     _close_call(stack, call["id"])
     _grant(intake, sec, call["id"], favoured["id"])
     assert intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(other_token)).status_code == 409
@@ -166,7 +169,7 @@ def test_exception_only_for_the_named_applicant(stack, intake, sec):
 def test_exception_revoked_is_no_longer_honoured(stack, intake, sec):
     call = open_call(intake, sec)
     applicant, token = register(intake)
-    draft = _draft(intake, token, call["id"])
+    draft = complete_draft(intake, token, _draft(intake, token, call["id"])["id"])
     _close_call(stack, call["id"])
     granted = _grant(intake, sec, call["id"], applicant["id"]).get_json()
     r = intake.delete(f"/api/calls/{call['id']}/exceptions/{granted['id']}", headers=auth(sec))

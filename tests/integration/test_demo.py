@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from services.intake.demo import APPLICANTS, load_demo
-from services.intake.models import Applicant, Application, Call, outbox
+from services.intake.models import Applicant, Application, Call, Document, outbox
 
 
 def _counts(db):
@@ -34,6 +34,12 @@ def test_demo_loads_open_call_applicants_drafts_and_submissions(stack):
         assert "高雄 Kaohsiung" in cities and "Beyoğlu" in cities
         assert set(s.scalars(select(Applicant.language)).all()) >= {"zh", "pt", "tr", "en"}
         bodies = s.scalars(select(outbox.c.body).where(outbox.c.type == "application.submitted")).all()
+        # the default terms: every criterion required, and the application form
+        assert all(c["required"] for t in call.categories for c in t["criteria"])
+        assert [d["key"] for d in call.documents if d["required"]] == ["application_form"]
+        forms = s.execute(select(Application.status, Document.kind, Document.status)
+                          .join(Document, Document.application_id == Application.id)).all()
+        assert sorted(forms) == [("submitted", "application_form", "verified")] * submitted
     assert len(bodies) == submitted
     assert {json.loads(b)["data"]["applicant"]["city"] for b in bodies} >= {"高雄 Kaohsiung", "Guarulhos"}
 
