@@ -20,6 +20,7 @@ import shutil
 import smtplib
 import tempfile
 import threading
+from urllib.parse import urlsplit
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,6 +75,33 @@ def _auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+# The smallest file intake's check accepts as a PDF (it reads the content, not the name).
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n"
+
+
+def _complete(http, base: str, token: str, draft: dict) -> None:
+    """Make a draft submittable as an applicant would: answer every criterion, upload the
+    required documents to the store intake hands out (the local one here) and have them checked."""
+    answers = {c["key"]: "Adaptive traffic lights for safer school routes, shaped with residents."
+               for c in draft["criteria"]}
+    http.patch(f"{base}/api/applications/{draft['id']}", headers=_auth(token),
+               json={"answers": answers}).raise_for_status()
+    for kind in [m.split(".", 1)[1] for m in http.get(f"{base}/api/applications/{draft['id']}",
+                                                       headers=_auth(token)).json()["missing"]
+                 if m.startswith("documents.")]:
+        r = http.post(f"{base}/api/applications/{draft['id']}/documents", headers=_auth(token), json={
+            "kind": kind, "filename": f"{kind}.pdf", "content_type": "application/pdf", "size": len(PDF)})
+        r.raise_for_status()
+        started = r.json()
+        url = urlsplit(started["upload"]["url"])  # the local store's form, on this bench's port
+        http.post(f"{base}{url.path}?{url.query}", data=started["upload"]["fields"],
+                  files={"file": (f"{kind}.pdf", PDF, "application/pdf")}).raise_for_status()
+        r = http.post(f"{base}/api/documents/{started['document']['id']}/complete", headers=_auth(token))
+        r.raise_for_status()
+        if r.json()["status"] != "verified":
+            raise RuntimeError(f"the bench's PDF was not accepted: {r.json()}")
+
+
 def _prepare(base: str, secret_key: str, count: int, tag: str) -> list[dict]:
     """Open a call; register `count` applicants and start one complete draft each."""
     from shared.auth import issue_token
@@ -103,7 +131,9 @@ def _prepare(base: str, secret_key: str, count: int, tag: str) -> list[dict]:
             "call_id": call_id, "category": "tech_innovacity", "title": f"Smart crossings {i}",
             "summary": "Adaptive traffic lights for safer school routes."})
         r.raise_for_status()
-        return {"token": applicant_token, "id": r.json()["id"], "reference": r.json()["reference"]}
+        draft = r.json()
+        _complete(http, base, applicant_token, draft)
+        return {"token": applicant_token, "id": draft["id"], "reference": draft["reference"]}
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(one, range(count)))
