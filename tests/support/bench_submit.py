@@ -2,8 +2,9 @@
 
 Measured: ``POST /api/applications/<id>/submit`` on ``prize web intake`` (gunicorn, gthread,
 PRIZE_WEB_WORKERS=2 × PRIZE_WEB_THREADS=4, a fresh PostgreSQL database): bearer-token auth,
-the row locked, intake's submission rules (call open, draft complete), the state change and the
-application.submitted outbox row, committed. No intake worker runs: the outbox rows just wait
+one read of the draft with its call, applicant, deadline exception and verified documents,
+intake's submission rules (call open, draft complete), and one guarded write that changes the
+state and adds the application.submitted outbox row (services/intake/submission.py). No intake worker runs: the outbox rows just wait
 (nothing is published), so only the web request is timed.
 
 Baseline: ``bare_app()`` below, a Flask app with one endpoint that validates the same
