@@ -15,14 +15,16 @@ exactly as they read ORM objects elsewhere.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import JSON, bindparam, func, literal, select, update
 
 from shared.events import make_event
 from shared.logs import correlation
+from shared.db import UTCDateTime
 from shared.outbox import GuardedRecord
 
 from . import domain
@@ -41,30 +43,56 @@ APPLICANT_FIELDS = ("id", "type", "organisation", "country", "city", "contact_na
                     "secondary_email", "language")
 
 
-def _load_statement():
+def _verified(aggregate):
+    """A scalar subquery over the application's checked documents."""
+    return (select(aggregate).where(_document.c.application_id == _app.c.id, _document.c.status == "verified")
+            .scalar_subquery())
+
+
+PROJECT_FIELDS = ("location", "start_date", "budget", "partners")
+DOCUMENT_FIELDS = ("id", "kind", "filename", "content_type", "size", "sha256", "storage_key")
+
+
+def _verified_documents(dialect: str):
+    """The application's checked documents as one JSON array (one column, no second query):
+    json_agg on PostgreSQL, json_group_array on SQLite."""
+    pairs = [part for f in DOCUMENT_FIELDS for part in (literal(f), _document.c[f])]
+    if dialect == "postgresql":
+        aggregate = func.coalesce(func.json_agg(func.json_build_object(*pairs)), literal("[]").cast(JSON))
+    else:
+        aggregate = func.json_group_array(func.json_object(*pairs))
+    return _verified(aggregate).label("verified_documents")
+
+
+def _load_statement(dialect: str):
     latest_exception = (
         select(_exception.c.closes_at)
         .where(_exception.c.call_id == _app.c.call_id, _exception.c.applicant_id == _app.c.applicant_id,
                _exception.c.revoked_at.is_(None))
         .order_by(_exception.c.granted_at.desc()).limit(1)
         .scalar_subquery().label("exception_closes_at"))
-    verified_kinds = (
-        select(func.aggregate_strings(_document.c.kind, "\n"))
-        .where(_document.c.application_id == _app.c.id, _document.c.status == "verified")
-        .scalar_subquery().label("verified_kinds"))
     return (
         select(_app,
                _call.c.year.label("call_year"), _call.c.status.label("call_status"),
                _call.c.opens_at.label("call_opens_at"), _call.c.closes_at.label("call_closes_at"),
                _call.c.categories.label("call_categories"), _call.c.documents.label("call_documents"),
                *[_applicant.c[f].label(f"by_{f}") for f in APPLICANT_FIELDS],
-               latest_exception, verified_kinds)
+               latest_exception, _verified_documents(dialect),
+               func.coalesce(_verified(func.max(_document.c.verified_at)), EPOCH).label("last_verified_at"))
         .join(_call, _call.c.id == _app.c.call_id)
         .join(_applicant, _applicant.c.id == _app.c.applicant_id)
         .where(_app.c.id == bindparam("application_id")))
 
 
-_LOAD = _load_statement()
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LOAD = {dialect: _load_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+def _documents(value) -> list[dict]:
+    """The JSON array of _verified_documents, whichever way the driver hands it over."""
+    if isinstance(value, (str, bytes)):
+        value = json.loads(value)
+    return sorted(value or [], key=lambda d: (d["kind"], d["filename"], d["id"]))
 
 
 def _answer(application: SimpleNamespace, call: SimpleNamespace, missing_documents: list[str]) -> dict:
@@ -77,15 +105,13 @@ def _answer(application: SimpleNamespace, call: SimpleNamespace, missing_documen
 
 
 # Draft → submitted, only if nothing changed since it was read: still a draft, the same revision
-# (every save bumps it), and every required document still verified.
-_verified_required = (
-    select(func.count(func.distinct(_document.c.kind)))
-    .where(_document.c.application_id == _app.c.id, _document.c.status == "verified",
-           _document.c.kind.in_(bindparam("required", expanding=True)))
-    .scalar_subquery())
+# (every save bumps it), and the same checked documents (as many, and none checked since: a
+# document deleted and another checked in between would change the latest check time).
 _SUBMIT = GuardedRecord(outbox, update(_app).where(
     _app.c.id == bindparam("application_id"), _app.c.status == "draft",
-    _app.c.revision == bindparam("read_revision"), _verified_required == bindparam("required_count"),
+    _app.c.revision == bindparam("read_revision"),
+    _verified(func.count()) == bindparam("verified_count"),
+    func.coalesce(_verified(func.max(_document.c.verified_at)), EPOCH) == bindparam("last_verified_at", type_=UTCDateTime),
 ).values(status="submitted", submitted_at=bindparam("now"), updated_at=bindparam("now")))
 
 
@@ -113,7 +139,7 @@ def submit_application(db, application_id, applicant_id: str | None = None,
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="AUTOCOMMIT")
             with conn.begin():
-                row = conn.execute(_LOAD, {"application_id": str(application_id)}).mappings().first()
+                row = conn.execute(_LOAD[conn.dialect.name], {"application_id": str(application_id)}).mappings().first()
                 if row is None or (applicant_id is not None and row["applicant_id"] != applicant_id):
                     raise domain.RuleViolation(f"no application {application_id}", 404)
                 application = SimpleNamespace(**{c.name: row[c.name] for c in _app.columns})
@@ -121,7 +147,8 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                                        opens_at=row["call_opens_at"], closes_at=row["call_closes_at"],
                                        categories=row["call_categories"], documents=row["call_documents"])
                 required = [d["key"] for d in (call.documents or []) if d.get("required")]
-                verified = set((row["verified_kinds"] or "").split("\n"))
+                documents = _documents(row["verified_documents"])
+                verified = {d["kind"] for d in documents}
                 missing_documents = [k for k in required if k not in verified]
                 if application.status == "submitted":
                     return _answer(application, call, missing_documents)
@@ -135,10 +162,13 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                     "application_id": application.id, "reference": application.reference,
                     "call_id": call.id, "year": call.year, "category": application.category,
                     "title": application.title, "summary": application.summary, "submitted_at": now,
-                    "applicant": applicant}, producer=PRODUCER, correlation_id=application.id)
+                    "applicant": applicant, "answers": application.answers or {},
+                    "project": {f: getattr(application, f) or "" for f in PROJECT_FIELDS},
+                    "documents": documents}, producer=PRODUCER, correlation_id=application.id)
                 written = _SUBMIT(conn, event, {
                     "application_id": application.id, "read_revision": application.revision, "now": now,
-                    "required": required, "required_count": len(required)}, db.notify_channel)
+                    "verified_count": len(documents), "last_verified_at": domain.as_utc(row["last_verified_at"])},
+                    db.notify_channel)
         if written:
             application.status, application.submitted_at, application.updated_at = "submitted", now, now
             with correlation(application.id):  # the application's id follows it through every service

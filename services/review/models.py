@@ -1,9 +1,11 @@
-"""review's tables: its own projection of calls and submitted applications."""
+"""review's tables: its projection of calls and submitted applications, jurors, conflicts of
+interest, rounds, assignments, scores, decisions and the hash-chained history."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, MetaData, String, Text
+from sqlalchemy import (JSON, BigInteger, Boolean, Float, ForeignKey, Integer, MetaData, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -31,6 +33,7 @@ class Call(Base):
     score_max: Mapped[int] = mapped_column(Integer)
     categories: Mapped[list] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Application(Base):
@@ -50,3 +53,116 @@ class Application(Base):
     stage: Mapped[str] = mapped_column(String(20), default="submitted")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the frozen content jurors read: answers per criterion, project facts, documents' metadata
+    # (their bytes stay in object storage under storage_key; review hands out short-lived links)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    project: Mapped[dict] = mapped_column(JSON, default=dict)
+    documents: Mapped[list] = mapped_column(JSON, default=list)
+    applicant_id: Mapped[str] = mapped_column(String(36), default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    # screening (round 1)
+    screening_reason: Mapped[str] = mapped_column(Text, default="")
+    screened_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the award decision (round 3): winner | special_mention | not_awarded
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    award: Mapped[str] = mapped_column(String(300), default="")
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Juror(Base):
+    """An expert the secretariat invited. Signs in passwordless (shared.signin)."""
+    __tablename__ = "jurors"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    organisation: Mapped[str] = mapped_column(String(300))
+    expertise: Mapped[list] = mapped_column(JSON, default=list)  # category keys and topics
+    languages: Mapped[list] = mapped_column(JSON, default=list)  # e.g. ["en", "ko"]
+    language: Mapped[str] = mapped_column(String(5), default="en")  # for emails
+    max_load: Mapped[int | None] = mapped_column(Integer, nullable=True)  # most applications per round
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    invited_by: Mapped[str] = mapped_column(String(200))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Conflict(Base):
+    """A conflict of interest: detected (same country, organisation, email domain) or declared."""
+    __tablename__ = "conflicts"
+    __table_args__ = (UniqueConstraint("juror_id", "application_id", "source", name="uq_conflicts_pair_source"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    juror_id: Mapped[str] = mapped_column(ForeignKey("jurors.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    source: Mapped[str] = mapped_column(String(30))  # country | organisation | email_domain | declared
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Round(Base):
+    """One of a call's three rounds: screening, finalist selection, winner selection."""
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("call_id", "kind", name="uq_rounds_call_kind"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # screening | finalist | award
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    jurors_per_application: Mapped[int] = mapped_column(Integer, default=3)
+    advance_per_category: Mapped[int] = mapped_column(Integer, default=10)
+    min_reviews: Mapped[int] = mapped_column(Integer, default=2)
+    peer_scores: Mapped[str] = mapped_column(String(20), default="after_own")  # after_own | never
+    disagreement_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # tied applications at the cut, left for the secretariat: [application ids]
+    ties: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Assignment(Base):
+    """A juror asked to score an application in a round, with the scores once given."""
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("round_id", "application_id", "juror_id", name="uq_assignments_triple"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    juror_id: Mapped[str] = mapped_column(ForeignKey("jurors.id"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(200))  # "auto" or who adjusted it
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | submitted | removed
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)  # criterion key -> number
+    comments: Mapped[dict] = mapped_column(JSON, default=dict)  # criterion key -> text
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LedgerEntry(Base):
+    """The tamper-evident history: every score, change, conflict and decision, hash-chained
+    (services/review/ledger.py): editing or deleting a row breaks the chain."""
+    __tablename__ = "ledger"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    application_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    juror_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AccessDenial(Base):
+    """A juror refused an application (conflicted or not assigned): kept for the secretariat."""
+    __tablename__ = "access_denials"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    juror_id: Mapped[str] = mapped_column(String(36), index=True)
+    application_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    path: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(100))

@@ -47,6 +47,24 @@ class ApplicantRegisteredV1(ApplicantSnapshot):
     registered_at = fields.AwareDateTime(required=True)
 
 
+class ProjectFacts(Schema):
+    location = fields.String(load_default="", validate=validate.Length(max=300))
+    start_date = fields.String(load_default="", validate=validate.Length(max=10))
+    budget = fields.String(load_default="", validate=validate.Length(max=100))
+    partners = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class SubmittedDocument(Schema):
+    """A checked document: where its bytes are in object storage and what they hash to."""
+    id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    content_type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    sha256 = fields.String(required=True, validate=validate.Length(equal=64))
+    storage_key = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 @contract("application.submitted", 1)
 class ApplicationSubmittedV1(Schema):
     application_id = fields.UUID(required=True)
@@ -58,6 +76,12 @@ class ApplicationSubmittedV1(Schema):
     summary = fields.String(required=True, validate=validate.Length(max=5000))
     submitted_at = fields.AwareDateTime(required=True)
     applicant = fields.Nested(ApplicantSnapshot, required=True)
+    # The frozen content, for the jurors (review keeps it; intake never changes it after this).
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                          values=fields.String(validate=validate.Length(max=100_000)), load_default=dict)
+    project = fields.Nested(ProjectFacts, load_default=lambda: {"location": "", "start_date": "", "budget": "",
+                                                                "partners": ""})
+    documents = fields.List(fields.Nested(SubmittedDocument), load_default=list)
 
 
 @contract("application.withdrawn", 1)

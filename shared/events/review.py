@@ -1,6 +1,7 @@
 """Events published by review."""
 from marshmallow import Schema, fields, validate
 
+from .common import CATEGORIES, LANGUAGES
 from .registry import contract
 
 
@@ -52,3 +53,48 @@ class ResultsReleasedV1(Schema):
     application_id = fields.UUID(required=True)
     round = fields.String(required=True, validate=validate.OneOf(ROUNDS))
     released_at = fields.AwareDateTime(required=True)
+
+
+@contract("juror.invited", 1)
+class JurorInvitedV1(Schema):
+    """A juror was invited: notify sends the invitation with its one-time sign-in link."""
+    juror_id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    organisation = fields.String(load_default="", validate=validate.Length(max=300))
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class AssignedApplication(Schema):
+    application_id = fields.UUID(required=True)
+    reference = fields.String(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+
+
+@contract("review.assigned", 1)
+class ReviewAssignedV1(Schema):
+    """One juror's new assignments in a round: one digest, not one email per application."""
+    juror_id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    round = fields.String(required=True, validate=validate.OneOf(("finalist", "award")))
+    call_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True)
+    due_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    applications = fields.List(fields.Nested(AssignedApplication), required=True,
+                               validate=validate.Length(min=1))
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+
+
+@contract("review.submitted", 1)
+class ReviewSubmittedV1(Schema):
+    """A juror submitted their scores of one application (the scores stay in review)."""
+    assignment_id = fields.UUID(required=True)
+    application_id = fields.UUID(required=True)
+    juror_id = fields.UUID(required=True)
+    round = fields.String(required=True, validate=validate.OneOf(("finalist", "award")))
+    submitted_at = fields.AwareDateTime(required=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import threading
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from services.intake import domain, submission
 from services.intake.models import Application, Document, outbox
@@ -78,13 +78,19 @@ def test_the_guard_refuses_a_stale_revision_and_a_document_gone(draft, db):
                       "country": "TW", "city": "Kaohsiung", "contact_name": "Lin", "contact_email": "a@b.tw",
                       "secondary_email": None, "language": "en"}}, producer="intake", correlation_id=application["id"])
 
-    def attempt(revision, required=("application_form",)):
+    with db.engine.connect() as conn:  # what the submit read: one checked document, checked then
+        [(count, last)] = conn.execute(select(func.count(), func.max(Document.verified_at)).where(
+            Document.application_id == application["id"], Document.status == "verified")).all()
+    assert count == 1
+
+    def attempt(revision, verified_count=count, last_verified_at=last):
         with db.engine.connect() as conn, conn.begin():
             return submission._SUBMIT(conn, event, {
                 "application_id": application["id"], "read_revision": revision, "now": now,
-                "required": list(required), "required_count": len(required)}, db.notify_channel)
+                "verified_count": verified_count, "last_verified_at": last_verified_at}, db.notify_channel)
 
     assert attempt(application["revision"] - 1) is False  # saved since it was read
+    assert attempt(application["revision"], last_verified_at=last - timedelta(seconds=1)) is False  # checked since
     with db.engine.begin() as conn:  # the required PDF no longer verified
         conn.execute(update(Document).where(Document.application_id == application["id"]).values(status="rejected"))
     assert attempt(application["revision"]) is False
@@ -136,3 +142,17 @@ def test_a_draft_that_keeps_changing_is_refused_with_409_not_submitted_stale(sta
     assert r.status_code == 409, r.get_json()
     assert "kept changing" in r.get_json()["message"]
     assert submitted_events(db, application["id"]) == []
+
+
+def test_the_event_carries_the_frozen_content_for_the_jurors(draft, db, intake):
+    application, token = draft
+    r = intake.post(f"/api/applications/{application['id']}/submit", headers=auth(token))
+    assert r.status_code == 200, r.get_json()
+    [event] = submitted_events(db, application["id"])
+    assert event["answers"] == application["answers"] and len(event["answers"]) == len(application["criteria"])
+    assert set(event["project"]) == {"location", "start_date", "budget", "partners"}
+    documents = intake.get(f"/api/applications/{application['id']}/documents", headers=auth(token)).get_json()
+    checked = [d for d in (documents["items"] if isinstance(documents, dict) else documents) if d["status"] == "verified"]
+    assert [(d["id"], d["kind"], d["sha256"]) for d in event["documents"]] == \
+        [(d["id"], d["kind"], d["sha256"]) for d in checked]
+    assert all(d["storage_key"] and d["size"] > 0 for d in event["documents"])

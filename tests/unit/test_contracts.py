@@ -20,6 +20,7 @@ APP_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c001"
 CALL_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c002"
 APPLICANT_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c003"
 EVENT_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c004"
+JUROR_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c005"
 WHEN = "2026-03-01T09:30:00+00:00"
 
 APPLICANT = {
@@ -69,6 +70,16 @@ VALID = {
     "award.decided": {"application_id": APP_ID, "reference": "SSCP-2026-ABC234", "outcome": "winner", "award": "Grand Prize",
                       "decided_at": WHEN},
     "results.released": {"application_id": APP_ID, "round": "award", "released_at": WHEN},
+    "juror.invited": {"juror_id": JUROR_ID, "name": "Dr. Ana Souza", "email": "ana.souza@usp.example.br",
+                      "language": "en", "organisation": "Universidade de São Paulo",
+                      "url": "http://127.0.0.1:8002/signin/abc", "expires_at": WHEN},
+    "review.assigned": {"juror_id": JUROR_ID, "name": "Dr. Ana Souza", "email": "ana.souza@usp.example.br",
+                        "language": "ko", "round": "finalist", "call_id": CALL_ID, "year": 2026, "due_at": WHEN,
+                        "applications": [{"application_id": APP_ID, "reference": "SSCP-2026-ABC234",
+                                          "title": "Hydrogen buses for the harbour", "category": "tech_innovacity"}],
+                        "url": "http://127.0.0.1:8002/jury"},
+    "review.submitted": {"assignment_id": EVENT_ID, "application_id": APP_ID, "juror_id": JUROR_ID,
+                         "round": "finalist", "submitted_at": WHEN},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -80,6 +91,7 @@ REQUIRED = {
     "signin.requested": "url",
     "application.advanced": "decided_at", "application.eliminated": "application_id",
     "award.decided": "outcome", "results.released": "round",
+    "juror.invited": "url", "review.assigned": "applications", "review.submitted": "juror_id",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -90,6 +102,8 @@ WRONG_TYPE = {
     "signin.requested": ("expires_at", "tomorrow"),
     "application.advanced": ("decided_at", 3), "application.eliminated": ("application_id", "x"),
     "award.decided": ("award", ["a"]), "results.released": ("released_at", "soon"),
+    "juror.invited": ("expires_at", "next week"), "review.assigned": ("year", "2026"),
+    "review.submitted": ("submitted_at", 5),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -102,6 +116,8 @@ BAD_ENUM = {
     "signin.requested": ("purpose", "telepathy"),
     "application.advanced": ("round", "semifinal"), "application.eliminated": ("round", "semifinal"),
     "award.decided": ("outcome", "runner_up"), "results.released": ("round", "screening"),
+    "juror.invited": ("language", "klingon"), "review.assigned": ("applications", []),
+    "review.submitted": ("round", "screening"),
 }
 TYPES = sorted(VALID)
 
