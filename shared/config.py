@@ -95,6 +95,7 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 4
     public_url: str = "http://127.0.0.1:8001"
+    review_public_url: str = "http://127.0.0.1:8002"
     signin_limit_per_address: int = 5
     signin_limit_per_client: int = 20
 
@@ -169,10 +170,13 @@ def load_settings(env=None) -> Settings:
             raise ConfigError(name, f"must be a whole number of at least 1, got {raw!r}")
 
     public_url = _get(env, "PRIZE_PUBLIC_URL", Settings.public_url)
-    parts = urlparse(public_url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError("PRIZE_PUBLIC_URL", "must be the http:// or https:// address where applicants "
-                                              f"reach intake, such as https://prize.example.org, got {public_url!r}")
+    review_public_url = _get(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url)
+    for name, value, who in (("PRIZE_PUBLIC_URL", public_url, "applicants reach intake"),
+                             ("PRIZE_REVIEW_PUBLIC_URL", review_public_url, "jurors reach review")):
+        parts = urlparse(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(name, f"must be the http:// or https:// address where {who}, "
+                                    f"such as https://prize.example.org, got {value!r}")
 
     return Settings(
         broker_url=broker,
@@ -193,4 +197,5 @@ def load_settings(env=None) -> Settings:
         web_threads=web["PRIZE_WEB_THREADS"],
         # links in emails are built as public_url + "/signin/..."
         public_url=public_url.rstrip("/"),
+        review_public_url=review_public_url.rstrip("/"),
     )

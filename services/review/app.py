@@ -6,7 +6,7 @@ from shared.db import Database
 from shared.web import create_service_app
 from shared.worker import ServiceWorker
 
-from .api import blueprints
+from . import api, api_jury, api_secretariat, pages
 from .handlers import HANDLERS
 from .models import inbox, outbox
 
@@ -16,8 +16,12 @@ SERVICE = "review"
 def create_app(test_config: dict | None = None, settings: Settings | None = None):
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
-    return create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: review",
-                              blueprints=blueprints, test_config=test_config)
+    app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: review",
+                             blueprints=api.blueprints + api_secretariat.blueprints + api_jury.blueprints,
+                             test_config=test_config)
+    for blueprint in pages.blueprints:  # server-rendered pages (jurors, secretariat)
+        app.register_blueprint(blueprint)
+    return app
 
 
 def create_worker(settings: Settings | None = None) -> ServiceWorker:
