@@ -27,6 +27,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "notify": (
         "application.submitted",
         "signin.requested",
+        "juror.invited",
+        "review.assigned",
     ),
 }
 

@@ -53,7 +53,31 @@ def make_handlers(sender: Sender) -> dict:
         row = queue_email(uow.session, event, "signin_link", d["email"], language, context)
         _send_after_commit(uow, row)
 
+    def juror_invited(uow: UnitOfWork, event: Event) -> None:
+        """Invite the juror, with the link that signs them in to review."""
+        d = event.data
+        language = templates.language_for("juror_invited", d["language"])
+        context = {"name": d["name"], "url": d["url"], "expires_at": d["expires_at"].strftime("%Y-%m-%d %H:%M UTC")}
+        _send_after_commit(uow, queue_email(uow.session, event, "juror_invited", d["email"], language, context))
+
+    def review_assigned(uow: UnitOfWork, event: Event) -> None:
+        """One digest per juror and round: every application newly assigned to them in it."""
+        d = event.data
+        language = templates.language_for("review_assigned", d["language"])
+        titles = templates.CATEGORY_TITLES[language]
+        context = {
+            "name": d["name"], "year": d["year"], "url": d["url"], "count": len(d["applications"]),
+            "round_title": templates.ROUND_TITLES[language][d["round"]],
+            "due_at": d["due_at"].strftime("%Y-%m-%d %H:%M UTC") if d.get("due_at") else "",
+            "applications": [{"reference": a["reference"], "title": a["title"],
+                              "category_title": titles.get(a["category"], a["category"])}
+                             for a in d["applications"]],
+        }
+        _send_after_commit(uow, queue_email(uow.session, event, "review_assigned", d["email"], language, context))
+
     return {
         "application.submitted": application_submitted,
         "signin.requested": signin_requested,
+        "juror.invited": juror_invited,
+        "review.assigned": review_assigned,
     }

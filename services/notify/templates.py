@@ -22,6 +22,11 @@ CATEGORY_TITLES = {
            "leadership": "리더십"},
 }
 
+ROUND_TITLES = {
+    "en": {"finalist": "selection of finalists", "award": "selection of the winners"},
+    "ko": {"finalist": "결선 진출작 선정", "award": "수상작 선정"},
+}
+
 
 def language_for(template: str, wanted: str | None) -> str:
     """The recipient's language if we have this template in it, else English."""
