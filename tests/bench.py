@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.bench            # the full run (about 3 minutes on 2 cores)
     .venv/bin/python -m tests.bench --quick    # smaller N, about a minute
     .venv/bin/python -m tests.bench --only 1,3
+    .venv/bin/python -m tests.bench --only 6,7   # pure Python: needs no servers
 
 Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
  1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
@@ -23,10 +24,18 @@ Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
     presigned POST, intake's check hashing it from S3, a presigned download; RSS of the gunicorn
     process tree sampled every 50 ms; baseline: the RSS before (warm); the check's read+hash
     beside a bare boto3 one.                                      target growth ≤ 5 MB
+ 6. review's ranking, pure Python in the bench process: scoring.aggregate with per-juror
+    normalisation plus Krippendorff's alpha over 10,000 applications × 3 reviews × 6 criteria;
+    baseline: a plain mean per application over the same reviews.  target ≤ 1 s
+ 7. review's juror assignment, pure Python: assignment.assign of 2,400 applications × k=3 among
+    50 jurors with conflicts (40 countries, shared organisations and email domains, declared
+    ones, some max loads); baseline: a greedy round-robin skipping conflicted jurors, ignoring
+    balance and expertise.                                        target ≤ 2 s
+ (8 is reserved for the juror page latency.)
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
-them afterwards. RabbitMQ and PostgreSQL must be running (PRIZE_TEST_RABBITMQ_URL and
-PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests).
+them afterwards. RabbitMQ and PostgreSQL must be running for figures 1-5 (PRIZE_TEST_RABBITMQ_URL and
+PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests); 6 and 7 need neither.
 """
 from __future__ import annotations
 
@@ -40,22 +49,24 @@ from tests.support.bench_common import Row, load_note, print_table, quiet_logs, 
 
 FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
         "embedded_backlog": 20000, "sqla_backlog": 2000, "submit_n": 3000, "submit_rounds": 3,
-        "upload_mb": 500}
+        "upload_mb": 500, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50}
 QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "latency_seconds": 5.0,
          "embedded_backlog": 5000, "sqla_backlog": 500, "submit_n": 1000, "submit_rounds": 2,
-         "upload_mb": 100}
+         "upload_mb": 100, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated figures to run (default 1,2,3,4,5)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7",
+                        help="comma-separated figures to run (default 1,2,3,4,5,6,7)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
 
     quiet_logs()
-    require_servers()
+    if only & {"1", "2", "3", "4", "5"}:
+        require_servers()
     say(f"Seoul Smart City Prize bench ({'quick' if args.quick else 'full'} run) on {platform.node()}: "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     started = time.monotonic()
@@ -80,6 +91,14 @@ def main(argv=None) -> int:
         from tests.support import bench_upload
         say(f"\n[{load_note()}]")
         rows += bench_upload.run(sizes["upload_mb"])
+    if "6" in only:
+        from tests.support import bench_review
+        say(f"\n[{load_note()}]")
+        rows += bench_review.run_ranking(sizes["ranking_apps"])
+    if "7" in only:
+        from tests.support import bench_review
+        say(f"\n[{load_note()}]")
+        rows += bench_review.run_assignment(sizes["assignment_apps"], sizes["assignment_jurors"])
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")
