@@ -1,2 +1,188 @@
-"""(being written: see the issue on review's rounds)"""
-blueprints: list = []
+"""The jury's JSON API: a juror's assignments, the applications they score, scoring, peers'
+scores and declared conflicts. Thin views over services/review/desk.py, which decides.
+
+Every route needs a juror token of an active juror. An application or assignment the juror may
+not see (not theirs, conflicted, withdrawn, nonexistent) answers 404 with the same body in every
+case; a locked (closed round) or stale save answers 409.
+"""
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, redirect, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from shared.storage import open_storage
+from shared.web import require_role
+
+from . import desk
+from .schemas_jury import (AssignmentState, ConflictDeclare, ConflictDeclared, DocumentLink, DocumentQuery,
+                           JurorApplication, MyAssignments, PeerScores, ScoresSave, ScoresSubmit)
+
+jury = Blueprint("review_jury", __name__, url_prefix="/api/jury",
+                 description="Jurors: assignments, applications, scoring, conflicts of interest")
+
+SECURITY = [{"bearer": []}]
+
+
+def _db():
+    return current_app.extensions["prize"]["db"]
+
+
+def _storage():
+    """Documents are read where intake checked them; on the embedded file store intake's web app
+    serves the signed download links (/storage/download), so they point at intake's address."""
+    ext = current_app.extensions["prize"]
+    if "jury_storage" not in ext:
+        settings = ext["settings"]
+        ext["jury_storage"] = open_storage(settings.storage_url, settings.secret_key, settings.public_url)
+    return ext["jury_storage"]
+
+
+def _juror_id() -> str:
+    return g.principal.subject
+
+
+def _refused(exc: desk.Refusal):
+    if exc.errors:
+        abort(exc.status, message=exc.message, errors=exc.errors)
+    abort(exc.status, message=exc.message)
+
+
+def _correlation() -> str | None:
+    return g.get("correlation_id")
+
+
+@jury.route("/assignments")
+class AssignmentsView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.response(200, MyAssignments)
+    def get(self):
+        """My assignments per round, with progress ("3 of 8 scored")."""
+        with _db().session() as s:
+            try:
+                return desk.my_assignments(s, _juror_id())
+            except desk.Refusal as exc:
+                _refused(exc)
+
+
+@jury.route("/assignments/<uuid:assignment_id>")
+class AssignmentView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.response(200, AssignmentState)
+    def get(self, assignment_id):
+        """One of my assignments: my scores, comments and their revision."""
+        with _db().session() as s:
+            try:
+                return desk.assignment_state(s, _juror_id(), str(assignment_id), request.path)
+            except desk.Refusal as exc:
+                _refused(exc)
+
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.arguments(ScoresSave)
+    @jury.response(200, AssignmentState)
+    def patch(self, data, assignment_id):
+        """Autosave scores and comments (partial; send the revision they are based on)."""
+        with _db().session() as s:
+            try:
+                return desk.save_scores(s, _juror_id(), str(assignment_id), data["scores"], data["comments"],
+                                        data["revision"], path=request.path)
+            except desk.Refusal as exc:
+                _refused(exc)
+
+
+@jury.route("/assignments/<uuid:assignment_id>/submit")
+class SubmitView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.arguments(ScoresSubmit)
+    @jury.response(200, AssignmentState)
+    def post(self, data, assignment_id):
+        """Submit my review: every criterion needs a score and a comment."""
+        with _db().session() as s:
+            try:
+                return desk.submit_scores(s, _juror_id(), str(assignment_id), data.get("revision"),
+                                          path=request.path, correlation_id=_correlation())
+            except desk.Refusal as exc:
+                _refused(exc)
+
+
+@jury.route("/assignments/<uuid:assignment_id>/peers")
+class PeersView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.response(200, PeerScores)
+    def get(self, assignment_id):
+        """Other jurors' submitted scores of the same application, once I submitted mine."""
+        with _db().session() as s:
+            try:
+                return desk.peer_scores(s, _juror_id(), str(assignment_id), path=request.path)
+            except desk.Refusal as exc:
+                _refused(exc)
+
+
+@jury.route("/applications/<uuid:application_id>")
+class ApplicationView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.response(200, JurorApplication)
+    def get(self, application_id):
+        """An application I am assigned: its answers with the rubric beside each, project facts,
+        documents."""
+        with _db().session() as s:
+            try:
+                return desk.open_application(s, _juror_id(), str(application_id), request.path)
+            except desk.Refusal as exc:
+                _refused(exc)
+
+
+@jury.route("/applications/<uuid:application_id>/documents/<uuid:document_id>")
+class DocumentView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.arguments(DocumentQuery, location="query")
+    @jury.response(302)
+    @jury.alt_response(200, schema=DocumentLink, description="with ?format=json")
+    def get(self, query, application_id, document_id):
+        """A short-lived link to one of the application's documents: a redirect, or ``{url}``
+        with ``?format=json``."""
+        with _db().session() as s:
+            try:
+                url = desk.document_link(s, _juror_id(), str(application_id), str(document_id), request.path,
+                                         _storage())
+            except desk.Refusal as exc:
+                _refused(exc)
+        if query["format"] == "json":
+            response = jsonify({"url": url})
+        else:
+            response = redirect(url, 302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+@jury.route("/applications/<uuid:application_id>/conflict")
+class ConflictView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.arguments(ConflictDeclare)
+    @jury.response(201, ConflictDeclared)
+    def post(self, data, application_id):
+        """Declare a conflict of interest: the application leaves my assignments at once and
+        another juror takes my place."""
+        settings = current_app.extensions["prize"]["settings"]
+        with _db().session() as s:
+            try:
+                result = desk.declare_conflict(s, _juror_id(), str(application_id), data["reason"],
+                                               path=request.path, review_url=settings.review_public_url,
+                                               correlation_id=_correlation())
+            except desk.Refusal as exc:
+                _refused(exc)
+        # The juror learns nothing about who takes over (or that nobody could): the
+        # secretariat reads that in the ledger.
+        return {"application_id": result.application_id, "declared_at": result.declared_at,
+                "message": "recorded: this application has left your assignments"}
+
+
+blueprints = [jury]
