@@ -1,2 +1,382 @@
-"""(being written: see the issue on review's rounds)"""
-blueprints: list = []
+"""review's JSON API for the secretariat: jurors, conflicts, screening, rounds, assignment, standings,
+the cut, awards, release, exports and the ledger. The rules live in jury.py; this module maps
+HTTP to them and their refusals to JSON errors."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+from flask import Response, current_app, g, jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+from sqlalchemy import func, select
+
+from shared.web import require_role
+
+from . import exports, jury
+from .models import AccessDenial, Conflict, Juror, Round
+from .schemas_secretariat import (AccessDenialPage, AccessDenialQuery, AdjustIn, AssignmentOut, AssignOut,
+                                  AwardIn, CloseIn, CloseOut, ConflictPage, ConflictQuery, JurorCreate,
+                                  JurorDetail, JurorOut, LedgerVerifyOut, ReleaseIn, ReleaseOut,
+                                  ReviewedApplicationOut, RoundCreate, RoundDetail, RoundOut, RoundQuery,
+                                  ScreeningIn, StandingsOut, StandingsQuery)
+
+jurors = Blueprint("review_jurors", __name__, url_prefix="/api/jurors",
+                   description="Jurors and their conflicts of interest (secretariat)")
+conflicts = Blueprint("review_conflicts", __name__, url_prefix="/api/conflicts",
+                      description="Conflicts of interest, detected and declared (secretariat)")
+decisions = Blueprint("review_decisions", __name__, url_prefix="/api/applications",
+                      description="Screening, award decisions and evidence packs (secretariat)")
+rounds = Blueprint("review_rounds", __name__, url_prefix="/api/rounds",
+                   description="Rounds: assignment, standings, closing, exports (secretariat)")
+releases = Blueprint("review_releases", __name__, url_prefix="/api/calls",
+                     description="Releasing a round's results to the applicants (secretariat)")
+audit = Blueprint("review_audit", __name__, url_prefix="/api",
+                  description="The tamper-evident ledger and the log of refused access (secretariat)")
+
+SECURITY = [{"bearer": []}]
+
+
+def _db():
+    return current_app.extensions["prize"]["db"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _actor() -> str:
+    return f"secretariat:{g.principal.subject}"
+
+
+def _jury_url() -> str:
+    return current_app.extensions["prize"]["settings"].review_public_url + "/jury"
+
+
+def _refused(exc: jury.Refused):
+    """A refusal as the JSON error the API promises: field errors for a 422, details for a 409."""
+    if exc.status == 422:
+        abort(422, message=exc.message, errors={"json": exc.errors or {"_schema": [exc.message]}})
+    if not exc.details:
+        abort(exc.status, message=exc.message)
+    body = {"code": exc.status, "status": "Conflict" if exc.status == 409 else "Error", "message": exc.message}
+    body.update(exc.details)
+    response = jsonify(_plain(body))
+    response.status_code = exc.status
+    return response
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _run(fn, *args, **kwargs):
+    """Run a jury operation in one transaction; a refusal rolls it back (unless it keeps what it
+    found, as close_round keeps the ties) and becomes the JSON error."""
+    refusal = None
+    with _db().session() as s:
+        with s.begin():
+            try:
+                result = fn(s, *args, **kwargs)
+            except jury.Refused as exc:
+                if not exc.keep:
+                    raise
+                refusal = exc
+        if refusal is None:
+            return result
+    return _refused(refusal)
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return _run(fn, *args, **kwargs)
+    except jury.Refused as exc:
+        return _refused(exc)
+
+
+# -- jurors ---------------------------------------------------------------------------------
+
+@jurors.route("")
+class JurorsView(MethodView):
+    @require_role("secretariat")
+    @jurors.doc(security=SECURITY)
+    @jurors.response(200, JurorOut(many=True))
+    def get(self):
+        """Every juror invited, in the order they were invited."""
+        with _db().session() as s:
+            return s.scalars(select(Juror).order_by(Juror.invited_at, Juror.id)).all()
+
+    @require_role("secretariat")
+    @jurors.doc(security=SECURITY)
+    @jurors.arguments(JurorCreate)
+    @jurors.response(201, JurorOut)
+    def post(self, data):
+        """Invite a juror: their conflicts with every application in review are detected at once, and
+        juror.invited asks notify to send the sign-in link. 409 when the email is already invited."""
+        return _call(lambda s: jury.invite_juror(s, data, _actor(), _now()))
+
+
+@jurors.route("/<uuid:juror_id>")
+class JurorView(MethodView):
+    @require_role("secretariat")
+    @jurors.doc(security=SECURITY)
+    @jurors.response(200, JurorDetail)
+    def get(self, juror_id):
+        """A juror, their conflicts and their progress in each round."""
+        with _db().session() as s:
+            juror = s.get(Juror, str(juror_id))
+            if juror is None:
+                abort(404, message=f"no juror {juror_id}")
+            return jury.juror_summary(s, juror)
+
+
+@conflicts.route("")
+class ConflictsView(MethodView):
+    @require_role("secretariat")
+    @conflicts.doc(security=SECURITY)
+    @conflicts.arguments(ConflictQuery, location="query", unknown=RAISE)
+    @conflicts.response(200, ConflictPage)
+    def get(self, query):
+        """Conflicts of interest, newest first, filtered by juror, application or source."""
+        q = select(Conflict)
+        for key in ("juror_id", "application_id"):
+            if key in query:
+                q = q.where(getattr(Conflict, key) == str(query[key]))
+        if "source" in query:
+            q = q.where(Conflict.source == query["source"])
+        with _db().session() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery()))
+            items = s.scalars(q.order_by(Conflict.created_at.desc(), Conflict.id)
+                              .limit(query["limit"]).offset(query["offset"])).all()
+        return {"total": total, "items": items}
+
+
+# -- screening, awards, evidence ------------------------------------------------------------------
+
+@decisions.route("/<uuid:application_id>/screening")
+class ScreeningView(MethodView):
+    @require_role("secretariat")
+    @decisions.doc(security=SECURITY)
+    @decisions.arguments(ScreeningIn)
+    @decisions.response(200, ReviewedApplicationOut)
+    def post(self, data, application_id):
+        """Mark a submitted application eligible or ineligible (a reason is required for ineligible).
+        The same answer again changes nothing; a change after the finalist round opened is a 409."""
+        return _call(lambda s: jury.screen(s, application_id, data["eligible"], data["reason"], _actor(), _now()))
+
+
+@decisions.route("/<uuid:application_id>/award")
+class AwardView(MethodView):
+    @require_role("secretariat")
+    @decisions.doc(security=SECURITY)
+    @decisions.arguments(AwardIn)
+    @decisions.response(200, ReviewedApplicationOut)
+    def post(self, data, application_id):
+        """Record an award decision (winner and not_awarded: finalists only; special_mention: any
+        eligible application). It stays embargoed until the award round is released."""
+        return _call(lambda s: jury.decide_award(s, application_id, data["outcome"], data["award"],
+                                                 _actor(), _now()))
+
+
+@decisions.route("/<uuid:application_id>/evidence")
+class EvidenceView(MethodView):
+    @require_role("secretariat")
+    @decisions.doc(security=SECURITY)
+    @decisions.response(200, description="The evidence pack: the application, its assignments, scores, "
+                                         "comments, conflicts, decisions and ledger entries with hashes")
+    def get(self, application_id):
+        """The evidence pack of one application, as a JSON download for the committee."""
+        try:
+            with _db().session() as s:
+                pack = exports.evidence_pack(s, application_id)
+        except jury.Refused as exc:
+            return _refused(exc)
+        body = json.dumps(_plain(pack), ensure_ascii=False, indent=1, sort_keys=True)
+        return Response(body, mimetype="application/json", headers={
+            "Content-Disposition": f'attachment; filename="evidence-{pack["application"]["reference"]}.json"'})
+
+
+# -- rounds -------------------------------------------------------------------------------------
+
+@rounds.route("")
+class RoundsView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(RoundQuery, location="query", unknown=RAISE)
+    @rounds.response(200, RoundOut(many=True))
+    def get(self, query):
+        """Every round, oldest first (of one call with call_id)."""
+        q = select(Round).order_by(Round.opened_at, Round.id)
+        if "call_id" in query:
+            q = q.where(Round.call_id == str(query["call_id"]))
+        with _db().session() as s:
+            return s.scalars(q).all()
+
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(RoundCreate)
+    @rounds.response(201, RoundOut)
+    def post(self, data):
+        """Open a call's finalist round (it takes the eligible applications) or its award round
+        (the finalists; only once the finalist round is closed)."""
+        call_id, kind = data.pop("call_id"), data.pop("kind")
+        return _call(lambda s: jury.open_round(s, call_id, kind, data, _actor(), _now()))
+
+
+@rounds.route("/<uuid:round_id>")
+class RoundView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.response(200, RoundDetail)
+    def get(self, round_id):
+        """A round with its number of applications and assignments by status."""
+        with _db().session() as s:
+            rnd = s.get(Round, str(round_id))
+            if rnd is None:
+                abort(404, message=f"no round {round_id}")
+            return jury.round_summary(s, rnd)
+
+
+@rounds.route("/<uuid:round_id>/assign")
+class AssignView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.response(200, AssignOut)
+    @rounds.alt_response(409, description="no complete assignment exists; nothing was written")
+    def post(self, round_id):
+        """Assign k non-conflicted jurors to every application of the round, keeping the assignments
+        made so far; each juror with new work gets one review.assigned digest."""
+        return _call(lambda s: jury.auto_assign(s, round_id, _actor(), _now(), jury_url=_jury_url()))
+
+
+@rounds.route("/<uuid:round_id>/assignments")
+class AssignmentsView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(AdjustIn)
+    @rounds.response(200, AssignmentOut(many=True))
+    def patch(self, data, round_id):
+        """Add or remove jurors of one application by hand (never a conflicted juror; removing one
+        who already submitted scores needs a reason). Returns the application's assignments."""
+        return _call(lambda s: jury.adjust(s, round_id, data["application_id"], data["add"], data["remove"],
+                                           _actor(), _now(), reason=data["reason"], jury_url=_jury_url()))
+
+
+@rounds.route("/<uuid:round_id>/standings")
+class StandingsView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(StandingsQuery, location="query", unknown=RAISE)
+    @rounds.response(200, StandingsOut)
+    def get(self, query, round_id):
+        """Per category: the leaderboard with mean, median, spread, disagreement flags and the cut;
+        with normalise=true also the per-juror z-score ranking and how far each one moved."""
+        try:
+            with _db().session() as s:
+                return jury.standings(s, round_id, normalise=query["normalise"])
+        except jury.Refused as exc:
+            return _refused(exc)
+
+
+@rounds.route("/<uuid:round_id>/close")
+class CloseView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(CloseIn)
+    @rounds.response(200, CloseOut)
+    @rounds.alt_response(409, description="ties at the cut or applications short of reviews need a decision")
+    def post(self, data, round_id):
+        """Close the round: scores lock; in the finalist round the top N per category advance and the
+        rest are eliminated. Ties at the cut are never broken here: they are listed (409) until the
+        secretariat closes again with a decision for each."""
+        return _call(lambda s: jury.close_round(s, round_id, _actor(), _now(), decisions=data["decisions"],
+                                                normalise=data["normalise"]))
+
+
+def _export(round_id, normalise, fn, mimetype, suffix):
+    try:
+        with _db().session() as s:
+            body = fn(s, round_id, normalise)
+            rnd = s.get(Round, str(round_id))
+    except jury.Refused as exc:
+        return _refused(exc)
+    name = f"round-{rnd.kind}-{str(round_id)[:8]}.{suffix}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@rounds.route("/<uuid:round_id>/export.csv")
+class CsvExportView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(StandingsQuery, location="query", unknown=RAISE)
+    @rounds.response(200, description="CSV: every score and comment per juror and criterion, then the standings",
+                     content_type="text/csv")
+    def get(self, query, round_id):
+        return _export(round_id, query["normalise"], exports.round_csv, "text/csv", "csv")
+
+
+@rounds.route("/<uuid:round_id>/export.xlsx")
+class XlsxExportView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(StandingsQuery, location="query", unknown=RAISE)
+    @rounds.response(200, description="XLSX: a Scores sheet and a Standings sheet",
+                     content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    def get(self, query, round_id):
+        return _export(round_id, query["normalise"], exports.round_xlsx,
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+
+
+# -- release ------------------------------------------------------------------------------------
+
+@releases.route("/<uuid:call_id>/release")
+class ReleaseView(MethodView):
+    @require_role("secretariat")
+    @releases.doc(security=SECURITY)
+    @releases.arguments(ReleaseIn)
+    @releases.response(200, ReleaseOut)
+    def post(self, data, call_id):
+        """Release a round's decisions: one results.released per decided application, after which
+        intake shows them. Releasing again changes nothing."""
+        return _call(lambda s: jury.release(s, call_id, data["round"], _actor(), _now()))
+
+
+# -- audit --------------------------------------------------------------------------------------
+
+@audit.route("/ledger/verify")
+class LedgerVerifyView(MethodView):
+    @require_role("secretariat")
+    @audit.doc(security=SECURITY)
+    @audit.response(200, LedgerVerifyOut)
+    def get(self):
+        """Recompute the whole hash chain: any edited, deleted or reordered entry is reported."""
+        with _db().session() as s:
+            return exports.verify_ledger(s)
+
+
+@audit.route("/access-denials")
+class AccessDenialsView(MethodView):
+    @require_role("secretariat")
+    @audit.doc(security=SECURITY)
+    @audit.arguments(AccessDenialQuery, location="query", unknown=RAISE)
+    @audit.response(200, AccessDenialPage)
+    def get(self, query):
+        """Every time a juror was refused an application (conflicted or not assigned), newest first."""
+        q = select(AccessDenial)
+        if "juror_id" in query:
+            q = q.where(AccessDenial.juror_id == str(query["juror_id"]))
+        with _db().session() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery()))
+            items = s.scalars(q.order_by(AccessDenial.seq.desc()).limit(query["limit"])
+                              .offset(query["offset"])).all()
+        return {"total": total, "items": items}
+
+
+blueprints = [jurors, conflicts, decisions, rounds, releases, audit]

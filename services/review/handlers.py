@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import select
+
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
-from .models import Application, Call
+from . import history
+from .jury import record_conflicts
+from .models import Application, Assignment, Call, Juror, Round
 
 
 def call_opened(uow: UnitOfWork, event: Event) -> None:
@@ -29,7 +33,7 @@ def application_submitted(uow: UnitOfWork, event: Event) -> None:
     d, a = event.data, event.data["applicant"]
     # No look-up first: the inbox already guarantees one submission event is handled once,
     # and skipping it lets a batch of inserts reach the database in one round trip.
-    uow.session.add(Application(
+    row = Application(
         id=str(d["application_id"]), reference=d["reference"], call_id=str(d["call_id"]),
         category=d["category"], title=d["title"], summary=d["summary"],
         applicant_type=a["type"], organisation=a["organisation"], country=a["country"],
@@ -37,14 +41,41 @@ def application_submitted(uow: UnitOfWork, event: Event) -> None:
         submitted_at=d["submitted_at"], received_at=datetime.now(timezone.utc),
         applicant_id=str(a["id"]), language=a["language"], answers=dict(d.get("answers") or {}),
         project=dict(d.get("project") or {}),
-        documents=[dict(doc, id=str(doc["id"])) for doc in d.get("documents") or []]))
+        documents=[dict(doc, id=str(doc["id"])) for doc in d.get("documents") or []])
+    uow.session.add(row)
+    _detect_conflicts(uow, row)
+
+
+def _detect_conflicts(uow: UnitOfWork, row: Application) -> None:
+    """Conflicts with every active juror are stored before any juror can see the application.
+
+    The jurors are read once per transaction (a batch of submissions shares them); a juror
+    invited at the same moment is caught by the invitation itself or at assignment time.
+    """
+    jurors = uow.session.info.get("review_active_jurors")
+    if jurors is None:
+        jurors = list(uow.session.scalars(select(Juror).where(Juror.active.is_(True))))
+        uow.session.info["review_active_jurors"] = jurors
+    if jurors:
+        uow.session.flush()  # the application row first: conflicts refer to it
+        record_conflicts(uow.session, jurors, [row], "auto", row.received_at)
 
 
 def application_withdrawn(uow: UnitOfWork, event: Event) -> None:
     """A withdrawn application leaves every round."""
     row = uow.session.get(Application, str(event.data["application_id"]))
-    if row is not None:
-        row.stage = "withdrawn"
+    if row is None:
+        return
+    row.stage = "withdrawn"
+    # its assignments in open rounds end now: jurors stop seeing it on their next request
+    open_rounds = select(Round.id).where(Round.status == "open")
+    removed = uow.session.scalars(select(Assignment).where(
+        Assignment.application_id == row.id, Assignment.status != "removed",
+        Assignment.round_id.in_(open_rounds))).all()
+    for assignment in removed:
+        assignment.status = "removed"
+    history.append(uow.session, "applicant", "application.withdrawn", application_id=row.id,
+                   data={"reason": event.data.get("reason", ""), "assignments_removed": len(removed)})
 
 
 HANDLERS = {

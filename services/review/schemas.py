@@ -2,7 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from shared.events.common import CATEGORIES
 
-STAGES = ("submitted", "eligible", "ineligible", "withdrawn")
+STAGES = ("submitted", "eligible", "ineligible", "finalist", "not_advanced", "winner", "special_mention",
+          "not_awarded", "withdrawn")
 
 
 class ApplicationQuery(Schema):

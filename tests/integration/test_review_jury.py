@@ -235,6 +235,13 @@ def test_withdrawn_application_leaves_the_jurors_list(embedded_world):
                                                    "withdrawn_at": "2026-06-02T09:00:00+00:00"}, producer="intake"))
     assert get(w, me, "/api/jury/assignments").get_json()["rounds"] == []
     assert get(w, me, f"/api/jury/applications/{app_id}").status_code == 404
+    # the assignment itself ends at once (not at the next assignment run) and the history says so
+    from services.review import history
+    from services.review.models import Assignment
+    with w.db.session() as s:
+        assert s.scalars(select(Assignment.status).where(Assignment.application_id == app_id)).all() == ["removed"]
+        [entry] = [e for e in history.entries(s, app_id) if e.action == "application.withdrawn"]
+        assert entry.data["assignments_removed"] == 1
 
 
 # ---- reading an application ----
