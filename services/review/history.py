@@ -29,15 +29,27 @@ def _fields(row: LedgerEntry) -> dict:
 def append(session: Session, actor: str, action: str, *, application_id: str | None = None,
            juror_id: str | None = None, data: dict | None = None, at: datetime | None = None) -> LedgerEntry:
     """Add one entry at the end of the chain, in the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _LOCK})
-    previous = session.scalar(select(LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1))
+    # Within one transaction the lock is held and the head known after the first append: a
+    # batch (an assignment run) reads it once.
+    transaction = session.get_transaction()
+    nested = session.in_nested_transaction()  # a savepoint may roll back: no shortcut there
+    head = None if nested else session.info.get("ledger_head")
+    if head is not None and head[0] is transaction:
+        previous = head[1]
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _LOCK})
+        previous = session.scalar(select(LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1))
     row = LedgerEntry(at=(at or datetime.now(timezone.utc)).replace(microsecond=0), actor=actor, action=action,
                       application_id=application_id, juror_id=juror_id, data=dict(data or {}),
                       prev_hash=previous or ledger.GENESIS)
     row.hash = ledger.entry_hash(row.prev_hash, _fields(row))
     session.add(row)
     session.flush()
+    if nested:
+        session.info.pop("ledger_head", None)
+    else:
+        session.info["ledger_head"] = (transaction, row.hash)
     return row
 
 

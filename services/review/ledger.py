@@ -8,10 +8,10 @@ lists; NaN, infinities and other types are refused, so that what is hashed survi
 round trip unchanged. Every key except "hash", "prev_hash" and "seq" is covered: seq is the
 database's insertion number, known only after the hash is computed (services/review/history.py
 hashes before the insert); the order it gives is protected by the links, and verify() reports
-gaps and jumps in seq.
+seq that goes back (gaps are normal: rolled-back transactions).
 
 verify() finds an edited row (its hash no longer matches its fields), a broken link (a row
-deleted, inserted or reordered: prev_hash is not the hash of the row before it) and gaps in seq.
+deleted, inserted or reordered: prev_hash is not the hash of the row before it) and a seq that goes back.
 Deleting the newest rows leaves a valid shorter chain: pass the head hash kept elsewhere (the
 last one published or mailed) as `head` to catch that too.
 """
@@ -98,10 +98,12 @@ def verify(entries: Iterable[Mapping[str, Any]], *, head: str | None = None) -> 
     for position, entry in enumerate(entries):
         seq = entry.get("seq", position)
         stored_prev, stored_hash = entry.get("prev_hash"), entry.get("hash")
+        # Gaps in seq are normal (a transaction that rolled back after taking a number); a seq
+        # that does not increase means the rows were not given in order or were renumbered.
         if previous_seq is not None and isinstance(seq, int) and isinstance(previous_seq, int) \
-                and seq != previous_seq + 1:
-            problems.append(Problem(seq, position, f"seq jumps from {previous_seq} to {seq}: "
-                                                   "rows missing or reordered"))
+                and seq <= previous_seq:
+            problems.append(Problem(seq, position, f"seq goes back from {previous_seq} to {seq}: "
+                                                   "rows renumbered or reordered"))
         if stored_prev != expected_prev:
             what = "the genesis hash" if position == 0 else f"the hash of the row before it (seq {previous_seq})"
             problems.append(Problem(seq, position, f"broken link: prev_hash is not {what}: "

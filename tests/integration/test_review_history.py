@@ -80,3 +80,18 @@ def test_an_edited_or_deleted_row_is_found(db, tamper):
     with db.session() as s:
         problems = history.verify(s)
         assert problems, "the tampered chain verified"
+
+
+def test_a_rolled_back_savepoint_does_not_leave_the_chain_pointing_at_nothing(db):
+    with db.session() as s, s.begin():
+        history.append(s, "secretariat:kim", "screened", application_id="a1")
+        try:
+            with s.begin_nested():
+                history.append(s, "secretariat:kim", "decided", application_id="a1")
+                raise RuntimeError("the decision failed")
+        except RuntimeError:
+            pass
+        history.append(s, "secretariat:kim", "screened", application_id="a2")
+    with db.session() as s:
+        assert [r.action for r in history.entries(s)] == ["screened", "screened"]
+        assert history.verify(s) == []

@@ -79,13 +79,19 @@ def _edit(value):
 def test_editing_any_field_of_any_row_is_found_at_that_row(row, name):
     rows = _chain()
     rows[row][name] = _edit(rows[row][name])
+    if name == "seq":
+        # seq is not hashed (the database assigns it after the hash) and gaps are normal; the
+        # rows come back in seq order, so a renumbering that moves a row breaks the links, and
+        # one that keeps the order (the newest row's seq raised) changes nothing that matters
+        rows.sort(key=lambda r: r["seq"])
+        problems = verify(rows)
+        if row == 4:
+            assert problems == []
+        else:
+            assert problems and problems[0].position == row and "broken link" in problems[0].reason
+        return
     problems = verify(rows)
     assert problems, f"editing {name} of row {row} went unnoticed"
-    if name == "seq":
-        # seq is not hashed (the database assigns it after the hash): a changed seq shows as a
-        # jump next to it, at the row itself or, for the first row, at its successor
-        assert problems[0].position == max(row, 1) and "seq jumps" in problems[0].reason
-        return
     assert problems[0].position == row
     assert problems[0].seq == rows[row]["seq"]
 
@@ -115,7 +121,7 @@ def test_reordering_rows_is_found():
     rows[1], rows[2] = rows[2], rows[1]
     problems = verify(rows)
     assert problems[0].position == 1
-    assert {"broken link", "seq jumps"} <= {p.reason.split(":")[0].split(" from")[0] for p in problems}
+    assert {"broken link", "seq goes back"} <= {p.reason.split(":")[0].split(" from")[0] for p in problems}
 
 
 def test_rewriting_the_tail_with_fresh_hashes_breaks_the_head():
@@ -143,3 +149,11 @@ def test_any_changed_entry_breaks_verification(entries, data):
     tampered = copy.deepcopy(rows)
     tampered[target]["extra!"] = data.draw(st.text(max_size=3))
     assert verify(tampered)[0].position == target
+
+
+def test_gaps_in_seq_are_normal():
+    # PostgreSQL sequences are not transactional: a rolled-back append leaves a gap
+    rows = _chain()
+    for i, r in enumerate(rows):
+        r["seq"] = 10 * (i + 1)
+    assert verify(rows) == []
