@@ -4,6 +4,7 @@
     .venv/bin/python -m tests.bench --quick    # smaller N, about a minute
     .venv/bin/python -m tests.bench --only 1,3
     .venv/bin/python -m tests.bench --only 6,7   # pure Python: needs no servers
+    .venv/bin/python -m tests.bench --only 8     # needs PostgreSQL only
 
 Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
  1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
@@ -31,11 +32,16 @@ Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
     50 jurors with conflicts (40 countries, shared organisations and email domains, declared
     ones, some max loads); baseline: a greedy round-robin skipping conflicted jurors, ignoring
     balance and expertise.                                        target ≤ 2 s
- (8 is reserved for the juror page latency.)
+ 8. the juror's assignment page: GET /api/jury/assignments (JSON) and GET /jury (the HTML page, when
+    review serves it to a bearer token) on `prize web review` (gunicorn 2×4, PostgreSQL), each of 16
+    keep-alive clients a juror with exactly 60 assignments among 2,400 applications, 50 jurors,
+    conflicts and an open finalist round; baseline: GET /healthz on the same server, same load.
+                                                                  target p99 ≤ 50 ms
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
 them afterwards. RabbitMQ and PostgreSQL must be running for figures 1-5 (PRIZE_TEST_RABBITMQ_URL and
-PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests); 6 and 7 need neither.
+PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests); 6 and 7 need neither; 8 needs
+PostgreSQL only.
 """
 from __future__ import annotations
 
@@ -45,21 +51,23 @@ import platform
 import sys
 import time
 
-from tests.support.bench_common import Row, load_note, print_table, quiet_logs, require_servers, say
+from tests.support.bench_common import Row, load_note, print_table, quiet_logs, reachable, require_servers, say
 
 FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
         "embedded_backlog": 20000, "sqla_backlog": 2000, "submit_n": 3000, "submit_rounds": 3,
-        "upload_mb": 500, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50}
+        "upload_mb": 500, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50,
+        "jury_page_n": 6000, "jury_page_seconds": 15.0, "jury_page_rounds": 3}
 QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "latency_seconds": 5.0,
          "embedded_backlog": 5000, "sqla_backlog": 500, "submit_n": 1000, "submit_rounds": 2,
-         "upload_mb": 100, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50}
+         "upload_mb": 100, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50,
+         "jury_page_n": 1500, "jury_page_seconds": 5.0, "jury_page_rounds": 1}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7",
-                        help="comma-separated figures to run (default 1,2,3,4,5,6,7)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8",
+                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
@@ -67,6 +75,9 @@ def main(argv=None) -> int:
     quiet_logs()
     if only & {"1", "2", "3", "4", "5"}:
         require_servers()
+    elif "8" in only and not reachable("127.0.0.1", 5432):
+        raise SystemExit("bench: not reachable: PostgreSQL at 127.0.0.1:5432 (start it with: pg_ctlcluster "
+                         "--skip-systemctl-redirect $(ls /etc/postgresql) main start)")
     say(f"Seoul Smart City Prize bench ({'quick' if args.quick else 'full'} run) on {platform.node()}: "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     started = time.monotonic()
@@ -99,6 +110,10 @@ def main(argv=None) -> int:
         from tests.support import bench_review
         say(f"\n[{load_note()}]")
         rows += bench_review.run_assignment(sizes["assignment_apps"], sizes["assignment_jurors"])
+    if "8" in only:
+        from tests.support import bench_jury_page
+        say(f"\n[{load_note()}]")
+        rows += bench_jury_page.run(sizes["jury_page_n"], sizes["jury_page_seconds"], sizes["jury_page_rounds"])
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")
