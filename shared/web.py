@@ -266,7 +266,8 @@ def current_principal() -> Principal | None:
     """Who is calling: from ``Authorization: Bearer``, else from the session cookie, else None.
 
     Signed tokens (shared.auth) are read here. Anything else, an opaque bearer token or the
-    ``prize_session`` cookie, goes to the service's ``principal_loader`` when it has one
+    session cookie (``prize_session``, or the service's ``app.extensions["prize"]["session_cookie"]``
+    as shared.signin sets it), goes to the service's ``principal_loader`` when it has one
     (``app.extensions["prize"]["principal_loader"]``, a callable ``(token, source)`` with
     source ``"bearer"`` or ``"cookie"`` that returns a Principal or None and may abort, e.g.
     403 for a cookie request without its CSRF token). A bearer token nobody recognises is a
@@ -294,7 +295,8 @@ def current_principal() -> Principal | None:
             if principal is None:
                 abort(401, message="token invalid")
     else:
-        cookie = request.cookies.get(SESSION_COOKIE)
+        # a service may name its cookie (shared.signin.SignIn.cookie_name): ports share cookies
+        cookie = request.cookies.get(current_app.extensions["prize"].get("session_cookie", SESSION_COOKIE))
         principal = loader(cookie, "cookie") if cookie and loader is not None else None
     g._prize_principal = principal
     return principal

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import NAMING_CONVENTION, UTCDateTime
 from shared.inbox import define_inbox
 from shared.outbox import define_outbox
+from shared.signin import define_signin_tables
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -85,34 +86,28 @@ class Applicant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# The sign-in tables are shared.signin's, with the subject column named applicant_id.
+signin_tables = define_signin_tables(metadata, subject_column="applicant_id", subject_table="applicants")
+
+
 class SignInLink(Base):
     """A one-time sign-in link; only its hash is stored.
 
     A request for an address that is not registered is kept too (applicant_id NULL, a hash
     nobody holds the token of), so the rate limits count it and cannot tell who is registered.
+    Columns: token_hash, applicant_id, email, client, purpose (browser | api), created_at,
+    expires_at, used_at.
     """
-    __tablename__ = "signin_links"
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    applicant_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), index=True, nullable=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    client: Mapped[str] = mapped_column(String(100), index=True)
-    purpose: Mapped[str] = mapped_column(String(20), default="browser")  # browser | api
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    __table__ = signin_tables.links
 
 
 class Session(Base):
-    """A server-side session (browser) or bearer token (API): revocable; only its hash is stored."""
-    __tablename__ = "sessions"
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="browser")  # browser | api
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """A server-side session (browser) or bearer token (API): revocable; only its hash is stored.
+
+    Columns: id_hash, applicant_id, kind (browser | api), csrf_token, created_at, expires_at,
+    last_seen_at, revoked_at.
+    """
+    __table__ = signin_tables.sessions
 
 
 class Application(Base):

@@ -1,5 +1,5 @@
 """Events published by intake."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .common import APPLICANT_TYPES, CATEGORIES, LANGUAGES, ApplicantSnapshot
 from .registry import contract
@@ -92,14 +92,23 @@ class ApplicationWithdrawnV1(Schema):
     withdrawn_at = fields.AwareDateTime(required=True)
 
 
+SIGNIN_AUDIENCES = ("applicant", "juror")
+
+
 @contract("signin.requested", 1)
 class SignInRequestedV1(Schema):
-    """Someone asked to sign in as this applicant: notify mails the one-time link or code.
+    """Someone asked to sign in as this applicant or juror: notify mails the one-time link or code.
 
     ``url`` is the one-time link for purpose ``browser``; for ``api`` it is where to exchange
     ``code`` for a bearer token. Either way the secret travels only to the contact address.
+    Exactly one of ``applicant_id`` (intake's applicants) and ``juror_id`` (review's jurors)
+    names who; ``audience`` says which of the two it is, ``applicant`` when left out (as in the
+    events from before jurors signed in). Despite this module's name, review produces the
+    events of jurors (shared.signin sends both).
     """
-    applicant_id = fields.UUID(required=True)
+    applicant_id = fields.UUID()
+    juror_id = fields.UUID()
+    audience = fields.String(load_default="applicant", validate=validate.OneOf(SIGNIN_AUDIENCES))
     email = fields.Email(required=True)
     contact_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
@@ -107,3 +116,12 @@ class SignInRequestedV1(Schema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     expires_at = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _one_subject(self, data, **kwargs):
+        given = [name for name in ("applicant_id", "juror_id") if data.get(name) is not None]
+        if len(given) != 1:
+            raise ValidationError("exactly one of applicant_id and juror_id is required", "_schema")
+        expected = "applicant" if given[0] == "applicant_id" else "juror"
+        if data.get("audience", "applicant") != expected:
+            raise ValidationError(f"must be {expected!r} for an event with {given[0]}", "audience")
