@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from shared.events import make_event
@@ -177,39 +177,58 @@ def _scored(scores: dict, keys) -> int:
 
 # ---- reading ----
 
+_MINE = (
+    select(Assignment.id, Assignment.application_id, Assignment.status, Assignment.revision, Assignment.scores,
+           Assignment.updated_at, Assignment.submitted_at,
+           Application.reference, Application.title, Application.category, Application.call_id,
+           Round.id.label("round_id"), Round.kind, Round.status.label("round_status"),
+           Round.call_id.label("round_call_id"), Round.due_at, Round.peer_scores)
+    .join(Application, Application.id == Assignment.application_id)
+    .join(Round, Round.id == Assignment.round_id)
+    .where(Assignment.juror_id == bindparam("juror_id"), Assignment.status.in_(LIVE),
+           Application.stage != "withdrawn", ~_conflicted(bindparam("juror_id"), Assignment.application_id))
+    .order_by(Round.opened_at, Round.id, Application.reference))
+
+
 def my_assignments(session: Session, juror_id: str) -> dict:
     """The juror's live assignments per round with progress, without any application they are
-    conflicted on (a declared conflict counts from the next request on) or that was withdrawn."""
+    conflicted on (a declared conflict counts from the next request on) or that was withdrawn.
+
+    The list page is what a juror opens most: it reads only the columns it shows (no comments,
+    no application content) in one statement, plus each call's criteria once."""
     juror = active_juror(session, juror_id)
-    rows = session.execute(
-        select(Assignment, Application.reference, Application.title, Application.category,
-               Application.call_id, Round)
-        .join(Application, Application.id == Assignment.application_id)
-        .join(Round, Round.id == Assignment.round_id)
-        .where(Assignment.juror_id == juror.id, Assignment.status.in_(LIVE),
-               Application.stage != "withdrawn", ~_conflicted(juror.id, Assignment.application_id))
-        .order_by(Round.opened_at, Round.id, Application.reference)).all()
-    calls = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_({r.call_id for r in rows})))}
+    rows = session.execute(_MINE, {"juror_id": juror.id}).all()
+    calls = {c.id: (c.year, c.categories) for c in session.execute(
+        select(Call.id, Call.year, Call.categories).where(Call.id.in_({r.call_id for r in rows})))} if rows else {}
+    keys_of: dict[tuple[str, str], list[str]] = {}
     rounds: dict[str, dict] = {}
-    for a, reference, title, category, call_id, rnd in rows:
-        call = calls.get(call_id)
-        entry = rounds.get(rnd.id)
+    for r in rows:
+        year, categories = calls.get(r.call_id, (None, None))
+        entry = rounds.get(r.round_id)
         if entry is None:
-            entry = rounds[rnd.id] = {
-                "id": rnd.id, "kind": rnd.kind, "status": rnd.status, "call_id": rnd.call_id,
-                "year": call.year if call else None, "due_at": rnd.due_at, "peer_scores": rnd.peer_scores,
-                "assignments": []}
-        keys = _criteria_keys(call, category)
+            entry = rounds[r.round_id] = {
+                "id": r.round_id, "kind": r.kind, "status": r.round_status, "call_id": r.round_call_id,
+                "year": year, "due_at": r.due_at, "peer_scores": r.peer_scores, "assignments": []}
+        keys = keys_of.get((r.call_id, r.category))
+        if keys is None:
+            keys = keys_of[(r.call_id, r.category)] = _keys_in(categories, r.category)
         entry["assignments"].append({
-            "id": a.id, "application_id": a.application_id, "reference": reference, "title": title,
-            "category": category, "status": a.status, "revision": a.revision,
-            "criteria": len(keys), "criteria_scored": _scored(a.scores or {}, keys),
-            "updated_at": a.updated_at, "submitted_at": a.submitted_at})
+            "id": r.id, "application_id": r.application_id, "reference": r.reference, "title": r.title,
+            "category": r.category, "status": r.status, "revision": r.revision,
+            "criteria": len(keys), "criteria_scored": _scored(r.scores or {}, keys),
+            "updated_at": r.updated_at, "submitted_at": r.submitted_at})
     for entry in rounds.values():
         total = len(entry["assignments"])
         done = sum(1 for a in entry["assignments"] if a["status"] == "submitted")
         entry["progress"] = {"scored": done, "total": total, "text": f"{done} of {total} scored"}
     return {"juror": {"id": juror.id, "name": juror.name}, "rounds": list(rounds.values())}
+
+
+def _keys_in(categories, category: str) -> list[str]:
+    for c in categories or []:
+        if c.get("key") == category:
+            return [x["key"] for x in c.get("criteria") or []]
+    return []
 
 
 def _criteria_keys(call: Call | None, category: str) -> list[str]:
