@@ -155,28 +155,6 @@ class ApplicantOut(Schema):
     language = fields.String()
 
 
-class SignInRequest(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=320))
-    purpose = fields.String(load_default="browser", validate=validate.OneOf(("browser", "api")),
-                            metadata={"description": "browser: a link that opens a portal session; "
-                                                     "api: a one-time code to exchange at /api/signin/token"})
-
-
-class SignInAccepted(Schema):
-    message = fields.String()
-
-
-class TokenExchange(Schema):
-    token = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                          metadata={"description": "the one-time code from the sign-in email"})
-
-
-class BearerToken(Schema):
-    token = fields.String(metadata={"description": "send as Authorization: Bearer <token>; "
-                                                   "DELETE /api/session revokes it"})
-    expires_at = fields.AwareDateTime()
-
-
 class ApplicationCreate(Schema):
     call_id = fields.UUID(required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
