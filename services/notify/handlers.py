@@ -45,8 +45,10 @@ def make_handlers(sender: Sender) -> dict:
             return  # a dead link would only confuse; the applicant asks again
         minutes = max(1, round((expires_at - event.occurred_at).total_seconds() / 60))
         language = templates.language_for("signin_link", d["language"])
+        place, site = templates.SIGNIN_PLACES[language][d.get("audience") or "applicant"]
         context = {
             "contact_name": d["contact_name"], "purpose": d["purpose"], "url": d["url"],
+            "place": place, "site": site,
             "code": d.get("code") or "", "minutes": minutes,
             "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         }

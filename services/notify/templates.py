@@ -27,6 +27,12 @@ ROUND_TITLES = {
     "ko": {"finalist": "결선 진출작 선정", "award": "수상작 선정"},
 }
 
+# Where a sign-in link leads, by audience: (place in a sentence, site in a subject line).
+SIGNIN_PLACES = {
+    "en": {"applicant": ("the applicant portal", "portal"), "juror": ("the jury's pages", "jury pages")},
+    "ko": {"applicant": ("신청 포털", "신청 포털"), "juror": ("심사 페이지", "심사 페이지")},
+}
+
 
 def language_for(template: str, wanted: str | None) -> str:
     """The recipient's language if we have this template in it, else English."""

@@ -6,7 +6,7 @@ from shared.db import Database
 from shared.web import create_service_app
 from shared.worker import ServiceWorker
 
-from . import api, api_jury, api_secretariat, pages
+from . import accounts, api, api_jury, api_secretariat, pages
 from .handlers import HANDLERS
 from .models import inbox, outbox
 
@@ -16,11 +16,15 @@ SERVICE = "review"
 def create_app(test_config: dict | None = None, settings: Settings | None = None):
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
+    limits = {"SIGNIN_LIMIT_PER_ADDRESS": settings.signin_limit_per_address,
+              "SIGNIN_LIMIT_PER_CLIENT": settings.signin_limit_per_client}
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: review",
-                             blueprints=api.blueprints + api_secretariat.blueprints + api_jury.blueprints,
-                             test_config=test_config)
-    for blueprint in pages.blueprints:  # server-rendered pages (jurors, secretariat)
+                             blueprints=(accounts.blueprints + api.blueprints + api_secretariat.blueprints
+                                         + api_jury.blueprints),
+                             test_config={**limits, **(test_config or {})})
+    for blueprint in accounts.page_blueprints + pages.blueprints:  # server-rendered pages
         app.register_blueprint(blueprint)
+    accounts.init_app(app)  # jurors' sessions and bearer tokens become Principal("juror", id)
     return app
 
 

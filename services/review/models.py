@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import NAMING_CONVENTION, UTCDateTime
 from shared.inbox import define_inbox
 from shared.outbox import define_outbox
+from shared.signin import define_signin_tables
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -166,3 +167,7 @@ class AccessDenial(Base):
     application_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     path: Mapped[str] = mapped_column(String(500))
     reason: Mapped[str] = mapped_column(String(100))
+
+
+# Jurors' passwordless sign-in (shared.signin): one-time links and sessions, review's own.
+signin_tables = define_signin_tables(metadata, subject_column="juror_id", subject_table="jurors")
