@@ -185,33 +185,52 @@ _MINE = (
            Round.call_id.label("round_call_id"), Round.due_at, Round.peer_scores)
     .join(Application, Application.id == Assignment.application_id)
     .join(Round, Round.id == Assignment.round_id)
-    .where(Assignment.juror_id == bindparam("juror_id"), Assignment.status.in_(LIVE),
+    .where(Assignment.juror_id == bindparam("juror_id"), Assignment.status != "removed",  # live
            Application.stage != "withdrawn", ~_conflicted(bindparam("juror_id"), Assignment.application_id))
     .order_by(Round.opened_at, Round.id, Application.reference))
+
+
+_JUROR = select(Juror.id, Juror.name, Juror.active).where(Juror.id == bindparam("juror_id"))
+_CALLS = select(Call.id, Call.version, Call.year).where(Call.id.in_(bindparam("ids", expanding=True)))
+# criteria keys per (call, version, category): a call's terms change only with a new version
+_KEYS: dict[tuple[str, int, str], list[str]] = {}
+
+
+def _criteria_keys_cached(conn, call_id: str, version: int, category: str) -> list[str]:
+    key = (call_id, version, category)
+    keys = _KEYS.get(key)
+    if keys is None:
+        categories = conn.execute(select(Call.categories).where(Call.id == call_id)).scalar()
+        keys = _KEYS[key] = _keys_in(categories, category)
+        if len(_KEYS) > 10_000:  # editions are few; this only bounds a pathological growth
+            _KEYS.clear()
+    return keys
 
 
 def my_assignments(session: Session, juror_id: str) -> dict:
     """The juror's live assignments per round with progress, without any application they are
     conflicted on (a declared conflict counts from the next request on) or that was withdrawn.
 
-    The list page is what a juror opens most: it reads only the columns it shows (no comments,
-    no application content) in one statement, plus each call's criteria once."""
-    juror = active_juror(session, juror_id)
-    rows = session.execute(_MINE, {"juror_id": juror.id}).all()
-    calls = {c.id: (c.year, c.categories) for c in session.execute(
-        select(Call.id, Call.year, Call.categories).where(Call.id.in_({r.call_id for r in rows})))} if rows else {}
-    keys_of: dict[tuple[str, str], list[str]] = {}
+    The list is the page a juror opens most: it is read in Core SQL on the session's connection
+    (no ORM objects), only the columns it shows (no comments, no application content), and each
+    call's criteria come from a small cache keyed by the call's version."""
+    conn = session.connection()
+    juror = conn.execute(_JUROR, {"juror_id": str(juror_id)}).first()
+    if juror is None or not juror.active:
+        session.rollback()
+        raise Refusal(403, "this juror account is not active; ask the secretariat")
+    rows = conn.execute(_MINE, {"juror_id": juror.id}).all()
+    calls = {c.id: c for c in conn.execute(_CALLS, {"ids": list({r.call_id for r in rows})})} if rows else {}
     rounds: dict[str, dict] = {}
     for r in rows:
-        year, categories = calls.get(r.call_id, (None, None))
+        call = calls.get(r.call_id)
         entry = rounds.get(r.round_id)
         if entry is None:
             entry = rounds[r.round_id] = {
                 "id": r.round_id, "kind": r.kind, "status": r.round_status, "call_id": r.round_call_id,
-                "year": year, "due_at": r.due_at, "peer_scores": r.peer_scores, "assignments": []}
-        keys = keys_of.get((r.call_id, r.category))
-        if keys is None:
-            keys = keys_of[(r.call_id, r.category)] = _keys_in(categories, r.category)
+                "year": call.year if call else None, "due_at": r.due_at, "peer_scores": r.peer_scores,
+                "assignments": []}
+        keys = _criteria_keys_cached(conn, r.call_id, call.version, r.category) if call else []
         entry["assignments"].append({
             "id": r.id, "application_id": r.application_id, "reference": r.reference, "title": r.title,
             "category": r.category, "status": r.status, "revision": r.revision,
