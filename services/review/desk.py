@@ -182,16 +182,19 @@ _MINE = (
            Assignment.updated_at, Assignment.submitted_at,
            Application.reference, Application.title, Application.category, Application.call_id,
            Round.id.label("round_id"), Round.kind, Round.status.label("round_status"),
-           Round.call_id.label("round_call_id"), Round.due_at, Round.peer_scores)
+           Round.call_id.label("round_call_id"), Round.due_at, Round.peer_scores,
+           Call.version.label("call_version"), Call.year.label("call_year"),
+           Juror.name.label("juror_name"), Juror.active.label("juror_active"))
     .join(Application, Application.id == Assignment.application_id)
     .join(Round, Round.id == Assignment.round_id)
+    .join(Call, Call.id == Application.call_id)
+    .join(Juror, Juror.id == Assignment.juror_id)
     .where(Assignment.juror_id == bindparam("juror_id"), Assignment.status != "removed",  # live
            Application.stage != "withdrawn", ~_conflicted(bindparam("juror_id"), Assignment.application_id))
     .order_by(Round.opened_at, Round.id, Application.reference))
 
 
 _JUROR = select(Juror.id, Juror.name, Juror.active).where(Juror.id == bindparam("juror_id"))
-_CALLS = select(Call.id, Call.version, Call.year).where(Call.id.in_(bindparam("ids", expanding=True)))
 # criteria keys per (call, version, category): a call's terms change only with a new version
 _KEYS: dict[tuple[str, int, str], list[str]] = {}
 
@@ -211,36 +214,39 @@ def my_assignments(session: Session, juror_id: str) -> dict:
     """The juror's live assignments per round with progress, without any application they are
     conflicted on (a declared conflict counts from the next request on) or that was withdrawn.
 
-    The list is the page a juror opens most: it is read in Core SQL on the session's connection
-    (no ORM objects), only the columns it shows (no comments, no application content), and each
-    call's criteria come from a small cache keyed by the call's version."""
-    conn = session.connection()
-    juror = conn.execute(_JUROR, {"juror_id": str(juror_id)}).first()
-    if juror is None or not juror.active:
-        session.rollback()
-        raise Refusal(403, "this juror account is not active; ask the secretariat")
-    rows = conn.execute(_MINE, {"juror_id": juror.id}).all()
-    calls = {c.id: c for c in conn.execute(_CALLS, {"ids": list({r.call_id for r in rows})})} if rows else {}
-    rounds: dict[str, dict] = {}
-    for r in rows:
-        call = calls.get(r.call_id)
-        entry = rounds.get(r.round_id)
-        if entry is None:
-            entry = rounds[r.round_id] = {
-                "id": r.round_id, "kind": r.kind, "status": r.round_status, "call_id": r.round_call_id,
-                "year": call.year if call else None, "due_at": r.due_at, "peer_scores": r.peer_scores,
-                "assignments": []}
-        keys = _criteria_keys_cached(conn, r.call_id, call.version, r.category) if call else []
-        entry["assignments"].append({
-            "id": r.id, "application_id": r.application_id, "reference": r.reference, "title": r.title,
-            "category": r.category, "status": r.status, "revision": r.revision,
-            "criteria": len(keys), "criteria_scored": _scored(r.scores or {}, keys),
-            "updated_at": r.updated_at, "submitted_at": r.submitted_at})
+    The list is the page a juror opens most: one statement brings the rows with the juror and
+    the call (read in autocommit: no BEGIN/ROLLBACK round trips), only the columns it shows (no
+    comments, no application content), and each call's criteria come from a small cache keyed
+    by the call's version."""
+    with session.get_bind().connect() as conn:
+        if conn.dialect.name == "postgresql":  # (SQLite's BEGIN IMMEDIATE must stay paired)
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        rows = conn.execute(_MINE, {"juror_id": str(juror_id)}).all()
+        if rows:
+            juror = (str(juror_id), rows[0].juror_name, rows[0].juror_active)
+        else:
+            found = conn.execute(_JUROR, {"juror_id": str(juror_id)}).first()
+            juror = tuple(found) if found else None
+        if juror is None or not juror[2]:
+            raise Refusal(403, "this juror account is not active; ask the secretariat")
+        rounds: dict[str, dict] = {}
+        for r in rows:
+            entry = rounds.get(r.round_id)
+            if entry is None:
+                entry = rounds[r.round_id] = {
+                    "id": r.round_id, "kind": r.kind, "status": r.round_status, "call_id": r.round_call_id,
+                    "year": r.call_year, "due_at": r.due_at, "peer_scores": r.peer_scores, "assignments": []}
+            keys = _criteria_keys_cached(conn, r.call_id, r.call_version, r.category)
+            entry["assignments"].append({
+                "id": r.id, "application_id": r.application_id, "reference": r.reference, "title": r.title,
+                "category": r.category, "status": r.status, "revision": r.revision,
+                "criteria": len(keys), "criteria_scored": _scored(r.scores or {}, keys),
+                "updated_at": r.updated_at, "submitted_at": r.submitted_at})
     for entry in rounds.values():
         total = len(entry["assignments"])
         done = sum(1 for a in entry["assignments"] if a["status"] == "submitted")
         entry["progress"] = {"scored": done, "total": total, "text": f"{done} of {total} scored"}
-    return {"juror": {"id": juror.id, "name": juror.name}, "rounds": list(rounds.values())}
+    return {"juror": {"id": juror[0], "name": juror[1]}, "rounds": list(rounds.values())}
 
 
 def _keys_in(categories, category: str) -> list[str]:
