@@ -197,14 +197,7 @@ def _juror(s, principal: Principal) -> dict:
 
 @jury_pages.get("")
 def home():
-    """My assignments per round, with progress. ``?token=`` is the interim sign-in link."""
-    if request.args.get("token"):
-        if adopt_signed_token(request.args["token"], "juror") is None:
-            return _page("review/message.html", 401, title="This link does not work",
-                         message="This sign-in link is not valid or has expired. Ask the secretariat for a new one.")
-        response = redirect(url_for("review_jury_pages.home"), 303)  # the token leaves the address bar
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+    """My assignments per round, with progress."""
     principal = _require("juror")
     with _db().session() as s:
         try:

@@ -112,10 +112,16 @@ class Review:
         return urlparse(next(d["url"] for d in data if d["juror_id"] == juror_id)).path
 
     def juror_browser(self, juror_id: str):
-        """A browser of this juror, signed in through the interim signed-token link (/jury?token=)."""
+        """A browser of this juror, signed in the way jurors sign in: a one-time link (as the
+        invitation or /signin mails it), opened once."""
+        from services.review.accounts import jury_signin
+        from services.review.models import Juror
+        with self.app.test_request_context(), self.db.session() as s, s.begin():
+            juror = s.get(Juror, juror_id)
+            link = jury_signin.issue_link(s, juror, juror.email, "browser", "test", announce=False)
         client = self.app.test_client()
-        r = client.get("/jury?token=" + issue_token(self.secret, "juror", juror_id))
-        assert r.status_code == 303, r.get_data(as_text=True)
+        r = client.get(urlparse(link.url).path)
+        assert (r.status_code, r.headers["Location"]) == (303, "/jury"), r.get_data(as_text=True)
         return client
 
     def secretariat_browser(self):
@@ -174,23 +180,10 @@ def test_review_pages_send_an_anonymous_visitor_to_sign_in(review):
     assert "The email address you were invited with" in page and 'name="csrf_token"' in page
 
 
-def test_review_jury_link_becomes_a_session_cookie(review, scene):
-    client = review.app.test_client()
-    r = client.get("/jury?token=" + issue_token(review.secret, "juror", scene["ana"]))
-    assert r.status_code == 303 and r.headers["Location"] == "/jury"  # the token leaves the address bar
-    cookie = r.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and cookie.startswith("prize_review_pages=")
-    page = client.get("/jury").get_data(as_text=True)
-    assert "0 of 1 scored" in page and "Hydrogen buses for the harbour" in page
-    # the cookie says who, not the token (which would also open the API)
-    value = cookie.split(";")[0].split("=", 1)[1]
-    held = review.app.session_interface.get_signing_serializer(review.app).loads(value)
-    assert held["who"]["subject"] == scene["ana"] and "token" not in held
-    bad = review.app.test_client().get("/jury?token=forged.token.value")
-    assert bad.status_code == 401
-    # a secretariat token is not a juror's
-    assert review.app.test_client().get(
-        "/jury?token=" + issue_token(review.secret, "secretariat", "x")).status_code == 401
+def test_review_jury_needs_a_real_sign_in(review, scene):
+    # a signed token in the address is no way in: jurors sign in with one-time links only
+    r = review.app.test_client().get("/jury?token=" + issue_token(review.secret, "juror", scene["ana"]))
+    assert r.status_code == 302 and "/signin" in r.headers["Location"]
 
 
 def test_review_pages_render_only_for_their_role(review, scene):
@@ -442,19 +435,23 @@ def test_review_sign_out_ends_the_page_session(review, scene):
     token = csrf_of(ana.get("/jury").get_data(as_text=True))
     assert ana.post("/signout", data={}).status_code == 403
     r = ana.post("/signout", data={"csrf_token": token})
-    assert r.status_code == 303 and r.headers["Location"] == "/signin"
+    assert (r.status_code, r.headers["Location"]) == (307, "/logout")  # the sign-in session ends there
+    r = ana.post("/logout", data={"csrf_token": token})
+    assert r.status_code in (302, 303) and r.headers["Location"].endswith("/signin")
     assert ana.get("/jury").status_code == 302
 
 
-def test_review_page_session_ends_after_twelve_hours(review, scene, monkeypatch):
+def test_review_page_session_ends_after_twelve_hours(review, monkeypatch):
     import time as clock
 
     from services.review import pages
-    ana = review.juror_browser(scene["ana"])
-    assert ana.get("/jury").status_code == 200
+    # the secretariat's page session (its pasted token is not kept); jurors' sessions are
+    # shared.signin's, which expire on their own (tests/unit/test_shared_signin.py)
+    office = review.secretariat_browser()
+    assert office.get("/secretariat").status_code == 200
     later = clock.time() + pages.PAGE_SESSION + 60
     monkeypatch.setattr(pages.time, "time", lambda: later)
-    assert ana.get("/jury").status_code == 302
+    assert office.get("/secretariat").status_code == 302
 
 
 def test_review_dashboard_before_any_call_says_so(review):
