@@ -29,6 +29,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "signin.requested",
         "juror.invited",
         "review.assigned",
+        "review.reminder",
     ),
 }
 

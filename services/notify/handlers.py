@@ -77,9 +77,27 @@ def make_handlers(sender: Sender) -> dict:
         }
         _send_after_commit(uow, queue_email(uow.session, event, "review_assigned", d["email"], language, context))
 
+    def review_reminder(uow: UnitOfWork, event: Event) -> None:
+        """Remind a juror, before the round's due date, of every review they still have pending."""
+        d = event.data
+        language = templates.language_for("review_reminder", d["language"])
+        titles = templates.CATEGORY_TITLES[language]
+        due = d["due_at"].astimezone(timezone.utc)
+        context = {
+            "name": d["name"], "year": d["year"], "url": d["url"], "count": d["pending"],
+            "round_title": templates.ROUND_TITLES[language][d["round"]],
+            "due_at": due.strftime("%Y-%m-%d %H:%M UTC"),
+            "due_day": due.day, "due_month": templates.MONTHS[language][due.month - 1],
+            "applications": [{"reference": a["reference"], "title": a["title"],
+                              "category_title": titles.get(a["category"], a["category"])}
+                             for a in d["applications"]],
+        }
+        _send_after_commit(uow, queue_email(uow.session, event, "review_reminder", d["email"], language, context))
+
     return {
         "application.submitted": application_submitted,
         "signin.requested": signin_requested,
         "juror.invited": juror_invited,
         "review.assigned": review_assigned,
+        "review.reminder": review_reminder,
     }

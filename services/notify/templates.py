@@ -27,6 +27,13 @@ ROUND_TITLES = {
     "ko": {"finalist": "결선 진출작 선정", "award": "수상작 선정"},
 }
 
+# Month names for dates in subject lines ("by 14 August", "8월 14일까지"), not locale-dependent.
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+    "ko": tuple(f"{m}월" for m in range(1, 13)),
+}
+
 # Where a sign-in link leads, by audience: (place in a sentence, site in a subject line).
 SIGNIN_PLACES = {
     "en": {"applicant": ("the applicant portal", "portal"), "juror": ("the jury's pages", "jury pages")},

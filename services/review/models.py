@@ -171,3 +171,18 @@ class AccessDenial(Base):
 
 # Jurors' passwordless sign-in (shared.signin): one-time links and sessions, review's own.
 signin_tables = define_signin_tables(metadata, subject_column="juror_id", subject_table="jurors")
+
+
+class ReminderSent(Base):
+    """A reminder of pending reviews published for a juror in a round, one per reminder offset
+    (services/review/reminders.py). Written in the transaction that adds the reminder's outbox
+    row; the unique key makes a second worker that reaches the same reminder publish nothing."""
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("round_id", "juror_id", "offset_key", name="uq_reminders_sent_key"),)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the review.reminder event
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id"), index=True)
+    juror_id: Mapped[str] = mapped_column(ForeignKey("jurors.id"), index=True)
+    offset_key: Mapped[str] = mapped_column(String(20))  # e.g. "3d": three days before the due date
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the due date it reminded of
+    pending: Mapped[int] = mapped_column(Integer)  # how many reviews were pending
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

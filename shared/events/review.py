@@ -98,3 +98,23 @@ class ReviewSubmittedV1(Schema):
     juror_id = fields.UUID(required=True)
     round = fields.String(required=True, validate=validate.OneOf(("finalist", "award")))
     submitted_at = fields.AwareDateTime(required=True)
+
+
+@contract("review.reminder", 1)
+class ReviewReminderV1(Schema):
+    """A juror still has reviews pending as the round's due date nears: one event per juror, round
+    and reminder (``reminder`` names which one, e.g. "3d" for three days before the due date),
+    listing every application they have yet to score."""
+    juror_id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    round = fields.String(required=True, validate=validate.OneOf(("finalist", "award")))
+    call_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True)
+    due_at = fields.AwareDateTime(required=True)
+    reminder = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    pending = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    applications = fields.List(fields.Nested(AssignedApplication), required=True,
+                               validate=validate.Length(min=1))
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})

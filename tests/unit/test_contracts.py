@@ -78,6 +78,12 @@ VALID = {
                         "applications": [{"application_id": APP_ID, "reference": "SSCP-2026-ABC234",
                                           "title": "Hydrogen buses for the harbour", "category": "tech_innovacity"}],
                         "url": "http://127.0.0.1:8002/jury"},
+    "review.reminder": {"juror_id": JUROR_ID, "name": "Dr. Ana Souza", "email": "ana.souza@usp.example.br",
+                        "language": "ko", "round": "finalist", "call_id": CALL_ID, "year": 2026, "due_at": WHEN,
+                        "reminder": "3d", "pending": 1,
+                        "applications": [{"application_id": APP_ID, "reference": "SSCP-2026-ABC234",
+                                          "title": "Hydrogen buses for the harbour", "category": "tech_innovacity"}],
+                        "url": "http://127.0.0.1:8002/jury"},
     "review.submitted": {"assignment_id": EVENT_ID, "application_id": APP_ID, "juror_id": JUROR_ID,
                          "round": "finalist", "submitted_at": WHEN},
 }
@@ -92,6 +98,7 @@ REQUIRED = {
     "application.advanced": "decided_at", "application.eliminated": "application_id",
     "award.decided": "outcome", "results.released": "round",
     "juror.invited": "url", "review.assigned": "applications", "review.submitted": "juror_id",
+    "review.reminder": "due_at",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -103,7 +110,7 @@ WRONG_TYPE = {
     "application.advanced": ("decided_at", 3), "application.eliminated": ("application_id", "x"),
     "award.decided": ("award", ["a"]), "results.released": ("released_at", "soon"),
     "juror.invited": ("expires_at", "next week"), "review.assigned": ("year", "2026"),
-    "review.submitted": ("submitted_at", 5),
+    "review.submitted": ("submitted_at", 5), "review.reminder": ("pending", "3"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -117,7 +124,7 @@ BAD_ENUM = {
     "application.advanced": ("round", "semifinal"), "application.eliminated": ("round", "semifinal"),
     "award.decided": ("outcome", "runner_up"), "results.released": ("round", "screening"),
     "juror.invited": ("language", "klingon"), "review.assigned": ("applications", []),
-    "review.submitted": ("round", "screening"),
+    "review.submitted": ("round", "screening"), "review.reminder": ("pending", 0),
 }
 TYPES = sorted(VALID)
 
