@@ -225,6 +225,12 @@ def test_assignments_show_progress_per_round(world):
     assert by_id[mine[2]]["criteria_scored"] == 0
     assert by_id[mine[2]]["title"] == "Project 2" and by_id[mine[2]]["category"] == "tech_innovacity"
     assert rounds["award"]["progress"]["text"] == "0 of 1 scored"
+    # written straight to JSON for speed, the answer is exactly what its documented schema dumps
+    from services.review import desk
+    from services.review.schemas_jury import MyAssignments
+    with world.db.session() as s:
+        expected = json.loads(json.dumps(MyAssignments().dump(desk.my_assignments(s, me))))
+    assert r.get_json() == expected and r.mimetype == "application/json"
 
 
 def test_withdrawn_application_leaves_the_jurors_list(embedded_world):
