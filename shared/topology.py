@@ -30,6 +30,11 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "juror.invited",
         "review.assigned",
         "review.reminder",
+        "application.screened",
+        "application.advanced",
+        "application.eliminated",
+        "award.decided",
+        "results.released",
     ),
 }
 

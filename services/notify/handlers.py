@@ -13,6 +13,7 @@ from shared.inbox import UnitOfWork
 
 from . import templates
 from .delivery import Sender, queue_email
+from .models import Recipient
 
 log = logging.getLogger("prize.notify")
 
@@ -35,6 +36,102 @@ def make_handlers(sender: Sender) -> dict:
         }
         row = queue_email(uow.session, event, "submission_ack", a["contact_email"], language, context)
         _send_after_commit(uow, row)
+        # Remember who hears about the decisions; any that overtook this event go out now.
+        recipient = _recipient(uow, d["application_id"], d["reference"])
+        recipient.reference, recipient.title, recipient.category = d["reference"], d["title"], d["category"]
+        recipient.year, recipient.organisation = d["year"], a["organisation"]
+        recipient.contact_name, recipient.contact_email = a["contact_name"], a["contact_email"]
+        recipient.secondary_email, recipient.language = a.get("secondary_email"), a["language"]
+        _send_due(uow, event, recipient)
+
+    # Decisions. Screening is a check of the rules and is mailed at once; the finalist and award
+    # decisions are only recorded, and mailed when the secretariat releases their round. The
+    # release and the decision may come in either order: whichever comes second sends, and the
+    # recipient row (locked) is marked notified in the same transaction as the delivery row, so
+    # neither a redelivery nor the other event of the pair can send it again.
+
+    def _recipient(uow: UnitOfWork, application_id, reference: str | None = None) -> Recipient:
+        """The application's recipient row, locked; created empty if its submission is yet to come."""
+        row = uow.session.get(Recipient, str(application_id), with_for_update=True)
+        if row is None:
+            row = Recipient(application_id=str(application_id), reference=reference or "",
+                            finalist_released=False, award_released=False)
+            uow.session.add(row)
+            uow.session.flush()  # a second event of the same batch finds it
+        elif reference and not row.reference:
+            row.reference = reference
+        return row
+
+    def _mail(uow: UnitOfWork, event: Event, recipient: Recipient, template: str, **extra) -> None:
+        language = templates.language_for(template, recipient.language)
+        context = {
+            "contact_name": recipient.contact_name, "organisation": recipient.organisation,
+            "reference": recipient.reference, "title": recipient.title, "year": recipient.year,
+            "category_title": templates.CATEGORY_TITLES[language].get(recipient.category, recipient.category),
+            **extra,
+        }
+        _send_after_commit(uow, queue_email(uow.session, event, template, recipient.contact_email, language, context))
+
+    def _send_due(uow: UnitOfWork, event: Event, recipient: Recipient) -> None:
+        """Mail every decision of this application that is known, released and not yet mailed."""
+        if not recipient.contact_email:
+            return  # application.submitted has not arrived yet: it sends what is due
+        now = datetime.now(timezone.utc)
+        if recipient.screening_eligible is not None and recipient.screening_notified_at is None:
+            _mail(uow, event, recipient, "eligibility_result", eligible=recipient.screening_eligible,
+                  reason=recipient.screening_reason or "")
+            recipient.screening_notified_at = now
+        if recipient.finalist_released and recipient.finalist_decision and recipient.finalist_notified_at is None:
+            template = "finalist_notice" if recipient.finalist_decision == "advanced" else "not_advanced"
+            _mail(uow, event, recipient, template)
+            recipient.finalist_notified_at = now
+        if recipient.award_released and recipient.award_outcome and recipient.award_notified_at is None:
+            if recipient.award_outcome in ("winner", "special_mention"):
+                _mail(uow, event, recipient, "award_winner", outcome=recipient.award_outcome,
+                      award=recipient.award_title or "")
+            else:
+                _mail(uow, event, recipient, "not_awarded")
+            recipient.award_notified_at = now
+
+    def application_screened(uow: UnitOfWork, event: Event) -> None:
+        """The eligibility result, at once: it is a check of the rules, not a ranking."""
+        d = event.data
+        recipient = _recipient(uow, d["application_id"], d["reference"])
+        recipient.screening_eligible, recipient.screening_reason = d["eligible"], d.get("reason") or ""
+        recipient.screening_notified_at = None  # a screening done again is mailed again
+        _send_due(uow, event, recipient)
+
+    def _finalist_decided(decision: str):
+        def handler(uow: UnitOfWork, event: Event) -> None:
+            """Record the finalist decision; it is mailed when the round is released."""
+            d = event.data
+            recipient = _recipient(uow, d["application_id"], d["reference"])
+            if recipient.finalist_notified_at is not None and recipient.finalist_decision != decision:
+                log.warning("application %s: finalist decision changed to %s after it was mailed; not mailing again",
+                            recipient.reference, decision)
+            recipient.finalist_decision = decision
+            _send_due(uow, event, recipient)
+        return handler
+
+    def award_decided(uow: UnitOfWork, event: Event) -> None:
+        """Record the award decision; it is mailed when the round is released."""
+        d = event.data
+        recipient = _recipient(uow, d["application_id"], d["reference"])
+        if recipient.award_notified_at is not None and recipient.award_outcome != d["outcome"]:
+            log.warning("application %s: award decision changed to %s after it was mailed; not mailing again",
+                        recipient.reference, d["outcome"])
+        recipient.award_outcome, recipient.award_title = d["outcome"], d.get("award") or ""
+        _send_due(uow, event, recipient)
+
+    def results_released(uow: UnitOfWork, event: Event) -> None:
+        """The secretariat released a round for this application: mail its decision, if known."""
+        d = event.data
+        recipient = _recipient(uow, d["application_id"])
+        if d["round"] == "finalist":
+            recipient.finalist_released = True
+        else:
+            recipient.award_released = True
+        _send_due(uow, event, recipient)
 
     def signin_requested(uow: UnitOfWork, event: Event) -> None:
         """Mail the one-time sign-in link (browser) or code (API) to the applicant's contact."""
@@ -100,4 +197,9 @@ def make_handlers(sender: Sender) -> dict:
         "juror.invited": juror_invited,
         "review.assigned": review_assigned,
         "review.reminder": review_reminder,
+        "application.screened": application_screened,
+        "application.advanced": _finalist_decided("advanced"),
+        "application.eliminated": _finalist_decided("eliminated"),
+        "award.decided": award_decided,
+        "results.released": results_released,
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, MetaData, String, Text
+from sqlalchemy import Boolean, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -42,3 +42,38 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Recipient(Base):
+    """Who hears about an application's decisions (from application.submitted), and which of the
+    decisions are still to be mailed.
+
+    Decisions and their release may arrive in either order: each is recorded here and the email
+    goes out when both are known, once, because ``*_notified_at`` is set in the same transaction
+    as the delivery row. A row may exist before application.submitted arrives (a decision that
+    overtook it); it then has no ``contact_email`` yet and nothing is mailed until it does.
+    """
+    __tablename__ = "recipients"
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), default="")
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    organisation: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    secondary_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    # eligibility screening: mailed at once (kept only until application.submitted arrives)
+    screening_eligible: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    screening_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    screening_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # round "finalist": advanced | eliminated, mailed only once the round is released
+    finalist_decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    finalist_released: Mapped[bool] = mapped_column(Boolean, default=False)
+    finalist_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # round "award": winner | special_mention | not_awarded, mailed only once released
+    award_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    award_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    award_released: Mapped[bool] = mapped_column(Boolean, default=False)
+    award_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
