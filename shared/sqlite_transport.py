@@ -21,6 +21,7 @@ import time
 from queue import Empty
 
 from kombu.transport import TRANSPORT_ALIASES, virtual
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kombu_messages (
@@ -36,11 +37,19 @@ CREATE TABLE IF NOT EXISTS kombu_queues (name TEXT PRIMARY KEY);
 ROW_ID = "sqlite_row_id"
 
 
+@retry(retry=retry_if_exception_type(sqlite3.OperationalError), stop=stop_after_delay(30),
+       wait=wait_random(0.01, 0.2), reraise=True)
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes creating the file at the same moment both need the exclusive
+    lock this takes, and SQLite answers "database is locked" at once instead of waiting."""
+    conn.execute("PRAGMA journal_mode=WAL")
+
+
 def _connect(path: str) -> sqlite3.Connection:
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.executescript(SCHEMA)
