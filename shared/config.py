@@ -6,12 +6,15 @@ Unset means the embedded default (SQLite files, a server-less broker, local fold
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 SERVICES = ("intake", "review", "notify")
 DEFAULT_PORTS = {"intake": 8001, "review": 8002, "notify": 8003}
+# An AWS region name: "us-east-1", "eu-west-1", "ap-northeast-2", "us-gov-west-1", "cn-north-1".
+AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
 class ConfigError(SystemExit):
@@ -123,9 +126,12 @@ def load_settings(env=None) -> Settings:
     storage = _check_file_or("PRIZE_STORAGE_URL", storage, {"file", "s3"})
     mail = env.get("PRIZE_MAIL_URL") or (var_dir / "mailbox").as_uri()
     mail = _check_file_or("PRIZE_MAIL_URL", mail, {"file", "smtp", "ses"})
-    if mail.startswith("ses://"):
-        # Refuse it here, in one line, rather than let the notify worker die on it later.
-        raise ConfigError("PRIZE_MAIL_URL", "ses:// is not available yet; use file:// or smtp://host:port")
+    if urlparse(mail).scheme == "ses":
+        # Check it here, in one line, rather than let the notify worker die on it later.
+        parts = urlparse(mail)
+        if not AWS_REGION.fullmatch(parts.netloc) or parts.path not in ("", "/") or parts.query:
+            raise ConfigError("PRIZE_MAIL_URL", "must be ses://<AWS region> for Amazon SES, such as "
+                                                f"ses://eu-west-1, got {_redact(mail)!r}")
 
     ports = {}
     hosts = {}

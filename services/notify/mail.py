@@ -1,4 +1,4 @@
-"""Mail backends, chosen by ``PRIZE_MAIL_URL``: a local mailbox folder, or SMTP.
+"""Mail backends, chosen by ``PRIZE_MAIL_URL``: a local mailbox folder, SMTP, or Amazon SES.
 
 Every message carries a Message-ID derived from the delivery key, so a resend after a crash
 can be recognised downstream.
@@ -9,13 +9,16 @@ import os
 import smtplib
 import socket
 import tempfile
+import threading
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from shared.config import AWS_REGION
 
 
 class TransientMailError(Exception):
@@ -100,10 +103,82 @@ class SmtpMailer:
         return msg["Message-ID"]
 
 
+# SES error codes (SES v1 and v2 spellings) that mean "not now": retried with backoff.
+_SES_TRANSIENT = {
+    "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestThrottled",
+    "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalServiceError",
+    "RequestTimeout", "RequestTimeoutException",
+}
+
+
+class SesMailer:
+    """Amazon SES through boto3 (the SES API's SendRawEmail), so the exact MIME message that the
+    other backends write, with its Message-ID and X-Prize-Delivery-Key headers, is what is sent.
+
+    Credentials and the endpoint come from boto3's usual sources (AWS_ACCESS_KEY_ID and friends,
+    a profile or an instance role; AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_SES for a stand-in such
+    as moto). The sender (``PRIZE_MAIL_FROM``) must be a verified identity in the region.
+    botocore's own retries are off: a failed send is retried by the delivery sweep, with backoff,
+    without holding up other emails.
+    """
+
+    def __init__(self, region: str, client=None, timeout: float = 10.0):
+        self.region = region
+        self.timeout = timeout
+        self._client = client
+        self._lock = threading.Lock()
+
+    def _ses(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    import boto3
+                    from botocore.config import Config
+                    config = Config(connect_timeout=self.timeout, read_timeout=3 * self.timeout,
+                                    retries={"mode": "standard", "total_max_attempts": 1})
+                    # a session of our own: boto3's default session is not safe across threads
+                    self._client = boto3.session.Session().client("ses", region_name=self.region,
+                                                                  config=config)
+        return self._client
+
+    def already_sent(self, key: str) -> bool:
+        return False  # SES cannot tell us either; a resend after a crash is counted instead
+
+    def send(self, m: Outgoing) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        msg = build_message(m)
+        try:
+            # Source is the bare address (bounces go there; a display name that is not ASCII
+            # would need encoding); the From header keeps the name.
+            answer = self._ses().send_raw_email(Source=parseaddr(m.sender)[1] or m.sender,
+                                                Destinations=[m.recipient],
+                                                RawMessage={"Data": msg.as_bytes()})
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            text = f"SES {code}: {error.get('Message', '')}".strip()
+            if code in _SES_TRANSIENT or status >= 500 or status == 429:
+                raise TransientMailError(text)
+            # MessageRejected, MailFromDomainNotVerified(Exception), InvalidParameterValue (a bad
+            # address), AccountSendingPaused, ...: sending the same message again will not help.
+            raise PermanentMailError(text)
+        except (BotoCoreError, OSError) as exc:
+            # no connection, a timeout, no credentials yet: nothing about this message is wrong
+            raise TransientMailError(f"SES {type(exc).__name__}: {exc}")
+        return answer["MessageId"]
+
+
 def mailer_from_url(url: str):
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return FileMailbox(Path(unquote(parsed.path)))
     if parsed.scheme == "smtp":
         return SmtpMailer(parsed.hostname or "127.0.0.1", parsed.port or 25)
+    if parsed.scheme == "ses":
+        region = parsed.netloc
+        if not AWS_REGION.fullmatch(region):
+            raise ValueError(f"ses:// needs an AWS region, such as ses://eu-west-1, got {url!r}")
+        return SesMailer(region)
     raise ValueError(f"mail backend {parsed.scheme}:// is not available yet")

@@ -93,11 +93,20 @@ def test_load_settings_other_mail_schemes_are_accepted(tmp_path):
     assert load_settings(_env(tmp_path, PRIZE_MAIL_URL="file:///srv/mail")).mail_url == "file:///srv/mail"
 
 
-def test_load_settings_ses_is_refused_until_its_backend_exists(tmp_path):
+@pytest.mark.parametrize("url", ["ses://eu-west-1", "ses://ap-northeast-2", "ses://us-gov-west-1", "ses://us-east-1/"])
+def test_load_settings_ses_with_a_region_is_accepted(tmp_path, url):
+    assert load_settings(_env(tmp_path, PRIZE_MAIL_URL=url)).mail_url == url
+
+
+@pytest.mark.parametrize("url", ["ses://", "ses:///", "ses://eu-west", "ses://EU-WEST-1", "ses://localhost:4566",
+                                 "ses://eu-west-1/extra", "ses://user:hunter2@eu-west-1"])
+def test_load_settings_ses_without_a_region_is_refused_in_one_line(tmp_path, url):
     with pytest.raises(ConfigError) as exc_info:
-        load_settings(_env(tmp_path, PRIZE_MAIL_URL="ses://eu-west-1"))
+        load_settings(_env(tmp_path, PRIZE_MAIL_URL=url))
     assert exc_info.value.variable == "PRIZE_MAIL_URL"
-    assert "\n" not in str(exc_info.value)
+    message = str(exc_info.value)
+    assert "\n" not in message and "ses://eu-west-1" in message
+    assert "hunter2" not in message
 
 
 @pytest.mark.parametrize("variable,value", [("PRIZE_WEB_WORKERS", "two"), ("PRIZE_WEB_THREADS", "0"),
