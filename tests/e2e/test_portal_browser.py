@@ -1,29 +1,15 @@
 """The applicant portal in a real browser (Playwright + Debian's Chromium)."""
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import IN_CI
 from tests.support import browser
 from tests.support.stack import Stack, open_call
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    if not os.path.exists(browser.CHROMIUM):
-        message = f"Chromium not found at {browser.CHROMIUM}; install it with: apt-get install chromium"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture

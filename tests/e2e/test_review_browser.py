@@ -3,7 +3,6 @@ juror signs in, scores an application and sees it counted as done; the secretari
 round and sees the finalists."""
 from __future__ import annotations
 
-import os
 import re
 import threading
 
@@ -11,7 +10,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from shared.auth import issue_token
-from tests.conftest import IN_CI
 from tests.integration.test_review_pages import Review
 from tests.support import browser
 from tests.support.stack import Stack
@@ -21,18 +19,6 @@ pytestmark = pytest.mark.e2e
 DUPLICATE_IDS = """() => { const seen = {}, twice = [];
   document.querySelectorAll('[id]').forEach(e => { if (seen[e.id]) twice.push(e.id); seen[e.id] = 1; });
   return twice; }"""
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    if not os.path.exists(browser.CHROMIUM):
-        message = f"Chromium not found at {browser.CHROMIUM}; install it with: apt-get install chromium"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture
