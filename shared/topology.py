@@ -30,6 +30,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "juror.invited",
         "review.assigned",
         "review.reminder",
+        "application.draft_reminder",
         "application.screened",
         "application.advanced",
         "application.eliminated",

@@ -4,9 +4,9 @@ from __future__ import annotations
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.web import create_service_app
-from shared.worker import ServiceWorker
+from shared.worker import PeriodicJob, ServiceWorker
 
-from . import accounts, api, documents, portal
+from . import accounts, api, documents, portal, reminders
 from .handlers import HANDLERS
 from .models import inbox, outbox
 
@@ -31,4 +31,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
 def create_worker(settings: Settings | None = None) -> ServiceWorker:
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
-    return ServiceWorker(SERVICE, settings, db, outbox, inbox, HANDLERS)
+    # reminders to applicants whose application is still a draft before the call closes (safe
+    # with two workers)
+    remind = PeriodicJob("draft-reminders", reminders.CHECK_EVERY_SECONDS,
+                         lambda: reminders.run(db, settings.public_url))
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, HANDLERS, jobs=[remind])

@@ -161,3 +161,18 @@ class StatusUpdate(Base):
     stage: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str] = mapped_column(Text, default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DraftReminderSent(Base):
+    """A reminder that an application is still a draft, published once per reminder offset before
+    the applicant's closing time (services/intake/reminders.py). Written in the transaction that
+    adds the reminder's outbox row; the unique key makes a second worker that reaches the same
+    reminder publish nothing."""
+    __tablename__ = "draft_reminders_sent"
+    __table_args__ = (UniqueConstraint("application_id", "offset_key", name="uq_draft_reminders_sent_key"),)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the application.draft_reminder event
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    offset_key: Mapped[str] = mapped_column(String(20))  # e.g. "7d": seven days before the closing time
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the closing time it reminded of
+    missing: Mapped[int] = mapped_column(Integer)  # how many things still stopped submission
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.events import Event
 from shared.inbox import UnitOfWork
@@ -191,12 +192,36 @@ def make_handlers(sender: Sender) -> dict:
         }
         _send_after_commit(uow, queue_email(uow.session, event, "review_reminder", d["email"], language, context))
 
+    def draft_reminder(uow: UnitOfWork, event: Event) -> None:
+        """Remind an applicant, before their closing time, that their application is still a draft
+        and what still stops its submission."""
+        d = event.data
+        language = templates.language_for("draft_reminder", d["language"])
+        closes = d["closes_at"].astimezone(timezone.utc)
+        try:
+            local = closes.astimezone(ZoneInfo(d["time_zone"]))
+            closes_local = local.strftime("%Y-%m-%d %H:%M ") + d["time_zone"]
+        except (ZoneInfoNotFoundError, ValueError):  # an unknown zone: UTC alone
+            local, closes_local = closes, ""
+        labels = {"ko": {"title": "제목", "summary": "요약"}}.get(language, {})
+        context = {
+            "name": d["name"], "year": d["year"], "url": d["url"], "reference": d["reference"],
+            "title": d["title"], "reminder": d["reminder"],
+            "category_title": templates.CATEGORY_TITLES[language].get(d["category"], d["category"]),
+            "closes_at": closes.strftime("%Y-%m-%d %H:%M UTC"), "closes_local": closes_local,
+            "closes_day": local.day, "closes_month": templates.MONTHS[language][local.month - 1],
+            "missing": [{"title": labels.get(m["key"], m["title"]), "over_limit": m.get("over_limit", False)}
+                        for m in d["missing"]],
+        }
+        _send_after_commit(uow, queue_email(uow.session, event, "draft_reminder", d["email"], language, context))
+
     return {
         "application.submitted": application_submitted,
         "signin.requested": signin_requested,
         "juror.invited": juror_invited,
         "review.assigned": review_assigned,
         "review.reminder": review_reminder,
+        "application.draft_reminder": draft_reminder,
         "application.screened": application_screened,
         "application.advanced": _finalist_decided("advanced"),
         "application.eliminated": _finalist_decided("eliminated"),

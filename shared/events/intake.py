@@ -125,3 +125,34 @@ class SignInRequestedV1(Schema):
         expected = "applicant" if given[0] == "applicant_id" else "juror"
         if data.get("audience", "applicant") != expected:
             raise ValidationError(f"must be {expected!r} for an event with {given[0]}", "audience")
+
+
+class MissingItem(Schema):
+    """One thing that still stops a draft's submission: ``key`` as the API names it (``title``,
+    ``answers.<criterion>``, ``documents.<kind>``), ``title`` to show, ``over_limit`` when the
+    answer is there but over its word limit."""
+    key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    over_limit = fields.Boolean(load_default=False)
+
+
+@contract("application.draft_reminder", 1)
+class ApplicationDraftReminderV1(Schema):
+    """An application is still a draft as the applicant's closing time nears: one event per
+    application and reminder (``reminder`` names which one, e.g. "7d" for seven days before).
+    ``closes_at`` is the applicant's own closing time (a deadline exception moves it), in UTC;
+    ``time_zone`` is the call's, to show it as the call announced it."""
+    application_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    call_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True)
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    title = fields.String(load_default="", validate=validate.Length(max=300))  # a draft may have none yet
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    closes_at = fields.AwareDateTime(required=True)
+    time_zone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reminder = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    missing = fields.List(fields.Nested(MissingItem), required=True)
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})

@@ -84,6 +84,13 @@ VALID = {
                         "applications": [{"application_id": APP_ID, "reference": "SSCP-2026-ABC234",
                                           "title": "Hydrogen buses for the harbour", "category": "tech_innovacity"}],
                         "url": "http://127.0.0.1:8002/jury"},
+    "application.draft_reminder": {
+        "application_id": APP_ID, "reference": "SSCP-2026-ABC234", "call_id": CALL_ID, "year": 2026,
+        "category": "tech_innovacity", "title": "Hydrogen buses for the harbour", "name": "Lin Mei-hua",
+        "email": "mei.lin@kcg.example.tw", "language": "ko", "closes_at": WHEN, "time_zone": "Asia/Seoul",
+        "reminder": "7d", "missing": [{"key": "documents.application_form", "title": "Application form (PDF)",
+                                       "over_limit": False}],
+        "url": "http://127.0.0.1:8001/portal/applications/" + APP_ID},
     "review.submitted": {"assignment_id": EVENT_ID, "application_id": APP_ID, "juror_id": JUROR_ID,
                          "round": "finalist", "submitted_at": WHEN},
 }
@@ -98,7 +105,7 @@ REQUIRED = {
     "application.advanced": "decided_at", "application.eliminated": "application_id",
     "award.decided": "outcome", "results.released": "round",
     "juror.invited": "url", "review.assigned": "applications", "review.submitted": "juror_id",
-    "review.reminder": "due_at",
+    "review.reminder": "due_at", "application.draft_reminder": "closes_at",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -111,6 +118,7 @@ WRONG_TYPE = {
     "award.decided": ("award", ["a"]), "results.released": ("released_at", "soon"),
     "juror.invited": ("expires_at", "next week"), "review.assigned": ("year", "2026"),
     "review.submitted": ("submitted_at", 5), "review.reminder": ("pending", "3"),
+    "application.draft_reminder": ("missing", "documents.application_form"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -125,6 +133,7 @@ BAD_ENUM = {
     "award.decided": ("outcome", "runner_up"), "results.released": ("round", "screening"),
     "juror.invited": ("language", "klingon"), "review.assigned": ("applications", []),
     "review.submitted": ("round", "screening"), "review.reminder": ("pending", 0),
+    "application.draft_reminder": ("category", "best_city"),
 }
 TYPES = sorted(VALID)
 
