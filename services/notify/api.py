@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from shared.web import require_role
 
-from .models import Delivery
-from .schemas import DeliveryOut, DeliveryPage, DeliveryQuery
+from .models import Delivery, Suppression
+from .schemas import DeliveryOut, DeliveryPage, DeliveryQuery, SuppressionPage, SuppressionQuery
+from .sns import blueprints as sns_blueprints
 
 deliveries = Blueprint("deliveries", __name__, url_prefix="/api/deliveries",
                        description="Emails sent or owed (secretariat)")
@@ -52,4 +53,41 @@ class DeliveryView(MethodView):
         return row
 
 
-blueprints = [deliveries]
+suppressions = Blueprint("suppressions", __name__, url_prefix="/api/suppressions",
+                         description="Addresses not mailed: bounced, complained or refused for good (secretariat)")
+
+
+@suppressions.route("")
+class SuppressionsView(MethodView):
+    @require_role("secretariat")
+    @suppressions.doc(security=[{"bearer": []}])
+    @suppressions.arguments(SuppressionQuery, location="query", unknown=RAISE)
+    @suppressions.response(200, SuppressionPage)
+    def get(self, query):
+        """The suppression list, newest first: no email goes to these addresses."""
+        q = select(Suppression)
+        if "reason" in query:
+            q = q.where(Suppression.reason == query["reason"])
+        with _db().session() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery()))
+            items = s.scalars(q.order_by(Suppression.created_at.desc(), Suppression.email)
+                              .limit(query["limit"]).offset(query["offset"])).all()
+        return {"total": total, "items": items}
+
+
+@suppressions.route("/<string:email>")
+class SuppressionView(MethodView):
+    @require_role("secretariat")
+    @suppressions.doc(security=[{"bearer": []}])
+    @suppressions.response(204)
+    def delete(self, email):
+        """Clear an address: emails go to it again (those already failed are not resent)."""
+        with _db().session() as s, s.begin():
+            row = s.get(Suppression, email.strip().lower())
+            if row is None:
+                abort(404, message=f"{email} is not on the suppression list")
+            s.delete(row)
+        return None
+
+
+blueprints = [deliveries, suppressions, *sns_blueprints]

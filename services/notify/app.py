@@ -11,6 +11,7 @@ from .delivery import Sender
 from .handlers import make_handlers
 from .mail import mailer_from_url
 from .models import inbox, outbox
+from .sns import SnsContentType
 
 SERVICE = "notify"
 
@@ -18,8 +19,10 @@ SERVICE = "notify"
 def create_app(test_config: dict | None = None, settings: Settings | None = None):
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
-    return create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: notify",
-                              blueprints=blueprints, test_config=test_config)
+    app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: notify",
+                             blueprints=blueprints, test_config=test_config)
+    app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
+    return app
 
 
 def create_worker(settings: Settings | None = None) -> ServiceWorker:

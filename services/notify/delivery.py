@@ -12,8 +12,9 @@ import logging
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
+from email.utils import parseaddr
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import Database
@@ -22,12 +23,21 @@ from shared.outbox import record
 
 from . import templates
 from .mail import Outgoing, PermanentMailError, TransientMailError
-from .models import Delivery, outbox
+from .models import Delivery, Recipient, Suppression, outbox
 
 log = logging.getLogger("prize.notify.delivery")
 
 MAX_ATTEMPTS = 8
 SEND_LEASE_SECONDS = 120
+
+# Emails that are not to a city: no second contact is tried and the secretariat is not alerted
+# when they fail for good (a sign-in link goes only to the address that asked for it).
+NOT_TO_A_CITY = frozenset({"signin_link", "juror_invited", "review_assigned", "review_reminder",
+                           "delivery_failed_alert"})
+ALERT_TEMPLATE = "delivery_failed_alert"
+# SES errors that are about our sender or account, not the recipient: another address sent the
+# same way fails the same way, so neither the second contact nor an alert is tried.
+_SENDER_PROBLEMS = ("MailFromDomainNotVerified", "AccountSendingPaused", "ConfigurationSetSendingPaused")
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -98,6 +108,13 @@ class Sender:
     def deliver(self, delivery_id: str, outgoing: Outgoing, attempt: int) -> str:
         """Hand a delivery we hold the claim on to the provider and record the outcome."""
         now = datetime.now(timezone.utc)
+        with self.db.session() as s:
+            suppressed = s.get(Suppression, outgoing.recipient.strip().lower())
+            if suppressed is not None:
+                reason = f"suppressed: {suppressed.reason}" + (f" ({suppressed.detail})" if suppressed.detail else "")
+        if suppressed is not None:
+            log.warning("delivery %s not sent: %s is on the suppression list", outgoing.key, outgoing.recipient)
+            return self._failed(delivery_id, reason, permanent=True)
         try:
             if attempt > 1 and self.mailer.already_sent(outgoing.key):
                 provider_id = "already-delivered"
@@ -121,6 +138,7 @@ class Sender:
 
     def _failed(self, delivery_id: str, error: str, permanent: bool) -> str:
         now = datetime.now(timezone.utc)
+        follow_up: list[Delivery] = []
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             row.last_error = error[:2000]
@@ -135,7 +153,60 @@ class Sender:
                 "delivery_key": row.key, "event_id": row.event_id, "template": row.template,
                 "recipient": row.recipient, "error": error[:2000], "permanent": True, "failed_at": now,
             }, producer="notify", correlation_id=row.correlation_id))
+            if row.template not in NOT_TO_A_CITY and not self._senders_fault(error):
+                extra = self._fallback(s, row, now) or self._alert(s, row, error, now)
+                if extra is not None:
+                    follow_up.append(extra)
+        for extra in follow_up:  # committed and claimed: send now (the sweep would, later)
+            self.deliver(extra.id, self.outgoing(extra), extra.attempts)
         return "failed"
+
+    def _senders_fault(self, error: str) -> bool:
+        sender = parseaddr(self.sender_address)[1].lower()
+        return any(p in error for p in _SENDER_PROBLEMS) or bool(sender and sender in error.lower())
+
+    def _copy(self, s: Session, row: Delivery, key: str, recipient: str, now: datetime, **rendered) -> Delivery | None:
+        """A new delivery for ``row``'s event, claimed for sending after this transaction commits;
+        None if one with ``key`` exists already (so it happens once)."""
+        if s.scalar(select(Delivery.id).where(Delivery.key == key)):
+            return None
+        fields = {"template": row.template, "language": row.language, "subject": row.subject,
+                  "body_text": row.body_text, "body_html": row.body_html, **rendered}
+        extra = Delivery(id=str(uuid.uuid4()), key=key, event_id=row.event_id, event_type=row.event_type,
+                         correlation_id=row.correlation_id, recipient=recipient, status="sending", attempts=1,
+                         created_at=now, next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS), **fields)
+        s.add(extra)
+        s.flush()
+        return extra
+
+    def _fallback(self, s: Session, row: Delivery, now: datetime) -> Delivery | None:
+        """The same email to the applicant's second contact, once, if they gave one."""
+        secondary = s.scalar(select(Recipient.secondary_email).where(
+            func.lower(Recipient.contact_email) == row.recipient.lower(),
+            Recipient.secondary_email.is_not(None), Recipient.secondary_email != "").limit(1))
+        if not secondary or secondary.strip().lower() == row.recipient.strip().lower():
+            return None
+        extra = self._copy(s, row, delivery_key(row.event_id, row.template, secondary), secondary.strip(), now)
+        if extra is not None:
+            log.warning("delivery %s failed for good; sending it to the second contact %s", row.key, secondary)
+        return extra
+
+    def _alert(self, s: Session, row: Delivery, error: str, now: datetime) -> Delivery | None:
+        """Tell the secretariat (the PRIZE_MAIL_FROM address) that an email to a city failed for good."""
+        secretariat = parseaddr(self.sender_address)[1]
+        if not secretariat or secretariat.lower() == row.recipient.lower():
+            return None
+        tried = s.scalars(select(Delivery.recipient).where(
+            Delivery.event_id == row.event_id, Delivery.template == row.template,
+            Delivery.status == "failed", Delivery.id != row.id)).all()
+        context = {"recipient": row.recipient, "also_tried": sorted(set(tried)), "template": row.template,
+                   "subject": row.subject, "error": error[:500], "event_type": row.event_type,
+                   "event_id": row.event_id, "failed_at": now.strftime("%Y-%m-%d %H:%M UTC")}
+        language = templates.language_for(ALERT_TEMPLATE, "en")
+        subject, text, html = templates.render(ALERT_TEMPLATE, language, context)
+        key = f"{row.event_id}:{ALERT_TEMPLATE}:{row.recipient.lower()}"[:200]
+        return self._copy(s, row, key, secretariat, now, template=ALERT_TEMPLATE, language=language,
+                          subject=subject, body_text=text, body_html=html)
 
     def sweep(self, older_than: float = 0.0, limit: int = 200) -> int:
         """Send pending deliveries whose time has come (retries, and any a crash left behind)."""

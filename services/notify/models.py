@@ -77,3 +77,17 @@ class Recipient(Base):
     award_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
     award_released: Mapped[bool] = mapped_column(Boolean, default=False)
     award_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Suppression(Base):
+    """An address we must not mail: it bounced for good, complained, or was refused for good.
+
+    Filled from SES's bounce and complaint notifications (through SNS) and by permanent
+    failures; the secretariat sees the list and can clear an address from it.
+    """
+    __tablename__ = "suppressions"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    reason: Mapped[str] = mapped_column(String(20))  # bounce | complaint | failed
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_message_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

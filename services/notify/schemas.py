@@ -31,3 +31,25 @@ class DeliveryOut(Schema):
 class DeliveryPage(Schema):
     total = fields.Integer()
     items = fields.List(fields.Nested(DeliveryOut))
+
+
+SUPPRESSION_REASONS = ("bounce", "complaint", "failed")
+
+
+class SuppressionQuery(Schema):
+    reason = fields.String(validate=validate.OneOf(SUPPRESSION_REASONS))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+
+
+class SuppressionOut(Schema):
+    email = fields.String()
+    reason = fields.String()
+    detail = fields.String(allow_none=True)
+    source_message_id = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class SuppressionPage(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(SuppressionOut))

@@ -1,0 +1,246 @@
+"""SES bounces and complaints, delivered by Amazon SNS: verified, then put on the suppression list.
+
+SNS posts a JSON document with ``Content-Type: text/plain``; :class:`SnsContentType` (WSGI,
+installed by the app) presents it as JSON so the common body checks parse it (malformed → 400).
+Each message is signed: the certificate is fetched only from ``https://sns.<region>.amazonaws.com``
+(any other URL is refused, so nobody can sign with a key of their own), cached, and the
+signature over the documented canonical string is checked (SignatureVersion 1: SHA1withRSA,
+2: SHA256withRSA). Anything unsigned, tampered with or signed by someone else is a 403.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import threading
+import urllib.request
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .models import Suppression
+
+log = logging.getLogger("prize.notify.sns")
+
+PATH = "/api/ses/notifications"
+
+# https://sns.<region>.amazonaws.com/<something>.pem, and nothing else
+_CERT_HOST = re.compile(r"sns\.[a-z]{2}(-[a-z]+)+-\d{1,2}\.amazonaws\.com")
+_FIELDS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+}
+_HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
+
+_cache: dict[str, x509.Certificate] = {}
+_cache_lock = threading.Lock()
+
+
+class SignatureError(Exception):
+    """The message is not provably from SNS."""
+
+
+class CertificateUnavailable(Exception):
+    """The signing certificate could not be fetched just now."""
+
+
+class SnsContentType:
+    """WSGI middleware: a POST to the SNS endpoint is JSON whatever its Content-Type says."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "POST":
+            environ["CONTENT_TYPE"] = "application/json"
+        return self.wsgi_app(environ, start_response)
+
+
+def allowed_certificate_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (parts.scheme == "https" and parts.port is None and not parts.username
+            and bool(_CERT_HOST.fullmatch(parts.hostname or ""))
+            and parts.path.endswith(".pem") and not parts.query)
+
+
+def _download(url: str) -> bytes:
+    """The certificate's PEM (tests replace this)."""
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - https, host checked
+        return response.read(64 * 1024)
+
+
+def _get(url: str) -> None:
+    """Visit SubscribeURL to confirm a subscription (tests replace this)."""
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - https, host checked
+        response.read(64 * 1024)
+
+
+def certificate(url: str) -> x509.Certificate:
+    if not allowed_certificate_url(url):
+        raise SignatureError(f"SigningCertURL {url!r} is not an https://sns.<region>.amazonaws.com certificate")
+    with _cache_lock:
+        cached = _cache.get(url)
+    if cached is not None:
+        return cached
+    try:
+        pem = _download(url)
+    except OSError as exc:
+        raise CertificateUnavailable(f"could not fetch {url}: {exc}") from exc
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise SignatureError(f"{url} is not a PEM certificate") from exc
+    with _cache_lock:
+        _cache[url] = cert
+    return cert
+
+
+def canonical(message: dict) -> bytes:
+    fields = _FIELDS.get(message.get("Type"))
+    if fields is None:
+        raise SignatureError(f"unknown message Type {message.get('Type')!r}")
+    out = []
+    for name in fields:
+        value = message.get(name)
+        if value is None and name == "Subject":
+            continue  # optional in a Notification
+        if not isinstance(value, str):
+            raise SignatureError(f"{name} missing")
+        out.append(f"{name}\n{value}\n")
+    return "".join(out).encode("utf-8")
+
+
+def verify(message: dict) -> None:
+    """Raise SignatureError unless ``message`` is signed by SNS's certificate."""
+    algorithm = _HASHES.get(str(message.get("SignatureVersion")))
+    if algorithm is None:
+        raise SignatureError(f"unsupported SignatureVersion {message.get('SignatureVersion')!r}")
+    signature, cert_url = message.get("Signature"), message.get("SigningCertURL")
+    if not isinstance(signature, str) or not isinstance(cert_url, str):
+        raise SignatureError("Signature and SigningCertURL are required")
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureError("Signature is not base64") from exc
+    data = canonical(message)
+    key = certificate(cert_url).public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise SignatureError("the signing certificate has no RSA key")
+    try:
+        key.verify(raw, data, padding.PKCS1v15(), algorithm())
+    except InvalidSignature as exc:
+        raise SignatureError("signature does not match") from exc
+
+
+def suppress(session: Session, email: str, reason: str, detail: str | None = None,
+             source_message_id: str | None = None) -> bool:
+    """Put an address on the suppression list (the first reason stays); True if it is new."""
+    email = email.strip().lower()
+    if not email or session.get(Suppression, email) is not None:
+        return False
+    session.add(Suppression(email=email, reason=reason, detail=(detail or "")[:2000] or None,
+                            source_message_id=(source_message_id or "")[:300] or None,
+                            created_at=datetime.now(timezone.utc)))
+    session.flush()
+    return True
+
+
+def _addresses(ses: dict) -> tuple[str | None, list[tuple[str, str]]]:
+    """(reason, [(address, detail)]) from an SES notification: permanent bounces and complaints only."""
+    kind = ses.get("notificationType") or ses.get("eventType")
+    if kind == "Bounce":
+        bounce = ses.get("bounce") or {}
+        if bounce.get("bounceType") != "Permanent":
+            return None, []  # Transient / Undetermined: SES retries; nothing to remember
+        sub = bounce.get("bounceSubType") or ""
+        return "bounce", [(r.get("emailAddress"), " ".join(filter(None, (
+            f"Permanent/{sub}", r.get("status"), r.get("diagnosticCode")))))
+            for r in bounce.get("bouncedRecipients") or [] if isinstance(r, dict)]
+    if kind == "Complaint":
+        complaint = ses.get("complaint") or {}
+        detail = "complaint" + (f": {complaint['complaintFeedbackType']}"
+                                if complaint.get("complaintFeedbackType") else "")
+        return "complaint", [(r.get("emailAddress"), detail)
+                             for r in complaint.get("complainedRecipients") or [] if isinstance(r, dict)]
+    return None, []
+
+
+sns = Blueprint("ses_notifications", __name__, url_prefix="/api/ses",
+                description="Amazon SES bounces and complaints, delivered by SNS (public, signed)")
+
+
+@sns.route("/notifications")
+class SesNotificationsView(MethodView):
+    @sns.response(200)
+    def post(self):
+        """An SNS message: a subscription to confirm, or an SES bounce or complaint notification.
+
+        Public (SNS sends no token): the message's SNS signature is what is checked.
+        """
+        message = request.get_json(silent=True)
+        if not isinstance(message, dict):
+            abort(400, message="an SNS message is a JSON object")
+        try:
+            verify(message)
+        except SignatureError as exc:
+            log.warning("SNS message refused: %s", exc)
+            abort(403, message=f"SNS signature not verified: {exc}")
+        except CertificateUnavailable as exc:
+            log.warning("SNS message not verified yet: %s", exc)
+            abort(503, message="the SNS signing certificate could not be fetched; try again")
+        kind = message["Type"]
+        if kind == "SubscriptionConfirmation":
+            url = message["SubscribeURL"]
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            if parts.scheme != "https" or not (host == "amazonaws.com" or host.endswith(".amazonaws.com")):
+                abort(400, message="SubscribeURL is not an https amazonaws.com address")
+            try:
+                _get(url)
+            except OSError as exc:
+                abort(503, message=f"could not confirm the subscription: {exc}")
+            log.info("SNS subscription to %s confirmed", message.get("TopicArn"))
+            return {"confirmed": True}
+        if kind != "Notification":
+            return {"ignored": kind}
+        try:
+            ses = json.loads(message["Message"])
+        except ValueError:
+            ses = None
+        if not isinstance(ses, dict):
+            return {"ignored": "not an SES notification"}
+        reason, addresses = _addresses(ses)
+        mail = ses.get("mail") if isinstance(ses.get("mail"), dict) else {}
+        source = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
+        added = []
+        db = current_app.extensions["prize"]["db"]
+        try:
+            with db.session() as s, s.begin():
+                for address, detail in addresses:
+                    if isinstance(address, str) and "@" in address and len(address) <= 320:
+                        if suppress(s, address, reason, detail, source):
+                            added.append(address.strip().lower())
+        except IntegrityError:
+            # the same address suppressed by a concurrent notification: SNS retries a non-2xx
+            abort(409, message="a concurrent notification suppressed the same address; try again")
+        if added:
+            log.info("suppressed after SES %s: %s", reason, ", ".join(added))
+        return {"suppressed": added}
+
+
+blueprints = [sns]
