@@ -26,10 +26,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shared import reminders
 from shared.db import Database
 from shared.events import ValidationError, make_event
 from shared.events.common import LANGUAGES
@@ -50,12 +49,7 @@ CHECK_EVERY_SECONDS = 300.0
 
 def reminder_due(closes_at: datetime, now: datetime) -> str | None:
     """The key of the reminder whose window ``now`` is in (the latest one opened), or None."""
-    if now >= closes_at:
-        return None
-    for key, offset in sorted(REMINDERS.items(), key=lambda kv: kv[1]):
-        if now >= closes_at - offset:
-            return key
-    return None
+    return reminders.window(closes_at, now, REMINDERS)
 
 
 def _missing(session: Session, application: Application, call: Call) -> list[dict]:
@@ -77,18 +71,8 @@ def _missing(session: Session, application: Application, call: Call) -> list[dic
 
 
 def _claim(session: Session, row: dict) -> bool:
-    """Insert the draft_reminders_sent row unless it exists: True if this transaction added it."""
-    dialect = session.get_bind().dialect.name
-    table = DraftReminderSent.__table__
-    if dialect == "postgresql":
-        stmt = pg_insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table)
-    else:  # pragma: no cover - both stacks are covered above
-        raise RuntimeError(f"reminders need INSERT ... ON CONFLICT, not available on {dialect}")
-    stmt = (stmt.values(**row).on_conflict_do_nothing(index_elements=["application_id", "offset_key"])
-            .returning(table.c.event_id))
-    return session.execute(stmt).first() is not None
+    """Insert the sent row unless it exists: True if this transaction added it."""
+    return reminders.claim(session, DraftReminderSent.__table__, row, ["application_id", "offset_key"])
 
 
 def due_reminders(session: Session, now: datetime, *, public_url: str = "http://127.0.0.1:8001") -> int:

@@ -25,10 +25,9 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shared import reminders
 from shared.db import Database
 from shared.events import ValidationError, make_event
 from shared.events.common import LANGUAGES
@@ -47,12 +46,7 @@ CHECK_EVERY_SECONDS = 300.0
 
 def reminder_due(due_at: datetime, now: datetime) -> str | None:
     """The key of the reminder whose window ``now`` is in (the latest one opened), or None."""
-    if now >= due_at:
-        return None
-    for key, offset in sorted(REMINDERS.items(), key=lambda kv: kv[1]):
-        if now >= due_at - offset:
-            return key
-    return None
+    return reminders.window(due_at, now, REMINDERS)
 
 
 def _pending(session: Session, rnd: Round) -> dict[str, list[Application]]:
@@ -73,18 +67,8 @@ def _pending(session: Session, rnd: Round) -> dict[str, list[Application]]:
 
 
 def _claim(session: Session, row: dict) -> bool:
-    """Insert the reminders_sent row unless it exists: True if this transaction added it."""
-    dialect = session.get_bind().dialect.name
-    table = ReminderSent.__table__
-    if dialect == "postgresql":
-        stmt = pg_insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table)
-    else:  # pragma: no cover - both stacks are covered above
-        raise RuntimeError(f"reminders need INSERT ... ON CONFLICT, not available on {dialect}")
-    stmt = (stmt.values(**row).on_conflict_do_nothing(index_elements=["round_id", "juror_id", "offset_key"])
-            .returning(table.c.event_id))
-    return session.execute(stmt).first() is not None
+    """Insert the sent row unless it exists: True if this transaction added it."""
+    return reminders.claim(session, ReminderSent.__table__, row, ["round_id", "juror_id", "offset_key"])
 
 
 def due_reminders(session: Session, now: datetime, *, review_url: str = "http://127.0.0.1:8002") -> int:
