@@ -6,7 +6,6 @@ applicant's language."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -18,6 +17,7 @@ from services.intake.models import (Applicant, Application, Call, DeadlineExcept
                                     DraftReminderSent, outbox)
 from shared.config import load_settings
 from tests.conftest import embedded_env, real_env
+from tests.support.race import two_workers
 from tests.support.stack import Stack, wait_until
 
 CLOSES = datetime(2026, 7, 14, 9, 0, tzinfo=timezone.utc)  # 18:00 in Seoul
@@ -222,38 +222,8 @@ def test_two_workers_at_the_same_moment_publish_each_reminder_once(scene, monkey
         applicant = scene.applicant(f"Town {n}")
         expected.add(scene.application(applicant, f"SSCP-2026-BBB00{n}", title=f"Idea {n}"))
 
-    # Both workers read what was already sent before either claims a reminder (on PostgreSQL; on
-    # SQLite the second waits for the first one's write lock and the barrier times out).
-    barrier = threading.Barrier(2, timeout=3)
-    seen, claims, claim = threading.local(), [], reminders._claim
-
-    def racing_claim(session, row):
-        if not getattr(seen, "waited", False):
-            seen.waited = True
-            try:
-                barrier.wait()
-            except threading.BrokenBarrierError:
-                pass
-        won = claim(session, row)
-        claims.append(won)
-        return won
-
-    monkeypatch.setattr(reminders, "_claim", racing_claim)
     now = CLOSES - timedelta(days=7) + timedelta(minutes=1)
-    results, errors = [], []
-
-    def worker():
-        try:
-            results.append(scene.remind(now))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    results, claims = two_workers(monkeypatch, reminders, lambda: scene.remind(now))
     assert sum(results) == 10
     if scene.db.dialect == "sqlite":  # the write lock serialised them
         assert sorted(results) == [0, 10]
