@@ -14,6 +14,20 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+def _point_boto3_at(endpoint: str) -> dict:
+    """Credentials and AWS_ENDPOINT_URL for the moto server; returns what they replaced."""
+    saved = {k: os.environ.get(k) for k in [*ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update(ENV, AWS_ENDPOINT_URL=endpoint)
+    return saved
+
+
+def _restore(saved: dict) -> None:
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
 
 @contextmanager
 def moto_s3(bucket: str = "prize-documents"):
@@ -26,18 +40,13 @@ def moto_s3(bucket: str = "prize-documents"):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in [*ENV, "AWS_ENDPOINT_URL"]}
-    os.environ.update(ENV, AWS_ENDPOINT_URL=endpoint)
+    saved = _point_boto3_at(endpoint)
     try:
         client = boto3.client("s3")
         client.create_bucket(Bucket=bucket)
         yield endpoint, client
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _restore(saved)
         server.stop()
 
 
@@ -54,8 +63,7 @@ def moto_s3_process(bucket: str = "prize-documents"):
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in [*ENV, "AWS_ENDPOINT_URL"]}
-    os.environ.update(ENV, AWS_ENDPOINT_URL=endpoint)
+    saved = _point_boto3_at(endpoint)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -70,10 +78,6 @@ def moto_s3_process(bucket: str = "prize-documents"):
         client.create_bucket(Bucket=bucket)
         yield endpoint, client
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _restore(saved)
         proc.terminate()
         proc.wait(timeout=10)
