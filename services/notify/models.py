@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -77,6 +77,10 @@ class Recipient(Base):
     award_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
     award_released: Mapped[bool] = mapped_column(Boolean, default=False)
     award_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the award ceremony (from ceremony.invited): date, venue, time zone, RSVP link and deadline;
+    # the invitation is mailed once, and a winner's award email carries it too
+    ceremony: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    ceremony_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Suppression(Base):
