@@ -36,6 +36,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "application.eliminated",
         "award.decided",
         "results.released",
+        "ceremony.invited",
+        "ceremony.rsvp_received",
+        "ceremony.rsvp_reminder",
     ),
 }
 

@@ -6,8 +6,8 @@ from shared.db import Database
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
-from . import accounts, api, documents, portal, reminders
-from .handlers import HANDLERS
+from . import accounts, api, ceremony, ceremony_api, documents, portal, reminders
+from .handlers import make_handlers
 from .models import inbox, outbox
 
 SERVICE = "intake"
@@ -20,7 +20,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     limits = {"SIGNIN_LIMIT_PER_ADDRESS": settings.signin_limit_per_address,
               "SIGNIN_LIMIT_PER_CLIENT": settings.signin_limit_per_client}
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: intake",
-                              blueprints=accounts.blueprints + api.blueprints + documents.blueprints,
+                              blueprints=accounts.blueprints + api.blueprints + documents.blueprints + ceremony_api.blueprints,
                               test_config={**limits, **(test_config or {})})
     for blueprint in accounts.page_blueprints + portal.blueprints:  # server-rendered pages
         app.register_blueprint(blueprint)
@@ -35,4 +35,8 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     # with two workers)
     remind = PeriodicJob("draft-reminders", reminders.CHECK_EVERY_SECONDS,
                          lambda: reminders.run(db, settings.public_url))
-    return ServiceWorker(SERVICE, settings, db, outbox, inbox, HANDLERS, jobs=[remind])
+    # invited applicants who have not answered: the day before the RSVP date and once it passed
+    rsvp = PeriodicJob("rsvp-reminders", ceremony.CHECK_EVERY_SECONDS,
+                       lambda: ceremony.run_reminders(db, settings.public_url))
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, make_handlers(settings.public_url),
+                         jobs=[remind, rsvp])

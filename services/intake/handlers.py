@@ -1,9 +1,12 @@
 """What intake does with the events it consumes: one handler per event type."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
+from . import ceremony
 from .domain import RELEASED_PREFIX
 from .models import Application, StatusUpdate
 
@@ -47,3 +50,17 @@ HANDLERS = {
     "award.decided": award_decided,
     "results.released": results_released,
 }
+
+
+def make_handlers(public_url: str) -> dict:
+    """The handlers, each followed by the ceremony invitation a decision and its release may
+    now make due (in the same transaction: see ceremony.py)."""
+    def inviting(handler):
+        def handle(uow: UnitOfWork, event: Event) -> None:
+            handler(uow, event)
+            if event.type != "application.screened":
+                uow.session.flush()
+                ceremony.invite_due(uow.session, datetime.now(timezone.utc), public_url,
+                                    application_id=str(event.data["application_id"]))
+        return handle
+    return {type_: inviting(handler) for type_, handler in HANDLERS.items()}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, ForeignKey, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Integer, MetaData, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -175,4 +175,65 @@ class DraftReminderSent(Base):
     offset_key: Mapped[str] = mapped_column(String(20))  # e.g. "7d": seven days before the closing time
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the closing time it reminded of
     missing: Mapped[int] = mapped_column(Integer)  # how many things still stopped submission
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Ceremony(Base):
+    """The award ceremony of an edition, as the secretariat set it (services/intake/ceremony.py).
+
+    ``rsvp_by`` is the date the secretariat asks for answers by: a reminder goes out the day
+    before to those who have not answered, and once more when it passes. Answers are still taken
+    (and changed) until the ceremony starts; the guest list shows when each came."""
+    __tablename__ = "ceremonies"
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str] = mapped_column(String(300))
+    address: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[str] = mapped_column(Text, default="")  # programme, dress code, livestream ...
+    rsvp_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    max_delegates: Mapped[int] = mapped_column(Integer, default=3)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class CeremonyInvitation(Base):
+    """An application invited to its edition's ceremony: a released finalist, or a released winner
+    or special mention. Written with the ceremony.invited event in one transaction; the primary
+    key makes it happen once per application."""
+    __tablename__ = "ceremony_invitations"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    basis: Mapped[str] = mapped_column(String(20))  # finalist | award
+    event_id: Mapped[str] = mapped_column(String(36))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rsvp(Base):
+    """An invited applicant's answer: who comes (the delegation), a substitute, accessibility
+    needs, and whether they need a letter for their visa. Changed in place; ``revision`` counts
+    the answers and guards against two people editing at once."""
+    __tablename__ = "ceremony_rsvps"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    attending: Mapped[bool] = mapped_column(Boolean)
+    delegates: Mapped[list] = mapped_column(JSON, default=list)  # [{name, role, email}]
+    substitute: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {name, role, email}
+    accessibility: Mapped[str] = mapped_column(Text, default="")
+    visa_letter: Mapped[bool] = mapped_column(Boolean, default=False)
+    visa_details: Mapped[str] = mapped_column(Text, default="")  # names as in passports, nationalities
+    comments: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    first_answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RsvpReminderSent(Base):
+    """An RSVP reminder published once per application and reminder (the day before ``rsvp_by``,
+    and once it has passed); same exactly-once claim as DraftReminderSent."""
+    __tablename__ = "rsvp_reminders_sent"
+    __table_args__ = (UniqueConstraint("application_id", "offset_key", name="uq_rsvp_reminders_sent_key"),)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the ceremony.rsvp_reminder event
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    offset_key: Mapped[str] = mapped_column(String(20))  # "1d" | "overdue"
+    rsvp_by: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

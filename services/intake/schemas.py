@@ -1,5 +1,6 @@
 """intake's API schemas: marshmallow, the single source of the OpenAPI description."""
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -239,3 +240,118 @@ class ApplicationOut(Schema):
     completeness = fields.Integer(metadata={"description": "percentage of the required parts filled"})
     criteria = fields.List(fields.Nested(AnswerCount), metadata={
         "description": "each criterion's guidance, word count and limit"})
+
+
+# --- the award ceremony ---
+
+class CeremonyIn(Schema):
+    starts_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
+    time_zone = fields.String(load_default="Asia/Seoul", validate=validate.Length(min=1, max=64))
+    venue = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    address = fields.String(load_default="", validate=validate.Length(max=1000))
+    details = fields.String(load_default="", validate=validate.Length(max=5000))
+    rsvp_by = fields.AwareDateTime(required=True, validate=CALL_DATES)
+    max_delegates = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=1, max=20))
+
+    @validates_schema
+    def _zone_and_order(self, data, **kwargs):
+        try:
+            ZoneInfo(data["time_zone"])
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Asia"
+            raise ValidationError("is not a known IANA time zone", "time_zone") from None
+        if data["rsvp_by"] >= data["starts_at"]:
+            raise ValidationError("must be before starts_at", "rsvp_by")
+
+
+class CeremonyOut(Schema):
+    call_id = fields.String()
+    starts_at = fields.AwareDateTime()
+    time_zone = fields.String()
+    venue = fields.String()
+    address = fields.String()
+    details = fields.String()
+    rsvp_by = fields.AwareDateTime()
+    max_delegates = fields.Integer()
+    updated_at = fields.AwareDateTime()
+    updated_by = fields.String()
+    invited = fields.Integer()
+
+
+class Attendee(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(load_default="", validate=validate.Length(max=200))
+    email = fields.Email(load_default=None, allow_none=True)
+
+
+class RsvpIn(Schema):
+    attending = fields.Boolean(required=True)
+    delegates = fields.List(fields.Nested(Attendee), load_default=list, validate=validate.Length(max=20))
+    substitute = fields.Nested(Attendee, load_default=None, allow_none=True)
+    accessibility = fields.String(load_default="", validate=validate.Length(max=2000))
+    visa_letter = fields.Boolean(load_default=False)
+    visa_details = fields.String(load_default="", validate=validate.Length(max=2000))
+    comments = fields.String(load_default="", validate=validate.Length(max=2000))
+    revision = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1),
+                              metadata={"description": "the revision answered over; a stale one is refused (409)"})
+
+
+class RsvpOut(Schema):
+    attending = fields.Boolean()
+    delegates = fields.List(fields.Nested(Attendee))
+    substitute = fields.Nested(Attendee, allow_none=True)
+    accessibility = fields.String()
+    visa_letter = fields.Boolean()
+    visa_details = fields.String()
+    comments = fields.String()
+    revision = fields.Integer()
+    first_answered_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class CeremonyDetailsOut(Schema):
+    starts_at = fields.AwareDateTime()
+    time_zone = fields.String()
+    venue = fields.String()
+    address = fields.String()
+    details = fields.String()
+    rsvp_by = fields.AwareDateTime()
+    max_delegates = fields.Integer()
+
+
+class InvitationOut(Schema):
+    application_id = fields.String()
+    reference = fields.String()
+    invited_at = fields.AwareDateTime()
+    ceremony = fields.Nested(CeremonyDetailsOut)
+    answers_open = fields.Boolean()
+    rsvp = fields.Nested(RsvpOut, allow_none=True)
+
+
+class GuestOut(Schema):
+    application_id = fields.String()
+    reference = fields.String()
+    title = fields.String()
+    category = fields.String()
+    organisation = fields.String()
+    city = fields.String()
+    country = fields.String()
+    contact_name = fields.String()
+    contact_email = fields.String()
+    basis = fields.String()
+    invited_at = fields.AwareDateTime()
+    answer = fields.String()
+    rsvp = fields.Nested(RsvpOut, allow_none=True)
+
+
+class GuestSummary(Schema):
+    invited = fields.Integer()
+    attending = fields.Integer()
+    declined = fields.Integer()
+    no_answer = fields.Integer()
+    people = fields.Integer()
+    visa_letters = fields.Integer()
+
+
+class GuestListOut(Schema):
+    summary = fields.Nested(GuestSummary)
+    guests = fields.List(fields.Nested(GuestOut))

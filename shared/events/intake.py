@@ -156,3 +156,69 @@ class ApplicationDraftReminderV1(Schema):
     reminder = fields.String(required=True, validate=validate.Length(min=1, max=20))
     missing = fields.List(fields.Nested(MissingItem), required=True)
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+
+
+# The award ceremony. Intake invites (released finalists, winners and special mentions), takes the
+# answers and reminds those who have not answered; notify mails each of these.
+
+CEREMONY_BASES = ("finalist", "award")
+
+
+class CeremonyDetails(Schema):
+    """When and where, as the secretariat set it; ``time_zone`` is the venue's."""
+    starts_at = fields.AwareDateTime(required=True)
+    time_zone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    venue = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    address = fields.String(load_default="", validate=validate.Length(max=1000))
+    details = fields.String(load_default="", validate=validate.Length(max=5000))
+    rsvp_by = fields.AwareDateTime(required=True)
+
+
+class CeremonyGuest(Schema):
+    """Who an invitation, an answer or a reminder is for."""
+    application_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    call_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    organisation = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    ceremony = fields.Nested(CeremonyDetails, required=True)
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})  # the answer page
+
+
+@contract("ceremony.invited", 1)
+class CeremonyInvitedV1(CeremonyGuest):
+    """An application is invited to the ceremony. ``basis`` is "finalist" for every released
+    finalist (it says nothing of the award, which the award round's release tells), "award" for
+    a released winner or special mention that was not invited as a finalist."""
+    basis = fields.String(required=True, validate=validate.OneOf(CEREMONY_BASES))
+    invited_at = fields.AwareDateTime(required=True)
+
+
+class Attendee(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(load_default="", validate=validate.Length(max=200))
+    email = fields.Email(load_default=None, allow_none=True)
+
+
+@contract("ceremony.rsvp_received", 1)
+class CeremonyRsvpReceivedV1(CeremonyGuest):
+    """An invited applicant answered (or changed their answer: ``revision`` counts them)."""
+    attending = fields.Boolean(required=True)
+    delegates = fields.List(fields.Nested(Attendee), required=True)
+    substitute = fields.Nested(Attendee, load_default=None, allow_none=True)
+    accessibility = fields.String(load_default="", validate=validate.Length(max=2000))
+    visa_letter = fields.Boolean(required=True)
+    visa_details = fields.String(load_default="", validate=validate.Length(max=2000))
+    comments = fields.String(load_default="", validate=validate.Length(max=2000))
+    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    answered_at = fields.AwareDateTime(required=True)
+
+
+@contract("ceremony.rsvp_reminder", 1)
+class CeremonyRsvpReminderV1(CeremonyGuest):
+    """No answer yet: ``reminder`` is "1d" (the day before ``rsvp_by``) or "overdue" (it passed)."""
+    reminder = fields.String(required=True, validate=validate.OneOf(("1d", "overdue")))

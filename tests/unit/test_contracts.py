@@ -29,6 +29,15 @@ APPLICANT = {
     "contact_email": "mei.lin@kcg.example.tw", "secondary_email": None, "language": "en",
 }
 
+GUEST = {
+    "application_id": APP_ID, "reference": "SSCP-2026-ABC234", "call_id": CALL_ID, "year": 2026,
+    "name": "Lin Mei-hua", "email": "mei.lin@kcg.example.tw", "language": "ko",
+    "organisation": "Kaohsiung City Government 高雄市政府", "title": "Hydrogen buses for the harbour",
+    "ceremony": {"starts_at": WHEN, "time_zone": "Asia/Seoul", "venue": "COEX, Seoul", "address": "513 Yeongdong-daero",
+                 "details": "", "rsvp_by": WHEN},
+    "url": "http://127.0.0.1:8001/portal/applications/" + APP_ID + "/ceremony",
+}
+
 VALID = {
     "call.opened": {
         "call_id": CALL_ID, "year": 2026, "theme": "Smart cities for everyone",
@@ -93,6 +102,13 @@ VALID = {
         "url": "http://127.0.0.1:8001/portal/applications/" + APP_ID},
     "review.submitted": {"assignment_id": EVENT_ID, "application_id": APP_ID, "juror_id": JUROR_ID,
                          "round": "finalist", "submitted_at": WHEN},
+    "ceremony.invited": {**GUEST, "basis": "finalist", "invited_at": WHEN},
+    "ceremony.rsvp_received": {
+        **GUEST, "attending": True, "revision": 1, "answered_at": WHEN, "visa_letter": True,
+        "visa_details": "LIN MEI-HUA, Taiwan", "accessibility": "wheelchair access",
+        "delegates": [{"name": "Lin Mei-hua", "role": "Director", "email": "mei.lin@kcg.example.tw"}],
+        "substitute": {"name": "Chen Wei", "role": "Deputy director", "email": None}},
+    "ceremony.rsvp_reminder": {**GUEST, "reminder": "1d"},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -106,6 +122,7 @@ REQUIRED = {
     "award.decided": "outcome", "results.released": "round",
     "juror.invited": "url", "review.assigned": "applications", "review.submitted": "juror_id",
     "review.reminder": "due_at", "application.draft_reminder": "closes_at",
+    "ceremony.invited": "basis", "ceremony.rsvp_received": "attending", "ceremony.rsvp_reminder": "ceremony",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -119,6 +136,8 @@ WRONG_TYPE = {
     "juror.invited": ("expires_at", "next week"), "review.assigned": ("year", "2026"),
     "review.submitted": ("submitted_at", 5), "review.reminder": ("pending", "3"),
     "application.draft_reminder": ("missing", "documents.application_form"),
+    "ceremony.invited": ("invited_at", "soon"), "ceremony.rsvp_received": ("delegates", "Lin Mei-hua"),
+    "ceremony.rsvp_reminder": ("year", "2026"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -134,6 +153,8 @@ BAD_ENUM = {
     "juror.invited": ("language", "klingon"), "review.assigned": ("applications", []),
     "review.submitted": ("round", "screening"), "review.reminder": ("pending", 0),
     "application.draft_reminder": ("category", "best_city"),
+    "ceremony.invited": ("basis", "guest_of_honour"), "ceremony.rsvp_received": ("revision", 0),
+    "ceremony.rsvp_reminder": ("reminder", "2w"),
 }
 TYPES = sorted(VALID)
 

@@ -1,0 +1,358 @@
+"""The award ceremony: who is invited, their answers (RSVP), reminders, and the guest list.
+
+Who. An application is invited once its edition has a ceremony and one of its rounds was
+released with it in: a released finalist ("finalist"), or a released winner or special mention
+that was not invited as a finalist ("award"). Every finalist gets the same invitation, so it
+says nothing of the award before the award round's release. The invitation is decided where
+the facts arrive: in the handler of each decision and release event (the event's transaction),
+and when the secretariat sets the ceremony (those already released). ``ceremony_invitations``
+has the application as its primary key and is claimed with INSERT ... ON CONFLICT DO NOTHING in
+the transaction that adds ``ceremony.invited`` to the outbox: two workers, or a redelivered
+event, invite once.
+
+Answers. The invited applicant answers for a delegation (names, roles, emails), names a
+substitute, states accessibility needs and asks for a visa invitation letter. Each answer or
+change publishes ``ceremony.rsvp_received`` (notify confirms it by email). Answers are taken
+until the ceremony starts; ``rsvp_by`` is the date the secretariat asks for them by.
+
+Reminders. To invited applicants who have not answered: the day before ``rsvp_by`` ("1d") and
+once when it has passed ("overdue"), each once (``rsvp_reminders_sent``, same claim as the draft
+reminders). A window that opened before the invitation went out is skipped: an applicant
+invited the evening before the date is not reminded the same evening.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared import reminders
+from shared.db import Database
+from shared.events import ValidationError, make_event
+from shared.events.common import LANGUAGES
+from shared.outbox import record
+
+from . import domain
+from .domain import RuleViolation, as_utc
+from .models import (Applicant, Application, Call, Ceremony, CeremonyInvitation, Rsvp, RsvpReminderSent,
+                     StatusUpdate, outbox)
+
+log = logging.getLogger("prize.intake.ceremony")
+
+PRODUCER = "intake"
+INVITING = {"finalist": ("finalist",), "award": ("winner", "special_mention")}
+REMIND_BEFORE = timedelta(days=1)
+CHECK_EVERY_SECONDS = 300.0
+
+
+class NotInvited(LookupError):
+    """The application is not invited (or not the caller's): the API answers 404."""
+
+
+def answer_url(public_url: str, application_id: str) -> str:
+    return f"{public_url.rstrip('/')}/portal/applications/{application_id}/ceremony"
+
+
+def details(ceremony: Ceremony) -> dict:
+    """The ceremony as events carry it (shared.events.intake.CeremonyDetails)."""
+    return {"starts_at": as_utc(ceremony.starts_at), "time_zone": ceremony.time_zone, "venue": ceremony.venue,
+            "address": ceremony.address or "", "details": ceremony.details or "",
+            "rsvp_by": as_utc(ceremony.rsvp_by)}
+
+
+def basis_of(updates) -> str | None:
+    """Why an application is invited, from its status rows: "finalist", "award" or None.
+
+    A round counts once released; within a round the latest decision counts (a decision taken
+    again replaces the first)."""
+    released = {u.stage[len(domain.RELEASED_PREFIX):] for u in updates
+                if u.stage.startswith(domain.RELEASED_PREFIX)}
+    latest: dict[str, str] = {}
+    for u in sorted(updates, key=lambda u: as_utc(u.occurred_at)):
+        round_ = domain.ROUND_OF_STAGE.get(u.stage)
+        if round_ is not None:
+            latest[round_] = u.stage
+    for basis in ("finalist", "award"):
+        if basis in released and latest.get(basis) in INVITING[basis]:
+            return basis
+    return None
+
+
+def _guest(call: Call, app: Application, applicant: Applicant, ceremony: Ceremony, public_url: str) -> dict:
+    return {"application_id": app.id, "reference": app.reference, "call_id": call.id, "year": call.year,
+            "name": applicant.contact_name, "email": applicant.contact_email,
+            "language": applicant.language if applicant.language in LANGUAGES else "en",
+            "organisation": applicant.organisation, "title": app.title or app.reference,
+            "ceremony": details(ceremony), "url": answer_url(public_url, app.id)}
+
+
+def invite_due(session: Session, now: datetime, public_url: str, *, call_id: str | None = None,
+               application_id: str | None = None) -> int:
+    """Invite every application (of ``call_id``, or just ``application_id``) that is due an
+    invitation and has none; in the caller's transaction. Returns how many were invited."""
+    if application_id is not None:
+        app = session.get(Application, str(application_id))
+        if app is None:
+            return 0
+        call_id, candidates = app.call_id, [app]
+    else:
+        candidates = None
+    ceremony = session.get(Ceremony, str(call_id)) if call_id else None
+    if ceremony is None or as_utc(ceremony.starts_at) <= now:
+        return 0  # no ceremony yet (setting it invites), or it is over
+    if candidates is None:
+        candidates = session.scalars(select(Application).where(
+            Application.call_id == ceremony.call_id, Application.submitted_at.is_not(None))
+            .order_by(Application.id)).all()
+    ids = [a.id for a in candidates]
+    invited = set(session.scalars(select(CeremonyInvitation.application_id)
+                                  .where(CeremonyInvitation.application_id.in_(ids))))
+    updates: dict[str, list] = {}
+    for u in session.scalars(select(StatusUpdate).where(StatusUpdate.application_id.in_(ids))):
+        updates.setdefault(u.application_id, []).append(u)
+    call = session.get(Call, ceremony.call_id)
+    count = 0
+    for app in candidates:
+        if app.id in invited or app.withdrawn_at is not None:
+            continue
+        basis = basis_of(updates.get(app.id, []))
+        if basis is None:
+            continue
+        applicant = session.get(Applicant, app.applicant_id)
+        try:
+            event = make_event("ceremony.invited", {
+                **_guest(call, app, applicant, ceremony, public_url), "basis": basis, "invited_at": now,
+            }, producer=PRODUCER, correlation_id=app.id)
+        except ValidationError as exc:  # one bad row must not stop the others' invitations
+            log.error("application %s not invited to the ceremony: %s", app.id, exc.messages)
+            continue
+        if reminders.claim(session, CeremonyInvitation.__table__, {
+                "application_id": app.id, "call_id": call.id, "basis": basis, "event_id": str(event.id),
+                "invited_at": now}, ["application_id"]):
+            record(session, outbox, event)
+            count += 1
+    if count:
+        log.info("invited %d application(s) of %s to the ceremony", count, call.year)
+    return count
+
+
+def set_ceremony(session: Session, call: Call, data: dict, who: str, now: datetime, public_url: str) -> Ceremony:
+    """Create or change the edition's ceremony, then invite those already released."""
+    starts_at, rsvp_by = as_utc(data["starts_at"]), as_utc(data["rsvp_by"])
+    if rsvp_by >= starts_at:
+        raise RuleViolation("rsvp_by must be before the ceremony starts", 422, "rsvp_by")
+    row = session.get(Ceremony, call.id, with_for_update=True)
+    if row is None:
+        row = Ceremony(call_id=call.id)
+        session.add(row)
+    for key in ("time_zone", "venue", "address", "details", "max_delegates"):
+        if key in data:
+            setattr(row, key, data[key])
+    row.starts_at, row.rsvp_by, row.updated_at, row.updated_by = starts_at, rsvp_by, now, who
+    row.address = row.address or ""
+    row.details = row.details or ""
+    row.max_delegates = row.max_delegates or 3
+    session.flush()
+    invite_due(session, now, public_url, call_id=call.id)
+    return row
+
+
+def invitation_for(session: Session, application: Application) -> tuple[CeremonyInvitation, Ceremony]:
+    invitation = session.get(CeremonyInvitation, application.id)
+    ceremony = session.get(Ceremony, application.call_id) if invitation else None
+    if invitation is None or ceremony is None:
+        raise NotInvited(application.id)
+    return invitation, ceremony
+
+
+def _person(p: dict | None) -> dict | None:
+    if not p or not (p.get("name") or "").strip():
+        return None
+    return {"name": p["name"].strip(), "role": (p.get("role") or "").strip(), "email": p.get("email") or None}
+
+
+def save_rsvp(session: Session, application: Application, data: dict, now: datetime, public_url: str) -> Rsvp:
+    """Record the applicant's answer (first or changed) and publish ceremony.rsvp_received.
+
+    ``application`` must be the caller's, locked. Raises NotInvited or RuleViolation."""
+    invitation, ceremony = invitation_for(session, application)
+    if now >= as_utc(ceremony.starts_at):
+        raise RuleViolation("the ceremony has started: answers can no longer be given or changed", 409)
+    delegates = [p for p in (_person(d) for d in data.get("delegates") or []) if p]
+    substitute = _person(data.get("substitute"))
+    attending = bool(data["attending"])
+    if attending and not delegates:
+        raise RuleViolation("name at least one person who will attend", 422, "delegates")
+    if attending and len(delegates) > ceremony.max_delegates:
+        raise RuleViolation(f"a delegation has at most {ceremony.max_delegates} people", 422, "delegates")
+    if not attending:
+        delegates, substitute = [], None
+    visa_letter = bool(data.get("visa_letter")) and attending
+    visa_details = (data.get("visa_details") or "").strip() if visa_letter else ""
+    if visa_letter and not visa_details:
+        raise RuleViolation("for a visa invitation letter, give each person's name as in their passport and "
+                            "their nationality", 422, "visa_details")
+    row = session.get(Rsvp, application.id, with_for_update=True)
+    expected = data.get("revision")
+    if row is not None and expected is not None and expected != row.revision:
+        raise RuleViolation("this answer was changed elsewhere in the meantime: reload it and answer again", 409)
+    if row is None:
+        row = Rsvp(application_id=application.id, revision=0, first_answered_at=now)
+        session.add(row)
+    row.attending, row.delegates, row.substitute = attending, delegates, substitute
+    row.accessibility = (data.get("accessibility") or "").strip()
+    row.visa_letter, row.visa_details = visa_letter, visa_details
+    row.comments = (data.get("comments") or "").strip()
+    row.revision += 1
+    row.updated_at = now
+    try:
+        session.flush()  # two first answers at once: the second one's insert fails here
+    except IntegrityError:
+        raise RuleViolation("this answer was given elsewhere at the same moment: reload it", 409) from None
+    call = session.get(Call, application.call_id)
+    applicant = session.get(Applicant, application.applicant_id)
+    record(session, outbox, make_event("ceremony.rsvp_received", {
+        **_guest(call, application, applicant, ceremony, public_url),
+        "attending": attending, "delegates": delegates, "substitute": substitute,
+        "accessibility": row.accessibility, "visa_letter": visa_letter, "visa_details": visa_details,
+        "comments": row.comments, "revision": row.revision, "answered_at": now,
+    }, producer=PRODUCER, correlation_id=application.id))
+    return row
+
+
+def rsvp_view(rsvp: Rsvp | None) -> dict | None:
+    if rsvp is None:
+        return None
+    return {"attending": rsvp.attending, "delegates": rsvp.delegates or [], "substitute": rsvp.substitute,
+            "accessibility": rsvp.accessibility, "visa_letter": rsvp.visa_letter,
+            "visa_details": rsvp.visa_details, "comments": rsvp.comments, "revision": rsvp.revision,
+            "first_answered_at": as_utc(rsvp.first_answered_at), "updated_at": as_utc(rsvp.updated_at)}
+
+
+# --- the guest list (secretariat) ---
+
+def guest_list(session: Session, call_id: str) -> list[dict]:
+    """Every invited application with its answer, in reference order."""
+    rows = session.execute(
+        select(CeremonyInvitation, Application, Applicant, Rsvp)
+        .join(Application, Application.id == CeremonyInvitation.application_id)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .outerjoin(Rsvp, Rsvp.application_id == CeremonyInvitation.application_id)
+        .where(CeremonyInvitation.call_id == str(call_id))
+        .order_by(Application.reference)).all()
+    guests = []
+    for invitation, app, applicant, rsvp in rows:
+        answer = "no answer" if rsvp is None else ("attending" if rsvp.attending else "declined")
+        guests.append({
+            "application_id": app.id, "reference": app.reference, "title": app.title, "category": app.category,
+            "organisation": applicant.organisation, "city": applicant.city, "country": applicant.country,
+            "contact_name": applicant.contact_name, "contact_email": applicant.contact_email,
+            "basis": invitation.basis, "invited_at": as_utc(invitation.invited_at), "answer": answer,
+            "rsvp": rsvp_view(rsvp),
+        })
+    return guests
+
+
+def summary(guests: list[dict]) -> dict:
+    attending = [g for g in guests if g["answer"] == "attending"]
+    return {"invited": len(guests), "attending": len(attending),
+            "declined": sum(g["answer"] == "declined" for g in guests),
+            "no_answer": sum(g["answer"] == "no answer" for g in guests),
+            "people": sum(len(g["rsvp"]["delegates"]) for g in attending),
+            "visa_letters": sum(g["rsvp"]["visa_letter"] for g in attending)}
+
+
+CSV_COLUMNS = ("reference", "organisation", "city", "country", "project", "invited as", "answer", "person",
+               "name", "role", "email", "accessibility needs", "visa letter", "visa details", "comments",
+               "answered at")
+
+
+def _cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text: a leading = + - @ would make it a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def guests_csv(guests: list[dict]) -> str:
+    """One line per person (delegates and substitute); one line for an application without any."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for g in guests:
+        r = g["rsvp"] or {}
+        people = [("delegate", p) for p in r.get("delegates") or []]
+        if r.get("substitute"):
+            people.append(("substitute", r["substitute"]))
+        answered = r["updated_at"].strftime("%Y-%m-%d %H:%M UTC") if r else ""
+        for kind, person in people or [("", {})]:
+            writer.writerow([_cell(v) for v in (
+                g["reference"], g["organisation"], g["city"], g["country"], g["title"], g["basis"], g["answer"],
+                kind, person.get("name", ""), person.get("role", ""), person.get("email") or "",
+                r.get("accessibility", ""), "yes" if r.get("visa_letter") else "",
+                r.get("visa_details", ""), r.get("comments", ""), answered)])
+    return out.getvalue()
+
+
+# --- reminders (a timed job of intake's worker) ---
+
+def reminder_due(ceremony: Ceremony, now: datetime) -> str | None:
+    """"1d" from the day before ``rsvp_by``, "overdue" from ``rsvp_by`` until the ceremony, else None."""
+    starts_at, rsvp_by = as_utc(ceremony.starts_at), as_utc(ceremony.rsvp_by)
+    return reminders.window(starts_at, now, {"1d": starts_at - (rsvp_by - REMIND_BEFORE),
+                                             "overdue": starts_at - rsvp_by})
+
+
+def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> int:
+    """Publish every RSVP reminder due at ``now`` and not sent yet; one transaction; return how many."""
+    sent = 0
+    try:
+        for ceremony in session.scalars(select(Ceremony).order_by(Ceremony.call_id)).all():
+            key = reminder_due(ceremony, now)
+            if key is None:
+                continue
+            opened = as_utc(ceremony.rsvp_by) - (REMIND_BEFORE if key == "1d" else timedelta(0))
+            waiting = session.execute(
+                select(CeremonyInvitation, Application)
+                .join(Application, Application.id == CeremonyInvitation.application_id)
+                .outerjoin(Rsvp, Rsvp.application_id == CeremonyInvitation.application_id)
+                .outerjoin(RsvpReminderSent, (RsvpReminderSent.application_id == CeremonyInvitation.application_id)
+                           & (RsvpReminderSent.offset_key == key))
+                .where(CeremonyInvitation.call_id == ceremony.call_id, Rsvp.application_id.is_(None),
+                       RsvpReminderSent.event_id.is_(None), Application.withdrawn_at.is_(None))
+                .order_by(CeremonyInvitation.application_id)).all()
+            if not waiting:
+                continue
+            call = session.get(Call, ceremony.call_id)
+            for invitation, app in waiting:
+                if as_utc(invitation.invited_at) >= opened:
+                    continue  # invited after this window opened: the invitation itself is fresh
+                applicant = session.get(Applicant, app.applicant_id)
+                try:
+                    event = make_event("ceremony.rsvp_reminder", {
+                        **_guest(call, app, applicant, ceremony, public_url), "reminder": key,
+                    }, producer=PRODUCER, correlation_id=f"{app.id}:rsvp:{key}")
+                except ValidationError as exc:
+                    log.error("no %s RSVP reminder for application %s: %s", key, app.id, exc.messages)
+                    continue
+                if reminders.claim(session, RsvpReminderSent.__table__, {
+                        "event_id": str(event.id), "application_id": app.id, "offset_key": key,
+                        "rsvp_by": as_utc(ceremony.rsvp_by), "sent_at": now}, ["application_id", "offset_key"]):
+                    record(session, outbox, event)
+                    sent += 1
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    if sent:
+        log.info("published %d RSVP reminder(s)", sent)
+    return sent
+
+
+def run_reminders(db: Database, public_url: str) -> int:
+    with db.session() as session:
+        return due_rsvp_reminders(session, datetime.now(timezone.utc), public_url=public_url)
