@@ -19,6 +19,37 @@ from .models import Recipient
 log = logging.getLogger("prize.notify")
 
 
+def ceremony_record(ceremony: dict, url: str) -> dict:
+    """The ceremony of a ceremony.* event as the recipient row keeps it (JSON: ISO times)."""
+    record = {k: ceremony.get(k) or "" for k in ("time_zone", "venue", "address", "details")}
+    for key in ("starts_at", "rsvp_by"):
+        record[key] = ceremony[key].astimezone(timezone.utc).isoformat()
+    return {**record, "url": url}
+
+
+def ceremony_context(record: dict, language: str) -> dict:
+    """What the templates show of the ceremony: its local time in the venue's time zone (and in
+    UTC, for guests travelling from elsewhere), the venue, the answer link and date."""
+    def moment(iso: str) -> tuple[datetime, datetime]:
+        utc = datetime.fromisoformat(iso).astimezone(timezone.utc)
+        try:
+            return utc, utc.astimezone(ZoneInfo(record["time_zone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            return utc, utc
+
+    def day(local: datetime) -> str:
+        if language == "ko":
+            return f"{local.year}년 {local.month}월 {local.day}일"
+        return f"{local.day} {templates.MONTHS['en'][local.month - 1]} {local.year}"
+
+    starts_utc, starts = moment(record["starts_at"])
+    rsvp_utc, rsvp = moment(record["rsvp_by"])
+    return {"date": day(starts), "time": starts.strftime("%H:%M"), "time_zone": record["time_zone"],
+            "utc": starts_utc.strftime("%Y-%m-%d %H:%M UTC"), "venue": record["venue"],
+            "address": record.get("address") or "", "details": record.get("details") or "",
+            "rsvp_by": day(rsvp), "rsvp_by_utc": rsvp_utc.strftime("%Y-%m-%d %H:%M UTC"), "url": record["url"]}
+
+
 def make_handlers(sender: Sender) -> dict:
     def _send_after_commit(uow: UnitOfWork, delivery) -> None:
         if delivery is not None:
@@ -88,11 +119,22 @@ def make_handlers(sender: Sender) -> dict:
             recipient.finalist_notified_at = now
         if recipient.award_released and recipient.award_outcome and recipient.award_notified_at is None:
             if recipient.award_outcome in ("winner", "special_mention"):
+                # the invitation to the ceremony comes with it when known (else on its own later)
                 _mail(uow, event, recipient, "award_winner", outcome=recipient.award_outcome,
-                      award=recipient.award_title or "")
+                      award=recipient.award_title or "", ceremony=_ceremony(recipient))
+                if recipient.ceremony:
+                    recipient.ceremony_notified_at = now
             else:
                 _mail(uow, event, recipient, "not_awarded")
             recipient.award_notified_at = now
+        if recipient.ceremony and recipient.ceremony_notified_at is None:
+            # the same invitation for every finalist: it says nothing of the award
+            _mail(uow, event, recipient, "ceremony_invitation", ceremony=_ceremony(recipient),
+                  finalist=recipient.finalist_decision == "advanced")
+            recipient.ceremony_notified_at = now
+
+    def _ceremony(recipient: Recipient) -> dict | None:
+        return ceremony_context(recipient.ceremony, recipient.language) if recipient.ceremony else None
 
     def application_screened(uow: UnitOfWork, event: Event) -> None:
         """The eligibility result, at once: it is a check of the rules, not a ranking."""
@@ -133,6 +175,36 @@ def make_handlers(sender: Sender) -> dict:
         else:
             recipient.award_released = True
         _send_due(uow, event, recipient)
+
+    def ceremony_invited(uow: UnitOfWork, event: Event) -> None:
+        """Keep the invitation on the recipient; it is mailed with the award decision if that is
+        due now, else on its own (once either way)."""
+        d = event.data
+        recipient = _recipient(uow, d["application_id"], d["reference"])
+        recipient.ceremony = ceremony_record(d["ceremony"], d["url"])
+        _send_due(uow, event, recipient)
+
+    def _guest_context(d: dict, language: str) -> dict:
+        return {"name": d["name"], "organisation": d["organisation"], "reference": d["reference"],
+                "title": d["title"], "year": d["year"],
+                "ceremony": ceremony_context(ceremony_record(d["ceremony"], d["url"]), language)}
+
+    def rsvp_received(uow: UnitOfWork, event: Event) -> None:
+        """Confirm the answer to the invitation (each change too), repeating what we recorded."""
+        d = event.data
+        language = templates.language_for("rsvp_received", d["language"])
+        context = {**_guest_context(d, language), "attending": d["attending"], "changed": d["revision"] > 1,
+                   "delegates": d["delegates"], "substitute": d.get("substitute"),
+                   "accessibility": d.get("accessibility") or "", "visa_letter": d["visa_letter"],
+                   "visa_details": d.get("visa_details") or "", "comments": d.get("comments") or ""}
+        _send_after_commit(uow, queue_email(uow.session, event, "rsvp_received", d["email"], language, context))
+
+    def rsvp_reminder(uow: UnitOfWork, event: Event) -> None:
+        """Remind an invited applicant who has not answered: the day before the date, or after it."""
+        d = event.data
+        language = templates.language_for("rsvp_reminder", d["language"])
+        context = {**_guest_context(d, language), "overdue": d["reminder"] == "overdue"}
+        _send_after_commit(uow, queue_email(uow.session, event, "rsvp_reminder", d["email"], language, context))
 
     def signin_requested(uow: UnitOfWork, event: Event) -> None:
         """Mail the one-time sign-in link (browser) or code (API) to the applicant's contact."""
@@ -227,4 +299,7 @@ def make_handlers(sender: Sender) -> dict:
         "application.eliminated": _finalist_decided("eliminated"),
         "award.decided": award_decided,
         "results.released": results_released,
+        "ceremony.invited": ceremony_invited,
+        "ceremony.rsvp_received": rsvp_received,
+        "ceremony.rsvp_reminder": rsvp_reminder,
     }
