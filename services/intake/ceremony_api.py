@@ -112,7 +112,7 @@ class GuestsCsvView(MethodView):
 def _own(s, application_id, lock=False) -> Application:
     row = s.get(Application, str(application_id), with_for_update=lock)
     if row is None or (g.principal.role == "applicant" and row.applicant_id != g.principal.subject):
-        abort(404, message=f"no invitation for application {application_id}")
+        abort(404, message=f"no application {application_id}")  # someone else's looks missing
     return row
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
@@ -20,7 +22,7 @@ from shared.config import load_settings
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
 from tests.conftest import embedded_env, real_env
-from tests.support.stack import Stack, auth, open_call, register, submit_application
+from tests.support.stack import Stack, auth, open_call, register, signin_events, submit_application
 
 PUBLIC_URL = "https://apply.example.org"
 STARTS = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
@@ -347,3 +349,74 @@ def test_invited_after_the_window_opened_is_not_reminded_at_once(stack, scene):
         assert ceremony.due_rsvp_reminders(session, RSVP_BY - timedelta(hours=1), public_url=PUBLIC_URL) == 0
     with db.session() as session:  # but once the date has passed without an answer, yes
         assert ceremony.due_rsvp_reminders(session, RSVP_BY + timedelta(hours=1), public_url=PUBLIC_URL) == 1
+
+
+def _browser(stack, email: str):
+    """A Flask client signed in through the emailed link, like a browser."""
+    client = stack.apps["intake"].test_client()
+    assert client.post("/api/signin", json={"email": email, "purpose": "browser"}).status_code == 202
+    link = urlparse(signin_events(client, email)[-1]["url"]).path
+    assert client.get(link).status_code == 303
+    return client
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_the_portal_page_takes_the_answer_without_javascript(stack, scene):
+    s = scene
+    set_ceremony(s.intake, s.sec, s.call["id"], details="Livestreamed on the WeGO channel.")
+    decide(stack, s.apps["kaohsiung"], "advanced")
+    release(stack, s.apps["kaohsiung"], "finalist")
+    browser = _browser(stack, "mei.lin@kcg.example.tw")
+    app_id = s.apps["kaohsiung"]["id"]
+    path = f"/portal/applications/{app_id}/ceremony"
+
+    status = browser.get(f"/portal/applications/{app_id}/status").get_data(as_text=True)
+    assert "You are invited to the award ceremony" in status and "Answer the invitation" in status
+    page = browser.get(path)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "COEX, Seoul" in html and "Livestreamed on the WeGO channel." in html and "(Asia/Seoul)" in html
+    assert html.count('name="delegate') == 2 * 3  # max_delegates 2: name, role, email each
+    token = _csrf(html)
+
+    # without the CSRF token: refused, nothing stored
+    assert browser.post(path, data={"attending": "yes", "delegate0_name": "Lin"}).status_code == 403
+    # nothing chosen, a bad address, a visa letter for nobody named: 422 with the fields marked
+    r = browser.post(path, data={"csrf_token": token, "delegate0_name": "Lin"})
+    assert r.status_code == 422 and "Tell us whether you will attend." in r.get_data(as_text=True)
+    r = browser.post(path, data={"csrf_token": token, "attending": "yes", "delegate0_name": "Lin",
+                                 "delegate0_email": "not-an-address"})
+    assert r.status_code == 422 and 'id="delegate0_email-error"' in r.get_data(as_text=True)
+    r = browser.post(path, data={"csrf_token": token, "attending": "yes", "delegate0_name": "Lin Mei-hua",
+                                 "visa_letter": "yes", "accessibility": "Step-free access"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "name as in their passport" in html and 'value="Lin Mei-hua"' in html  # what was typed stays
+    assert outbox_events(stack, "ceremony.rsvp_received") == []
+
+    r = browser.post(path, data={"csrf_token": token, "attending": "yes", "delegate0_name": "Lin Mei-hua",
+                                 "delegate0_role": "Director", "delegate1_name": "陳偉 Chen Wei",
+                                 "substitute_name": "Wang Fang", "visa_letter": "yes",
+                                 "visa_details": "LIN MEI-HUA, Taiwan", "comments": "<b>arriving early</b>"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(path)
+    html = browser.get(path).get_data(as_text=True)
+    assert "Your answer on record: <strong>attending</strong>" in html and 'value="陳偉 Chen Wei"' in html
+    assert "&lt;b&gt;arriving early&lt;/b&gt;" in html and "Change my answer" in html
+    [event] = outbox_events(stack, "ceremony.rsvp_received")
+    assert [d["name"] for d in event["delegates"]] == ["Lin Mei-hua", "陳偉 Chen Wei"]
+    assert event["substitute"]["name"] == "Wang Fang" and event["revision"] == 1
+
+    # a page answered over an older revision (another tab) is refused with 409, nothing changed
+    assert s.answer("kaohsiung", {"attending": False, "revision": 1}).status_code == 200
+    r = browser.post(path, data={"csrf_token": token, "attending": "yes", "delegate0_name": "Lin", "revision": "1"})
+    assert r.status_code == 409 and "changed elsewhere" in r.get_data(as_text=True)
+    assert len(outbox_events(stack, "ceremony.rsvp_received")) == 2
+
+    # not invited, or someone else's: the page looks missing
+    other = _browser(stack, "ana@guarulhos.example.br")
+    assert other.get(path).status_code == 404
+    assert other.get(f"/portal/applications/{s.apps['guarulhos']['id']}/ceremony").status_code == 404
+    assert "award ceremony" not in other.get(f"/portal/applications/{s.apps['guarulhos']['id']}/status").get_data(as_text=True)

@@ -20,15 +20,21 @@ In-process embedded stack (Flask test clients, SQLite); no workers.
 """
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from datetime import datetime, timezone
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
 from sqlalchemy import func, select
 
-from services.intake.models import Applicant, Application, Document, Session, outbox
+from services.intake.handlers import make_handlers
+from services.intake.models import (Applicant, Application, CeremonyInvitation, Document, Rsvp, Session, inbox,
+                                    outbox)
+from shared.events import make_event, parse_message
+from shared.inbox import InboxDispatcher
 from tests.support.stack import (KAOHSIUNG, PDF, auth, complete_draft, open_call, register,
                                  signin_events, start_draft, upload_document)
 
@@ -58,6 +64,10 @@ ROUTES = {
     ("/portal/applications/<application_id>/preview", "GET"): (PAGE, None),
     ("/portal/applications/<application_id>/status", "GET"): (PAGE, None),
     ("/portal/applications/<application_id>/submit", "POST"): (PAGE, None),
+    ("/api/applications/<uuid:application_id>/ceremony", "GET"): (API, None),
+    ("/api/applications/<uuid:application_id>/ceremony", "PUT"): (API, {"attending": False}),
+    ("/portal/applications/<application_id>/ceremony", "GET"): (PAGE, None),
+    ("/portal/applications/<application_id>/ceremony", "POST"): (PAGE, {"attending": "no"}),
 }
 APPLICATION_TARGETS = ("draft", "submitted")
 DOCUMENT_TARGETS = ("verified document", "pending document", "frozen document")
@@ -85,7 +95,8 @@ def test_no_route_reads_or_changes_an_applicant_by_id(stack):
 
 def _cases():
     for (rule, method), (kind, _) in sorted(ROUTES.items()):
-        targets = DOCUMENT_TARGETS if "<uuid:document_id>" in rule else APPLICATION_TARGETS
+        targets = (DOCUMENT_TARGETS if "<uuid:document_id>" in rule
+                   else ("invited",) if rule.endswith("/ceremony") else APPLICATION_TARGETS)
         for target in targets:
             yield pytest.param(rule, method, target, id=f"{method} {rule} [{target}]")
 
@@ -125,11 +136,21 @@ def world(stack):
     frozen = upload_document(intake, a_token, submitted["id"], kind="supporting_material")
     r = intake.post(f"/api/applications/{submitted['id']}/submit", headers=auth(a_token))
     assert r.status_code == 200, r.get_json()
+    # ... which is a released finalist, invited to the ceremony
+    r = intake.put(f"/api/calls/{call['id']}/ceremony", headers=auth(stack.secretariat_token()), json={
+        "starts_at": "2099-10-10T18:00:00+09:00", "venue": "COEX, Seoul", "rsvp_by": "2099-09-20T18:00:00+09:00"})
+    assert r.status_code == 200, r.get_json()
+    for type_, data in (("application.advanced", {"reference": submitted["reference"], "round": "finalist",
+                                                  "decided_at": datetime.now(timezone.utc)}),
+                        ("results.released", {"round": "finalist", "released_at": datetime.now(timezone.utc)})):
+        event = make_event(type_, {"application_id": submitted["id"], **data}, producer="review")
+        InboxDispatcher(stack.apps["intake"].extensions["prize"]["db"], inbox, outbox, "intake",
+                        make_handlers("http://127.0.0.1:8001"))(parse_message(json.loads(json.dumps(event.to_message()))))
     # B has a draft of its own (so its session and CSRF token are shown to work)
     b_draft = start_draft(intake, b_token, call["id"], title="Seongdong smart shelters")
     a_browser, a_csrf = _browser(stack, KAOHSIUNG["contact_email"])
     b_browser, b_csrf = _browser(stack, "smart@sd.example.kr")
-    ids = {"draft": draft["id"], "submitted": submitted["id"], "verified document": verified["id"],
+    ids = {"draft": draft["id"], "submitted": submitted["id"], "invited": submitted["id"], "verified document": verified["id"],
            "pending document": pending["id"], "frozen document": frozen["id"]}
     return SimpleNamespace(stack=stack, app=stack.apps["intake"], intake=intake, call=call, a=a, b=b,
                            a_token=a_token, b_token=b_token, a_browser=a_browser, a_csrf=a_csrf,
@@ -144,6 +165,7 @@ def _state(w) -> dict:
             return sorted(tuple((c.name, getattr(r, c.key)) for c in model.__table__.columns)
                           for r in s.scalars(select(model)))
         state = {"applicants": rows(Applicant), "applications": rows(Application), "documents": rows(Document),
+                 "rsvps": rows(Rsvp), "invitations": rows(CeremonyInvitation),
                  "outbox": s.scalar(select(func.count()).select_from(outbox))}
     store = w.app.extensions["prize"].get("storage")
     root = getattr(store, "root", None)
@@ -156,7 +178,7 @@ def _state(w) -> dict:
 def _request(w, who: str, kind: str, method: str, path: str, body):
     """Send one request as ``who``; the body goes as JSON (API) or as a form (pages)."""
     kwargs, headers = {}, {}
-    unsafe = method in ("POST", "PATCH", "DELETE")
+    unsafe = method in ("POST", "PUT", "PATCH", "DELETE")
     if who == "other (browser session)":
         client = w.b_browser
         if unsafe:
