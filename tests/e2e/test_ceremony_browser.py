@@ -1,0 +1,126 @@
+"""The ceremony invitation answered in a real browser (Playwright + Debian's Chromium): from the
+invitation email's link, through sign-in, to the confirmation email; embedded stack with the
+intake and notify workers, emails in the mailbox folder."""
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import json
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from werkzeug.serving import make_server
+
+from services.intake.handlers import make_handlers
+from services.intake.models import inbox, outbox
+from shared.events import make_event, parse_message
+from shared.inbox import InboxDispatcher
+from tests.support import browser
+from tests.support.stack import Stack, auth, open_call, register, submit_application
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def page(playwright):
+    context, profile = browser.launch(playwright)
+    page = context.new_page()
+    yield page
+    browser.close(context, profile)
+
+
+@pytest.fixture
+def system(embedded_settings):
+    stack = Stack(embedded_settings)
+    server = make_server("127.0.0.1", 0, stack.apps["intake"], threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    settings = dataclasses.replace(embedded_settings, public_url=base)  # links in emails lead here
+    stack.apps["intake"].extensions["prize"]["settings"] = settings
+    stack.settings = settings
+    stack.start_workers(("intake", "notify"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield stack, base
+    server.shutdown()
+    stack.stop()
+
+
+def mail_to(stack, address: str, subject_part: str, timeout: float = 30.0):
+    folder = stack.settings.var_dir / "mailbox"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if msg["To"] == address and subject_part in msg["Subject"]:
+                return msg
+        time.sleep(0.1)
+    raise AssertionError(f"no email to {address} about {subject_part!r}")
+
+
+def test_an_invited_city_answers_from_the_invitation_email(page, system):
+    stack, base = system
+    intake, sec = stack.clients["intake"], stack.secretariat_token()
+    call = open_call(intake, sec)
+    address = "ayse@beyoglu.example.tr"
+    _, token = register(intake, organisation="Beyoğlu Belediyesi", country="TR", city="Beyoğlu",
+                        contact_name="Ayşe Yılmaz", contact_email=address)
+    app = submit_application(intake, token, call["id"], title="Digital inclusion for Beyoğlu's elders")
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=40)
+    r = intake.put(f"/api/calls/{call['id']}/ceremony", headers=auth(sec), json={
+        "starts_at": starts.isoformat(), "time_zone": "Asia/Seoul", "venue": "COEX, Seoul",
+        "address": "513 Yeongdong-daero, Gangnam-gu", "rsvp_by": (starts - timedelta(days=14)).isoformat(),
+        "max_delegates": 3})
+    assert r.status_code == 200, r.get_json()
+    now = datetime.now(timezone.utc)
+    dispatch = InboxDispatcher(stack.apps["intake"].extensions["prize"]["db"], inbox, outbox, "intake",
+                               make_handlers(base))
+    for type_, data in (("application.advanced", {"reference": app["reference"], "round": "finalist", "decided_at": now}),
+                        ("results.released", {"round": "finalist", "released_at": now})):
+        event = make_event(type_, {"application_id": app["id"], **data}, producer="review")
+        dispatch(parse_message(json.loads(json.dumps(event.to_message()))))
+
+    invitation = mail_to(stack, address, "award ceremony")
+    link = re.search(r"(http://127\.0\.0\.1:\d+/portal/applications/[\w-]+/ceremony)",
+                     invitation.get_body(("plain",)).get_content()).group(1)
+    page.goto(link)
+    assert page.url.startswith(base + "/signin")  # not signed in on this browser yet
+    page.get_by_label("Contact email you registered with").fill(address)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    signin = mail_to(stack, address, "Sign in")
+    page.goto(re.search(r"(http://127\.0\.0\.1:\d+/signin/[\w-]+)", signin.get_body(("plain",)).get_content()).group(1))
+    page.goto(link)
+    assert page.locator("h1").inner_text() == "Award ceremony"
+    assert "COEX, Seoul" in page.locator("main").inner_text()
+    browser.screenshot(page, "ceremony-invitation-page")
+
+    # a visa letter asked for nobody: refused, with the field marked and what was typed kept
+    page.get_by_label("Yes, we will attend").check()
+    page.get_by_label("Person 1: full name").fill("Ayşe Yılmaz")
+    page.get_by_label("We need an invitation letter for a visa").check()
+    page.get_by_role("button", name="Send my answer").click()
+    assert page.locator("#visa_details").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Person 1: full name").input_value() == "Ayşe Yılmaz"
+    browser.screenshot(page, "ceremony-answer-refused")
+
+    page.get_by_label("For whom: each person's name as in their passport, and their nationality").fill(
+        "AYSE YILMAZ, Türkiye; MEHMET DEMIR, Türkiye")
+    page.locator("#delegate0_role").fill("Head of Smart City Office")
+    page.get_by_label("Person 2: full name").fill("Mehmet Demir")
+    page.get_by_label("Accessibility needs").fill("Step-free access for one delegate")
+    page.get_by_role("button", name="Send my answer").click()
+    assert "Your answer on record: attending" in page.locator("main").inner_text()
+    assert page.get_by_role("button", name="Change my answer").is_visible()
+    browser.screenshot(page, "ceremony-answered")
+
+    confirmation = mail_to(stack, address, "Answer received: attending")
+    text = confirmation.get_body(("plain",)).get_content()
+    assert "Ayşe Yılmaz, Head of Smart City Office" in text and "Mehmet Demir" in text
+    assert "AYSE YILMAZ, Türkiye; MEHMET DEMIR, Türkiye" in text and "Step-free access" in text
+
+    # the secretariat's guest list has them
+    guests = intake.get(f"/api/calls/{call['id']}/guests", headers=auth(sec)).get_json()
+    assert guests["summary"]["people"] == 2 and guests["summary"]["visa_letters"] == 1
