@@ -39,6 +39,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "ceremony.invited",
         "ceremony.rsvp_received",
         "ceremony.rsvp_reminder",
+        "ceremony.changed",
     ),
 }
 

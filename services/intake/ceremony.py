@@ -15,6 +15,10 @@ substitute, states accessibility needs and asks for a visa invitation letter. Ea
 change publishes ``ceremony.rsvp_received`` (notify confirms it by email). Answers are taken
 until the ceremony starts; ``rsvp_by`` is the date the secretariat asks for them by.
 
+Changes. When the secretariat changes the date, time zone, venue, address or RSVP date after
+invitations went out, each invited application gets ``ceremony.changed`` (notify mails what
+changed), in the same transaction as the change.
+
 Reminders. To invited applicants who have not answered: the day before ``rsvp_by`` ("1d") and
 once when it has passed ("overdue"), each once (``rsvp_reminders_sent``, same claim as the draft
 reminders). A window that opened before the invitation went out is skipped: an applicant
@@ -35,6 +39,7 @@ from shared import reminders
 from shared.db import Database
 from shared.events import ValidationError, make_event
 from shared.events.common import LANGUAGES
+from shared.events.intake import CEREMONY_CHANGES
 from shared.outbox import record
 
 from . import domain
@@ -147,6 +152,7 @@ def set_ceremony(session: Session, call: Call, data: dict, who: str, now: dateti
     if rsvp_by >= starts_at:
         raise RuleViolation("rsvp_by must be before the ceremony starts", 422, "rsvp_by")
     row = session.get(Ceremony, call.id, with_for_update=True)
+    before = details(row) if row is not None else None
     if row is None:
         row = Ceremony(call_id=call.id)
         session.add(row)
@@ -158,8 +164,29 @@ def set_ceremony(session: Session, call: Call, data: dict, who: str, now: dateti
     row.details = row.details or ""
     row.max_delegates = row.max_delegates or 3
     session.flush()
+    if before is not None:
+        after = details(row)
+        changes = [k for k in CEREMONY_CHANGES if before[k] != after[k]]
+        if changes:
+            _tell_the_invited(session, call, row, changes, public_url)
     invite_due(session, now, public_url, call_id=call.id)
     return row
+
+
+def _tell_the_invited(session: Session, call: Call, cer: Ceremony, changes: list[str], public_url: str) -> None:
+    """ceremony.changed to everyone already invited (those invited later get the new details)."""
+    invited = session.execute(
+        select(Application, Applicant)
+        .join(CeremonyInvitation, CeremonyInvitation.application_id == Application.id)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .where(CeremonyInvitation.call_id == call.id, Application.withdrawn_at.is_(None))
+        .order_by(Application.id)).all()
+    for app, applicant in invited:
+        record(session, outbox, make_event("ceremony.changed", {
+            **_guest(call, app, applicant, cer, public_url), "changes": changes,
+        }, producer=PRODUCER, correlation_id=app.id))
+    if invited:
+        log.info("ceremony of %s changed (%s): %d invited told", call.year, ", ".join(changes), len(invited))
 
 
 def invitation_for(session: Session, application: Application) -> tuple[CeremonyInvitation, Ceremony]:

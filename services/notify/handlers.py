@@ -206,6 +206,15 @@ def make_handlers(sender: Sender) -> dict:
         context = {**_guest_context(d, language), "overdue": d["reminder"] == "overdue"}
         _send_after_commit(uow, queue_email(uow.session, event, "rsvp_reminder", d["email"], language, context))
 
+    def ceremony_changed(uow: UnitOfWork, event: Event) -> None:
+        """Tell the invited what changed (the date, the place, the RSVP date), with the new details."""
+        d = event.data
+        recipient = _recipient(uow, d["application_id"], d["reference"])
+        recipient.ceremony = ceremony_record(d["ceremony"], d["url"])  # later emails carry the new details
+        language = templates.language_for("ceremony_changed", d["language"])
+        context = {**_guest_context(d, language), "changes": d["changes"]}
+        _send_after_commit(uow, queue_email(uow.session, event, "ceremony_changed", d["email"], language, context))
+
     def signin_requested(uow: UnitOfWork, event: Event) -> None:
         """Mail the one-time sign-in link (browser) or code (API) to the applicant's contact."""
         d = event.data
@@ -302,4 +311,5 @@ def make_handlers(sender: Sender) -> dict:
         "ceremony.invited": ceremony_invited,
         "ceremony.rsvp_received": rsvp_received,
         "ceremony.rsvp_reminder": rsvp_reminder,
+        "ceremony.changed": ceremony_changed,
     }

@@ -222,3 +222,14 @@ class CeremonyRsvpReceivedV1(CeremonyGuest):
 class CeremonyRsvpReminderV1(CeremonyGuest):
     """No answer yet: ``reminder`` is "1d" (the day before ``rsvp_by``) or "overdue" (it passed)."""
     reminder = fields.String(required=True, validate=validate.OneOf(("1d", "overdue")))
+
+
+CEREMONY_CHANGES = ("starts_at", "time_zone", "venue", "address", "rsvp_by")
+
+
+@contract("ceremony.changed", 1)
+class CeremonyChangedV1(CeremonyGuest):
+    """The secretariat changed the ceremony after this application was invited: ``changes`` names
+    what changed (the new values are in ``ceremony``)."""
+    changes = fields.List(fields.String(validate=validate.OneOf(CEREMONY_CHANGES)), required=True,
+                          validate=validate.Length(min=1))

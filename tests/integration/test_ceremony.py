@@ -141,10 +141,18 @@ def test_released_finalists_are_invited_once_and_the_unreleased_or_eliminated_ar
         [s.apps["kaohsiung"]["reference"], s.apps["seoul"]["reference"]]
     assert outbox_events(stack, "ceremony.invited")[1]["language"] == "ko"
 
-    # setting the ceremony again (a new venue) invites nobody twice
+    # setting the ceremony again (a new venue) invites nobody twice, and tells the invited
+    assert outbox_events(stack, "ceremony.changed") == []
     r = set_ceremony(s.intake, s.sec, s.call["id"], venue="Seoul City Hall")
     assert r.status_code == 200 and r.get_json()["invited"] == 2
     assert len(outbox_events(stack, "ceremony.invited")) == 2
+    changed = outbox_events(stack, "ceremony.changed")
+    assert sorted(e["reference"] for e in changed) == sorted(e["reference"] for e in invited + [
+        outbox_events(stack, "ceremony.invited")[1]])
+    assert all(e["changes"] == ["venue"] and e["ceremony"]["venue"] == "Seoul City Hall" for e in changed)
+    # the same details again: nothing to tell
+    assert set_ceremony(s.intake, s.sec, s.call["id"], venue="Seoul City Hall").status_code == 200
+    assert len(outbox_events(stack, "ceremony.changed")) == 2
 
     # the award round: kaohsiung wins (already invited as a finalist: not again); lublin, never a
     # finalist, gets a special mention and is invited once that round is released

@@ -91,14 +91,29 @@ def test_ceremony_emails_once_each_in_the_applicants_language(stack, smtp_server
     assert "Dear Lin Mei-hua" in en_text and "Kaohsiung City Government 高雄" in en_text
     assert "박지우 님께" in ko_text and "결선 진출작" in ko_text and f"{local.month}월 {local.day}일" in ko_text
 
+    # the ceremony moves a day later: both are told, in their language, with what changed
+    later = STARTS + timedelta(days=1)
+    r = intake.put(f"/api/calls/{call['id']}/ceremony", headers=auth(sec), json={
+        "starts_at": later.isoformat(), "time_zone": "Asia/Seoul", "venue": "COEX, Seoul",
+        "address": "513 Yeongdong-daero, Gangnam-gu", "rsvp_by": RSVP_BY.isoformat(),
+        "details": "The ceremony is livestreamed."})
+    assert r.status_code == 200, r.get_json()
+    assert wait_until(lambda: len(inbox(en_email)) == 4 and len(inbox(ko_email)) == 4), \
+        (subjects(en_email), subjects(ko_email))
+    assert subjects(en_email)[3] == "Change to the Seoul Smart City Prize 2026 award ceremony: new date"
+    assert subjects(ko_email)[3] == "2026 서울스마트도시상 시상식 변경 안내: 일시"
+    moved = later.astimezone(ZoneInfo("Asia/Seoul"))
+    assert f"{moved.month}월 {moved.day}일" in smtp_server.text_of(inbox(ko_email)[3])
+    local = moved
+
     # the answer, confirmed in Korean
     r = intake.put(f"/api/applications/{ko_app['id']}/ceremony", headers=auth(ko_token), json={
         "attending": True, "delegates": [{"name": "박지우", "role": "스마트도시정책관"},
                                          {"name": "Kim Min-jun", "role": "Project lead"}],
         "accessibility": "휠체어 접근", "visa_letter": False})
     assert r.status_code == 200, r.get_json()
-    assert wait_until(lambda: len(inbox(ko_email)) == 4), subjects(ko_email)
-    confirmation = inbox(ko_email)[3]
+    assert wait_until(lambda: len(inbox(ko_email)) == 5), subjects(ko_email)
+    confirmation = inbox(ko_email)[4]
     assert str(confirmation["Subject"]).startswith("참석 답변 접수")
     text = smtp_server.text_of(confirmation)
     assert "박지우, 스마트도시정책관" in text and "Kim Min-jun, Project lead" in text and "휠체어 접근" in text
@@ -107,8 +122,8 @@ def test_ceremony_emails_once_each_in_the_applicants_language(stack, smtp_server
     db = stack.apps["intake"].extensions["prize"]["db"]
     with db.session() as session:
         assert ceremony.due_rsvp_reminders(session, RSVP_BY - timedelta(hours=12), public_url=PUBLIC_URL) == 1
-    assert wait_until(lambda: len(inbox(en_email)) == 4), subjects(en_email)
-    reminder = inbox(en_email)[3]
+    assert wait_until(lambda: len(inbox(en_email)) == 5), subjects(en_email)
+    reminder = inbox(en_email)[4]
     assert str(reminder["Subject"]).startswith("Reminder: please answer by")
     assert f"/portal/applications/{en_app['id']}/ceremony" in smtp_server.text_of(reminder)
 
@@ -120,10 +135,11 @@ def test_ceremony_emails_once_each_in_the_applicants_language(stack, smtp_server
                          outcome="not_awarded", award="", decided_at=now),
             *[review_event("results.released", application_id=a["id"], round="award", released_at=now)
               for a in (en_app, ko_app)])
-    assert wait_until(lambda: len(inbox(en_email)) == 5 and len(inbox(ko_email)) == 5), \
+    assert wait_until(lambda: len(inbox(en_email)) == 6 and len(inbox(ko_email)) == 6), \
         (subjects(en_email), subjects(ko_email))
-    winner = smtp_server.text_of(inbox(en_email)[4])
-    assert str(inbox(en_email)[4]["Subject"]).startswith("Winner of the Seoul Smart City Prize")
+    winner = smtp_server.text_of(inbox(en_email)[5])
+    assert str(inbox(en_email)[5]["Subject"]).startswith("Winner of the Seoul Smart City Prize")
+    assert f"{local.day} " in winner  # the new date
     assert "COEX, Seoul" in winner and f"/portal/applications/{en_app['id']}/ceremony" in winner
 
     # nothing more, nothing twice: a marker published after everything arrives alone
@@ -133,7 +149,7 @@ def test_ceremony_emails_once_each_in_the_applicants_language(stack, smtp_server
         "juror_id": str(uuid.uuid4()), "name": "Marker", "email": marker, "language": "en",
         "url": "https://jury.example.org/signin/x", "expires_at": now + timedelta(days=1)}, producer="review"))
     assert wait_until(lambda: inbox(marker))
-    assert len(inbox(en_email)) == 5 and len(inbox(ko_email)) == 5
+    assert len(inbox(en_email)) == 6 and len(inbox(ko_email)) == 6
 
 
 def test_every_finalist_gets_the_same_invitation_whatever_the_award(stack, smtp_server):

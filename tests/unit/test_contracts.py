@@ -109,6 +109,7 @@ VALID = {
         "delegates": [{"name": "Lin Mei-hua", "role": "Director", "email": "mei.lin@kcg.example.tw"}],
         "substitute": {"name": "Chen Wei", "role": "Deputy director", "email": None}},
     "ceremony.rsvp_reminder": {**GUEST, "reminder": "1d"},
+    "ceremony.changed": {**GUEST, "changes": ["venue", "starts_at"]},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -123,6 +124,7 @@ REQUIRED = {
     "juror.invited": "url", "review.assigned": "applications", "review.submitted": "juror_id",
     "review.reminder": "due_at", "application.draft_reminder": "closes_at",
     "ceremony.invited": "basis", "ceremony.rsvp_received": "attending", "ceremony.rsvp_reminder": "ceremony",
+    "ceremony.changed": "changes",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -138,6 +140,7 @@ WRONG_TYPE = {
     "application.draft_reminder": ("missing", "documents.application_form"),
     "ceremony.invited": ("invited_at", "soon"), "ceremony.rsvp_received": ("delegates", "Lin Mei-hua"),
     "ceremony.rsvp_reminder": ("year", "2026"),
+    "ceremony.changed": ("changes", "venue"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -155,6 +158,7 @@ BAD_ENUM = {
     "application.draft_reminder": ("category", "best_city"),
     "ceremony.invited": ("basis", "guest_of_honour"), "ceremony.rsvp_received": ("revision", 0),
     "ceremony.rsvp_reminder": ("reminder", "2w"),
+    "ceremony.changed": ("changes", ["dress_code"]),
 }
 TYPES = sorted(VALID)
 
