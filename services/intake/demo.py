@@ -166,6 +166,16 @@ def load_demo(app, now: datetime | None = None) -> dict:
             "score_min": 1, "score_max": 10,
         }), 201)
     call = _ok(client.post(f"/api/calls/{call['id']}/open", headers=sec), 200)
+    # the award ceremony, about three months after the call closes (in 2024: 10 October, COEX);
+    # finalists are invited when their round is released
+    closes = datetime.fromisoformat(call["closes_at"]).astimezone(SEOUL)
+    ceremony_at = (closes + timedelta(days=88)).replace(hour=18, minute=0, second=0, microsecond=0)
+    if client.get(f"/api/calls/{call['id']}/ceremony", headers=sec).status_code == 404 and ceremony_at > now:
+        _ok(client.put(f"/api/calls/{call['id']}/ceremony", headers=sec, json={
+            "starts_at": ceremony_at.isoformat(), "time_zone": "Asia/Seoul", "venue": "COEX, Seoul",
+            "address": "513 Yeongdong-daero, Gangnam-gu, Seoul", "max_delegates": 3,
+            "details": "Prizes are presented during Smart Life Week; the ceremony is livestreamed.",
+            "rsvp_by": (ceremony_at - timedelta(days=20)).isoformat()}), 200)
 
     db = app.extensions["prize"]["db"]
     counts = {"call": call["id"], "applicants": 0, "drafts": 0, "submitted": 0}

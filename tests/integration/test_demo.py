@@ -7,7 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from services.intake.demo import APPLICANTS, load_demo
-from services.intake.models import Applicant, Application, Call, Document, outbox
+from services.intake import domain
+from services.intake.models import Applicant, Application, Call, Ceremony, Document, outbox
 
 
 def _counts(db):
@@ -40,6 +41,9 @@ def test_demo_loads_open_call_applicants_drafts_and_submissions(stack):
         forms = s.execute(select(Application.status, Document.kind, Document.status)
                           .join(Document, Document.application_id == Application.id)).all()
         assert sorted(forms) == [("submitted", "application_form", "verified")] * submitted
+        ceremony = s.scalars(select(Ceremony)).one()  # set, in the future, after the call closes
+        assert ceremony.venue == "COEX, Seoul" and ceremony.time_zone == "Asia/Seoul"
+        assert domain.as_utc(call.closes_at) < domain.as_utc(ceremony.rsvp_by) < domain.as_utc(ceremony.starts_at)
     assert len(bodies) == submitted
     assert {json.loads(b)["data"]["applicant"]["city"] for b in bodies} >= {"高雄 Kaohsiung", "Guarulhos"}
 
