@@ -334,6 +334,11 @@ def reminder_due(ceremony: Ceremony, now: datetime) -> str | None:
                                              "overdue": starts_at - rsvp_by})
 
 
+def _claim(session: Session, row: dict) -> bool:
+    """Insert the reminder's sent row unless it exists: True if this transaction added it."""
+    return reminders.claim(session, RsvpReminderSent.__table__, row, ["application_id", "offset_key"])
+
+
 def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> int:
     """Publish every RSVP reminder due at ``now`` and not sent yet; one transaction; return how many."""
     sent = 0
@@ -366,9 +371,8 @@ def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> i
                 except ValidationError as exc:
                     log.error("no %s RSVP reminder for application %s: %s", key, app.id, exc.messages)
                     continue
-                if reminders.claim(session, RsvpReminderSent.__table__, {
-                        "event_id": str(event.id), "application_id": app.id, "offset_key": key,
-                        "rsvp_by": as_utc(ceremony.rsvp_by), "sent_at": now}, ["application_id", "offset_key"]):
+                if _claim(session, {"event_id": str(event.id), "application_id": app.id, "offset_key": key,
+                                    "rsvp_by": as_utc(ceremony.rsvp_by), "sent_at": now}):
                     record(session, outbox, event)
                     sent += 1
         session.commit()

@@ -22,6 +22,7 @@ from shared.config import load_settings
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
 from tests.conftest import embedded_env, real_env
+from tests.support.race import two_workers
 from tests.support.stack import Stack, auth, open_call, register, signin_events, submit_application
 
 PUBLIC_URL = "https://apply.example.org"
@@ -428,3 +429,24 @@ def test_the_portal_page_takes_the_answer_without_javascript(stack, scene):
     assert other.get(path).status_code == 404
     assert other.get(f"/portal/applications/{s.apps['guarulhos']['id']}/ceremony").status_code == 404
     assert "award ceremony" not in other.get(f"/portal/applications/{s.apps['guarulhos']['id']}/status").get_data(as_text=True)
+
+
+def test_two_workers_at_the_same_moment_publish_each_rsvp_reminder_once(stack, scene, monkeypatch):
+    s = scene
+    set_ceremony(s.intake, s.sec, s.call["id"])
+    for key in s.apps:
+        decide(stack, s.apps[key], "advanced")
+        release(stack, s.apps[key], "finalist")
+    db = stack.apps["intake"].extensions["prize"]["db"]
+
+    def remind():
+        with db.session() as session:
+            return ceremony.due_rsvp_reminders(session, RSVP_BY - timedelta(hours=3), public_url=PUBLIC_URL)
+
+    results, claims = two_workers(monkeypatch, ceremony, remind)
+    assert sum(results) == 4
+    if db.dialect == "postgresql":  # the race really happened: each claimed once, refused once
+        assert claims.count(True) == 4 and claims.count(False) == 4
+    events = outbox_events(stack, "ceremony.rsvp_reminder")
+    assert sorted(e["application_id"] for e in events) == sorted(a["id"] for a in s.apps.values())
+    assert remind() == 0
