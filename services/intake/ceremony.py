@@ -342,7 +342,7 @@ def _claim(session: Session, row: dict) -> bool:
 def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> int:
     """Publish every RSVP reminder due at ``now`` and not sent yet; one transaction; return how many."""
     sent = 0
-    try:
+    with session.begin():  # the sent rows and their events commit together, or not at all
         for ceremony in session.scalars(select(Ceremony).order_by(Ceremony.call_id)).all():
             key = reminder_due(ceremony, now)
             if key is None:
@@ -375,10 +375,6 @@ def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> i
                                     "rsvp_by": as_utc(ceremony.rsvp_by), "sent_at": now}):
                     record(session, outbox, event)
                     sent += 1
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     if sent:
         log.info("published %d RSVP reminder(s)", sent)
     return sent

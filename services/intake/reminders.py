@@ -84,7 +84,7 @@ def due_reminders(session: Session, now: datetime, *, public_url: str = "http://
     """
     portal = f"{public_url.rstrip('/')}/portal/applications"
     sent = 0
-    try:
+    with session.begin():  # the sent rows and their events commit together, or not at all
         calls = session.scalars(select(Call).where(Call.status == "open").order_by(Call.id)).all()
         for call in calls:
             drafts = session.scalars(select(Application).where(
@@ -128,10 +128,6 @@ def due_reminders(session: Session, now: datetime, *, public_url: str = "http://
                     continue  # another worker got there first
                 record(session, outbox, event)
                 sent += 1
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     if sent:
         log.info("published %d draft reminder(s)", sent)
     return sent

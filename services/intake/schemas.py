@@ -263,20 +263,6 @@ class CeremonyIn(Schema):
             raise ValidationError("must be before starts_at", "rsvp_by")
 
 
-class CeremonyOut(Schema):
-    call_id = fields.String()
-    starts_at = fields.AwareDateTime()
-    time_zone = fields.String()
-    venue = fields.String()
-    address = fields.String()
-    details = fields.String()
-    rsvp_by = fields.AwareDateTime()
-    max_delegates = fields.Integer()
-    updated_at = fields.AwareDateTime()
-    updated_by = fields.String()
-    invited = fields.Integer()
-
-
 class Attendee(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.String(load_default="", validate=validate.Length(max=200))
@@ -295,15 +281,8 @@ class RsvpIn(Schema):
                               metadata={"description": "the revision answered over; a stale one is refused (409)"})
 
 
-class RsvpOut(Schema):
-    attending = fields.Boolean()
-    delegates = fields.List(fields.Nested(Attendee))
-    substitute = fields.Nested(Attendee, allow_none=True)
-    accessibility = fields.String()
-    visa_letter = fields.Boolean()
-    visa_details = fields.String()
-    comments = fields.String()
-    revision = fields.Integer()
+class RsvpOut(RsvpIn):
+    """The answer on record: what was sent, and when."""
     first_answered_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -316,6 +295,13 @@ class CeremonyDetailsOut(Schema):
     details = fields.String()
     rsvp_by = fields.AwareDateTime()
     max_delegates = fields.Integer()
+
+
+class CeremonyOut(CeremonyDetailsOut):
+    call_id = fields.String()
+    updated_at = fields.AwareDateTime()
+    updated_by = fields.String()
+    invited = fields.Integer()
 
 
 class InvitationOut(Schema):

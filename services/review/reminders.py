@@ -80,7 +80,7 @@ def due_reminders(session: Session, now: datetime, *, review_url: str = "http://
     """
     jury_url = f"{review_url.rstrip('/')}/jury"
     sent = 0
-    try:
+    with session.begin():  # the sent rows and their events commit together, or not at all
         rounds = session.scalars(select(Round).where(Round.status == "open", Round.due_at.is_not(None))
                                  .order_by(Round.id)).all()
         for rnd in rounds:
@@ -114,10 +114,6 @@ def due_reminders(session: Session, now: datetime, *, review_url: str = "http://
                     continue  # another worker got there first
                 record(session, outbox, event)
                 sent += 1
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     if sent:
         log.info("published %d review reminder(s)", sent)
     return sent

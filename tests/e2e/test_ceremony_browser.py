@@ -3,24 +3,18 @@ invitation email's link, through sign-in, to the confirmation email; embedded st
 intake and notify workers, emails in the mailbox folder."""
 from __future__ import annotations
 
-import dataclasses
-import email
-import email.policy
 import json
 import re
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from werkzeug.serving import make_server
-
 from services.intake.handlers import make_handlers
 from services.intake.models import inbox, outbox
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
+from tests.e2e.conftest import mail_to
 from tests.support import browser
-from tests.support.stack import Stack, auth, open_call, register, submit_application
+from tests.support.stack import auth, open_call, register, submit_application
 
 pytestmark = pytest.mark.e2e
 
@@ -33,36 +27,8 @@ def page(playwright):
     browser.close(context, profile)
 
 
-@pytest.fixture
-def system(embedded_settings):
-    stack = Stack(embedded_settings)
-    server = make_server("127.0.0.1", 0, stack.apps["intake"], threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings = dataclasses.replace(embedded_settings, public_url=base)  # links in emails lead here
-    stack.apps["intake"].extensions["prize"]["settings"] = settings
-    stack.settings = settings
-    stack.start_workers(("intake", "notify"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield stack, base
-    server.shutdown()
-    stack.stop()
-
-
-def mail_to(stack, address: str, subject_part: str, timeout: float = 30.0):
-    folder = stack.settings.var_dir / "mailbox"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
-            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if msg["To"] == address and subject_part in msg["Subject"]:
-                return msg
-        time.sleep(0.1)
-    raise AssertionError(f"no email to {address} about {subject_part!r}")
-
-
-def test_an_invited_city_answers_from_the_invitation_email(page, system):
-    stack, base = system
+def test_an_invited_city_answers_from_the_invitation_email(page, portal_system):
+    stack, base = portal_system
     intake, sec = stack.clients["intake"], stack.secretariat_token()
     call = open_call(intake, sec)
     address = "ayse@beyoglu.example.tr"

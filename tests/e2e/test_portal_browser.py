@@ -6,6 +6,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.e2e.conftest import mail_to
 from tests.support import browser
 from tests.support.stack import Stack, open_call
 
@@ -52,40 +53,6 @@ def test_portal_pages_ask_a_visitor_to_sign_in(page, intake_server):
     assert response is not None
 
 
-@pytest.fixture
-def portal_system(embedded_settings):
-    """intake over real HTTP, with the intake and notify workers: emails land in the mailbox."""
-    import dataclasses
-    stack = Stack(embedded_settings)
-    server = make_server("127.0.0.1", 0, stack.apps["intake"], threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    # sign-in links in emails must point at this server
-    settings = dataclasses.replace(embedded_settings, public_url=base)
-    stack.apps["intake"].extensions["prize"]["settings"] = settings
-    stack.settings = settings
-    stack.start_workers(("intake", "notify"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield stack, base
-    server.shutdown()
-    stack.stop()
-
-
-def _mail_to(stack, address: str, subject_part: str, timeout: float = 20.0):
-    import email
-    import email.policy
-    import time
-    folder = stack.settings.var_dir / "mailbox"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
-            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if msg["To"] == address and subject_part in msg["Subject"]:
-                return msg
-        time.sleep(0.1)
-    raise AssertionError(f"no email to {address} about {subject_part!r}")
-
-
 def test_portal_new_applicant_registers_signs_in_and_keeps_a_draft_across_reloads(page, portal_system):
     import re
     stack, base = portal_system
@@ -102,7 +69,7 @@ def test_portal_new_applicant_registers_signs_in_and_keeps_a_draft_across_reload
     page.get_by_role("button", name="Register and send me a sign-in link").click()
     assert "sign-in link" in page.locator("main").inner_text()
 
-    msg = _mail_to(stack, "mei.lin@kcg.example.tw", "")
+    msg = mail_to(stack, "mei.lin@kcg.example.tw", "")
     link = re.search(r"(http://127\.0\.0\.1:\d+/signin/[\w-]+)", msg.get_body(("plain",)).get_content()).group(1)
     page.goto(link)
     assert page.url == base + "/portal"
@@ -134,7 +101,7 @@ def test_portal_applicant_uploads_a_pdf_submits_and_gets_the_acknowledgement(pag
     page.get_by_label("Contact person", exact=True).fill("Ayşe Yılmaz")
     page.get_by_label("Contact email", exact=True).fill("ayse@beyoglu.example.tr")
     page.get_by_role("button", name="Register and send me a sign-in link").click()
-    msg = _mail_to(stack, "ayse@beyoglu.example.tr", "")
+    msg = mail_to(stack, "ayse@beyoglu.example.tr", "")
     page.goto(re.search(r"(http://127\.0\.0\.1:\d+/signin/[\w-]+)", msg.get_body(("plain",)).get_content()).group(1))
     page.get_by_role("button", name="Start").click()
 
@@ -158,5 +125,5 @@ def test_portal_applicant_uploads_a_pdf_submits_and_gets_the_acknowledgement(pag
     assert "/status" in page.url
     assert "Submitted" in page.locator("main").inner_text()
     browser.screenshot(page, "portal-status")
-    ack = _mail_to(stack, "ayse@beyoglu.example.tr", "Application received")
+    ack = mail_to(stack, "ayse@beyoglu.example.tr", "Application received")
     assert "Digital inclusion for Beyoğlu's elders" in ack["Subject"]
