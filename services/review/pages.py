@@ -8,9 +8,6 @@ the scoring form sooner). Forms carry a CSRF token. Charts are SVG drawn on the 
 """
 from __future__ import annotations
 
-import hmac
-import secrets
-import time
 from datetime import datetime, timezone
 
 from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template,
@@ -18,7 +15,9 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, r
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from shared.auth import Principal, TokenError, read_token
+from shared import pagesession
+from shared.auth import Principal
+from shared.pagesession import configure_page_cookie
 from shared.signin import current_session
 from shared.storage import open_storage
 from shared.web import current_principal
@@ -45,49 +44,21 @@ def _now() -> datetime:
 
 @pages.record_once
 def _cookie_settings(state) -> None:
-    """The page session is a signed cookie, HttpOnly and SameSite=Lax; Secure behind https."""
-    config = state.app.config
-    if config.get("SESSION_COOKIE_NAME") in (None, "session"):
-        config["SESSION_COOKIE_NAME"] = PAGE_COOKIE
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    if config.get("SESSION_COOKIE_SAMESITE") is None:
-        config["SESSION_COOKIE_SAMESITE"] = "Lax"
     settings = state.app.extensions.get("prize", {}).get("settings")
-    if settings is not None and settings.review_public_url.startswith("https://"):
-        config["SESSION_COOKIE_SECURE"] = True
+    configure_page_cookie(state.app, PAGE_COOKIE,
+                          secure=settings is not None and settings.review_public_url.startswith("https://"))
 
 
 # --- who is signing in ------------------------------------------------------------------------
 
 def adopt_signed_token(token: str, role: str) -> Principal | None:
-    """Interim sign-in, until jurors get the passwordless one (shared.signin): a valid signed token
-    of ``role`` (shared.auth) opens a page session in this browser: who it is and since when, in
-    Flask's signed session cookie (not the token itself, which would also open the API). It
-    lasts PAGE_SESSION at most. The lead replaces this function, _page_session_principal and the
-    two places that call this one (/jury?token=, /secretariat/signin)."""
-    try:
-        principal = read_token(current_app.config["SECRET_KEY"], token.strip())
-    except TokenError:
-        return None
-    if principal.role != role:
-        return None
-    session.clear()  # a new identity never inherits the old one's CSRF token or messages
-    session["who"] = {"role": principal.role, "subject": principal.subject, "since": int(time.time())}
-    session["csrf"] = secrets.token_urlsafe(32)
-    return principal
-
-
-PAGE_SESSION = 12 * 3600  # seconds, as long as a signed token lives
+    """Interim sign-in (shared.pagesession): a valid signed token of ``role`` opens a page session
+    in this browser. Called by /jury?token= and /secretariat/signin."""
+    return pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], token, role)
 
 
 def _page_session_principal() -> Principal | None:
-    who = session.get("who")
-    if not isinstance(who, dict):
-        return None
-    if not 0 <= time.time() - who.get("since", 0) <= PAGE_SESSION:
-        session.clear()
-        return None
-    return Principal(role=who["role"], subject=who["subject"])
+    return pagesession.page_principal()
 
 
 def _principal() -> Principal | None:
@@ -97,22 +68,12 @@ def _principal() -> Principal | None:
 
 
 def _csrf() -> str:
-    """The token of this browser's forms (the sign-in session's, else the page session's). A
-    bearer-token caller has no cookie to protect and gets none (no page session either)."""
-    if request.headers.get("Authorization"):
-        return ""
-    shared_session = current_session()
-    if shared_session is not None and shared_session.kind == "browser":
-        return shared_session.csrf_token
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    """The token of this browser's forms (the sign-in session's, else the page session's)."""
+    return pagesession.page_csrf(current_session())
 
 
 def _check_csrf() -> None:
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    expected = _csrf()
-    if not (sent and hmac.compare_digest(sent.encode(), expected.encode())):
+    if not pagesession.page_csrf_ok(_csrf()):
         abort(_page("review/message.html", 403, title="This form has expired",
                     message="This form has expired or did not come from this site. Go back, reload the page "
                             "and send it again."))

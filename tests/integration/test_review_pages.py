@@ -444,13 +444,13 @@ def test_review_sign_out_ends_the_page_session(review, scene):
 def test_review_page_session_ends_after_twelve_hours(review, monkeypatch):
     import time as clock
 
-    from services.review import pages
+    from shared import pagesession
     # the secretariat's page session (its pasted token is not kept); jurors' sessions are
     # shared.signin's, which expire on their own (tests/unit/test_shared_signin.py)
     office = review.secretariat_browser()
     assert office.get("/secretariat").status_code == 200
-    later = clock.time() + pages.PAGE_SESSION + 60
-    monkeypatch.setattr(pages.time, "time", lambda: later)
+    later = clock.time() + pagesession.PAGE_SESSION + 60
+    monkeypatch.setattr(pagesession.time, "time", lambda: later)
     assert office.get("/secretariat").status_code == 302
 
 
