@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Response, current_app, g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from shared.web import require_role
 
 from . import ceremony, domain
 from .models import Application, Call, CeremonyInvitation, Rsvp
+from .secretariat_pages import csv_download
 from .schemas import CeremonyIn, CeremonyOut, GuestListOut, InvitationOut, RsvpIn
 
 ceremonies = Blueprint("ceremony", __name__, url_prefix="/api",
@@ -103,10 +104,7 @@ class GuestsCsvView(MethodView):
         """The guest list as CSV (UTF-8 with BOM, for spreadsheets): one line per person."""
         with _db().session() as s:
             call = _call(s, call_id)
-            text = ceremony.guests_csv(ceremony.guest_list(s, str(call_id)))
-            year = call.year
-        return Response("\ufeff" + text, mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="ceremony-guests-{year}.csv"'})
+            return csv_download(call.year, ceremony.guest_list(s, str(call_id)))
 
 
 def _own(s, application_id, lock=False) -> Application:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -87,6 +88,19 @@ def test_an_invited_city_answers_from_the_invitation_email(page, portal_system):
     assert "Ayşe Yılmaz, Head of Smart City Office" in text and "Mehmet Demir" in text
     assert "AYSE YILMAZ, Türkiye; MEHMET DEMIR, Türkiye" in text and "Step-free access" in text
 
-    # the secretariat's guest list has them
+    # the secretariat's guest list has them (a page of its own; the API says the same)
     guests = intake.get(f"/api/calls/{call['id']}/guests", headers=auth(sec)).get_json()
     assert guests["summary"]["people"] == 2 and guests["summary"]["visa_letters"] == 1
+    page.goto(base + f"/secretariat/calls/{call['id']}/guests")
+    assert "/secretariat/signin" in page.url
+    page.get_by_label("Secretariat token").fill(sec)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url == base + f"/secretariat/calls/{call['id']}/guests"
+    table = page.locator("#guests").inner_text()
+    assert "Beyoğlu Belediyesi" in table and "Ayşe Yılmaz, Head of Smart City Office" in table
+    assert "yes: AYSE YILMAZ, Türkiye; MEHMET DEMIR, Türkiye" in table
+    browser.screenshot(page, "ceremony-guest-list")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the list (CSV, one line per person)").click()
+    assert download.value.suggested_filename == "ceremony-guests-2026.csv"
+    assert "Mehmet Demir" in Path(download.value.path()).read_text(encoding="utf-8-sig")

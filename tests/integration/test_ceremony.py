@@ -450,3 +450,50 @@ def test_two_workers_at_the_same_moment_publish_each_rsvp_reminder_once(stack, s
     events = outbox_events(stack, "ceremony.rsvp_reminder")
     assert sorted(e["application_id"] for e in events) == sorted(a["id"] for a in s.apps.values())
     assert remind() == 0
+
+
+def test_the_secretariat_sees_the_guest_list_on_a_page_and_downloads_it(stack, scene):
+    s = scene
+    set_ceremony(s.intake, s.sec, s.call["id"])
+    for key in ("kaohsiung", "guarulhos", "seoul"):
+        decide(stack, s.apps[key], "advanced")
+        release(stack, s.apps[key], "finalist")
+    assert s.answer("kaohsiung", {"attending": True, "delegates": [
+        {"name": "<b>Lin Mei-hua</b>", "role": "Director"}], "visa_letter": True,
+        "visa_details": "LIN MEI-HUA, Taiwan"}).status_code == 200
+    assert s.answer("guarulhos", {"attending": False}).status_code == 200
+    path = f"/secretariat/calls/{s.call['id']}/guests"
+
+    office = stack.apps["intake"].test_client()
+    r = office.get(path)  # not signed in: to the sign-in page, and back afterwards
+    assert r.status_code == 302 and r.headers["Location"].startswith("/secretariat/signin?next=")
+    page = office.get("/secretariat/signin").get_data(as_text=True)
+    token = _csrf(page)
+    r = office.post("/secretariat/signin", data={"csrf_token": token, "token": s.tokens["kaohsiung"], "next": path})
+    assert r.status_code == 401  # an applicant's token is not the secretariat's
+    r = office.post("/secretariat/signin", data={"csrf_token": "forged", "token": s.sec, "next": path})
+    assert r.status_code == 403
+    r = office.post("/secretariat/signin", data={"csrf_token": token, "token": s.sec, "next": path})
+    assert r.status_code == 303 and r.headers["Location"] == path
+
+    html = office.get(path).get_data(as_text=True)
+    assert "<strong>3</strong> invited" in html and "<strong>1</strong> attending (1 people)" in html
+    assert "&lt;b&gt;Lin Mei-hua&lt;/b&gt;, Director" in html and "yes: LIN MEI-HUA, Taiwan" in html
+    assert s.apps["seoul"]["reference"] in html
+    only = office.get(path + "?answer=declined").get_data(as_text=True)
+    assert s.apps["guarulhos"]["reference"] in only and s.apps["kaohsiung"]["reference"] not in only
+    home = office.get("/secretariat").get_data(as_text=True)
+    assert "3 invited" in home and "COEX, Seoul" in home
+    r = office.get(path + ".csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True)[1:])))
+    assert {row["reference"] for row in rows} == {a["reference"] for k, a in s.apps.items() if k != "lublin"}
+
+    # an applicant's portal session does not open these pages; nor does nothing
+    applicant = _browser(stack, "mei.lin@kcg.example.tw")
+    assert applicant.get(path).status_code == 302 and applicant.get(path + ".csv").status_code == 302
+    assert stack.apps["intake"].test_client().get(path + ".csv").status_code == 302
+    # a bearer token of the secretariat works too (scripts), an applicant's does not
+    assert s.intake.get(path, headers=auth(s.sec)).status_code == 200
+    assert s.intake.get(path, headers=auth(s.tokens["kaohsiung"])).status_code == 403
+    assert office.get("/secretariat/calls/00000000-0000-4000-8000-000000000000/guests").status_code == 404

@@ -1,0 +1,142 @@
+"""intake's pages for the secretariat: the editions and each ceremony's guest list (with its CSV).
+
+Signed in with the interim page session of shared.pagesession (paste a secretariat token once),
+or with a bearer token. The guest list reads ceremony.py, as the JSON API does.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from shared import pagesession
+from shared.auth import Principal
+from shared.web import current_principal
+
+from . import ceremony, domain
+from .models import Call, Ceremony, CeremonyInvitation
+
+secretariat = Blueprint("intake_secretariat", __name__, url_prefix="/secretariat", template_folder="templates")
+PAGE_COOKIE = "prize_intake_pages"  # Flask's session (page sign-in, flash messages), named for intake
+
+
+@secretariat.record_once
+def _cookie_settings(state) -> None:
+    settings = state.app.extensions.get("prize", {}).get("settings")
+    pagesession.configure_page_cookie(state.app, PAGE_COOKIE,
+                                      secure=settings is not None and settings.public_url.startswith("https://"))
+
+
+def _db():
+    return current_app.extensions["prize"]["db"]
+
+
+def _signed_in() -> Principal | None:
+    """A bearer token's principal, else this browser's page session (an applicant's portal session
+    is not the secretariat's)."""
+    principal = current_principal() if request.headers.get("Authorization") else None
+    return principal or pagesession.page_principal()
+
+
+def _page(template: str, status: int = 200, **context):
+    response = current_app.make_response((render_template(
+        template, page_csrf=pagesession.page_csrf(), signed_in=_signed_in(), applicant=None, lang="en",
+        **context), status))
+    response.headers["Cache-Control"] = "no-store"  # names, emails and passport details
+    return response
+
+
+def _require() -> Principal:
+    principal = _signed_in()
+    if principal is None:
+        abort(redirect(url_for("intake_secretariat.signin", next=request.path), 302))
+    if principal.role != "secretariat":
+        abort(_page("secretariat/signin.html", 403, next="",
+                    error="These pages are for the secretariat: sign in with a secretariat token."))
+    g.principal = principal
+    return principal
+
+
+@secretariat.route("/signin", methods=["GET", "POST"])
+def signin():
+    """Paste the token of `prize token secretariat` once; this browser keeps a session of its own."""
+    target = request.values.get("next") or ""
+    if not target.startswith("/secretariat") or target.startswith("//"):
+        target = url_for("intake_secretariat.home")
+    error = ""
+    if request.method == "POST":
+        if not pagesession.page_csrf_ok(pagesession.page_csrf()):
+            return _page("secretariat/signin.html", 403, next=target,
+                         error="This form has expired. Reload the page and paste the token again.")
+        if pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], request.form.get("token", ""),
+                                          "secretariat") is not None:
+            return redirect(target, 303)
+        error = "This is not a valid secretariat token, or it has expired. Print a new one with: prize token secretariat"
+    return _page("secretariat/signin.html", 401 if error else 200, next=target, error=error)
+
+
+@secretariat.post("/signout")
+def signout():
+    if not pagesession.page_csrf_ok(pagesession.page_csrf()):
+        abort(403)
+    from flask import session
+    session.clear()
+    return redirect(url_for("intake_secretariat.signin"), 303)
+
+
+def _local(moment, zone: str) -> str:
+    from zoneinfo import ZoneInfo
+    return domain.as_utc(moment).astimezone(ZoneInfo(zone)).strftime("%d %B %Y, %H:%M")
+
+
+@secretariat.get("")
+def home():
+    _require()
+    with _db().session() as s:
+        invited = dict(s.execute(select(CeremonyInvitation.call_id, func.count())
+                                 .group_by(CeremonyInvitation.call_id)).all())
+        editions = []
+        for call in s.scalars(select(Call).order_by(Call.year.desc())):
+            cer = s.get(Ceremony, call.id)
+            editions.append({"id": call.id, "year": call.year, "theme": call.theme, "status": call.status,
+                             "invited": invited.get(call.id, 0),
+                             "ceremony": f"{_local(cer.starts_at, cer.time_zone)} ({cer.time_zone}), {cer.venue}"
+                             if cer else ""})
+    return _page("secretariat/home.html", editions=editions)
+
+
+def _guests(s, call_id: str):
+    call = s.get(Call, call_id)
+    cer = s.get(Ceremony, call_id) if call else None
+    if cer is None:
+        abort(_page("secretariat/home.html", 404, editions=[]))
+    return call, cer, ceremony.guest_list(s, call_id)
+
+
+@secretariat.get("/calls/<call_id>/guests")
+def guests(call_id):
+    _require()
+    answer = request.args.get("answer", "")
+    with _db().session() as s:
+        call, cer, rows = _guests(s, call_id)
+        shown = [r for r in rows if not answer or r["answer"] == answer]
+        return _page("secretariat/guests.html", call=call, guests=shown, answer=answer,
+                     summary=ceremony.summary(rows),
+                     ceremony={"starts_local": _local(cer.starts_at, cer.time_zone), "time_zone": cer.time_zone,
+                               "venue": cer.venue, "rsvp_by": _local(cer.rsvp_by, cer.time_zone)})
+
+
+def csv_download(year: int, rows: list[dict]) -> Response:
+    """The guest list as a CSV download (UTF-8 with BOM, so spreadsheets read the accents)."""
+    return Response("\ufeff" + ceremony.guests_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="ceremony-guests-{year}.csv"', "Cache-Control": "no-store"})
+
+
+@secretariat.get("/calls/<call_id>/guests.csv")
+def guests_csv(call_id):
+    _require()
+    with _db().session() as s:
+        call, _, rows = _guests(s, call_id)
+        return csv_download(call.year, rows)
+
+
+blueprints = [secretariat]
