@@ -59,7 +59,7 @@ def queue_email(session: Session, event: Event, template: str, recipient: str, l
     if session.scalar(select(Delivery.id).where(Delivery.key == key)):
         return None
     language = templates.language_for(template, language)
-    subject, text, html = templates.render(template, language, context)
+    subject, text, html = templates.render(template, language, context, session)  # the edition's override, if any
     now = datetime.now(timezone.utc)
     row = Delivery(id=str(uuid.uuid4()), key=key, event_id=str(event.id), event_type=event.type,
                    correlation_id=event.correlation_id, template=template, language=language,
@@ -106,12 +106,28 @@ class Sender:
                         subject=row.subject, text=row.body_text, html=row.body_html)
 
     def deliver(self, delivery_id: str, outgoing: Outgoing, attempt: int) -> str:
-        """Hand a delivery we hold the claim on to the provider and record the outcome."""
+        """Hand a delivery we hold the claim on to the provider and record the outcome.
+
+        The claim is checked first: a batch's emails are claimed when queued and sent one after
+        the other after the commit, and when that outlasts the lease (a slow or unreachable
+        server) the sweep may have claimed and sent one meanwhile: sending it here too would
+        send it twice. So ``attempt`` must still be the row's latest claim, and a lease with
+        less than half its time left is renewed before sending.
+        """
         now = datetime.now(timezone.utc)
         with self.db.session() as s:
+            row = s.get(Delivery, delivery_id)
+            status = row.status if row is not None else "missing"
+            mine = status == "sending" and row.attempts == attempt
+            fresh = mine and as_utc(row.next_attempt_at) - now > timedelta(seconds=SEND_LEASE_SECONDS / 2)
             suppressed = s.get(Suppression, outgoing.recipient.strip().lower())
             if suppressed is not None:
                 reason = f"suppressed: {suppressed.reason}" + (f" ({suppressed.detail})" if suppressed.detail else "")
+        if mine and not fresh:
+            mine = self._renew(delivery_id, attempt)
+        if not mine:
+            log.info("delivery %s: attempt %d is no longer ours (%s); not sending", outgoing.key, attempt, status)
+            return status
         if suppressed is not None:
             log.warning("delivery %s not sent: %s is on the suppression list", outgoing.key, outgoing.recipient)
             return self._failed(delivery_id, reason, permanent=True)
@@ -135,6 +151,15 @@ class Sender:
             }, producer="notify", correlation_id=row.correlation_id))
         log.info("email %s sent to %s", outgoing.key, outgoing.recipient)
         return "sent"
+
+    def _renew(self, delivery_id: str, attempt: int) -> bool:
+        """Extend our claim's lease before sending; False if another sender has claimed it since."""
+        with self.db.session() as s, s.begin():
+            row = s.get(Delivery, delivery_id, with_for_update=True)
+            if row is None or row.status != "sending" or row.attempts != attempt:
+                return False
+            row.next_attempt_at = datetime.now(timezone.utc) + timedelta(seconds=SEND_LEASE_SECONDS)
+            return True
 
     def _failed(self, delivery_id: str, error: str, permanent: bool) -> str:
         now = datetime.now(timezone.utc)
@@ -203,7 +228,7 @@ class Sender:
                    "subject": row.subject, "error": error[:500], "event_type": row.event_type,
                    "event_id": row.event_id, "failed_at": now.strftime("%Y-%m-%d %H:%M UTC")}
         language = templates.language_for(ALERT_TEMPLATE, "en")
-        subject, text, html = templates.render(ALERT_TEMPLATE, language, context)
+        subject, text, html = templates.render(ALERT_TEMPLATE, language, context, s)
         key = f"{row.event_id}:{ALERT_TEMPLATE}:{row.recipient.lower()}"[:200]
         return self._copy(s, row, key, secretariat, now, template=ALERT_TEMPLATE, language=language,
                           subject=subject, body_text=text, body_html=html)
@@ -219,3 +244,42 @@ class Sender:
         for delivery_id in ids:
             self.send(delivery_id)
         return len(ids)
+
+
+class ResendRefused(Exception):
+    """A resend that cannot be done; the message says why."""
+
+
+def resend(sender: Sender, delivery_id: str) -> tuple[Delivery, str]:
+    """Send a delivery's email again, as it was rendered, as a new delivery (the secretariat's
+    Resend): returns (the new delivery, its status after trying to send it now).
+
+    Its key is the original's with ``:resend:<n>`` (n counts the resends of it), so two clicks at
+    once make one resend. An address on the suppression list is refused before anything is
+    recorded (ResendRefused, saying why): clear it from the list first.
+    """
+    now = datetime.now(timezone.utc)
+    with sender.db.session() as s, s.begin():
+        row = s.get(Delivery, delivery_id)
+        if row is None:
+            raise LookupError(f"no delivery {delivery_id}")
+        suppressed = s.get(Suppression, row.recipient.strip().lower())
+        if suppressed is not None:
+            detail = f" ({suppressed.detail})" if suppressed.detail else ""
+            raise ResendRefused(f"{row.recipient} is on the suppression list ({suppressed.reason}{detail}); "
+                                "clear it from the list before resending")
+        prefix = f"{row.key}:resend:"
+        done = s.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.key.startswith(prefix[:180], autoescape=True)))
+        suffix = f":resend:{done + 1}"
+        key = row.key[:200 - len(suffix)] + suffix
+        extra = sender._copy(s, row, key, row.recipient, now)
+        if extra is None:
+            raise ResendRefused("this email is being resent already; reload the page")
+        extra_id, outgoing, attempts = extra.id, sender.outgoing(extra), extra.attempts
+    status = sender.deliver(extra_id, outgoing, attempts)
+    with sender.db.session() as s:
+        fresh = s.get(Delivery, extra_id)
+        s.expunge(fresh)
+    log.info("delivery %s resent as %s: %s", delivery_id, key, status)
+    return fresh, status
