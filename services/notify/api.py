@@ -1,7 +1,8 @@
-"""notify's JSON API (secretariat): every email and what became of it."""
+"""notify's JSON API (secretariat): every email and what became of it, resending one, and the
+wording of the email templates per edition (stored overrides of the files)."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
@@ -9,8 +10,12 @@ from sqlalchemy import func, select
 
 from shared.web import require_role
 
-from .models import Delivery, Suppression
-from .schemas import DeliveryOut, DeliveryPage, DeliveryQuery, SuppressionPage, SuppressionQuery
+from . import templates
+from .delivery import ResendRefused, Sender, resend
+from .mail import mailer_from_url
+from .models import Delivery, Suppression, TemplateOverride
+from .schemas import (DeliveryOut, DeliveryPage, DeliveryQuery, OverrideIn, OverrideOut, PreviewOut, PreviewQuery,
+                      ResendOut, SuppressionPage, SuppressionQuery, TemplateList)
 from .sns import blueprints as sns_blueprints
 
 deliveries = Blueprint("deliveries", __name__, url_prefix="/api/deliveries",
@@ -53,6 +58,32 @@ class DeliveryView(MethodView):
         return row
 
 
+def web_sender() -> Sender:
+    """The web app's own Sender (a resend is sent at once, from the request)."""
+    prize = current_app.extensions["prize"]
+    if "sender" not in prize:
+        settings = prize["settings"]
+        prize["sender"] = Sender(prize["db"], mailer_from_url(settings.mail_url), settings.mail_from)
+    return prize["sender"]
+
+
+@deliveries.route("/<uuid:delivery_id>/resend")
+class ResendView(MethodView):
+    @require_role("secretariat")
+    @deliveries.doc(security=[{"bearer": []}], responses={"409": {"description": "the address is suppressed"}})
+    @deliveries.response(201, ResendOut)
+    def post(self, delivery_id):
+        """Send this email again, as it was rendered, as a new delivery; 409 if its address is on
+        the suppression list."""
+        try:
+            row, status = resend(web_sender(), str(delivery_id))
+        except LookupError:
+            abort(404, message=f"no delivery {delivery_id}")
+        except ResendRefused as exc:
+            abort(409, message=f"not resent: {exc}")
+        return {"status": status, "delivery": row}
+
+
 suppressions = Blueprint("suppressions", __name__, url_prefix="/api/suppressions",
                          description="Addresses not mailed: bounced, complained or refused for good (secretariat)")
 
@@ -90,4 +121,97 @@ class SuppressionView(MethodView):
         return None
 
 
-blueprints = [deliveries, suppressions, *sns_blueprints]
+email_templates = Blueprint("templates", __name__, url_prefix="/api/templates",
+                            description="The wording of the emails, per edition (secretariat)")
+
+
+def _known(name: str, language: str) -> None:
+    if language not in templates.available().get(name, []):
+        abort(404, message=f"no email template {name} in language {language}")
+
+
+@email_templates.route("")
+class TemplatesView(MethodView):
+    @require_role("secretariat")
+    @email_templates.doc(security=[{"bearer": []}])
+    @email_templates.response(200, TemplateList)
+    def get(self):
+        """Every email template, its languages and the editions whose wording is overridden."""
+        with _db().session() as s:
+            stored = templates.overrides_by_template(s)
+            items = [{"name": name, "languages": [
+                {"language": lang, "overridden": [
+                    {"edition": o.edition, "version": o.version, "updated_at": o.updated_at, "updated_by": o.updated_by}
+                    for o in stored.get((name, lang), [])]} for lang in languages]}
+                for name, languages in templates.available().items()]
+        return {"items": items}
+
+
+@email_templates.route("/<string:name>/<string:language>/preview")
+class PreviewView(MethodView):
+    @require_role("secretariat")
+    @email_templates.doc(security=[{"bearer": []}])
+    @email_templates.arguments(PreviewQuery, location="query", unknown=RAISE)
+    @email_templates.response(200, PreviewOut)
+    def get(self, query, name, language):
+        """The email rendered with sample data: the edition's override if any, else the file."""
+        _known(name, language)
+        try:
+            with _db().session() as s:
+                return templates.preview(s, name, language, query.get("edition"))
+        except templates.TemplateProblem as exc:
+            abort(422, message=str(exc), errors={"json": exc.problems})
+
+
+@email_templates.route("/<string:name>/<string:language>/editions/<int:edition>")
+class OverrideView(MethodView):
+    @require_role("secretariat")
+    @email_templates.doc(security=[{"bearer": []}])
+    @email_templates.response(200, OverrideOut)
+    def get(self, name, language, edition):
+        """The sources used for this edition: the stored override, else the file's."""
+        _known(name, language)
+        with _db().session() as s:
+            row = s.get(TemplateOverride, (name, language, edition))
+            if row is not None:
+                return _override_out(row)
+        text, html = templates.file_sources(name, language)
+        return {"template": name, "language": language, "edition": edition, "overridden": False,
+                "text_source": text, "html_source": html}
+
+    @require_role("secretariat")
+    @email_templates.doc(security=[{"bearer": []}])
+    @email_templates.arguments(OverrideIn)
+    @email_templates.response(200, OverrideOut)
+    def put(self, body, name, language, edition):
+        """Store this edition's wording; 422 naming every problem if it is broken (nothing stored)."""
+        _known(name, language)
+        if not 2000 <= edition <= 2999:
+            abort(404, message=f"no edition {edition}")
+        try:
+            with _db().session() as s, s.begin():
+                row = templates.save_override(s, name, language, edition, body["text_source"], body["html_source"],
+                                              by=f"secretariat:{g.principal.subject}")
+                return _override_out(row)
+        except templates.TemplateProblem as exc:
+            abort(422, message=f"the template is not saved: {exc}", errors={"json": exc.problems})
+
+    @require_role("secretariat")
+    @email_templates.doc(security=[{"bearer": []}])
+    @email_templates.response(204)
+    def delete(self, name, language, edition):
+        """Back to the file for this edition."""
+        _known(name, language)
+        with _db().session() as s, s.begin():
+            if not templates.delete_override(s, name, language, edition):
+                abort(404, message=f"{name}.{language} has no override for {edition}")
+        return None
+
+
+def _override_out(row) -> dict:
+    return {"template": row.template, "language": row.language, "edition": row.edition, "overridden": True,
+            "text_source": row.text_source, "html_source": row.html_source, "version": row.version,
+            "updated_at": row.updated_at, "updated_by": row.updated_by}
+
+
+blueprints = [deliveries, suppressions, email_templates, *sns_blueprints]

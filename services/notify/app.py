@@ -6,6 +6,7 @@ from shared.db import Database
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
+from . import pages
 from .api import blueprints
 from .delivery import Sender
 from .handlers import make_handlers
@@ -21,6 +22,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     db = Database(settings.database_url(SERVICE), SERVICE)
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: notify",
                              blueprints=blueprints, test_config=test_config)
+    for blueprint in pages.blueprints:  # the secretariat's outbox and templates pages
+        app.register_blueprint(blueprint)
     app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
     return app
 

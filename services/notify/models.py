@@ -95,3 +95,18 @@ class Suppression(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_message_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TemplateOverride(Base):
+    """The secretariat's own wording of one email template in one language for one edition (call
+    year): used instead of the file in templates/email/ for that edition's emails. Stored
+    templates are user input: they are checked on save and rendered in Jinja's sandbox."""
+    __tablename__ = "template_overrides"
+    template: Mapped[str] = mapped_column(String(100), primary_key=True)
+    language: Mapped[str] = mapped_column(String(5), primary_key=True)
+    edition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text_source: Mapped[str] = mapped_column(Text)  # blocks "subject" and "text"
+    html_source: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))

@@ -53,3 +53,62 @@ class SuppressionOut(Schema):
 class SuppressionPage(Schema):
     total = fields.Integer()
     items = fields.List(fields.Nested(SuppressionOut))
+
+
+class TemplateEditionOut(Schema):
+    edition = fields.Integer()
+    version = fields.Integer()
+    updated_at = fields.AwareDateTime()
+    updated_by = fields.String()
+
+
+class TemplateLanguageOut(Schema):
+    language = fields.String()
+    overridden = fields.List(fields.Nested(TemplateEditionOut),
+                             metadata={"description": "the editions with a stored override, latest first"})
+
+
+class TemplateOut(Schema):
+    name = fields.String()
+    languages = fields.List(fields.Nested(TemplateLanguageOut))
+
+
+class TemplateList(Schema):
+    items = fields.List(fields.Nested(TemplateOut))
+
+
+class PreviewQuery(Schema):
+    edition = fields.Integer(validate=validate.Range(min=2000, max=2999),
+                             metadata={"description": "the call year; its override is used if there is one"})
+
+
+class PreviewOut(Schema):
+    template = fields.String()
+    language = fields.String()
+    edition = fields.Integer(allow_none=True)
+    overridden = fields.Boolean(metadata={"description": "rendered from the stored override, not the file"})
+    subject = fields.String()
+    text = fields.String()
+    html = fields.String()
+
+
+class OverrideIn(Schema):
+    text_source = fields.String(required=True, metadata={"description": "Jinja2 with blocks subject and text"})
+    html_source = fields.String(required=True, metadata={"description": "Jinja2 of the HTML body (autoescaped)"})
+
+
+class OverrideOut(Schema):
+    template = fields.String()
+    language = fields.String()
+    edition = fields.Integer()
+    overridden = fields.Boolean(metadata={"description": "false: these are the file's sources"})
+    text_source = fields.String()
+    html_source = fields.String()
+    version = fields.Integer(allow_none=True)
+    updated_at = fields.AwareDateTime(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+
+
+class ResendOut(Schema):
+    status = fields.String(metadata={"description": "the new delivery's status after trying to send it"})
+    delivery = fields.Nested(DeliveryOut)

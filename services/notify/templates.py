@@ -1,9 +1,21 @@
-"""Email templates: Jinja2 files per template and language, plain text and HTML (autoescaped)."""
+"""Email templates: Jinja2 files per template and language, plain text and HTML (autoescaped),
+and the secretariat's stored overrides of them per edition (checked on save, run sandboxed)."""
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError,
+                    UndefinedError, meta, select_autoescape)
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+
+from .models import TemplateOverride
+from .samples import SAMPLES
+
+log = logging.getLogger("prize.notify.templates")
 
 FOLDER = Path(__file__).parent / "templates" / "email"
 DEFAULT_LANGUAGE = "en"
@@ -48,15 +60,252 @@ def language_for(template: str, wanted: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def render(template: str, language: str, context: dict) -> tuple[str, str, str]:
-    """Return (subject, text, html)."""
+def render(template: str, language: str, context: dict, session=None) -> tuple[str, str, str]:
+    """Return (subject, text, html).
+
+    With a database ``session``, the secretariat's stored override of this template and language
+    for the email's edition is used instead of the file (see ``override_for``). A stored template
+    that fails on real data (it passed the sample data when saved) is logged and the file is used:
+    an email in the default wording beats an event stuck in the dead-letter queue.
+    """
+    if session is not None:
+        override = override_for(session, template, language, context.get("year"))
+        if override is not None:
+            try:
+                return _render_stored(*override, context)
+            except Exception:
+                log.exception("stored template %s.%s (edition %s) failed; using the file",
+                              template, language, override[0][2])
     try:
         text_tpl = _env.get_template(f"{template}.{language}.txt")
         html_tpl = _env.get_template(f"{template}.{language}.html")
     except TemplateNotFound as exc:
         raise LookupError(f"no email template {exc.name}") from exc
+    return _render_pair(text_tpl, html_tpl, context)
+
+
+def _render_pair(text_tpl, html_tpl, context: dict) -> tuple[str, str, str]:
     ctx = text_tpl.new_context(dict(context))
     subject = "".join(text_tpl.blocks["subject"](ctx)).strip()
     text = "".join(text_tpl.blocks["text"](ctx)).strip() + "\n"
     html = html_tpl.render(**context)
     return subject, text, html
+
+
+# --- the file templates there are ----------------------------------------------------------------
+
+def available() -> dict[str, list[str]]:
+    """Every template name with the languages it exists in (a .txt and an .html file each)."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(FOLDER.glob("*.txt")):
+        name, _, language = path.stem.rpartition(".")
+        if name and (FOLDER / f"{name}.{language}.html").exists():
+            found.setdefault(name, []).append(language)
+    return found
+
+
+def file_sources(template: str, language: str) -> tuple[str, str]:
+    """The (text, html) source of the file template; LookupError if there is none."""
+    if language not in available().get(template, []):
+        raise LookupError(f"no email template {template} in {language}")
+    return ((FOLDER / f"{template}.{language}.txt").read_text(encoding="utf-8"),
+            (FOLDER / f"{template}.{language}.html").read_text(encoding="utf-8"))
+
+
+# --- stored overrides (the secretariat's wording per edition) ---------------------------------------
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no attribute access to Python internals), and no huge strings or numbers
+    from ``*`` and ``**``: a stored template is user input and runs in the worker."""
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError("exponents above 64 are not allowed in a stored template")
+        if operator == "*":
+            for a, b in ((left, right), (right, left)):
+                if isinstance(a, (str, list, tuple)) and isinstance(b, int) and len(a) * b > 10_000:
+                    raise SecurityError("repeating text beyond 10000 characters is not allowed in a stored template")
+        return super().call_binop(context, operator, left, right)
+
+
+_stored_text = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_stored_html = _Sandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+MAX_SOURCE = 100_000  # characters of one stored source
+
+# (template, language, edition, version, updated_at) -> compiled (text, html): a saved override
+# gets a new version, so a stale entry is never used, only left behind (bounded below).
+_compiled: dict[tuple, tuple] = {}
+
+
+def override_for(session, template: str, language: str, year) -> tuple[tuple, tuple] | None:
+    """The stored override to use for an email of ``template`` in ``language``, or None (the file).
+
+    Edition: the email's ``year`` (its call's year) when its context has one: the override of
+    exactly that edition, else the file (another edition's wording is not borrowed). Emails with
+    no year (signin_link, juror_invited, delivery_failed_alert) belong to no one edition: they use
+    the override of the latest edition that has one for this template and language, so the
+    secretariat's current wording applies. One indexed query of a small table per email (the key
+    and version only); the sources are read and compiled once per version and process, so an
+    override saved in the web app applies to the very next email the worker renders.
+    """
+    q = select(TemplateOverride.edition, TemplateOverride.version, TemplateOverride.updated_at).where(
+        TemplateOverride.template == template, TemplateOverride.language == language)
+    if isinstance(year, int) and not isinstance(year, bool):
+        q = q.where(TemplateOverride.edition == year)
+    found = session.execute(q.order_by(TemplateOverride.edition.desc()).limit(1)).first()
+    if found is None:
+        return None
+    key = (template, language, found.edition, found.version, found.updated_at)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        row = session.get(TemplateOverride, (template, language, found.edition))
+        if row is None:  # deleted in between
+            return None
+        compiled = (_stored_text.from_string(row.text_source), _stored_html.from_string(row.html_source))
+        if len(_compiled) > 500:  # old versions pile up only as fast as people save
+            _compiled.clear()
+        _compiled[key] = compiled
+    return key, compiled
+
+
+def _render_stored(key, compiled, context: dict) -> tuple[str, str, str]:
+    return _render_pair(compiled[0], compiled[1], context)
+
+
+def _sample(template: str, edition: int | None) -> dict:
+    """The template's sample data, of ``edition`` when given (its emails carry that year)."""
+    context = dict(SAMPLES[template])
+    if edition is not None and "year" in context:
+        context["year"] = edition
+    return context
+
+
+class TemplateProblem(ValueError):
+    """A stored template that cannot be used; ``problems`` maps "text_source"/"html_source" to
+    sentences a person can act on."""
+
+    def __init__(self, problems: dict[str, list[str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {p}" for field, ps in problems.items() for p in ps))
+
+
+def check(template: str, language: str, text_source: str, html_source: str,
+          edition: int | None = None) -> tuple[str, str, str]:
+    """Compile and render a candidate override with the template's sample data (samples.py), in
+    the sandbox with StrictUndefined; return what it renders, or raise TemplateProblem naming
+    every problem: a syntax error (with its line), a variable the emails of this template do
+    not have, a missing ``subject`` or ``text`` block, an empty or multi-line subject."""
+    sample = _sample(template, edition)
+    problems: dict[str, list[str]] = {}
+    compiled = {}
+    for field, env, source in (("text_source", _stored_text, text_source), ("html_source", _stored_html, html_source)):
+        said = problems.setdefault(field, [])
+        if not source.strip():
+            said.append("is empty")
+            continue
+        if len(source) > MAX_SOURCE:
+            said.append(f"is longer than {MAX_SOURCE} characters")
+            continue
+        try:
+            parsed = env.parse(source)
+        except TemplateSyntaxError as exc:
+            said.append(f"syntax error on line {exc.lineno}: {exc.message}")
+            continue
+        unknown = sorted(meta.find_undeclared_variables(parsed) - set(sample) - set(env.globals))
+        if unknown:
+            said.append(f"unknown variable{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                        f"this email has: {', '.join(sorted(sample))}")
+            continue
+        compiled[field] = env.from_string(source)
+    text_problems = problems["text_source"]
+    if "text_source" in compiled:
+        missing = [b for b in ("subject", "text") if b not in compiled["text_source"].blocks]
+        if missing:
+            text_problems.append("missing block" + ("s " if len(missing) > 1 else " ")
+                                 + " and ".join(f"{{% block {b} %}}" for b in missing))
+    rendered = {}
+    for field, tpl in compiled.items():
+        if problems[field]:
+            continue
+        try:
+            if field == "text_source":
+                ctx = tpl.new_context(dict(sample))
+                rendered["subject"] = "".join(tpl.blocks["subject"](ctx)).strip()
+                rendered["text"] = "".join(tpl.blocks["text"](ctx)).strip() + "\n"
+            else:
+                rendered["html"] = tpl.render(**sample)
+        except UndefinedError as exc:
+            problems[field].append(f"fails with the sample data: {exc.message}")
+        except SecurityError as exc:
+            problems[field].append(f"not allowed: {exc}")
+        except Exception as exc:  # a template may divide by zero, call a number...: say so, do not crash
+            problems[field].append(f"fails with the sample data: {type(exc).__name__}: {exc}")
+    if "subject" in rendered:
+        if not rendered["subject"]:
+            text_problems.append("the subject is empty")
+        elif "\n" in rendered["subject"] or "\r" in rendered["subject"]:
+            text_problems.append("the subject must be one line")
+        elif len(rendered["subject"]) > 500:
+            text_problems.append("the subject is longer than 500 characters")
+    problems = {f: ps for f, ps in problems.items() if ps}
+    if problems:
+        raise TemplateProblem(problems)
+    return rendered["subject"], rendered["text"], rendered["html"]
+
+
+# --- what the secretariat's API and pages do with overrides -----------------------------------------
+
+def save_override(session, template: str, language: str, edition: int, text_source: str, html_source: str,
+                  by: str):
+    """Check and store the override (a new version each save); TemplateProblem if it is broken
+    (nothing is stored then), LookupError for a template or language there is no file of."""
+    file_sources(template, language)
+    check(template, language, text_source, html_source, edition)
+    row = session.get(TemplateOverride, (template, language, edition), with_for_update=True)
+    now = datetime.now(timezone.utc)
+    if row is None:
+        row = TemplateOverride(template=template, language=language, edition=edition, version=0)
+        session.add(row)
+    row.text_source, row.html_source = text_source, html_source
+    row.version, row.updated_at, row.updated_by = (row.version or 0) + 1, now, by[:200]
+    session.flush()
+    log.info("template %s.%s overridden for %s by %s (version %d)", template, language, edition, by, row.version)
+    return row
+
+
+def delete_override(session, template: str, language: str, edition: int) -> bool:
+    """Back to the file for that edition; False if there was no override."""
+    row = session.get(TemplateOverride, (template, language, edition))
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def overrides_by_template(session) -> dict[tuple[str, str], list]:
+    """(template, language) -> its overrides, latest edition first."""
+    found: dict[tuple[str, str], list] = {}
+    for row in session.scalars(select(TemplateOverride).order_by(TemplateOverride.edition.desc())):
+        found.setdefault((row.template, row.language), []).append(row)
+    return found
+
+
+def preview(session, template: str, language: str, edition: int | None) -> dict:
+    """The email rendered with the sample data: the edition's override if it has one, else the
+    file (no edition: the file). The sample's year becomes the edition's. TemplateProblem if
+    the stored wording fails."""
+    file_sources(template, language)
+    context = _sample(template, edition)
+    row = session.get(TemplateOverride, (template, language, edition)) if edition is not None else None
+    if row is not None:
+        try:
+            subject, text, html = _render_pair(_stored_text.from_string(row.text_source),
+                                               _stored_html.from_string(row.html_source), context)
+        except Exception as exc:  # saved before a change of the sample data, or of Jinja
+            raise TemplateProblem({"stored": [f"the {edition} wording fails with the sample data: "
+                                              f"{type(exc).__name__}: {exc}"]}) from exc
+    else:
+        subject, text, html = render(template, language, context)
+    return {"template": template, "language": language, "edition": edition, "overridden": row is not None,
+            "subject": subject, "text": text, "html": html}

@@ -1,0 +1,318 @@
+"""notify's secretariat pages: the outbox (every email, filtered, each one's rendered content and
+a Resend button) and the email templates (preview, and the wording per edition).
+
+Server-rendered, without JavaScript. Sign-in is the same interim one as review's secretariat pages
+(paste a token of `prize token secretariat` once: the browser keeps a signed session cookie of its
+own, not the token). Every form carries a CSRF token. An email's HTML is shown in a sandboxed
+iframe from its own route whose Content-Security-Policy allows nothing but inline styles.
+"""
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+import time
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
+from sqlalchemy import func, select
+
+from shared.auth import Principal, TokenError, read_token
+from shared.web import current_principal
+
+from . import templates
+from .api import web_sender
+from .delivery import ResendRefused, resend
+from .models import Delivery, TemplateOverride
+from .samples import SAMPLES
+from .schemas import DELIVERY_STATUSES
+
+pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_folder="templates",
+                  static_folder="static", static_url_path="/static")
+
+PAGE_COOKIE = "prize_notify_pages"  # not "session": the other services' pages on other ports use theirs
+PAGE_SESSION = 12 * 3600  # seconds, as long as a signed token lives
+PER_PAGE = 50
+PAGE_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+               "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+# An email's HTML: inline styles only, no scripts, no network, sandboxed even when opened directly.
+EMAIL_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
+
+
+def _db():
+    return current_app.extensions["prize"]["db"]
+
+
+@pages.record_once
+def _cookie_settings(state) -> None:
+    config = state.app.config
+    if config.get("SESSION_COOKIE_NAME") in (None, "session"):
+        config["SESSION_COOKIE_NAME"] = PAGE_COOKIE
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if config.get("SESSION_COOKIE_SAMESITE") is None:
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+
+
+# --- who is signed in ---------------------------------------------------------------------------
+
+def _page_principal() -> Principal | None:
+    who = session.get("who")
+    if not isinstance(who, dict):
+        return None
+    if not 0 <= time.time() - who.get("since", 0) <= PAGE_SESSION:
+        session.clear()
+        return None
+    return Principal(role=who["role"], subject=who["subject"])
+
+
+def _csrf() -> str:
+    if request.headers.get("Authorization"):
+        return ""  # a bearer-token caller has no cookie to protect
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf_token") or ""
+    expected = _csrf()
+    if not (sent and expected and hmac.compare_digest(sent.encode(), expected.encode())):
+        abort(_page("pages/message.html", 403, title="This form has expired",
+                    message="This form has expired or did not come from this site. Go back, reload the page "
+                            "and send it again."))
+
+
+def _require_secretariat() -> Principal:
+    principal = current_principal() or _page_principal()
+    if principal is None:
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        abort(redirect(url_for("notify_pages.signin", next=target), 302))
+    if principal.role != "secretariat":
+        abort(_page("pages/message.html", 403, title="Not for this account",
+                    message="These pages are for the secretariat. Sign out and sign in with a secretariat token."))
+    g.principal = principal
+    return principal
+
+
+def _page(template: str, status: int = 200, **context):
+    signed_in = (current_principal() if request.headers.get("Authorization") else None) or _page_principal()
+    response = current_app.make_response((render_template(template, page_csrf=_csrf(), signed_in=signed_in,
+                                                          **context), status))
+    response.headers["Cache-Control"] = "no-store"  # emails hold personal data
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@pages.errorhandler(404)
+def _not_found(_exc=None):
+    return _page("pages/message.html", 404, title="Not found", message="There is nothing at this address.")
+
+
+@pages.route("/signin", methods=["GET", "POST"])
+def signin():
+    """Paste the token of `prize token secretariat` once; this browser keeps a session of its own."""
+    error = ""
+    target = request.values.get("next") or ""
+    if not target.startswith("/secretariat/") or target.startswith("//"):
+        target = url_for("notify_pages.outbox")
+    if request.method == "POST":
+        _check_csrf()
+        try:
+            principal = read_token(current_app.config["SECRET_KEY"], request.form.get("token", "").strip())
+        except TokenError:
+            principal = None
+        if principal is not None and principal.role == "secretariat":
+            session.clear()  # a new identity never inherits the old one's CSRF token
+            session["who"] = {"role": principal.role, "subject": principal.subject, "since": int(time.time())}
+            session["csrf"] = secrets.token_urlsafe(32)
+            return redirect(target, 303)
+        error = "This is not a valid secretariat token, or it has expired. Print a new one with: prize token secretariat"
+    return _page("pages/signin.html", 401 if error else 200, error=error, next=target)
+
+
+@pages.post("/signout")
+def signout():
+    _check_csrf()
+    session.clear()
+    flash("Signed out.", "ok")
+    return redirect(url_for("notify_pages.signin"), 303)
+
+
+# --- the outbox ---------------------------------------------------------------------------------
+
+FILTERS = ("status", "template", "recipient", "event_type")
+
+
+@pages.get("")
+@pages.get("/outbox")
+def outbox():
+    """Every delivery, newest first, filtered by status, template, event type and part of the address."""
+    _require_secretariat()
+    given = {k: request.args.get(k, "").strip()[:320] for k in FILTERS}
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 10**6))
+    except ValueError:
+        page = 1
+    q = select(Delivery)
+    if given["status"] in DELIVERY_STATUSES:
+        q = q.where(Delivery.status == given["status"])
+    if given["template"]:
+        q = q.where(Delivery.template == given["template"])
+    if given["event_type"]:
+        q = q.where(Delivery.event_type == given["event_type"])
+    if given["recipient"]:
+        q = q.where(func.lower(Delivery.recipient).contains(given["recipient"].lower(), autoescape=True))
+    with _db().session() as s:
+        total = s.scalar(select(func.count()).select_from(q.subquery()))
+        rows = s.scalars(q.order_by(Delivery.created_at.desc(), Delivery.id)
+                         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+        template_names = sorted(set(templates.available()) | set(s.scalars(select(Delivery.template).distinct())))
+        event_types = sorted(s.scalars(select(Delivery.event_type).distinct()))
+    pages_count = max(1, math.ceil(total / PER_PAGE))
+    kept = {k: v for k, v in given.items() if v}
+    return _page("pages/outbox.html", rows=rows, total=total, page=page, pages_count=pages_count, given=given,
+                 statuses=DELIVERY_STATUSES, template_names=template_names, event_types=event_types,
+                 prev_url=url_for("notify_pages.outbox", page=page - 1, **kept) if page > 1 else None,
+                 next_url=url_for("notify_pages.outbox", page=page + 1, **kept) if page < pages_count else None)
+
+
+def _delivery(delivery_id: str) -> Delivery:
+    with _db().session() as s:
+        row = s.get(Delivery, delivery_id[:36])
+        if row is None:
+            abort(404)
+        resends = s.scalars(select(Delivery).where(
+            Delivery.key.startswith(f"{row.key}:resend:"[:180], autoescape=True))
+            .order_by(Delivery.created_at)).all()
+        s.expunge_all()
+    row.resends = resends
+    return row
+
+
+@pages.get("/outbox/<delivery_id>")
+def delivery(delivery_id):
+    """One email as it was rendered, what became of it, and Resend."""
+    _require_secretariat()
+    return _page("pages/delivery.html", row=_delivery(delivery_id))
+
+
+@pages.get("/outbox/<delivery_id>/body.html")
+def delivery_html(delivery_id):
+    """The email's HTML alone, for the sandboxed iframe of the delivery page."""
+    _require_secretariat()
+    row = _delivery(delivery_id)
+    response = current_app.make_response(row.body_html)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    response.headers["Content-Security-Policy"] = EMAIL_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@pages.post("/outbox/<delivery_id>/resend")
+def resend_delivery(delivery_id):
+    """The same email again as a new delivery, sent now; a suppressed address is refused, saying why."""
+    _require_secretariat()
+    _check_csrf()
+    _delivery(delivery_id)  # 404 first
+    try:
+        row, status = resend(web_sender(), delivery_id)
+    except ResendRefused as exc:
+        flash(f"Not resent: {exc}.", "error")
+        return redirect(url_for("notify_pages.delivery", delivery_id=delivery_id), 303)
+    if status == "sent":
+        flash(f"Resent to {row.recipient}.", "ok")
+    elif status == "failed":
+        flash(f"The resend to {row.recipient} failed: {row.last_error}", "error")
+    else:
+        flash(f"The resend to {row.recipient} is {status}: {row.last_error or 'it will be retried'}", "warn")
+    return redirect(url_for("notify_pages.delivery", delivery_id=row.id), 303)
+
+
+# --- the templates --------------------------------------------------------------------------------
+
+@pages.get("/templates")
+def template_list():
+    """Every email template and language, with the editions whose wording is overridden."""
+    _require_secretariat()
+    with _db().session() as s:
+        stored = templates.overrides_by_template(s)
+        s.expunge_all()
+    return _page("pages/templates.html", available=templates.available(), stored=stored)
+
+
+def _edition_arg() -> int | None:
+    value = request.values.get("edition", "").strip()
+    if value.isdigit() and 2000 <= int(value) <= 2999:
+        return int(value)
+    return None
+
+
+@pages.route("/templates/<name>/<language>", methods=["GET", "POST"])
+def template_edit(name, language):
+    """Preview of the template for an edition, and the form to change its wording for that edition."""
+    principal = _require_secretariat()
+    if language not in templates.available().get(name, []):
+        abort(404)
+    edition = _edition_arg()
+    problems, typed, status = {}, None, 200
+    if request.method == "POST":
+        _check_csrf()
+        if edition is None:
+            flash("Choose the edition (a year) whose wording you change.", "error")
+            return redirect(url_for("notify_pages.template_edit", name=name, language=language), 303)
+        if request.form.get("action") == "delete":
+            with _db().session() as s, s.begin():
+                deleted = templates.delete_override(s, name, language, edition)
+            flash(f"The {edition} wording is the file's again." if deleted else "There was no override to delete.", "ok")
+            return redirect(url_for("notify_pages.template_edit", name=name, language=language, edition=edition), 303)
+        typed = {"text_source": request.form.get("text_source", "").replace("\r\n", "\n"),
+                 "html_source": request.form.get("html_source", "").replace("\r\n", "\n")}
+        try:
+            with _db().session() as s, s.begin():
+                templates.save_override(s, name, language, edition, typed["text_source"], typed["html_source"],
+                                        by=f"secretariat:{principal.subject}")
+        except templates.TemplateProblem as exc:
+            problems, status = exc.problems, 422
+        else:
+            flash(f"Saved: {name} ({language}) emails of {edition} use this wording from now on.", "ok")
+            return redirect(url_for("notify_pages.template_edit", name=name, language=language, edition=edition), 303)
+    with _db().session() as s:
+        try:
+            shown = templates.preview(s, name, language, edition)
+        except templates.TemplateProblem as exc:
+            shown = {"subject": "", "text": "", "html": "", "overridden": True}
+            problems = {**exc.problems, **problems}
+        row = s.get(TemplateOverride, (name, language, edition)) if edition is not None else None
+        editions = [o.edition for o in templates.overrides_by_template(s).get((name, language), [])]
+        if row is not None:
+            s.expunge(row)
+    if typed is None:
+        text, html = (row.text_source, row.html_source) if row is not None else templates.file_sources(name, language)
+        typed = {"text_source": text, "html_source": html}
+    return _page("pages/template.html", status, name=name, language=language, edition=edition, shown=shown,
+                 override=row, editions=editions, typed=typed, problems=problems,
+                 variables=sorted(SAMPLES[name]))
+
+
+@pages.get("/templates/<name>/<language>/preview.html")
+def template_preview_html(name, language):
+    """The preview's HTML alone, for the sandboxed iframe."""
+    _require_secretariat()
+    if language not in templates.available().get(name, []):
+        abort(404)
+    try:
+        with _db().session() as s:
+            shown = templates.preview(s, name, language, _edition_arg())
+    except templates.TemplateProblem:
+        shown = {"html": ""}
+    response = current_app.make_response(shown["html"])
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    response.headers["Content-Security-Policy"] = EMAIL_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+blueprints = [pages]
