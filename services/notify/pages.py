@@ -8,16 +8,14 @@ iframe from its own route whose Content-Security-Policy allows nothing but inlin
 """
 from __future__ import annotations
 
-import hmac
 import math
-import secrets
-import time
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from sqlalchemy import func, select
 
-from shared.auth import Principal, TokenError, read_token
+from shared import pagesession
+from shared.auth import Principal
 from shared.web import current_principal
 
 from . import templates
@@ -31,7 +29,6 @@ pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_
                   static_folder="static", static_url_path="/static")
 
 PAGE_COOKIE = "prize_notify_pages"  # not "session": the other services' pages on other ports use theirs
-PAGE_SESSION = 12 * 3600  # seconds, as long as a signed token lives
 PER_PAGE = 50
 PAGE_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
                "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -45,38 +42,21 @@ def _db():
 
 @pages.record_once
 def _cookie_settings(state) -> None:
-    config = state.app.config
-    if config.get("SESSION_COOKIE_NAME") in (None, "session"):
-        config["SESSION_COOKIE_NAME"] = PAGE_COOKIE
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    if config.get("SESSION_COOKIE_SAMESITE") is None:
-        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    pagesession.configure_page_cookie(state.app, PAGE_COOKIE)
 
 
 # --- who is signed in ---------------------------------------------------------------------------
 
 def _page_principal() -> Principal | None:
-    who = session.get("who")
-    if not isinstance(who, dict):
-        return None
-    if not 0 <= time.time() - who.get("since", 0) <= PAGE_SESSION:
-        session.clear()
-        return None
-    return Principal(role=who["role"], subject=who["subject"])
+    return pagesession.page_principal()
 
 
 def _csrf() -> str:
-    if request.headers.get("Authorization"):
-        return ""  # a bearer-token caller has no cookie to protect
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    return pagesession.page_csrf()
 
 
 def _check_csrf() -> None:
-    sent = request.form.get("csrf_token") or ""
-    expected = _csrf()
-    if not (sent and expected and hmac.compare_digest(sent.encode(), expected.encode())):
+    if not pagesession.page_csrf_ok(_csrf()):
         abort(_page("pages/message.html", 403, title="This form has expired",
                     message="This form has expired or did not come from this site. Go back, reload the page "
                             "and send it again."))
@@ -118,14 +98,8 @@ def signin():
         target = url_for("notify_pages.outbox")
     if request.method == "POST":
         _check_csrf()
-        try:
-            principal = read_token(current_app.config["SECRET_KEY"], request.form.get("token", "").strip())
-        except TokenError:
-            principal = None
-        if principal is not None and principal.role == "secretariat":
-            session.clear()  # a new identity never inherits the old one's CSRF token
-            session["who"] = {"role": principal.role, "subject": principal.subject, "since": int(time.time())}
-            session["csrf"] = secrets.token_urlsafe(32)
+        if pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], request.form.get("token", ""),
+                                          "secretariat") is not None:
             return redirect(target, 303)
         error = "This is not a valid secretariat token, or it has expired. Print a new one with: prize token secretariat"
     return _page("pages/signin.html", 401 if error else 200, error=error, next=target)
