@@ -1,10 +1,15 @@
 """Deliveries: written before sending, moved pending → sent (or failed), never sent twice.
 
 The event handler only records the delivery, in the same transaction as the inbox row, so a
-redelivered event creates nothing. Sending happens after that commit. A worker that dies
-between the provider accepting and our commit leaves the row pending; the sweep then asks the
-backend whether it already has the message (the mailbox can tell; SMTP cannot, so such a
-resend is counted in ``attempts`` and logged).
+redelivered event creates nothing. Sending happens after that commit. Each attempt is a claim
+(``attempts``) with a lease; once the provider accepted the envelope and just before the message
+goes, ``handed_at`` is committed, and it is cleared with the attempt's outcome. A worker that
+dies mid-attempt leaves the claim; when the sweep takes it up again:
+
+* the mailbox can tell whether it has the message, and the attempt is reconciled with it;
+* before the hand-over (``handed_at`` empty) nothing can have been sent: it is sent;
+* after it, SMTP and SES cannot be asked: the delivery becomes ``unconfirmed`` and is not sent
+  again by itself (that could make two); the secretariat sees it and can resend it.
 """
 from __future__ import annotations
 
@@ -120,6 +125,8 @@ class Sender:
             status = row.status if row is not None else "missing"
             mine = status == "sending" and row.attempts == attempt
             fresh = mine and as_utc(row.next_attempt_at) - now > timedelta(seconds=SEND_LEASE_SECONDS / 2)
+            # an earlier attempt handed the email over and then died before its outcome was kept
+            handed_before = mine and row.handed_at is not None
             suppressed = s.get(Suppression, outgoing.recipient.strip().lower())
             if suppressed is not None:
                 reason = f"suppressed: {suppressed.reason}" + (f" ({suppressed.detail})" if suppressed.detail else "")
@@ -134,23 +141,56 @@ class Sender:
         try:
             if attempt > 1 and self.mailer.already_sent(outgoing.key):
                 provider_id = "already-delivered"
+            elif handed_before and not getattr(self.mailer, "can_tell", False):
+                return self._unconfirmed(delivery_id, outgoing, attempt)
             else:
-                if attempt > 1:
-                    log.warning("delivery %s: attempt %d, the earlier one may have been sent", outgoing.key, attempt)
-                provider_id = self.mailer.send(outgoing)
+                provider_id = self.mailer.send(outgoing, before_data=lambda: self._handed(delivery_id, attempt))
         except TransientMailError as exc:
             return self._failed(delivery_id, str(exc), permanent=attempt >= MAX_ATTEMPTS)
         except PermanentMailError as exc:
             return self._failed(delivery_id, str(exc), permanent=True)
+        except ClaimLost:
+            log.info("delivery %s: attempt %d lost its claim before the message went; not sending", outgoing.key,
+                     attempt)
+            return "sending"
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             row.status, row.sent_at, row.provider_message_id, row.last_error = "sent", now, provider_id, None
+            row.handed_at = None
             record(s, outbox, make_event("email.sent", {
                 "delivery_key": row.key, "event_id": row.event_id, "template": row.template,
                 "recipient": row.recipient, "provider_message_id": provider_id, "sent_at": now,
             }, producer="notify", correlation_id=row.correlation_id))
         log.info("email %s sent to %s", outgoing.key, outgoing.recipient)
         return "sent"
+
+    def _handed(self, delivery_id: str, attempt: int) -> None:
+        """Called by the backend once the provider accepted the envelope, just before the message
+        goes: commit that it is being handed over, if this attempt still holds the claim (else
+        raise ClaimLost, and nothing is sent)."""
+        with self.db.session() as s, s.begin():
+            row = s.get(Delivery, delivery_id, with_for_update=True)
+            if row is None or row.status != "sending" or row.attempts != attempt:
+                raise ClaimLost(delivery_id)
+            row.handed_at = datetime.now(timezone.utc)
+
+    def _unconfirmed(self, delivery_id: str, outgoing: Outgoing, attempt: int) -> str:
+        """The last attempt died after handing the email to a provider that cannot be asked
+        whether it kept it (SMTP, SES): it may have arrived. Sending it again could make two, so
+        it is not sent by itself: it is marked ``unconfirmed`` for the secretariat, whose outbox
+        page shows it with a Resend button."""
+        with self.db.session() as s, s.begin():
+            row = s.get(Delivery, delivery_id, with_for_update=True)
+            if row is None or row.status != "sending" or row.attempts != attempt:
+                return row.status if row is not None else "missing"
+            row.status = "unconfirmed"
+            row.last_error = (f"attempt {attempt - 1} stopped after handing the email to the mail server "
+                              f"(at {as_utc(row.handed_at):%Y-%m-%d %H:%M:%S} UTC) and before its answer was "
+                              "recorded: it may have arrived. Not sent again by itself; resend it if the "
+                              "recipient did not get it.")
+        log.error("delivery %s to %s is unconfirmed: the worker stopped while handing it over; not resending it",
+                  outgoing.key, outgoing.recipient)
+        return "unconfirmed"
 
     def _renew(self, delivery_id: str, attempt: int) -> bool:
         """Extend our claim's lease before sending; False if another sender has claimed it since."""
@@ -167,6 +207,7 @@ class Sender:
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             row.last_error = error[:2000]
+            row.handed_at = None  # this attempt's outcome is known
             if not permanent:
                 row.status = "pending"
                 row.next_attempt_at = now + _backoff(row.attempts)
@@ -244,6 +285,10 @@ class Sender:
         for delivery_id in ids:
             self.send(delivery_id)
         return len(ids)
+
+
+class ClaimLost(Exception):
+    """Another sender claimed the delivery since this attempt began: this one must not send."""
 
 
 class ResendRefused(Exception):

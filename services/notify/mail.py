@@ -54,6 +54,18 @@ def build_message(m: Outgoing) -> MIMEMultipart:
     return msg
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, calling ``before_data`` once the server accepted the envelope (sender
+    and recipient) and just before the message goes: from then on a crash leaves the outcome
+    unknown, and the caller must know that."""
+    before_data = None
+
+    def data(self, msg):
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)
+
+
 class FileMailbox:
     """Writes each email as an .eml file named after its delivery key: idempotent by nature."""
 
@@ -64,10 +76,12 @@ class FileMailbox:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
         return self.folder / f"{safe}.eml"
 
+    can_tell = True  # already_sent answers for sure
+
     def already_sent(self, key: str) -> bool:
         return self._path(key).exists()
 
-    def send(self, m: Outgoing) -> str:
+    def send(self, m: Outgoing, before_data=None) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(m.key)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
@@ -81,13 +95,17 @@ class SmtpMailer:
     def __init__(self, host: str, port: int, timeout: float = 10.0):
         self.host, self.port, self.timeout = host, port, timeout
 
-    def already_sent(self, key: str) -> bool:
-        return False  # SMTP cannot tell us; a resend after a crash is counted instead
+    can_tell = False
 
-    def send(self, m: Outgoing) -> str:
+    def already_sent(self, key: str) -> bool:
+        return False  # SMTP cannot tell us: see delivery.Sender.deliver for what is done instead
+
+    def send(self, m: Outgoing, before_data=None) -> str:
+        """Send one message; ``before_data`` is called after RCPT was accepted, before DATA."""
         msg = build_message(m)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with _SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.before_data = before_data
                 smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -141,13 +159,17 @@ class SesMailer:
                                                                   config=config)
         return self._client
 
-    def already_sent(self, key: str) -> bool:
-        return False  # SES cannot tell us either; a resend after a crash is counted instead
+    can_tell = False
 
-    def send(self, m: Outgoing) -> str:
+    def already_sent(self, key: str) -> bool:
+        return False  # SES cannot tell us either
+
+    def send(self, m: Outgoing, before_data=None) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
         msg = build_message(m)
+        if before_data is not None:
+            before_data()  # one call hands it over: from here a crash leaves the outcome unknown
         try:
             # Source is the bare address (bounces go there; a display name that is not ASCII
             # would need encoding); the From header keeps the name.

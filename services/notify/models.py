@@ -42,6 +42,10 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set (committed) once the provider accepted the envelope, just before the message itself
+    # goes; cleared with the attempt's outcome. Still set when a new attempt starts means the
+    # last one died after handing the email over: it may have arrived (status "unconfirmed").
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Recipient(Base):

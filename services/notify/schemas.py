@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "unconfirmed")
 
 
 class DeliveryQuery(Schema):
