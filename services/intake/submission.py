@@ -75,6 +75,7 @@ def _load_statement(dialect: str):
         select(_app,
                _call.c.year.label("call_year"), _call.c.status.label("call_status"),
                _call.c.opens_at.label("call_opens_at"), _call.c.closes_at.label("call_closes_at"),
+               _call.c.time_zone.label("call_time_zone"),
                _call.c.categories.label("call_categories"), _call.c.documents.label("call_documents"),
                *[_applicant.c[f].label(f"by_{f}") for f in APPLICANT_FIELDS],
                latest_exception, _verified_documents(dialect),
@@ -164,7 +165,8 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                     "title": application.title, "summary": application.summary, "submitted_at": now,
                     "applicant": applicant, "answers": application.answers or {},
                     "project": {f: getattr(application, f) or "" for f in PROJECT_FIELDS},
-                    "documents": documents}, producer=PRODUCER, correlation_id=application.id)
+                    "documents": documents, "closes_at": closes, "time_zone": row["call_time_zone"]},
+                    producer=PRODUCER, correlation_id=application.id)
                 written = _SUBMIT(conn, event, {
                     "application_id": application.id, "read_revision": application.revision, "now": now,
                     "verified_count": len(documents), "last_verified_at": domain.as_utc(row["last_verified_at"])},

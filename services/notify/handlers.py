@@ -19,6 +19,22 @@ from .models import Recipient
 log = logging.getLogger("prize.notify")
 
 
+def _local_time(moment, zone: str | None, language: str) -> str:
+    """``moment`` in ``zone`` and in UTC, as a sentence shows it ("" when unknown)."""
+    if moment is None:
+        return ""
+    utc = moment.astimezone(timezone.utc)
+    try:
+        local = utc.astimezone(ZoneInfo(zone)) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        local = None
+    if local is None:
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    day = (f"{local.year}년 {local.month}월 {local.day}일" if language == "ko"
+           else f"{local.day} {templates.MONTHS['en'][local.month - 1]} {local.year}")
+    return f"{day} {local:%H:%M} ({zone}; {utc:%Y-%m-%d %H:%M} UTC)"
+
+
 def ceremony_record(ceremony: dict, url: str) -> dict:
     """The ceremony of a ceremony.* event as the recipient row keeps it (JSON: ISO times)."""
     record = {k: ceremony.get(k) or "" for k in ("time_zone", "venue", "address", "details")}
@@ -65,6 +81,7 @@ def make_handlers(sender: Sender) -> dict:
             "category_title": templates.CATEGORY_TITLES[language].get(d["category"], d["category"]),
             "organisation": a["organisation"], "city": a["city"], "contact_name": a["contact_name"],
             "submitted_at": d["submitted_at"].strftime("%Y-%m-%d %H:%M UTC"),
+            "closes": _local_time(d.get("closes_at"), d.get("time_zone"), language),
         }
         row = queue_email(uow.session, event, "submission_ack", a["contact_email"], language, context)
         _send_after_commit(uow, row)

@@ -31,6 +31,7 @@ _JURY_APPLICATIONS = [
 SAMPLES: dict[str, dict] = {
     "submission_ack": {
         **_APPLICATION, "city": "高雄 Kaohsiung", "submitted_at": "2026-07-14 09:00 UTC",
+        "closes": "14 July 2026 18:00 (Asia/Seoul; 2026-07-14 09:00 UTC)",
     },
     "eligibility_result": {
         **_APPLICATION, "eligible": False,

@@ -82,6 +82,10 @@ class ApplicationSubmittedV1(Schema):
     project = fields.Nested(ProjectFacts, load_default=lambda: {"location": "", "start_date": "", "budget": "",
                                                                 "partners": ""})
     documents = fields.List(fields.Nested(SubmittedDocument), load_default=list)
+    # When the call closes for this applicant (a deadline exception moves it), and the call's
+    # time zone: the acknowledgement says what happens next and when. Optional (no default).
+    closes_at = fields.AwareDateTime()
+    time_zone = fields.String(validate=validate.Length(min=1, max=64))
 
 
 @contract("application.withdrawn", 1)

@@ -244,7 +244,8 @@ def submission_ack(env: Env, lang: str) -> Expect:
                "ko": f"신청서 접수 완료: {reference} — {title}"}[lang]
     return Expect(email, subject,
                   text=[NAMES[lang], reference, title, "Kaohsiung City Government", "高雄 Kaohsiung",
-                        CATEGORY[lang]],
+                        CATEGORY[lang], {"en": "14 July 2099 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)",
+                                         "ko": "2099년 7월 14일 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)"}[lang]],
                   html=[reference, "高雄 Kaohsiung", "Kaohsiung City Government"])
 
 
