@@ -67,6 +67,10 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # Prepared statements (psycopg prepares a query on its 5th run on a connection) keep one
+    # generic plan instead of planning every execution again: our queries look rows up by key,
+    # where the generic plan is the custom one, and planning cost more than running them.
+    kwargs.setdefault("connect_args", {"options": "-c plan_cache_mode=force_generic_plan"})
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)

@@ -165,8 +165,14 @@ def home():
             mine = desk.my_assignments(s, principal.subject)
         except desk.Refusal as exc:
             return _refused(exc)
-    return _page("review/jury_home.html", who=mine["juror"], rounds=mine["rounds"], kinds=ROUND_NAMES,
-                 category_names=CATEGORY_NAMES)
+    # The page a juror opens most: the link and the category's name of each row are made here
+    # once (one url_for, not one per row), so the template only prints.
+    link = url_for("review_jury_pages.application", application_id="APPLICATION").replace("APPLICATION", "{}")
+    for rnd in mine["rounds"]:
+        for a in rnd["assignments"]:
+            a["href"] = link.format(a["application_id"])
+            a["category_name"] = CATEGORY_NAMES.get(a["category"], a["category"])
+    return _page("review/jury_home.html", who=mine["juror"], rounds=mine["rounds"], kinds=ROUND_NAMES)
 
 
 @jury_pages.get("/signin")
