@@ -155,6 +155,8 @@ class Sender:
             return "sending"
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
+            if row.status == "sent":  # SES's delivery notification overtook our answer (sns.py)
+                return "sent"
             row.status, row.sent_at, row.provider_message_id, row.last_error = "sent", now, provider_id, None
             row.handed_at = None
             record(s, outbox, make_event("email.sent", {

@@ -26,10 +26,14 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Suppression
+from shared.events import make_event
+from shared.outbox import record
+
+from .models import Delivery, Suppression, outbox
 
 log = logging.getLogger("prize.notify.sns")
 
@@ -180,6 +184,35 @@ def _addresses(ses: dict) -> tuple[str | None, list[tuple[str, str]]]:
     return None, []
 
 
+def _delivered_key(ses: dict) -> str | None:
+    """The delivery key of an SES "Delivery" notification, from the X-Prize-Delivery-Key header
+    SES repeats in it (the identity's "include original headers" setting), else None."""
+    if (ses.get("notificationType") or ses.get("eventType")) != "Delivery":
+        return None
+    mail = ses.get("mail") if isinstance(ses.get("mail"), dict) else {}
+    for header in mail.get("headers") or []:
+        if isinstance(header, dict) and str(header.get("name", "")).lower() == "x-prize-delivery-key":
+            value = "".join(str(header.get("value", "")).split())  # unfolded
+            return value[:200] or None
+    return None
+
+
+def confirm_delivered(session: Session, key: str, provider_message_id: str | None, at: datetime) -> bool:
+    """SES says it delivered the email of delivery ``key``: record it as sent (once), also when
+    the attempt that handed it over died before recording it (``unconfirmed``). True if this
+    changed the row."""
+    row = session.scalar(select(Delivery).where(Delivery.key == key).with_for_update())
+    if row is None or row.status == "sent":
+        return False
+    row.status, row.sent_at, row.handed_at, row.last_error = "sent", at, None, None
+    row.provider_message_id = (provider_message_id or row.provider_message_id or "")[:300] or None
+    record(session, outbox, make_event("email.sent", {
+        "delivery_key": row.key, "event_id": row.event_id, "template": row.template,
+        "recipient": row.recipient, "provider_message_id": row.provider_message_id or "ses", "sent_at": at,
+    }, producer="notify", correlation_id=row.correlation_id))
+    return True
+
+
 sns = Blueprint("ses_notifications", __name__, url_prefix="/api/ses",
                 description="Amazon SES bounces and complaints, delivered by SNS (public, signed)")
 
@@ -227,6 +260,13 @@ class SesNotificationsView(MethodView):
         reason, addresses = _addresses(ses)
         mail = ses.get("mail") if isinstance(ses.get("mail"), dict) else {}
         source = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
+        key = _delivered_key(ses)
+        if key is not None:
+            with current_app.extensions["prize"]["db"].session() as s, s.begin():
+                confirmed = confirm_delivered(s, key, source, datetime.now(timezone.utc))
+            if confirmed:
+                log.info("SES confirmed delivery %s", key)
+            return {"confirmed": [key] if confirmed else []}
         added = []
         db = current_app.extensions["prize"]["db"]
         try:

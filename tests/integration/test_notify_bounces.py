@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.notify import sns
 from services.notify.models import Delivery, Suppression
@@ -331,3 +331,52 @@ def test_the_suppression_check_reads_the_table(tmp_path):
             assert s.scalars(select(Delivery.id)).all() == []
     finally:
         stack.stop()
+
+
+# --- delivery notifications reconcile an email handed over by a worker that then died ----------
+
+def delivered(key: str, ses_id="0100-ses-delivered"):
+    """An SES Delivery notification that repeats the email's headers (the identity's "include
+    original headers" setting), our X-Prize-Delivery-Key among them, folded as SES may send it."""
+    return {"notificationType": "Delivery",
+            "mail": {"messageId": ses_id, "headers": [
+                {"name": "From", "value": "WeGO <prize@wego.example.org>"},
+                {"name": "X-Prize-Delivery-Key", "value": key[:40] + "\r\n " + key[40:]}]},
+            "delivery": {"recipients": ["mei.lin@kcg.example.tw"], "smtpResponse": "250 ok"}}
+
+
+def test_ses_confirming_a_delivery_settles_an_unconfirmed_one_once(notify):
+    from services.notify.models import outbox
+    db = notify.apps["notify"].extensions["prize"]["db"]
+    now = datetime.now(timezone.utc)
+    key = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c001:finalist_notice:mei.lin@kcg.example.tw"
+    with db.session() as s, s.begin():
+        s.add(Delivery(id="5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c0aa", key=key,
+                       event_id="5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c001", event_type="results.released",
+                       correlation_id="x", template="finalist_notice", language="en",
+                       recipient="mei.lin@kcg.example.tw", subject="Finalist", body_text="t", body_html="h",
+                       status="unconfirmed", attempts=2, last_error="may have arrived", created_at=now,
+                       next_attempt_at=now, handed_at=now - timedelta(minutes=5)))
+
+    def state():
+        with db.session() as s:
+            row = s.scalar(select(Delivery).where(Delivery.key == key))
+            sent = s.scalar(select(func.count()).select_from(outbox).where(outbox.c.type == "email.sent"))
+            return row.status, row.provider_message_id, row.handed_at, row.last_error, sent
+
+    r = post(notify, sign(notification(delivered(key))))
+    assert r.status_code == 200 and r.get_json() == {"confirmed": [key]}
+    assert state() == ("sent", "0100-ses-delivered", None, None, 1)
+    # SNS delivers at least once: the same notification again changes nothing
+    r = post(notify, sign(notification(delivered(key))))
+    assert r.status_code == 200 and r.get_json() == {"confirmed": []}
+    assert state()[-1] == 1
+    # a delivery we do not know, or one without our header: ignored, 200 (SNS would retry a 4xx)
+    assert post(notify, sign(notification(delivered("nobody:x:y@z.example")))).get_json() == {"confirmed": []}
+    plain = delivered(key)
+    plain["mail"]["headers"] = []
+    assert post(notify, sign(notification(plain))).status_code == 200
+    # a forged one is refused before anything is read
+    forged = sign(notification(delivered(key)))
+    forged["Message"] = forged["Message"].replace("0100-ses-delivered", "0100-forged")
+    assert post(notify, forged).status_code == 403
