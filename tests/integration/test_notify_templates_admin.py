@@ -124,7 +124,7 @@ FILE_HTML = "<p>Dear {{ contact_name }}</p>"
     ("{% block subject %}Hi{% endblock %}\n{% block text %}\nDear {{ contact_name }\n{% endblock %}", FILE_HTML,
      "text_source", "syntax error on line 3: unexpected '}'"),
     ("{% block subject %}Hi {{ reference }}{% endblock %}{% block text %}{% if eligible %}x{% endif %}{% endblock %}",
-     FILE_HTML, "text_source", "unknown variable eligible; this email has: category_title, city, contact_name"),
+     FILE_HTML, "text_source", "unknown variable eligible; this email has: category_title, city, closes, contact_name"),
     (FILE_TEXT, "<p>{{ mayor.name }}</p>", "html_source", "unknown variable mayor"),
     (FILE_TEXT, "<p>{{ title.upper.__globals__ }}</p>", "html_source", "fails with the sample data"),
     ("{% block subject %}Hi{% endblock %}", FILE_HTML, "text_source", "missing block {% block text %}"),
