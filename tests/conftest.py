@@ -93,6 +93,16 @@ def real_env(var_dir: Path, db_urls: dict, namespace: str, **extra) -> dict:
     return env
 
 
+def env_for(request, var_dir: Path, kind: str, **extra) -> dict:
+    """The PRIZE_* environment of one stack, "embedded" or "real" (then this test's fresh
+    PostgreSQL databases and RabbitMQ namespace, from their fixtures), with extra variables."""
+    if kind == "embedded":
+        return embedded_env(var_dir, **extra)
+    request.getfixturevalue("rabbitmq_url")
+    return real_env(var_dir, request.getfixturevalue("pg_database_urls"), request.getfixturevalue("namespace"),
+                    **extra)
+
+
 @pytest.fixture
 def embedded_settings(tmp_path):
     return load_settings(embedded_env(tmp_path / "var"))

@@ -156,13 +156,9 @@ def set_ceremony(session: Session, call: Call, data: dict, who: str, now: dateti
     if row is None:
         row = Ceremony(call_id=call.id)
         session.add(row)
-    for key in ("time_zone", "venue", "address", "details", "max_delegates"):
-        if key in data:
-            setattr(row, key, data[key])
+    for key in ("time_zone", "venue", "address", "details", "max_delegates"):  # the schema fills them all
+        setattr(row, key, data[key])
     row.starts_at, row.rsvp_by, row.updated_at, row.updated_by = starts_at, rsvp_by, now, who
-    row.address = row.address or ""
-    row.details = row.details or ""
-    row.max_delegates = row.max_delegates or 3
     session.flush()
     if before is not None:
         after = details(row)

@@ -204,6 +204,12 @@ ROUND_OF_STAGE = {"finalist": "finalist", "not_advanced": "finalist",
 RELEASED_PREFIX = "released:"
 
 
+def local_time(moment, zone: str) -> str:
+    """A moment as pages show it, in ``zone``: "14 July 2026, 18:00"."""
+    from zoneinfo import ZoneInfo
+    return as_utc(moment).astimezone(ZoneInfo(zone)).strftime("%d %B %Y, %H:%M")
+
+
 def timeline(application, updates) -> list[dict]:
     stages = [{"stage": "draft", "at": as_utc(application.created_at), "detail": ""}]
     if application.submitted_at:

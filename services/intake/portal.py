@@ -6,7 +6,6 @@ Pages read intake's own tables and use the same domain rules as the JSON API.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -53,8 +52,7 @@ def _render(template: str, applicant=None, **context):
                            lang=getattr(applicant, "language", "en"), **context)
 
 
-def _local(moment: datetime, zone: str) -> str:
-    return domain.as_utc(moment).astimezone(ZoneInfo(zone)).strftime("%d %B %Y, %H:%M")
+_local = domain.local_time
 
 
 def _own_application(session, applicant, application_id: str) -> Application:

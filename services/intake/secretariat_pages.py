@@ -83,9 +83,7 @@ def signout():
     return redirect(url_for("intake_secretariat.signin"), 303)
 
 
-def _local(moment, zone: str) -> str:
-    from zoneinfo import ZoneInfo
-    return domain.as_utc(moment).astimezone(ZoneInfo(zone)).strftime("%d %B %Y, %H:%M")
+_local = domain.local_time
 
 
 @secretariat.get("")

@@ -30,9 +30,14 @@ def _local_time(moment, zone: str | None, language: str) -> str:
         local = None
     if local is None:
         return utc.strftime("%Y-%m-%d %H:%M UTC")
-    day = (f"{local.year}년 {local.month}월 {local.day}일" if language == "ko"
-           else f"{local.day} {templates.MONTHS['en'][local.month - 1]} {local.year}")
-    return f"{day} {local:%H:%M} ({zone}; {utc:%Y-%m-%d %H:%M} UTC)"
+    return f"{_day(local, language)} {local:%H:%M} ({zone}; {utc:%Y-%m-%d %H:%M} UTC)"
+
+
+def _day(moment: datetime, language: str) -> str:
+    """A date in a sentence: "10 October 2026", "2026년 10월 10일"."""
+    if language == "ko":
+        return f"{moment.year}년 {moment.month}월 {moment.day}일"
+    return f"{moment.day} {templates.MONTHS['en'][moment.month - 1]} {moment.year}"
 
 
 def ceremony_record(ceremony: dict, url: str) -> dict:
@@ -53,17 +58,12 @@ def ceremony_context(record: dict, language: str) -> dict:
         except (ZoneInfoNotFoundError, ValueError):
             return utc, utc
 
-    def day(local: datetime) -> str:
-        if language == "ko":
-            return f"{local.year}년 {local.month}월 {local.day}일"
-        return f"{local.day} {templates.MONTHS['en'][local.month - 1]} {local.year}"
-
     starts_utc, starts = moment(record["starts_at"])
     rsvp_utc, rsvp = moment(record["rsvp_by"])
-    return {"date": day(starts), "time": starts.strftime("%H:%M"), "time_zone": record["time_zone"],
+    return {"date": _day(starts, language), "time": starts.strftime("%H:%M"), "time_zone": record["time_zone"],
             "utc": starts_utc.strftime("%Y-%m-%d %H:%M UTC"), "venue": record["venue"],
             "address": record.get("address") or "", "details": record.get("details") or "",
-            "rsvp_by": day(rsvp), "rsvp_by_utc": rsvp_utc.strftime("%Y-%m-%d %H:%M UTC"), "url": record["url"]}
+            "rsvp_by": _day(rsvp, language), "rsvp_by_utc": rsvp_utc.strftime("%Y-%m-%d %H:%M UTC"), "url": record["url"]}
 
 
 def make_handlers(sender: Sender) -> dict:

@@ -21,7 +21,7 @@ from services.intake.models import CeremonyInvitation, inbox, outbox
 from shared.config import load_settings
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
-from tests.conftest import embedded_env, real_env
+from tests.conftest import env_for
 from tests.support.race import two_workers
 from tests.support.stack import Stack, auth, open_call, register, signin_events, submit_application
 
@@ -32,12 +32,8 @@ RSVP_BY = STARTS - timedelta(days=10)
 
 @pytest.fixture(params=["embedded", "real"])
 def stack(request, tmp_path):
-    if request.param == "embedded":
-        env = embedded_env(tmp_path / "var", PRIZE_PUBLIC_URL=PUBLIC_URL)
-    else:
-        env = real_env(tmp_path / "var", request.getfixturevalue("pg_database_urls"),
-                       request.getfixturevalue("namespace"), PRIZE_PUBLIC_URL=PUBLIC_URL)
-    s = Stack(load_settings(env), services=("intake",))
+    s = Stack(load_settings(env_for(request, tmp_path / "var", request.param, PRIZE_PUBLIC_URL=PUBLIC_URL)),
+              services=("intake",))
     yield s
     s.stop()
 

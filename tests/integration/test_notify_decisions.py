@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from services.notify.models import Delivery
 from services.review.models import outbox as review_outbox
@@ -15,7 +15,7 @@ from shared.config import load_settings
 from shared.events import make_event
 from shared.outbox import record
 from tests.conftest import embedded_env, real_env
-from tests.support.stack import Stack, wait_until
+from tests.support.stack import Stack, unpublished, wait_until
 
 NOW = datetime(2026, 7, 14, 9, 0, tzinfo=timezone.utc)
 
@@ -36,10 +36,6 @@ def publish(stack, *events) -> None:
         for event in events:
             record(s, review_outbox, event)
 
-
-def _unsent(db) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(review_outbox).where(review_outbox.c.published_at.is_(None)))
 
 
 def submitted(reference: str, title: str, email: str, language: str, organisation="Kaohsiung City Government",
@@ -149,7 +145,7 @@ def test_every_decision_email_once_in_the_applicants_language_and_only_after_the
     db = stack.apps["review"].extensions["prize"]["db"]
     with db.session() as s, s.begin():
         s.execute(update(review_outbox).values(published_at=None))
-    assert wait_until(lambda: _unsent(db) == 0)
+    assert wait_until(lambda: unpublished(db, review_outbox) == 0)
     publish(stack, released(ko_id, "award"), released(en_id, "finalist"))
     box.drain()
     assert len(box.to(ko_email)) == 4 and len(box.to(en_email)) == 3

@@ -40,7 +40,7 @@ from services.notify.models import Delivery, outbox
 from shared.bus import Publisher
 from shared.config import load_settings
 from shared.db import Database
-from tests.conftest import embedded_env, real_env
+from tests.conftest import env_for
 from tests.integration.test_notify_decisions import submitted
 from tests.support.smtp import RecordingSMTPServer, _Handler
 from tests.support.stack import Stack, migrate, wait_until
@@ -107,11 +107,8 @@ def keys_received(smtp) -> Counter:
 @pytest.fixture(params=["embedded", "real"])
 def env_of(request, tmp_path):
     """A function giving the PRIZE_* environment of this test's stack, with extra variables."""
-    if request.param == "embedded":
-        return lambda **extra: embedded_env(tmp_path / "var", **extra)
-    request.getfixturevalue("rabbitmq_url")
-    urls, ns = request.getfixturevalue("pg_database_urls"), request.getfixturevalue("namespace")
-    return lambda **extra: real_env(tmp_path / "var", urls, ns, **extra)
+    env_for(request, tmp_path / "var", request.param)  # the real stack's databases and namespace, made now
+    return lambda **extra: env_for(request, tmp_path / "var", request.param, **extra)
 
 
 def events_for(count: int, prefix: str, domain="faults.example.org"):

@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from services.review.models import outbox as review_outbox
 from shared.config import load_settings
 from shared.events import make_event
 from shared.outbox import record
 from tests.conftest import real_env
-from tests.support.stack import Stack, wait_until
+from tests.support.stack import Stack, unpublished, wait_until
 
 JUROR = {"juror_id": str(uuid.uuid4()), "name": "Dr. Ana Souza", "email": "ana.souza@usp.example.br",
          "organisation": "Universidade de São Paulo"}
@@ -35,10 +35,6 @@ def publish(stack, *events) -> None:
             record(s, review_outbox, event)
 
 
-def _unsent(db) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(review_outbox).where(review_outbox.c.published_at.is_(None)))
-
 
 def test_the_invitation_arrives_once_in_the_jurors_language(stack, smtp_server):
     expires = datetime.now(timezone.utc) + timedelta(days=7)
@@ -50,7 +46,7 @@ def test_the_invitation_arrives_once_in_the_jurors_language(stack, smtp_server):
     db = stack.apps["review"].extensions["prize"]["db"]
     with db.session() as s, s.begin():
         s.execute(update(review_outbox).values(published_at=None))
-    assert wait_until(lambda: _unsent(db) == 0)
+    assert wait_until(lambda: unpublished(db, review_outbox) == 0)
     # a later invitation to someone else: once it has arrived, the copy before it was handled
     marker = make_event("juror.invited", {**JUROR, "juror_id": str(uuid.uuid4()), "email": "kim@snu.example.kr",
                                           "language": "en", "url": "https://jury.example.org/signin/def",

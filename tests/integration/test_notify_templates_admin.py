@@ -17,7 +17,7 @@ from services.notify.models import TemplateOverride
 from shared.auth import issue_token
 from shared.config import load_settings
 from shared.events import make_event
-from tests.conftest import embedded_env, real_env
+from tests.conftest import embedded_env, env_for
 from tests.integration.test_notify_decisions import publish, submitted
 from tests.support.stack import Stack, auth, wait_until
 
@@ -39,12 +39,7 @@ def _invited(email: str):
 
 @pytest.fixture(params=["embedded", "real"])
 def stack(request, tmp_path, smtp_server):
-    if request.param == "real":
-        urls = request.getfixturevalue("pg_database_urls")
-        env = real_env(tmp_path / "var", urls, request.getfixturevalue("namespace"), PRIZE_MAIL_URL=smtp_server.url)
-        request.getfixturevalue("rabbitmq_url")
-    else:
-        env = embedded_env(tmp_path / "var", PRIZE_MAIL_URL=smtp_server.url)
+    env = env_for(request, tmp_path / "var", request.param, PRIZE_MAIL_URL=smtp_server.url)
     s = Stack(load_settings(env), services=("review", "notify")).start_workers()
     yield s
     s.stop()

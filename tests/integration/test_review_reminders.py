@@ -16,9 +16,9 @@ from services.review import reminders
 from services.review.models import (Application, Assignment, Call, Conflict, Juror, ReminderSent, Round,
                                     outbox)
 from shared.config import load_settings
-from tests.conftest import embedded_env, real_env
+from tests.conftest import env_for
 from tests.support.race import two_workers
-from tests.support.stack import Stack, wait_until
+from tests.support.stack import Stack, unpublished, wait_until
 
 DUE = datetime(2026, 8, 14, 9, 0, tzinfo=timezone.utc)
 CREATED = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
@@ -252,20 +252,11 @@ def test_two_workers_at_the_same_moment_publish_each_reminder_once(scene, monkey
 
 @pytest.fixture(params=["embedded", "real"])
 def mail_stack(request, tmp_path, smtp_server):
-    if request.param == "real":
-        urls = request.getfixturevalue("pg_database_urls")
-        request.getfixturevalue("rabbitmq_url")
-        env = real_env(tmp_path / "var", urls, request.getfixturevalue("namespace"), PRIZE_MAIL_URL=smtp_server.url)
-    else:
-        env = embedded_env(tmp_path / "var", PRIZE_MAIL_URL=smtp_server.url)
+    env = env_for(request, tmp_path / "var", request.param, PRIZE_MAIL_URL=smtp_server.url)
     s = Stack(load_settings(env), services=("review", "notify")).start_workers()
     yield s
     s.stop()
 
-
-def _unsent(db) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
 
 
 def test_a_reminder_reaches_the_juror_once_in_their_language(mail_stack, smtp_server):
@@ -279,11 +270,11 @@ def test_a_reminder_reaches_the_juror_once_in_their_language(mail_stack, smtp_se
     messages = smtp_server.wait_for(2)
     # the relay publishes them again (as one that died before marking its rows sent would), and
     # the job runs again: neither sends a second copy
-    assert wait_until(lambda: _unsent(db) == 0)
+    assert wait_until(lambda: unpublished(db, outbox) == 0)
     with db.session() as s, s.begin():
         s.execute(update(outbox).values(published_at=None))
     assert scene.remind(DUE - timedelta(days=3) + timedelta(minutes=6)) == 0
-    assert wait_until(lambda: _unsent(db) == 0)
+    assert wait_until(lambda: unpublished(db, outbox) == 0)
     # the one-day reminder, published after the copies: once it has arrived, they were handled
     assert scene.remind(DUE - timedelta(hours=23)) == 2
     messages = smtp_server.wait_for(4)

@@ -181,6 +181,13 @@ def submit_application(intake, token: str, call_id: str, category="tech_innovaci
     return r.get_json()
 
 
+def unpublished(db, outbox) -> int:
+    """How many rows of a service's outbox its relay has not published yet."""
+    from sqlalchemy import func
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+
+
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
