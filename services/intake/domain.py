@@ -148,40 +148,58 @@ def answer_counts(application, call) -> list[dict]:
             for c in criteria_of(call, application.category)]
 
 
-def missing_for_submission(application, call=None, missing_documents=()) -> list[str]:
-    """What stops submission, each named so the applicant can find it."""
+def _missing(application, counts, missing_documents) -> list[str]:
     missing = []
     if not (application.title or "").strip():
         missing.append("title")
     if not (application.summary or "").strip():
         missing.append("summary")
-    if call is not None:
-        for c in answer_counts(application, call):
-            if c["required"] and c["words"] == 0:
-                missing.append(f"answers.{c['key']}")
-            elif c["word_limit"] and c["words"] > c["word_limit"]:
-                missing.append(f"answers.{c['key']} (over {c['word_limit']} words)")
+    for c in counts:
+        if c["required"] and c["words"] == 0:
+            missing.append(f"answers.{c['key']}")
+        elif c["word_limit"] and c["words"] > c["word_limit"]:
+            missing.append(f"answers.{c['key']} (over {c['word_limit']} words)")
     missing.extend(f"documents.{k}" for k in missing_documents)
     return missing
 
 
+def missing_for_submission(application, call=None, missing_documents=()) -> list[str]:
+    """What stops submission, each named so the applicant can find it."""
+    return _missing(application, answer_counts(application, call) if call is not None else (), missing_documents)
+
+
+def _completeness(application, call, counts, missing) -> int:
+    required = 2 + sum(1 for c in counts if c["required"]) + \
+        sum(1 for d in (call.documents or []) if d.get("required"))
+    return int(round(100 * (required - sum(1 for m in missing if "(over" not in m)) / required))
+
+
 def completeness(application, call, missing_documents=()) -> int:
     """Percentage of the required parts filled: title, summary, required answers and documents."""
-    required = 2 + sum(1 for c in criteria_of(call, application.category) if c.get("required")) + \
-        sum(1 for d in (call.documents or []) if d.get("required"))
-    missing = [m for m in missing_for_submission(application, call, missing_documents) if "(over" not in m]
-    return int(round(100 * (required - len(missing)) / required))
+    counts = answer_counts(application, call)
+    return _completeness(application, call, counts, _missing(application, counts, missing_documents))
+
+
+def assess(application, call, missing_documents=()) -> tuple[list[dict], list[str], int]:
+    """(answer_counts, missing_for_submission, completeness) in one pass over the answers:
+    the API shows all three, and counting words is the costly part."""
+    counts = answer_counts(application, call)
+    missing = _missing(application, counts, missing_documents)
+    return counts, missing, _completeness(application, call, counts, missing)
 
 
 def check_may_submit(application, call, now: datetime, closes_at: datetime | None = None,
-                     missing_documents=()) -> None:
+                     missing_documents=(), missing: list[str] | None = None) -> None:
+    """Refuse (RuleViolation) unless the application may be submitted now; ``missing`` is
+    missing_for_submission's answer when the caller has it already."""
     if application.status == "withdrawn":
         raise RuleViolation("this application was withdrawn and cannot be submitted")
     closes = closes_at or as_utc(call.closes_at)
     if not call_is_open_for(call, now, closes):
         raise RuleViolation(f"the {call.year} call is not open for submissions now "
                             f"(it closes {closes.isoformat()})")
-    missing = missing_for_submission(application, call, missing_documents)
+    if missing is None:
+        missing = missing_for_submission(application, call, missing_documents)
     if missing:
         raise RuleViolation("the application is incomplete: " + ", ".join(missing) + " missing", 422)
 

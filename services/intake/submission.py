@@ -96,12 +96,11 @@ def _documents(value) -> list[dict]:
     return sorted(value or [], key=lambda d: (d["kind"], d["filename"], d["id"]))
 
 
-def _answer(application: SimpleNamespace, call: SimpleNamespace, missing_documents: list[str]) -> dict:
-    """The application as the API shows it: its fields, what is missing, how complete, counts."""
+def _answer(application: SimpleNamespace, assessed: tuple) -> dict:
+    """The application as the API shows it: its fields, counts, what is missing, how complete
+    (domain.assess's answer)."""
     answer = dict(vars(application))
-    answer["missing"] = domain.missing_for_submission(application, call, missing_documents)
-    answer["completeness"] = domain.completeness(application, call, missing_documents)
-    answer["criteria"] = domain.answer_counts(application, call)
+    answer["criteria"], answer["missing"], answer["completeness"] = assessed
     return answer
 
 
@@ -151,12 +150,13 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                 documents = _documents(row["verified_documents"])
                 verified = {d["kind"] for d in documents}
                 missing_documents = [k for k in required if k not in verified]
+                assessed = domain.assess(application, call, missing_documents)
                 if application.status == "submitted":
-                    return _answer(application, call, missing_documents)
+                    return _answer(application, assessed)
                 closes = domain.as_utc(call.closes_at)
                 if row["exception_closes_at"] is not None:
                     closes = max(closes, domain.as_utc(row["exception_closes_at"]))
-                domain.check_may_submit(application, call, now, closes, missing_documents)
+                domain.check_may_submit(application, call, now, closes, missing=assessed[1])
                 applicant = domain.applicant_snapshot(
                     SimpleNamespace(**{f: row[f"by_{f}"] for f in APPLICANT_FIELDS}))
                 event = make_event("application.submitted", {
@@ -175,6 +175,6 @@ def submit_application(db, application_id, applicant_id: str | None = None,
             application.status, application.submitted_at, application.updated_at = "submitted", now, now
             with correlation(application.id):  # the application's id follows it through every service
                 log.info("application %s submitted by %s", application.reference, application.applicant_id)
-            return _answer(application, call, missing_documents)
+            return _answer(application, assessed)
         # changed since we read it (a save, a document, a concurrent submit): read and judge again
     raise domain.RuleViolation("the application kept changing while it was being submitted; try again", 409)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from services.intake.domain import default_categories
 from services.intake.handlers import HANDLERS
 from services.intake.models import inbox, outbox
+from services.intake.schemas import ApplicationOut
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
 from tests.support.stack import (answer_every_criterion, auth, complete_draft, open_call, register,
@@ -223,6 +224,22 @@ def test_submit_complete_then_content_is_frozen(intake, strict_call, applicant):
     assert r.status_code == 200
     assert _patch(intake, token, draft["id"], answers={"problem": "changed"}).status_code == 409
     assert intake.get(f"/api/applications/{draft['id']}", headers=auth(token)).get_json()["answers"] == ANSWERS
+
+
+def test_submit_answers_the_application_exactly_as_get_shows_it(intake, sec, applicant):
+    """The submit view writes its answer without ApplicationOut's dump: it must still be that
+    schema's shape, value for value, the first time and on a repeat."""
+    _, token = applicant
+    call = open_call(intake, sec)
+    draft = complete_draft(intake, token, _draft(intake, token, call["id"])["id"])
+    first = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
+    again = intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token))
+    shown = intake.get(f"/api/applications/{draft['id']}", headers=auth(token))
+    assert first.status_code == again.status_code == shown.status_code == 200
+    assert first.mimetype == "application/json"
+    assert first.get_json()["status"] == "submitted"
+    assert first.get_json() == again.get_json() == shown.get_json()
+    assert set(first.get_json()) == set(ApplicationOut().fields)
 
 
 def _outbox_count(stack, type_):

@@ -13,8 +13,10 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
+from marshmallow import fields
 
-from shared.events import CONTRACTS, EnvelopeSchema, Event, ValidationError, contract_for, make_event, parse_message
+from shared.events import (CONTRACTS, EnvelopeSchema, Event, ValidationError, contract_for, json_safe, make_event,
+                           parse_message)
 
 APP_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c001"
 CALL_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c002"
@@ -206,6 +208,36 @@ def test_event_valid_payload_round_trips_through_message(type_):
     assert parsed.data == contract_for(type_, 1)().load(_payload(type_))
     # and the consumer's view dumps back to exactly what the producer sent
     assert contract_for(type_, 1)().dump(parsed.data) == event.data
+
+
+def _fields(schema, path=""):
+    """Every field of ``schema`` and of the schemas nested in it, with its dotted path."""
+    for name, f in schema.fields.items():
+        yield f"{path}{name}", f, schema
+        inner = [f]
+        while inner:
+            g = inner.pop()
+            if isinstance(g, fields.Nested):
+                yield from _fields(g.schema, f"{path}{name}.")
+            elif isinstance(g, fields.List):
+                inner.append(g.inner)
+            elif isinstance(g, fields.Dict) and g.value_field is not None:
+                inner.append(g.value_field)
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_contract_dump_is_what_make_event_writes_without_it(type_):
+    """make_event writes shared.events.json_safe(loaded) instead of schema.dump(loaded): the
+    same only while no contract renames a key, hooks into dump or hides a field from one side."""
+    schema = contract_for(type_, 1)()
+    for path, f, owner in _fields(schema):
+        assert f.data_key in (None, f.name), f"{type_}: {path} is renamed"
+        assert not (f.load_only or f.dump_only), f"{type_}: {path} is load- or dump-only"
+        assert not isinstance(f, (fields.Method, fields.Function)), f"{type_}: {path} is computed"
+        hooks = getattr(owner, "_hooks", {})
+        assert not any(hooks.get(k) for k in hooks if "dump" in str(k)), f"{type_}: dump hook on {path}"
+    loaded = schema.load(_payload(type_))
+    assert json_safe(loaded) == schema.dump(loaded)
 
 
 def test_make_event_without_correlation_id_gets_a_uuid():
