@@ -40,6 +40,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "ceremony.rsvp_received",
         "ceremony.rsvp_reminder",
         "ceremony.changed",
+        "applicant.updated",
     ),
 }
 

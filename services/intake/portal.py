@@ -79,10 +79,11 @@ REGISTER_FIELDS = ("type", "organisation", "country", "city", "contact_name", "c
 
 @portal.route("/register", methods=["GET", "POST"])
 def register():
-    """Registration as a plain form: the same schema and rules as POST /api/applicants."""
+    """Registration as a plain form: the same schema and rules as POST /api/applicants, and the
+    same answer whether the address was registered already or not."""
     from marshmallow import ValidationError
 
-    from .accounts import AlreadyRegistered, RateLimited, form_csrf_ok, register_applicant
+    from .accounts import RateLimited, form_csrf_ok, register_applicant
     from .schemas import ApplicantCreate
 
     form, errors = {}, {}
@@ -95,16 +96,72 @@ def register():
         if "country" in data:
             data["country"] = data["country"].upper()
         try:
-            applicant = register_applicant(ApplicantCreate().load(data))
+            message = register_applicant(ApplicantCreate().load(data))
         except ValidationError as exc:
-            errors = {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
-        except (AlreadyRegistered, RateLimited) as exc:
-            flash(getattr(exc, "message", None) or str(exc), "error")
+            errors = _field_errors(exc.messages)
+        except RateLimited as exc:
+            flash(_sentence(exc.message) + ".", "error")
+            return _render("portal/register.html", None, form=form, errors={}), 429
         else:
-            message = (f"Registered. We have sent a sign-in link to {applicant.contact_email}; "
-                       "it works once, within 15 minutes.")
-            return _render("signin/sent.html", None, message=message)
+            return _render("signin/sent.html", None, message=message), 202
     return _render("portal/register.html", None, form=form, errors=errors), (422 if errors else 200)
+
+
+def _field_errors(messages: dict) -> dict:
+    """marshmallow's messages as the forms show them: field -> [message, ...]."""
+    return {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+
+
+PROFILE_FIELDS = ("organisation", "city", "contact_name", "secondary_name", "secondary_email", "language")
+
+
+def _profile_values(applicant) -> dict:
+    return {k: getattr(applicant, k) or "" for k in PROFILE_FIELDS}
+
+
+@portal.route("/portal/profile", methods=["GET", "POST"])
+def profile():
+    """The applicant's own record: the same schema and rules as PATCH /api/applicants/me."""
+    from marshmallow import ValidationError
+
+    from .accounts import ChangeRefused, form_csrf_ok, update_own_record
+    from .schemas import ApplicantUpdate
+
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s)
+    # the read session is closed before any write (on SQLite a reader would hold the lock)
+    form, errors, status = _profile_values(applicant), {}, 200
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in PROFILE_FIELDS}
+        if not form_csrf_ok():
+            flash("This form has expired. Please send it again.", "error")
+            return _render("portal/profile.html", applicant, form=form, errors={}, fixed=_fixed(applicant)), 403
+        # an emptied second contact is cleared; every other field must stay filled
+        data = {k: (v if v != "" or k not in ("secondary_name", "secondary_email") else None)
+                for k, v in form.items()}
+        try:
+            saved = update_own_record(applicant.id, ApplicantUpdate().load(data))
+        except ValidationError as exc:
+            errors, status = _field_errors(exc.messages), 422
+        except ChangeRefused as exc:
+            errors, status = {exc.field: [_sentence(exc.message) + "."]}, 422
+        else:
+            if saved is None:  # the applicant is gone since the page was read
+                abort(redirect("/signin"))
+            flash("Saved. Our emails use these details from now on.", "ok")
+            return redirect(url_for("portal.profile"))
+    return _render("portal/profile.html", applicant, form=form, errors=errors, fixed=_fixed(applicant)), status
+
+
+def _fixed(applicant) -> dict:
+    """What the page shows but does not change (the sign-in address, the type, the country)."""
+    return {"type": TYPE_LABELS.get(applicant.type, applicant.type), "country": applicant.country,
+            "contact_email": applicant.contact_email}
+
+
+TYPE_LABELS = {"city_government": "City or regional government",
+               "institution": "Institution (public agency, NGO, university, association)",
+               "corporation": "Corporation", "individual": "Individual (Leadership category only)"}
 
 
 @portal.get("/portal")

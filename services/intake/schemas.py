@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.events.common import APPLICANT_TYPES, CATEGORIES, LANGUAGES
 from shared.events.intake import CategoryTerms
@@ -141,6 +141,40 @@ class ApplicantCreate(Schema):
     secondary_email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
     secondary_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+
+    @validates_schema
+    def _two_contacts(self, data, **kwargs):
+        second, first = data.get("secondary_email"), data.get("contact_email")
+        if second and first and second.strip().lower() == first.strip().lower():
+            raise ValidationError(SAME_ADDRESS, "secondary_email")
+
+
+SAME_ADDRESS = "must differ from the contact email: it is where we write when that one fails"
+# What an applicant may not change of their own record, and why (each is a 422 naming the field).
+FIXED_APPLICANT_FIELDS = {
+    "type": "cannot be changed: it decides the categories you may apply in; write to the secretariat",
+    "country": "cannot be changed after registration; write to the secretariat",
+    "contact_email": "cannot be changed here: it is the address you sign in with; write to the secretariat",
+}
+
+
+class ApplicantUpdate(ApplicantCreate):
+    """An applicant's changes to their own record: any of these fields, each validated as at
+    registration; ``null`` clears the second contact."""
+    class Meta:
+        exclude = tuple(FIXED_APPLICANT_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)  # only what is sent changes (and no defaults fill in)
+        super().__init__(*args, **kwargs)
+
+    @pre_load
+    def _refuse_fixed_fields(self, data, **kwargs):
+        if isinstance(data, dict):
+            errors = {name: [message] for name, message in FIXED_APPLICANT_FIELDS.items() if name in data}
+            if errors:
+                raise ValidationError(errors)
+        return data
 
 
 class ApplicantOut(Schema):

@@ -9,6 +9,8 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
+
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
@@ -232,6 +234,20 @@ def make_handlers(sender: Sender) -> dict:
         context = {**_guest_context(d, language), "changes": d["changes"]}
         _send_after_commit(uow, queue_email(uow.session, event, "ceremony_changed", d["email"], language, context))
 
+    def applicant_updated(uow: UnitOfWork, event: Event) -> None:
+        """The applicant changed their details: the decisions still to come go to the new second
+        contact, in the new language. The event names the applicant's applications; only those
+        notify already knows are updated (a later submission carries the new details itself)."""
+        d = event.data
+        ids = [str(i) for i in d["application_ids"]]
+        if not ids:
+            return
+        rows = uow.session.scalars(select(Recipient).where(Recipient.application_id.in_(ids))
+                                   .with_for_update()).all()
+        for recipient in rows:
+            recipient.organisation, recipient.contact_name = d["organisation"], d["contact_name"]
+            recipient.secondary_email, recipient.language = d.get("secondary_email"), d["language"]
+
     def signin_requested(uow: UnitOfWork, event: Event) -> None:
         """Mail the one-time sign-in link (browser) or code (API) to the applicant's contact."""
         d = event.data
@@ -245,6 +261,8 @@ def make_handlers(sender: Sender) -> dict:
         context = {
             "contact_name": d["contact_name"], "purpose": d["purpose"], "url": d["url"],
             "place": place, "site": site,
+            # a registration for an address that is registered already: the email says so
+            "already_registered": d.get("reason") == "already_registered",
             "code": d.get("code") or "", "minutes": minutes,
             "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         }
@@ -329,4 +347,5 @@ def make_handlers(sender: Sender) -> dict:
         "ceremony.rsvp_received": rsvp_received,
         "ceremony.rsvp_reminder": rsvp_reminder,
         "ceremony.changed": ceremony_changed,
+        "applicant.updated": applicant_updated,
     }

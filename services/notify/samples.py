@@ -67,7 +67,7 @@ SAMPLES: dict[str, dict] = {
     "signin_link": {
         "contact_name": "Ana Souza", "purpose": "browser",
         "url": "https://apply.wego-cities.example/signin/6f1c0d0e", "place": "the applicant portal",
-        "site": "portal", "code": "", "minutes": 30, "expires_at": "2026-07-14 09:30 UTC",
+        "site": "portal", "already_registered": False, "code": "", "minutes": 30, "expires_at": "2026-07-14 09:30 UTC",
     },
     "juror_invited": {
         "name": "Ana Souza", "url": "https://jury.wego-cities.example/signin/9b2e7a11",

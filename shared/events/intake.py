@@ -47,6 +47,21 @@ class ApplicantRegisteredV1(ApplicantSnapshot):
     registered_at = fields.AwareDateTime(required=True)
 
 
+APPLICANT_CHANGEABLE = ("organisation", "city", "contact_name", "secondary_name", "secondary_email", "language")
+
+
+@contract("applicant.updated", 1)
+class ApplicantUpdatedV1(ApplicantSnapshot):
+    """An applicant changed their own record: the snapshot as it now stands, ``changes`` naming
+    what changed, and the ids of their applications (drafts included), so a consumer that keeps
+    applicant details per application (notify's recipients) updates them without an applicant
+    id of its own. The sign-in address, the type and the country never change this way."""
+    updated_at = fields.AwareDateTime(required=True)
+    changes = fields.List(fields.String(validate=validate.OneOf(APPLICANT_CHANGEABLE)), required=True,
+                          validate=validate.Length(min=1))
+    application_ids = fields.List(fields.UUID(), required=True)
+
+
 class ProjectFacts(Schema):
     location = fields.String(load_default="", validate=validate.Length(max=300))
     start_date = fields.String(load_default="", validate=validate.Length(max=10))
@@ -97,6 +112,10 @@ class ApplicationWithdrawnV1(Schema):
 
 
 SIGNIN_AUDIENCES = ("applicant", "juror")
+# Why a link is mailed, when it is not simply because someone asked to sign in: "already_registered"
+# is a registration for an address that has an applicant already (the answer to the registration
+# does not tell, so the email does: you are registered, here is a way in).
+SIGNIN_REASONS = ("already_registered",)
 
 
 @contract("signin.requested", 1)
@@ -120,6 +139,8 @@ class SignInRequestedV1(Schema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     code = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     expires_at = fields.AwareDateTime(required=True)
+    # Optional and without a default: events without it (and consumers that predate it) still fit.
+    reason = fields.String(validate=validate.OneOf(SIGNIN_REASONS))
 
     @validates_schema
     def _one_subject(self, data, **kwargs):

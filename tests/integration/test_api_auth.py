@@ -137,7 +137,15 @@ ENDPOINTS = [
     ("intake", "post", "/api/calls/{draft_call}/open", None,
      {ANON: 401, BAD: 401, JUROR: 403, A: 403, B: 403, SEC: 200}),
     ("intake", "post", "/api/applicants", lambda w: dict(KAOHSIUNG, contact_email=next(_emails)),
-     {ANON: 201, BAD: 201, JUROR: 201, A: 201, B: 201, SEC: 201}),
+     {ANON: 202, BAD: 202, JUROR: 202, A: 202, B: 202, SEC: 202}),
+    ("intake", "get", "/api/applicants/me", None,
+     {ANON: 401, BAD: 401, JUROR: 403, SEC: 403, A: 200, B: 200}),
+    ("intake", "patch", "/api/applicants/me", lambda w: {"city": "高雄 Kaohsiung"},
+     {ANON: 401, BAD: 401, JUROR: 403, SEC: 403, A: 200, B: 200}),
+    ("intake", "get", "/api/applicants/{a}", None,
+     {ANON: 401, BAD: 401, JUROR: 403, SEC: 403, B: 404, A: 200}),
+    ("intake", "patch", "/api/applicants/{a}", lambda w: {"contact_name": "Lin Mei-hua 林美華"},
+     {ANON: 401, BAD: 401, JUROR: 403, SEC: 403, B: 404, A: 200}),
     ("intake", "get", "/api/applications", None,
      {ANON: 401, BAD: 401, JUROR: 403, A: 200, B: 200, SEC: 200}),
     ("intake", "post", "/api/applications",
@@ -163,7 +171,7 @@ ENDPOINTS = [
 
 
 def _path(w, template):
-    return template.format(call=w.call["id"], draft_call=w.draft_call["id"], a_app=w.a_app["id"],
+    return template.format(call=w.call["id"], draft_call=w.draft_call["id"], a_app=w.a_app["id"], a=w.a["id"],
                            review_app=w.review_app, delivery=w.delivery)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 from services.intake.domain import PROJECT_CRITERIA
 from services.intake.models import Applicant, Application, Call, Session, SignInLink, outbox
 from shared.auth import issue_token
+from services.intake.accounts import registration_message
 from tests.support.stack import KAOHSIUNG, Stack, auth, complete_new_draft, open_call, register
 
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"
@@ -93,6 +94,8 @@ def _body_endpoints(w):
          "category", ("call_id", 12)),
         ("save draft", "patch", f"/api/applications/{w.draft['id']}", auth(w.token),
          {"title": "A better title"}, None, ("title", 42)),
+        ("change own record", "patch", "/api/applicants/me", auth(w.token),
+         {"city": "高雄 Kaohsiung"}, None, ("language", 3)),
     ]
 
 
@@ -316,6 +319,7 @@ def test_api_open_call_twice_is_200_with_one_event(world):
     ("type", "ngo"), ("country", "kr"), ("country", "KOR"), ("contact_email", "not-an-address"),
     ("contact_email", "a@" + "b" * 320 + ".org"), ("secondary_email", "nope"), ("language", "klingon"),
     ("organisation", ""), ("city", "x" * 201), ("contact_name", ["Lin"]),
+    ("secondary_email", NEW_APPLICANT["contact_email"].upper()),
 ])
 def test_api_register_bad_value_gets_422_naming_the_field(world, field, value):
     before = intake_state(world)
@@ -325,12 +329,15 @@ def test_api_register_bad_value_gets_422_naming_the_field(world, field, value):
 
 
 @pytest.mark.parametrize("email", [KAOHSIUNG["contact_email"], KAOHSIUNG["contact_email"].upper()])
-def test_api_register_duplicate_email_gets_409(world, email):
+def test_api_register_registered_email_answers_as_a_new_one_and_stores_no_applicant(world, email):
     before = intake_state(world)
     r = world.intake.post("/api/applicants", json={**NEW_APPLICANT, "contact_email": email})
-    assert json_error(r, 409)["message"] == "an applicant with this contact email is already registered"
-    assert intake_state(world) == before
-    assert "token" not in r.get_json()
+    assert r.status_code == 202 and r.mimetype == "application/json"
+    assert r.get_json() == {"message": registration_message(KAOHSIUNG["contact_email"])}
+    after = intake_state(world)
+    assert {k: after[k] for k in ("calls", "applicants", "applications")} == \
+        {k: before[k] for k in ("calls", "applicants", "applications")}
+    assert after["outbox"] == before["outbox"] + 1  # the registered contact's sign-in link, nothing else
 
 
 # ----- applications ----------------------------------------------------------------------------
@@ -545,6 +552,7 @@ WRONG_METHODS = [
     ("intake", "put", "/api/calls/{call}", "GET, HEAD, OPTIONS, PATCH"),
     ("intake", "get", "/api/calls/{call}/open", "OPTIONS, POST"),
     ("intake", "get", "/api/applicants", "OPTIONS, POST"),
+    ("intake", "delete", "/api/applicants/me", "GET, HEAD, OPTIONS, PATCH"),
     ("intake", "delete", "/api/applications", "GET, HEAD, OPTIONS, POST"),
     ("intake", "delete", "/api/applications/{app}", "GET, HEAD, OPTIONS, PATCH"),
     ("intake", "put", "/api/applications/{app}", "GET, HEAD, OPTIONS, PATCH"),

@@ -256,13 +256,35 @@ def signin_link(env: Env, lang: str) -> Expect:
     r = env.intake.post("/api/applicants", json={
         "type": "city_government", "organisation": "高雄市政府", "country": "TW", "city": "高雄",
         "contact_name": name, "contact_email": email, "language": lang})
-    assert r.status_code == 201, r.get_json()
+    assert r.status_code == 202, r.get_json()
     [event] = signin_events(env.intake, email)
     assert event["purpose"] == "browser" and event["url"].startswith(f"{PUBLIC_URL}/signin/")
     env.relay("intake")
     subject = {"en": "Sign in to the Seoul Smart City Prize portal", "ko": "서울스마트도시상 신청 포털 로그인"}[lang]
     return Expect(email, subject, text=[name, event["url"], {"en": "within 15 minutes", "ko": "15분 안에"}[lang]],
                   html=[f'href="{event["url"]}"'])
+
+
+def signin_link_already_registered(env: Env, lang: str) -> Expect:
+    """The real action: a second registration of a registered address, which mails its applicant
+    a sign-in link saying they are registered (the answer to the registration does not tell)."""
+    email = _address(env, "again", "kcg.example.tw")
+    name = f"{SCRIPT} {NAMES[lang]}"
+    body = {"type": "city_government", "organisation": "高雄市政府", "country": "TW", "city": "高雄",
+            "contact_name": name, "contact_email": email, "language": lang}
+    assert env.intake.post("/api/applicants", json=body).status_code == 202
+    env.relay("intake")
+    before = len(env.publisher.published)
+    r = env.intake.post("/api/applicants", json={**body, "organisation": "Someone else", "contact_name": "Impostor"})
+    assert r.status_code == 202, r.get_json()
+    first, event = signin_events(env.intake, email)
+    assert event["reason"] == "already_registered" and "reason" not in first
+    env.relay("intake")
+    subject = {"en": "You are already registered: sign in to the Seoul Smart City Prize portal",
+               "ko": "이미 등록된 주소입니다: 서울스마트도시상 신청 포털 로그인"}[lang]
+    return Expect(email, subject, text=[name, event["url"], {"en": "registered already", "ko": "이미 등록되어"}[lang],
+                                        {"en": "within 15 minutes", "ko": "15분 안에"}[lang]],
+                  html=[f'href="{event["url"]}"'], events=env.publisher.published[before:])
 
 
 def draft_reminder(env: Env, lang: str) -> Expect:
@@ -618,10 +640,12 @@ def ceremony_changed(env: Env, lang: str) -> Expect:
                   html=[venue], escaped=False, events=events)
 
 
-# template -> the function that makes it happen. Every template in the folder needs one.
+# template (or "template/variant") -> the function that makes it happen. Every template in the
+# folder needs one; a variant is a second case of the same template.
 CASES: dict[str, Callable[[Env, str], Expect]] = {
     "submission_ack": submission_ack,
     "signin_link": signin_link,
+    "signin_link/already_registered": signin_link_already_registered,
     "draft_reminder": draft_reminder,
     "juror_invited": juror_invited,
     "review_assigned": review_assigned,
@@ -639,9 +663,13 @@ CASES: dict[str, Callable[[Env, str], Expect]] = {
 }
 
 
+def _template(case: str) -> str:
+    return case.split("/")[0]
+
+
 def test_every_template_in_the_folder_has_an_end_to_end_case():
-    missing = sorted(set(TEMPLATES) - set(CASES))
-    gone = sorted(set(CASES) - set(TEMPLATES))
+    missing = sorted(set(TEMPLATES) - {_template(c) for c in CASES})
+    gone = sorted({_template(c) for c in CASES} - set(TEMPLATES))
     assert not missing, f"templates without an end-to-end case: {missing}; add a case function to CASES"
     assert not gone, f"cases of templates that no longer exist: {gone}"
     for name, languages in TEMPLATES.items():
@@ -649,10 +677,11 @@ def test_every_template_in_the_folder_has_an_end_to_end_case():
             assert (FOLDER / f"{name}.{language}.html").exists(), f"{name}.{language}.txt has no .html"
 
 
-@pytest.mark.parametrize("template,lang", [(name, lang) for name in CASES for lang in TEMPLATES.get(name, ["en"])])
-def test_the_event_brings_one_email_to_the_right_person_in_their_language(env, template, lang):
+@pytest.mark.parametrize("case,lang", [(name, lang) for name in CASES for lang in TEMPLATES.get(_template(name), ["en"])])
+def test_the_event_brings_one_email_to_the_right_person_in_their_language(env, case, lang):
+    template = _template(case)
     before = len(env.publisher.published)
-    expect = CASES[template](env, lang)
+    expect = CASES[case](env, lang)
     published = expect.events if expect.events is not None else env.publisher.published[before:]
     event_ids = {str(body["id"]) if isinstance(body, dict) else _id_of(body) for _, body, *_ in published}
     assert wait_until(lambda: env.emails(template, event_ids), timeout=30), \

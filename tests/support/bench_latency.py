@@ -102,9 +102,12 @@ def _complete(http, base: str, token: str, draft: dict) -> None:
             raise RuntimeError(f"the bench's PDF was not accepted: {r.json()}")
 
 
-def _prepare(base: str, secret_key: str, count: int, tag: str) -> list[dict]:
+def _prepare(base: str, secret_key: str, count: int, tag: str, intake_db_url: str) -> list[dict]:
     """Open a call; register `count` applicants and start one complete draft each."""
+    from sqlalchemy import create_engine, text
+
     from shared.auth import issue_token
+    engine = create_engine(intake_db_url)
     with requests.Session() as http:
         token = issue_token(secret_key, "secretariat", "bench")
         r = http.post(f"{base}/api/calls", headers=_auth(token), json={
@@ -119,14 +122,18 @@ def _prepare(base: str, secret_key: str, count: int, tag: str) -> list[dict]:
     def one(i: int) -> dict:
         http = getattr(local, "http", None) or requests.Session()
         local.http = http
+        email = f"bench-{tag}-{i}@city.example.kr"
         r = http.post(f"{base}/api/applicants", json={
             "type": "city_government", "organisation": f"Bench City {i}", "country": "KR",
-            "city": "Seoul", "contact_name": "Kim Min-ji",
-            "contact_email": f"bench-{tag}-{i}@city.example.kr", "language": "en"})
+            "city": "Seoul", "contact_name": "Kim Min-ji", "contact_email": email, "language": "en"})
         r.raise_for_status()
-        # Registration mails a sign-in link rather than returning a token; the bench mints the
-        # signed applicant token intake also accepts, instead of reading 300 emails.
-        applicant_token = issue_token(secret_key, "applicant", r.json()["id"])
+        # Registration mails a sign-in link and tells nothing of the applicant; the bench reads the
+        # id from intake's database and mints the signed applicant token intake also accepts,
+        # instead of reading 300 emails.
+        with engine.connect() as conn:
+            applicant_id = conn.execute(text("SELECT id FROM applicants WHERE contact_email = :email"),
+                                        {"email": email}).scalar_one()
+        applicant_token = issue_token(secret_key, "applicant", applicant_id)
         r = http.post(f"{base}/api/applications", headers=_auth(applicant_token), json={
             "call_id": call_id, "category": "tech_innovacity", "title": f"Smart crossings {i}",
             "summary": "Adaptive traffic lights for safer school routes."})
@@ -135,8 +142,11 @@ def _prepare(base: str, secret_key: str, count: int, tag: str) -> list[dict]:
         _complete(http, base, applicant_token, draft)
         return {"token": applicant_token, "id": draft["id"], "reference": draft["reference"]}
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(one, range(count)))
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(one, range(count)))
+    finally:
+        engine.dispose()
 
 
 def _smtp_baseline(port: int, repeats: int = 21) -> float:
@@ -261,7 +271,8 @@ def measure(rate: float, seconds: float) -> dict:
                 time.sleep(0.2)
 
             with_timing = time.monotonic()
-            drafts = _prepare(base, settings.secret_key, total + warmup, ns)
+            drafts = _prepare(base, settings.secret_key, total + warmup, ns,
+                              sqlalchemy_url(settings.database_url("intake")))
             prepare_s = time.monotonic() - with_timing
 
             local = threading.local()

@@ -49,6 +49,8 @@ VALID = {
                         "criteria": [{"key": "vision", "title": "Vision", "weight": 1.5}]}],
     },
     "applicant.registered": {**APPLICANT, "registered_at": WHEN},
+    "applicant.updated": {**APPLICANT, "updated_at": WHEN, "changes": ["language", "secondary_email"],
+                          "application_ids": [APP_ID]},
     "application.submitted": {
         "application_id": APP_ID, "reference": "SSCP-2026-ABC234", "call_id": CALL_ID,
         "year": 2026, "category": "tech_innovacity", "title": "Hydrogen buses for the harbour",
@@ -117,7 +119,7 @@ VALID = {
 # For each type: a required field, a field and a value of the wrong type, and an enum field
 # (OneOf) with a value outside it, or a constrained field with a value the constraint refuses.
 REQUIRED = {
-    "call.opened": "closes_at", "applicant.registered": "contact_email",
+    "call.opened": "closes_at", "applicant.registered": "contact_email", "applicant.updated": "application_ids",
     "application.submitted": "applicant", "application.withdrawn": "withdrawn_at",
     "application.screened": "eligible", "email.sent": "recipient", "email.failed": "permanent",
     "signin.requested": "url",
@@ -130,6 +132,7 @@ REQUIRED = {
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
+    "applicant.updated": ("application_ids", APP_ID),
     "application.submitted": ("application_id", "not-a-uuid"),
     "application.withdrawn": ("reason", ["a", "list"]),
     "application.screened": ("eligible", "perhaps"), "email.sent": ("event_id", 42),
@@ -147,6 +150,7 @@ WRONG_TYPE = {
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
     "applicant.registered": ("type", "ngo"),
+    "applicant.updated": ("changes", ["contact_email"]),
     "application.submitted": ("category", "best_city"),
     "application.withdrawn": ("reason", "x" * 2001),
     "application.screened": ("reason", "x" * 2001),
@@ -458,3 +462,13 @@ def test_parse_message_non_dict_body_is_rejected(body):
 def test_envelope_schema_lists_the_design_fields():
     assert sorted(EnvelopeSchema().fields) == ["correlation_id", "data", "id", "occurred_at", "producer",
                                                "type", "version"]
+
+
+def test_signin_requested_reason_is_optional_and_checked():
+    data = _payload("signin.requested")
+    assert "reason" not in make_event("signin.requested", data, producer="intake").data
+    event = make_event("signin.requested", {**data, "reason": "already_registered"}, producer="intake")
+    assert event.data["reason"] == "already_registered"
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("signin.requested", {**data, "reason": "curiosity"}, producer="intake")
+    assert list(_data_errors(exc_info)) == ["reason"]
