@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
+import time
 from urllib.parse import urlparse
 
 from datetime import timezone
 
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, exc, text
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,10 +72,43 @@ def make_engine(url: str, **kwargs) -> Engine:
     # generic plan instead of planning every execution again: our queries look rows up by key,
     # where the generic plan is the custom one, and planning cost more than running them.
     kwargs.setdefault("connect_args", {"options": "-c plan_cache_mode=force_generic_plan"})
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, PING_AFTER_IDLE)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use; one returned more recently is
+# taken as it is (as HikariCP's alive-bypass window does): a server restart or a dropped
+# connection is found out after a pause, but a burst of requests does not pay a round trip each.
+PING_AFTER_IDLE = 1.0
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling, only for connections that sat idle in the pool.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout. Here the ping (the dialect's own,
+    as pre-ping uses) runs only when the connection was checked in ``idle_seconds`` ago or
+    more; a failed ping raises DisconnectionError, on which the pool discards the connection
+    and checks out a fresh one (the pool's documented checkout contract).
+    """
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_conn, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
+        if alive is False:
+            raise exc.DisconnectionError("pooled connection failed its ping")
 
 
 class Database:
