@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, jsonify, render_template_string, reques
 from flask_smorest import Api, abort
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -248,6 +249,18 @@ def _install_errors(app: Flask) -> None:
         if message.startswith("The requested URL was not found"):
             message = f"no such resource: {request.path}"
         return json_error(404, _abort_message(exc, message))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        # The database went away (a restart, a failover, a connection killed a moment after
+        # its last use, so before its idle ping) or stayed locked past the wait: a moment later
+        # the same request finds a fresh connection (the failed one was dropped from the pool).
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        response, status = json_error(503, "the database is unavailable for a moment; please try again",
+                                      correlation_id=g.get("correlation_id"))
+        response.headers["Retry-After"] = "1"
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected(exc):

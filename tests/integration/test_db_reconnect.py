@@ -105,3 +105,30 @@ def test_the_ping_is_skipped_under_load_and_runs_after_a_pause(database):
         assert pings == [1]
     finally:
         database.engine.dialect.do_ping = original
+
+
+def test_a_request_on_a_connection_that_died_is_a_503_and_the_next_one_works(pg_database_urls, postgres_admin_url,
+                                                                            tmp_path, monkeypatch):
+    """Inside the window a dead connection fails its request: the answer is a 503 saying to try
+    again (never a 500), and the retry gets a fresh connection."""
+    from services.intake.app import create_app
+    from shared.config import load_settings
+    from shared.migrations import upgrade
+
+    monkeypatch.setattr(shared_db, "PING_AFTER_IDLE", 60.0)  # nothing is pinged in this test
+    upgrade("intake", pg_database_urls["intake"])
+    settings = load_settings({"PRIZE_VAR_DIR": str(tmp_path), "PRIZE_INTAKE_DATABASE_URL": pg_database_urls["intake"],
+                              "PRIZE_SECRET_KEY": "test-secret"})
+    app = create_app(settings=settings)
+    database = app.extensions["prize"]["db"]
+    client = app.test_client()
+    try:
+        assert client.get("/api/calls").status_code == 200
+        _terminate(postgres_admin_url, _backend_pids(database))
+        failed = client.get("/api/calls")
+        assert failed.status_code == 503, failed.get_data(as_text=True)
+        assert failed.get_json()["message"] == "the database is unavailable for a moment; please try again"
+        assert failed.headers["Retry-After"] == "1"
+        assert client.get("/api/calls").status_code == 200
+    finally:
+        database.dispose()
