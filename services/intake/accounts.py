@@ -6,7 +6,9 @@ a registered one get the same answer (the registered one's mailbox gets a sign-i
 sign-in machinery (one-time links and codes, server-side sessions, API tokens, rate limits,
 CSRF) is shared.signin's; here it is configured for applicants: how to find one by email and
 what the signin.requested event says about them. An applicant reads and changes only their own
-record (``/api/applicants/me``, or its id; any other id is a 404 like a missing one).
+record (``/api/applicants/me``, or its id; any other id is a 404 like a missing one), but not
+the address they sign in with: only the secretariat moves that (``PUT
+/api/applicants/{id}/contact-email``), with a reason, and each move is kept.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import uuid
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.events import make_event
@@ -26,12 +28,14 @@ from shared.signin import (IssuedLink, LinkRefused, RateLimited, SessionInfo, Si
 from shared.web import require_role
 
 from . import domain
-from .models import Applicant, Application, outbox, signin_tables
-from .schemas import SAME_ADDRESS, ApplicantCreate, ApplicantOut, ApplicantUpdate
+from .models import Applicant, Application, ContactChange, outbox, signin_tables
+from .schemas import (SAME_ADDRESS, ApplicantCreate, ApplicantOut, ApplicantUpdate, ContactChangeOut,
+                      ContactEmailChange)
 
-__all__ = ["ChangeRefused", "LinkRefused", "RateLimited", "SessionInfo", "blueprints", "csrf_token",
-           "current_session", "form_csrf_ok", "init_app", "load_principal", "page_blueprints",
-           "register_applicant", "registration_message", "request_link", "update_own_record"]
+__all__ = ["blueprints", "change_contact_email", "ChangeRefused", "ContactTaken", "csrf_token",
+           "current_session", "form_csrf_ok", "init_app", "LinkRefused", "load_principal", "page_blueprints",
+           "RateLimited", "register_applicant", "registration_message", "request_link", "SessionInfo",
+           "update_own_record"]
 
 PRODUCER = "intake"
 ACCEPTED = ("If this address belongs to a registered applicant, a sign-in message is on its way to it. "
@@ -142,13 +146,18 @@ def apply_changes(s, applicant: Applicant, changes: dict, now) -> list[str]:
     for name in changed:
         setattr(applicant, name, changes[name])
     s.flush()
+    _record_updated(s, applicant, changed, now)
+    return changed
+
+
+def _record_updated(s, applicant: Applicant, changed: list[str], now, **extra) -> None:
+    """applicant.updated in the outbox, with the ids of every application of the applicant."""
     application_ids = s.scalars(select(Application.id).where(Application.applicant_id == applicant.id)
                                 .order_by(Application.created_at)).all()
     record(s, outbox, make_event("applicant.updated", {
         **domain.applicant_snapshot(applicant), "updated_at": now, "changes": changed,
-        "application_ids": list(application_ids),
+        "application_ids": list(application_ids), **extra,
     }, producer=PRODUCER, correlation_id=applicant.id))
-    return changed
 
 
 def update_own_record(applicant_id: str, changes: dict) -> Applicant | None:
@@ -183,6 +192,62 @@ def _update(applicant_id, changes: dict) -> Applicant:
     if applicant is None:
         abort(404, message=f"no applicant {applicant_id}")
     return applicant
+
+
+# --- the sign-in address, moved by the secretariat ----------------------------------------------
+
+class ContactTaken(Exception):
+    """The new sign-in address is another applicant's: one address signs in to one applicant."""
+
+
+def change_contact_email(applicant_id: str, new_email: str, reason: str, changed_by: str):
+    """Move the applicant's sign-in address in one transaction, kept with who, when and why.
+
+    Returns (applicant, the ContactChange row), the row None when the address is the current one
+    (nothing is written), or None when there is no such applicant. Raises ContactTaken when
+    another applicant has the address and ChangeRefused when it is the applicant's second
+    contact (that one is where we write when the first fails, so it must stay a different one).
+
+    The sign-in links not yet used are ended: they went to the old mailbox, which may be the
+    reason for the move. Sessions stay: they belong to the applicant, not to an address, and
+    ending them would lock out the very person the secretariat is letting in.
+    """
+    email = new_email.strip().lower()
+    now = utcnow()
+    with _db().session() as s, s.begin():
+        applicant = s.get(Applicant, applicant_id, with_for_update=True)
+        if applicant is None:
+            return None
+        old = applicant.contact_email
+        if email == old.lower():
+            return applicant, None
+        if applicant.secondary_email and applicant.secondary_email.strip().lower() == email:
+            raise ChangeRefused("contact_email", "is this applicant's second contact: the two must differ, "
+                                                 "so change or clear the second contact first")
+        if s.scalar(select(Applicant.id).where(Applicant.contact_email == email, Applicant.id != applicant.id)):
+            raise ContactTaken(email)
+        applicant.contact_email = email
+        try:
+            s.flush()  # the unique address: another change may have taken it since the check
+        except IntegrityError as exc:
+            raise ContactTaken(email) from exc
+        links = signin_tables.links
+        s.execute(update(links).where(links.c.applicant_id == applicant.id, links.c.used_at.is_(None),
+                                      links.c.expires_at > now).values(expires_at=now))
+        change = ContactChange(id=str(uuid.uuid4()), applicant_id=applicant.id, old_email=old, new_email=email,
+                               reason=reason, changed_by=changed_by, changed_at=now)
+        s.add(change)
+        _record_updated(s, applicant, ["contact_email"], now, previous_contact_email=old)
+    return applicant, change
+
+
+def contact_changes(applicant_id: str) -> list[ContactChange] | None:
+    """Every move of the applicant's sign-in address, oldest first (None: no such applicant)."""
+    with _db().session() as s:
+        if s.get(Applicant, applicant_id) is None:
+            return None
+        return list(s.scalars(select(ContactChange).where(ContactChange.applicant_id == applicant_id)
+                              .order_by(ContactChange.changed_at, ContactChange.id)))
 
 
 # --- JSON API ---------------------------------------------------------------------------------
@@ -248,6 +313,50 @@ class ApplicantView(MethodView):
     def patch(self, data, applicant_id):
         """Change the caller's own record by its id, as ``PATCH /api/applicants/me`` does."""
         return _update(applicant_id, data)
+
+
+@applicants.route("/<uuid:applicant_id>/contact-email")
+class ContactEmailView(MethodView):
+    @require_role("secretariat")
+    @applicants.doc(security=[{"bearer": []}])
+    @applicants.arguments(ContactEmailChange)
+    @applicants.response(200, ApplicantOut)
+    @applicants.alt_response(404, description="no such applicant")
+    @applicants.alt_response(409, description="another applicant signs in with this address")
+    @applicants.alt_response(422, description="not an address, no reason, or the applicant's second contact")
+    def put(self, data, applicant_id):
+        """Move an applicant's sign-in address (their officer left, the mailbox is gone).
+
+        Lower-cased as at registration. Who did it, when, the old and new address and the reason
+        are kept (``GET .../contact-email/history``), applicant.updated is published (notify
+        tells both addresses), and sign-in links not yet used stop working; sessions stay. The
+        current address again changes nothing (200, no event).
+        """
+        try:
+            done = change_contact_email(str(applicant_id), data["contact_email"], data["reason"],
+                                        g.principal.subject)
+        except ChangeRefused as exc:
+            abort(422, message=f"{exc.field}: {exc.message}", errors={"json": {exc.field: [exc.message]}})
+        except ContactTaken:
+            message = "another applicant signs in with this address; one address signs in to one applicant"
+            abort(409, message=f"contact_email: {message}", errors={"json": {"contact_email": [message]}})
+        if done is None:
+            abort(404, message=f"no applicant {applicant_id}")
+        return done[0]
+
+
+@applicants.route("/<uuid:applicant_id>/contact-email/history")
+class ContactEmailHistoryView(MethodView):
+    @require_role("secretariat")
+    @applicants.doc(security=[{"bearer": []}])
+    @applicants.response(200, ContactChangeOut(many=True))
+    @applicants.alt_response(404, description="no such applicant")
+    def get(self, applicant_id):
+        """Every move of the applicant's sign-in address, oldest first: who, when, from, to, why."""
+        rows = contact_changes(str(applicant_id))
+        if rows is None:
+            abort(404, message=f"no applicant {applicant_id}")
+        return rows
 
 
 blueprints = [applicants, signin]

@@ -86,6 +86,19 @@ class Applicant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ContactChange(Base):
+    """The secretariat changed an applicant's sign-in address: who, when, from what to what and
+    why are kept, since whoever controls that address controls the applicant's account."""
+    __tablename__ = "contact_changes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    old_email: Mapped[str] = mapped_column(String(320))
+    new_email: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # The sign-in tables are shared.signin's, with the subject column named applicant_id.
 signin_tables = define_signin_tables(metadata, subject_column="applicant_id", subject_table="applicants")
 

@@ -177,6 +177,23 @@ class ApplicantUpdate(ApplicantCreate):
         return data
 
 
+class ContactEmailChange(Schema):
+    """The secretariat moves an applicant's sign-in address (the officer left, the mailbox is
+    gone): the reason is required, since it hands the account to whoever reads the new one."""
+    contact_email = fields.Email(required=True, validate=validate.Length(max=320))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class ContactChangeOut(Schema):
+    id = fields.String()
+    applicant_id = fields.String()
+    old_email = fields.String()
+    new_email = fields.String()
+    reason = fields.String()
+    changed_by = fields.String()
+    changed_at = fields.AwareDateTime()
+
+
 class ApplicantOut(Schema):
     id = fields.String()
     type = fields.String()

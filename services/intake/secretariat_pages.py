@@ -1,19 +1,22 @@
-"""intake's pages for the secretariat: the editions and each ceremony's guest list (with its CSV).
+"""intake's pages for the secretariat: the editions and each ceremony's guest list (with its CSV),
+and the form that moves an applicant's sign-in address (as the JSON API does, through accounts).
 
 Signed in with the interim page session of shared.pagesession (paste a secretariat token once),
 or with a bearer token. The guest list reads ceremony.py, as the JSON API does.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from shared import pagesession
 from shared.auth import Principal
 from shared.web import current_principal
 
-from . import ceremony, domain
-from .models import Call, Ceremony, CeremonyInvitation
+from . import accounts, ceremony, domain
+from .models import Applicant, Call, Ceremony, CeremonyInvitation
+from .schemas import ContactEmailChange
 
 secretariat = Blueprint("intake_secretariat", __name__, url_prefix="/secretariat", template_folder="templates")
 PAGE_COOKIE = "prize_intake_pages"  # Flask's session (page sign-in, flash messages), named for intake
@@ -135,6 +138,49 @@ def guests_csv(call_id):
     with _db().session() as s:
         call, _, rows = _guests(s, call_id)
         return csv_download(call.year, rows)
+
+
+@secretariat.route("/contact-email", methods=["GET", "POST"])
+def contact_email():
+    """Move an applicant's sign-in address, found by the address it has now (what the city's
+    letter names; the secretariat rarely knows an applicant id). The rules, the audit row and the
+    event are accounts.change_contact_email's, as for the API."""
+    principal = _require()
+    form = {k: request.form.get(k, "").strip() for k in ("current_email", "contact_email", "reason")}
+    if request.method == "GET":
+        return _page("secretariat/contact_email.html", form=form, errors={})
+    if not pagesession.page_csrf_ok(pagesession.page_csrf()):
+        return _page("secretariat/contact_email.html", 403, form=form, errors={},
+                     error="This form has expired. Reload the page and send it again.")
+    try:
+        data = ContactEmailChange().load({"contact_email": form["contact_email"], "reason": form["reason"]})
+    except ValidationError as exc:
+        return _page("secretariat/contact_email.html", 422, form=form, errors=exc.messages,
+                     error="Please correct the fields marked below. Nothing was changed.")
+    with _db().session() as s:
+        applicant_id = s.scalar(select(Applicant.id).where(Applicant.contact_email == form["current_email"].lower()))
+    if applicant_id is None:
+        message = "No applicant signs in with this address."
+        return _page("secretariat/contact_email.html", 404, form=form, errors={"current_email": [message]},
+                     error=message + " Nothing was changed.")
+    try:
+        done = accounts.change_contact_email(applicant_id, data["contact_email"], data["reason"], principal.subject)
+    except accounts.ChangeRefused as exc:
+        return _page("secretariat/contact_email.html", 422, form=form, errors={"contact_email": [exc.message]},
+                     error="The new address " + exc.message + ". Nothing was changed.")
+    except accounts.ContactTaken:
+        message = "Another applicant signs in with this address; one address signs in to one applicant."
+        return _page("secretariat/contact_email.html", 409, form=form, errors={"contact_email": [message]},
+                     error=message + " Nothing was changed.")
+    if done is None:  # gone in between
+        abort(_page("secretariat/contact_email.html", 404, form=form, errors={}, error="No such applicant."))
+    applicant, change = done
+    if change is None:
+        flash(f"{applicant.organisation} already signs in with {applicant.contact_email}: nothing was changed.", "ok")
+    else:
+        flash(f"{applicant.organisation} now signs in with {change.new_email} instead of {change.old_email}. "
+              "Both addresses are told; the change is kept with your reason.", "ok")
+    return redirect(url_for("intake_secretariat.contact_email"), 303)
 
 
 blueprints = [secretariat]

@@ -36,9 +36,11 @@ MAX_ATTEMPTS = 8
 SEND_LEASE_SECONDS = 120
 
 # Emails that are not to a city: no second contact is tried and the secretariat is not alerted
-# when they fail for good (a sign-in link goes only to the address that asked for it).
+# when they fail for good (a sign-in link goes only to the address that asked for it; the notice
+# of a moved sign-in address is for that one mailbox, and the old one is often gone, which is
+# why the secretariat moved it).
 NOT_TO_A_CITY = frozenset({"signin_link", "juror_invited", "review_assigned", "review_reminder",
-                           "delivery_failed_alert"})
+                           "delivery_failed_alert", "contact_email_changed"})
 ALERT_TEMPLATE = "delivery_failed_alert"
 # SES errors that are about our sender or account, not the recipient: another address sent the
 # same way fails the same way, so neither the second contact nor an alert is tried.

@@ -235,10 +235,24 @@ def make_handlers(sender: Sender) -> dict:
         _send_after_commit(uow, queue_email(uow.session, event, "ceremony_changed", d["email"], language, context))
 
     def applicant_updated(uow: UnitOfWork, event: Event) -> None:
-        """The applicant changed their details: the decisions still to come go to the new second
-        contact, in the new language. The event names the applicant's applications; only those
-        notify already knows are updated (a later submission carries the new details itself)."""
+        """The applicant's details changed: the decisions still to come go to the new contacts,
+        in the new language. The event names the applicant's applications; only those notify
+        already knows are updated (a later submission carries the new details itself).
+
+        When the secretariat moved the sign-in address, both the new and the old address hear
+        of it at once, whether or not there are applications: the new one learns it is now the
+        way in, the old one gets a security notice (if nobody asked for this, it is the only
+        warning the previous holder of the account gets)."""
         d = event.data
+        if "contact_email" in d["changes"] and d.get("previous_contact_email"):
+            language = templates.language_for("contact_email_changed", d["language"])
+            for address, addressee in ((d["contact_email"], "new"), (d["previous_contact_email"], "old")):
+                context = {"contact_name": d["contact_name"], "organisation": d["organisation"],
+                           "new_email": d["contact_email"], "old_email": d["previous_contact_email"],
+                           "addressee": addressee,
+                           "changed_at": d["updated_at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+                _send_after_commit(uow, queue_email(uow.session, event, "contact_email_changed", address,
+                                                    language, context))
         ids = [str(i) for i in d["application_ids"]]
         if not ids:
             return
@@ -247,6 +261,8 @@ def make_handlers(sender: Sender) -> dict:
         for recipient in rows:
             recipient.organisation, recipient.contact_name = d["organisation"], d["contact_name"]
             recipient.secondary_email, recipient.language = d.get("secondary_email"), d["language"]
+            if recipient.contact_email:  # else application.submitted is yet to come, with the new one
+                recipient.contact_email = d["contact_email"]
 
     def signin_requested(uow: UnitOfWork, event: Event) -> None:
         """Mail the one-time sign-in link (browser) or code (API) to the applicant's contact."""

@@ -69,6 +69,11 @@ SAMPLES: dict[str, dict] = {
         "url": "https://apply.wego-cities.example/signin/6f1c0d0e", "place": "the applicant portal",
         "site": "portal", "already_registered": False, "code": "", "minutes": 30, "expires_at": "2026-07-14 09:30 UTC",
     },
+    "contact_email_changed": {
+        "contact_name": "Lin Mei-hua", "organisation": "Kaohsiung City Government",
+        "new_email": "smartcity@kcg.example.tw", "old_email": "mei.lin@kcg.example.tw", "addressee": "old",
+        "changed_at": "2026-07-14 09:00 UTC",
+    },
     "juror_invited": {
         "name": "Ana Souza", "url": "https://jury.wego-cities.example/signin/9b2e7a11",
         "expires_at": "2026-07-21 09:00 UTC",

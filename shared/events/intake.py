@@ -47,19 +47,34 @@ class ApplicantRegisteredV1(ApplicantSnapshot):
     registered_at = fields.AwareDateTime(required=True)
 
 
+# What an applicant changes of their own record (intake's PATCH refuses the rest).
 APPLICANT_CHANGEABLE = ("organisation", "city", "contact_name", "secondary_name", "secondary_email", "language")
+# What applicant.updated may name: the above, and the sign-in address, which only the
+# secretariat changes (an applicant who lost their mailbox cannot prove who they are by it).
+APPLICANT_UPDATE_CHANGES = APPLICANT_CHANGEABLE + ("contact_email",)
 
 
 @contract("applicant.updated", 1)
 class ApplicantUpdatedV1(ApplicantSnapshot):
-    """An applicant changed their own record: the snapshot as it now stands, ``changes`` naming
-    what changed, and the ids of their applications (drafts included), so a consumer that keeps
+    """An applicant's record changed: the snapshot as it now stands, ``changes`` naming what
+    changed, and the ids of their applications (drafts included), so a consumer that keeps
     applicant details per application (notify's recipients) updates them without an applicant
-    id of its own. The sign-in address, the type and the country never change this way."""
+    id of its own. The applicant changes their own details; only the secretariat changes the
+    sign-in address (``contact_email``), and then ``previous_contact_email`` is the address it
+    replaced, so both mailboxes can be told. The type and the country never change this way."""
     updated_at = fields.AwareDateTime(required=True)
-    changes = fields.List(fields.String(validate=validate.OneOf(APPLICANT_CHANGEABLE)), required=True,
+    changes = fields.List(fields.String(validate=validate.OneOf(APPLICANT_UPDATE_CHANGES)), required=True,
                           validate=validate.Length(min=1))
     application_ids = fields.List(fields.UUID(), required=True)
+    # Optional and without a default: events without it (and consumers that predate it) still fit.
+    previous_contact_email = fields.Email()
+
+    @validates_schema
+    def _previous_with_change(self, data, **kwargs):
+        changed = "contact_email" in (data.get("changes") or [])
+        if changed != ("previous_contact_email" in data):
+            raise ValidationError("is required exactly when changes names contact_email",
+                                  "previous_contact_email")
 
 
 class ProjectFacts(Schema):

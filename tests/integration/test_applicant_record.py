@@ -19,11 +19,9 @@ from services.intake.models import Applicant, outbox
 from services.notify.handlers import make_handlers as notify_handlers
 from services.notify.models import Recipient
 from services.notify.models import inbox as notify_inbox
-from services.notify.models import outbox as notify_outbox
 from shared.config import load_settings
-from shared.events import parse_message
-from shared.inbox import InboxDispatcher
 from tests.conftest import env_for
+from tests.support.applicants import dispatch_to_notify, outbox_messages, seed_recipients, service_db
 from tests.support.stack import (KAOHSIUNG, Stack, auth, open_call, register, signin_events, start_draft,
                                  submit_application)
 
@@ -45,25 +43,16 @@ def intake(stack):
     return stack.clients["intake"]
 
 
-def _db(stack, service="intake"):
-    return stack.apps[service].extensions["prize"]["db"]
-
 
 def _applicants(stack) -> list[tuple]:
-    with _db(stack).session() as s:
+    with service_db(stack).session() as s:
         return [tuple((c.name, getattr(a, c.key)) for c in Applicant.__table__.columns)
                 for a in s.scalars(select(Applicant).order_by(Applicant.contact_email))]
 
 
-def _events(stack, type_: str) -> list[dict]:
-    """The full messages of intake's outbox rows of this type, oldest first."""
-    with _db(stack).engine.connect() as conn:
-        bodies = conn.execute(select(outbox.c.body).where(outbox.c.type == type_).order_by(outbox.c.seq)).scalars()
-        return [json.loads(b) for b in bodies]
-
 
 def _outbox_count(stack) -> int:
-    with _db(stack).session() as s:
+    with service_db(stack).session() as s:
         return s.scalar(select(func.count()).select_from(outbox))
 
 
@@ -94,7 +83,7 @@ def test_register_registered_address_answers_exactly_as_a_new_one_and_stores_not
     # the registered record is as it was; the new address is the only new applicant
     applicants = _applicants(stack)
     assert len(applicants) == 2 and registered in applicants
-    assert [e["data"]["contact_email"] for e in _events(stack, "applicant.registered")] == [
+    assert [e["data"]["contact_email"] for e in outbox_messages(stack, "applicant.registered")] == [
         EMAIL, OTHER["contact_email"]]
     # the registered contact got a sign-in link, saying so: one more outbox row for it
     assert _outbox_count(stack) == outbox_before + 1 + 2  # + the new applicant's two events
@@ -202,7 +191,7 @@ def test_applicant_changes_own_record_and_intake_records_applicant_updated(stack
     assert changed == {**a, "organisation": "高雄市政府 Kaohsiung City Government", "language": "ko",
                        "secondary_name": "Wang Yu-ting", "secondary_email": "wang@kcg.example.tw"}
     assert intake.get("/api/applicants/me", headers=auth(a_token)).get_json() == changed
-    [event] = _events(stack, "applicant.updated")
+    [event] = outbox_messages(stack, "applicant.updated")
     assert (event["producer"], event["correlation_id"]) == ("intake", a["id"])
     data = event["data"]
     assert data["changes"] == ["organisation", "secondary_name", "secondary_email", "language"]
@@ -216,7 +205,7 @@ def test_applicant_changes_own_record_and_intake_records_applicant_updated(stack
                      json={"secondary_name": None, "secondary_email": None})
     assert r.status_code == 200, r.get_json()
     assert (r.get_json()["secondary_name"], r.get_json()["secondary_email"]) == (None, None)
-    assert len(_events(stack, "applicant.updated")) == 2
+    assert len(outbox_messages(stack, "applicant.updated")) == 2
 
 
 def test_applicant_patch_without_a_change_records_no_event(stack, intake, two):
@@ -224,7 +213,7 @@ def test_applicant_patch_without_a_change_records_no_event(stack, intake, two):
     for body in ({}, {"city": a["city"], "language": a["language"]}):
         r = intake.patch("/api/applicants/me", headers=auth(a_token), json=body)
         assert (r.status_code, r.get_json()) == (200, a)
-    assert _events(stack, "applicant.updated") == []
+    assert outbox_messages(stack, "applicant.updated") == []
 
 
 def test_another_applicants_record_answers_exactly_as_a_missing_one(stack, intake, two):
@@ -239,7 +228,7 @@ def test_another_applicants_record_answers_exactly_as_a_missing_one(stack, intak
         assert theirs.get_json() == {**absent.get_json(), "message": f"no applicant {a['id']}"}
         assert absent.get_json()["message"] == f"no applicant {missing}"
     assert _applicants(stack) == before
-    assert _events(stack, "applicant.updated") == []
+    assert outbox_messages(stack, "applicant.updated") == []
     assert intake.get("/api/applicants/not-a-uuid", headers=auth(a_token)).status_code == 404
 
 
@@ -264,7 +253,7 @@ def test_applicant_patch_bad_value_is_422_naming_the_field(stack, intake, two, f
     r = intake.patch("/api/applicants/me", headers=auth(a_token), json={"city": "Kaohsiung", field: value})
     assert r.status_code == 422, r.get_json()
     assert list(r.get_json()["errors"]["json"]) == [field]
-    assert _applicants(stack) == before and _events(stack, "applicant.updated") == []
+    assert _applicants(stack) == before and outbox_messages(stack, "applicant.updated") == []
 
 
 @pytest.mark.parametrize("field,value", [("type", "institution"), ("country", "KR"),
@@ -276,7 +265,7 @@ def test_applicant_patch_of_a_fixed_field_is_422_naming_it(stack, intake, two, f
     assert r.status_code == 422, r.get_json()
     errors = r.get_json()["errors"]["json"]
     assert list(errors) == [field] and "cannot be changed" in errors[field][0]
-    assert _applicants(stack) == before and _events(stack, "applicant.updated") == []
+    assert _applicants(stack) == before and outbox_messages(stack, "applicant.updated") == []
 
 
 def test_registration_with_the_same_second_address_is_422(stack, intake):
@@ -287,13 +276,9 @@ def test_registration_with_the_same_second_address_is_422(stack, intake):
 
 # --- notify: the recipients of the applicant's applications follow the change ------------------
 
-def _dispatch_to_notify(stack, message: dict) -> None:
-    dispatch = InboxDispatcher(_db(stack, "notify"), notify_inbox, notify_outbox, "notify", notify_handlers(None))
-    dispatch(parse_message(message))
-
 
 def _recipient(stack, application_id: str) -> Recipient:
-    with _db(stack, "notify").session() as s:
+    with service_db(stack, "notify").session() as s:
         return s.get(Recipient, application_id)
 
 
@@ -304,22 +289,16 @@ def test_notify_updates_the_recipients_of_the_applicants_applications_once(stack
     theirs = submit_application(intake, b_token, call["id"])
     draft = start_draft(intake, a_token, call["id"], category="human_centricity")
     # what notify knows of the two submissions (as application.submitted left it)
-    with _db(stack, "notify").session() as s, s.begin():
-        for app, who in ((mine, a), (theirs, b)):
-            s.add(Recipient(application_id=app["id"], reference=app["reference"], title=app["title"],
-                            category=app["category"], year=2026, organisation=who["organisation"],
-                            contact_name=who["contact_name"], contact_email=who["contact_email"],
-                            secondary_email=who["secondary_email"], language=who["language"],
-                            finalist_released=False, award_released=False))
+    seed_recipients(stack, ((mine, a), (theirs, b)))
     r = intake.patch("/api/applicants/me", headers=auth(a_token), json={
         "contact_name": "Lin Mei-hua 林美華", "secondary_email": "wang@kcg.example.tw", "language": "ko",
         "organisation": "高雄市政府"})
     assert r.status_code == 200, r.get_json()
-    [message] = _events(stack, "applicant.updated")
+    [message] = outbox_messages(stack, "applicant.updated")
     assert sorted(message["data"]["application_ids"]) == sorted([mine["id"], draft["id"]])
 
     for _ in range(2):  # redelivered: the inbox absorbs it
-        _dispatch_to_notify(stack, json.loads(json.dumps(message)))
+        dispatch_to_notify(stack, json.loads(json.dumps(message)))
     updated = _recipient(stack, mine["id"])
     assert (updated.contact_name, updated.organisation, updated.secondary_email, updated.language,
             updated.contact_email, updated.reference) == (
@@ -327,7 +306,7 @@ def test_notify_updates_the_recipients_of_the_applicants_applications_once(stack
     other = _recipient(stack, theirs["id"])
     assert (other.contact_name, other.language, other.secondary_email) == (b["contact_name"], "en", None)
     assert _recipient(stack, draft["id"]) is None  # notify learns of a draft only when it is submitted
-    with _db(stack, "notify").session() as s:
+    with service_db(stack, "notify").session() as s:
         assert s.scalar(select(func.count()).select_from(notify_inbox)) == 1
 
 
@@ -368,10 +347,10 @@ def test_profile_page_saves_with_the_form_token(stack, intake, two):
     r = browser.post("/portal/profile", data=form)
     assert (r.status_code, r.headers["Location"]) == (302, "/portal/profile")
     assert "Saved." in browser.get("/portal/profile").get_data(as_text=True)
-    with _db(stack).session() as s:
+    with service_db(stack).session() as s:
         row = s.get(Applicant, a["id"])
         assert (row.city, row.language, row.secondary_name, row.secondary_email) == ("高雄", "ko", None, None)
-    [event] = _events(stack, "applicant.updated")
+    [event] = outbox_messages(stack, "applicant.updated")
     assert event["data"]["changes"] == ["city", "secondary_name", "secondary_email", "language"]
 
 
@@ -384,7 +363,7 @@ def test_profile_page_without_the_form_token_is_refused(stack, two):
     r = browser.post("/portal/profile", data={"organisation": "Hijacked", "city": "x", "contact_name": "x",
                                               "language": "en", "csrf_token": "wrong"})
     assert r.status_code == 403
-    assert _applicants(stack) == before and _events(stack, "applicant.updated") == []
+    assert _applicants(stack) == before and outbox_messages(stack, "applicant.updated") == []
 
 
 def test_profile_page_bad_values_are_shown_at_their_fields_and_nothing_is_saved(stack, two):
@@ -399,7 +378,7 @@ def test_profile_page_bad_values_are_shown_at_their_fields_and_nothing_is_saved(
     for field in ("organisation", "language"):
         assert f'id="{field}-error"' in html, field
     assert 'value="高雄"' in html  # what was typed is shown back
-    assert _applicants(stack) == before and _events(stack, "applicant.updated") == []
+    assert _applicants(stack) == before and outbox_messages(stack, "applicant.updated") == []
     r = browser.post("/portal/profile", data={
         "organisation": "Kaohsiung", "city": "高雄", "contact_name": "Lin Mei-hua", "secondary_name": "",
         "secondary_email": EMAIL.upper(), "language": "en", "csrf_token": token})

@@ -84,6 +84,7 @@ class Expect:
     escaped: bool = True  # the case put SCRIPT in a field the HTML shows
     signoff: str | None = None  # default: SIGNOFF[language]
     events: list[tuple] | None = None  # what caused it; default: all the case published
+    also: tuple[str, ...] = ()  # others the same event mails with this template (their own wording)
 
 
 # ---- the stack shared by the module ----------------------------------------------------------
@@ -640,6 +641,41 @@ def ceremony_changed(env: Env, lang: str) -> Expect:
                   html=[venue], escaped=False, events=events)
 
 
+def _contact_email_changed(env: Env, lang: str, addressee: str) -> Expect:
+    """The real action: the secretariat moves a city's sign-in address over intake's API; one
+    applicant.updated mails both the new address and the old one, each its own wording."""
+    old, new = _address(env, "officer", "kcg.example.tw"), _address(env, "successor", "kcg.example.tw")
+    name = f"{SCRIPT} {NAMES[lang]}"
+    applicant, _ = register(env.intake, contact_email=old, contact_name=name, language=lang)
+    env.relay("intake")
+    before = len(env.publisher.published)
+    r = env.intake.put(f"/api/applicants/{applicant['id']}/contact-email", headers=auth(env.sec),
+                       json={"contact_email": new.upper(), "reason": "the officer retired"})
+    assert r.status_code == 200, r.get_json()
+    env.relay("intake")
+    events = [m for m in env.publisher.published[before:] if m[0] == "applicant.updated"]
+    assert len(events) == 1
+    notice = {"en": "Security notice: ", "ko": "보안 알림: "}[lang] if addressee == "old" else ""
+    subject = notice + {"en": "Your sign-in address for the Seoul Smart City Prize was changed",
+                        "ko": "서울스마트도시상 로그인 주소가 변경되었습니다"}[lang]
+    if addressee == "old":
+        words = {"en": "If you did not ask for this, reply to the secretariat", "ko": "요청하지 않으셨다면 즉시 사무국에 회신"}
+        recipient, also = old, (new,)
+    else:
+        words = {"en": "From now on, sign-in links", "ko": "앞으로 로그인 링크"}
+        recipient, also = new, (old,)
+    return Expect(recipient, subject, text=[name, old, new, words[lang]], html=[old, new],
+                  events=events, also=also)
+
+
+def contact_email_changed(env: Env, lang: str) -> Expect:
+    return _contact_email_changed(env, lang, "new")
+
+
+def contact_email_changed_old(env: Env, lang: str) -> Expect:
+    return _contact_email_changed(env, lang, "old")
+
+
 # template (or "template/variant") -> the function that makes it happen. Every template in the
 # folder needs one; a variant is a second case of the same template.
 CASES: dict[str, Callable[[Env, str], Expect]] = {
@@ -660,6 +696,8 @@ CASES: dict[str, Callable[[Env, str], Expect]] = {
     "rsvp_received": rsvp_received,
     "rsvp_reminder": rsvp_reminder,
     "ceremony_changed": ceremony_changed,
+    "contact_email_changed": contact_email_changed,
+    "contact_email_changed/old": contact_email_changed_old,
 }
 
 
@@ -691,8 +729,9 @@ def test_the_event_brings_one_email_to_the_right_person_in_their_language(env, c
     env.publisher.publish_many(published)
     env.drain()
     emails = env.emails(template, event_ids)
-    assert [m["to"] for m in emails] == [[expect.recipient]], "not exactly one email, to the right person"
-    message = emails[0]["message"]
+    assert sorted(m["to"] for m in emails) == sorted([[r] for r in (expect.recipient, *expect.also)]), \
+        "not exactly one email each, to the right people"
+    [message] = [m["message"] for m in emails if m["to"] == [expect.recipient]]
 
     assert message["To"] == expect.recipient
     assert str(message["Subject"]) == expect.subject

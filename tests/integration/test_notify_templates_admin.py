@@ -173,7 +173,11 @@ def test_the_preview_renders_the_sample_with_the_editions_wording(notify):
     assert korean["subject"].startswith("신청서 접수")
 
     listed = {i["name"]: i for i in client.get("/api/templates", headers=sec).get_json()["items"]}
-    assert {"submission_ack", "signin_link", "juror_invited", "delivery_failed_alert"} <= set(listed)
+    assert {"submission_ack", "signin_link", "juror_invited", "delivery_failed_alert",
+            "contact_email_changed"} <= set(listed)
+    notice = client.get("/api/templates/contact_email_changed/en/preview", headers=sec).get_json()
+    assert notice["subject"] == "Security notice: Your sign-in address for the Seoul Smart City Prize was changed"
+    assert "mei.lin@kcg.example.tw" in notice["text"] and "smartcity@kcg.example.tw" in notice["text"]
     langs = {lang["language"]: lang["overridden"] for lang in listed["submission_ack"]["languages"]}
     assert [o["edition"] for o in langs["en"]] == [2028] and langs["ko"] == []
 

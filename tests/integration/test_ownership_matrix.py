@@ -71,6 +71,13 @@ ROUTES = {
     ("/portal/applications/<application_id>/ceremony", "GET"): (PAGE, None),
     ("/portal/applications/<application_id>/ceremony", "POST"): (PAGE, {"attending": "no"}),
 }
+# Routes with an applicant id that only the secretariat may call: no applicant, not even the
+# owner, gets past the role check, and the answer does not tell whether the id exists.
+SECRETARIAT_ONLY = {
+    ("/api/applicants/<uuid:applicant_id>/contact-email", "PUT"): {"contact_email": "hijacked@evil.example",
+                                                                   "reason": "I want the account"},
+    ("/api/applicants/<uuid:applicant_id>/contact-email/history", "GET"): None,
+}
 APPLICATION_TARGETS = ("draft", "submitted")
 DOCUMENT_TARGETS = ("verified document", "pending document", "frozen document")
 
@@ -81,20 +88,23 @@ def _id_routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_with_an_application_or_document_id_is_in_the_matrix(stack):
-    routes = _id_routes(stack.apps["intake"])
-    assert routes == set(ROUTES), (
-        f"not covered here: {sorted(routes - set(ROUTES))}; gone: {sorted(set(ROUTES) - routes)}")
+    routes, known = _id_routes(stack.apps["intake"]), set(ROUTES) | set(SECRETARIAT_ONLY)
+    assert routes == known, (
+        f"not covered here: {sorted(routes - known)}; gone: {sorted(known - routes)}")
 
 
 def test_the_applicant_record_is_reached_only_as_me_or_by_the_id_in_this_matrix(stack):
     """The applicant record is reached as "me" (the dashboard, the profile page, /api/applicants/me)
-    or by its id in the rows above; no other route names an applicant, a session or a link."""
+    or by its id in the rows above (the secretariat's own among them); no other route names an
+    applicant, a session or a link."""
     rules = [rule.rule for rule in stack.apps["intake"].url_map.iter_rules()]
     by_id = sorted(r for r in rules if re.search(r"<[^>]*(applicant|session|link|token)[^>]*>", r))
     # the one-time link: its secret is the credential
-    assert by_id == ["/api/applicants/<uuid:applicant_id>", "/signin/<token>"], by_id
+    assert by_id == ["/api/applicants/<uuid:applicant_id>", "/api/applicants/<uuid:applicant_id>/contact-email",
+                     "/api/applicants/<uuid:applicant_id>/contact-email/history", "/signin/<token>"], by_id
     assert sorted(r for r in rules if r.startswith("/api/applicants")) == [
-        "/api/applicants", "/api/applicants/<uuid:applicant_id>", "/api/applicants/me"]
+        "/api/applicants", "/api/applicants/<uuid:applicant_id>", "/api/applicants/<uuid:applicant_id>/contact-email",
+        "/api/applicants/<uuid:applicant_id>/contact-email/history", "/api/applicants/me"]
 
 
 def _cases():
@@ -258,6 +268,28 @@ def test_ownership_matrix_others_and_nobody_get_the_answer_for_a_missing_id(worl
     owner = "owner (API token)" if kind == API else "owner (browser session)"
     mine = _request(world, owner, kind, method, template.format(id=real), body)
     assert mine.status_code not in (401, 403, 404), (mine.status_code, mine.get_data(as_text=True)[:300])
+
+
+@pytest.mark.parametrize("rule,method", sorted(SECRETARIAT_ONLY), ids=[f"{m} {r}" for r, m in sorted(SECRETARIAT_ONLY)])
+def test_secretariat_only_routes_refuse_every_applicant_the_same_for_a_missing_id(world, rule, method):
+    """The owner and the other applicant get 403 (the role, not the record, decides), nobody 401;
+    a real id and a missing one answer alike, and nothing changes."""
+    body = SECRETARIAT_ONLY[(rule, method)]
+    template = rule.replace("<uuid:applicant_id>", "{id}")
+    real = world.ids["applicant"]
+    before = _state(world)
+    for who, status in (("owner (API token)", 403), ("other (API token)", 403), ("owner (browser session)", 403),
+                        ("nobody", 401), ("garbage token", 401)):
+        missing = str(uuid.uuid4())
+        theirs = _request(world, who, API, method, template.format(id=real), body)
+        absent = _request(world, who, API, method, template.format(id=missing), body)
+        assert theirs.status_code == status, (who, theirs.get_data(as_text=True)[:300])
+        assert _comparable(theirs, real) == _comparable(absent, missing), who
+        assert _state(world) == before, who
+    sec = world.app.test_client()
+    r = getattr(sec, method.lower())(template.format(id=real), headers=auth(world.stack.secretariat_token()),
+                                     **({"json": body} if body else {}))
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
 
 
 def test_the_other_applicants_csrf_token_is_what_lets_its_posts_through(world):

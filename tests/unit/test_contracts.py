@@ -150,7 +150,7 @@ WRONG_TYPE = {
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
     "applicant.registered": ("type", "ngo"),
-    "applicant.updated": ("changes", ["contact_email"]),
+    "applicant.updated": ("changes", ["country"]),
     "application.submitted": ("category", "best_city"),
     "application.withdrawn": ("reason", "x" * 2001),
     "application.screened": ("reason", "x" * 2001),
@@ -472,3 +472,21 @@ def test_signin_requested_reason_is_optional_and_checked():
     with pytest.raises(ValidationError) as exc_info:
         make_event("signin.requested", {**data, "reason": "curiosity"}, producer="intake")
     assert list(_data_errors(exc_info)) == ["reason"]
+
+
+def test_applicant_updated_contact_email_change_names_the_previous_address():
+    """Only the secretariat changes the sign-in address; the event then carries the old one, so
+    notify can tell both mailboxes. Without such a change the field is absent."""
+    data = _payload("applicant.updated")
+    assert "previous_contact_email" not in make_event("applicant.updated", data, producer="intake").data
+    changed = {**data, "changes": ["contact_email"], "contact_email": "new.officer@kcg.example.tw",
+               "previous_contact_email": "mei.lin@kcg.example.tw"}
+    event = make_event("applicant.updated", changed, producer="intake")
+    assert event.data["previous_contact_email"] == "mei.lin@kcg.example.tw"
+    assert event.data["changes"] == ["contact_email"]
+    for bad in ({**changed, "previous_contact_email": "not an address"},
+                {k: v for k, v in changed.items() if k != "previous_contact_email"},
+                {**data, "previous_contact_email": "mei.lin@kcg.example.tw"}):
+        with pytest.raises(ValidationError) as exc_info:
+            make_event("applicant.updated", bad, producer="intake")
+        assert list(_data_errors(exc_info)) == ["previous_contact_email"]

@@ -1,0 +1,56 @@
+"""What the tests of the applicant's record and of its sign-in address share: intake's outbox
+messages, notify's handlers fed through its inbox, and notify's recipients seeded as
+application.submitted leaves them."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from services.intake.models import outbox
+from services.notify.handlers import make_handlers as notify_handlers
+from services.notify.models import Recipient
+from services.notify.models import inbox as notify_inbox
+from services.notify.models import outbox as notify_outbox
+from shared.events import parse_message
+from shared.inbox import InboxDispatcher
+
+
+def service_db(stack, service: str = "intake"):
+    return stack.apps[service].extensions["prize"]["db"]
+
+
+def outbox_messages(stack, type_: str) -> list[dict]:
+    """The full messages of intake's outbox rows of this type, oldest first."""
+    with service_db(stack).engine.connect() as conn:
+        bodies = conn.execute(select(outbox.c.body).where(outbox.c.type == type_).order_by(outbox.c.seq)).scalars()
+        return [json.loads(b) for b in bodies]
+
+
+class NoSender:
+    """Deliveries are recorded by notify's handlers; sending them is not what these tests check."""
+
+    def outgoing(self, delivery):
+        return None
+
+    def deliver(self, *args):
+        return None
+
+
+def dispatch_to_notify(stack, message: dict) -> None:
+    """Hand an event, as it travels (JSON), to notify's handlers through notify's inbox."""
+    dispatch = InboxDispatcher(service_db(stack, "notify"), notify_inbox, notify_outbox, "notify",
+                               notify_handlers(NoSender()))
+    dispatch(parse_message(json.loads(json.dumps(message))))
+
+
+def seed_recipients(stack, pairs, year: int = 2026) -> None:
+    """notify's recipient rows for (application, applicant) pairs, as application.submitted
+    leaves them (the tests call intake's API, not notify's worker)."""
+    with service_db(stack, "notify").session() as s, s.begin():
+        for app, who in pairs:
+            s.add(Recipient(application_id=app["id"], reference=app["reference"], title=app["title"],
+                            category=app["category"], year=year, organisation=who["organisation"],
+                            contact_name=who["contact_name"], contact_email=who["contact_email"],
+                            secondary_email=who["secondary_email"], language=who["language"],
+                            finalist_released=False, award_released=False))
