@@ -271,6 +271,9 @@ class ApplicantsView(MethodView):
             abort(429, message=exc.message, headers={"Retry-After": "900"})
 
 
+FIXED_FIELDS_422 = "a value is not valid, or the field cannot be changed (type, country, contact_email)"
+
+
 @applicants.route("/me")
 class MyRecordView(MethodView):
     @require_role("applicant")
@@ -284,8 +287,7 @@ class MyRecordView(MethodView):
     @applicants.doc(security=[{"bearer": []}])
     @applicants.arguments(ApplicantUpdate)
     @applicants.response(200, ApplicantOut)
-    @applicants.alt_response(422, description="a value is not valid, or the field cannot be changed "
-                                              "(type, country, contact_email)")
+    @applicants.alt_response(422, description=FIXED_FIELDS_422)
     def patch(self, data):
         """Change the caller's own record (organisation, city, contacts, language).
 
@@ -308,8 +310,7 @@ class ApplicantView(MethodView):
     @applicants.doc(security=[{"bearer": []}])
     @applicants.arguments(ApplicantUpdate)
     @applicants.response(200, ApplicantOut)
-    @applicants.alt_response(422, description="a value is not valid, or the field cannot be changed "
-                                              "(type, country, contact_email)")
+    @applicants.alt_response(422, description=FIXED_FIELDS_422)
     def patch(self, data, applicant_id):
         """Change the caller's own record by its id, as ``PATCH /api/applicants/me`` does."""
         return _update(applicant_id, data)

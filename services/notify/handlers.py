@@ -244,7 +244,7 @@ def make_handlers(sender: Sender) -> dict:
         way in, the old one gets a security notice (if nobody asked for this, it is the only
         warning the previous holder of the account gets)."""
         d = event.data
-        if "contact_email" in d["changes"] and d.get("previous_contact_email"):
+        if d.get("previous_contact_email"):  # the contract: present exactly when contact_email changed
             language = templates.language_for("contact_email_changed", d["language"])
             for address, addressee in ((d["contact_email"], "new"), (d["previous_contact_email"], "old")):
                 context = {"contact_name": d["contact_name"], "organisation": d["organisation"],

@@ -19,39 +19,16 @@ from sqlalchemy import func, select
 from services.intake.models import Applicant, ContactChange, outbox
 from services.notify.models import Delivery, Recipient
 from shared.auth import issue_token
-from shared.config import load_settings
-from tests.conftest import env_for
-from tests.support.applicants import dispatch_to_notify, outbox_messages, seed_recipients, service_db
-from tests.support.stack import (KAOHSIUNG, Stack, api_token, auth, open_call, register, signin_events,
+from tests.support.applicants import intake_and_notify_stack, intake_client, two_applicants  # noqa: F401 (fixtures)
+from tests.support.applicants import (OTHER, SECOND, dispatch_to_notify, outbox_messages, seed_recipients,
+                                     service_db)
+from tests.support.stack import (KAOHSIUNG, api_token, auth, open_call, register, signin_events,
                                  start_draft, submit_application)
 
 OLD = KAOHSIUNG["contact_email"]
 NEW = "smartcity@kcg.example.tw"
-SECOND = "chen.wei@kcg.example.tw"
-OTHER_EMAIL = "smart@sd.example.kr"
+OTHER_EMAIL = OTHER["contact_email"]
 REASON = "Lin Mei-hua retired; the mayor's office asked by letter of 3 March to use the team mailbox."
-
-
-@pytest.fixture(params=["embedded", "real"])
-def stack(request, tmp_path):
-    """intake and notify in this process, on SQLite or on PostgreSQL (fresh databases)."""
-    s = Stack(load_settings(env_for(request, tmp_path / "var", request.param)), services=("intake", "notify"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def intake(stack):
-    return stack.clients["intake"]
-
-
-@pytest.fixture
-def two(intake):
-    a, a_token = register(intake, secondary_name="Chen Wei", secondary_email=SECOND)
-    b, b_token = register(intake, organisation="Seongdong-gu Office", country="KR", city="Seoul",
-                          contact_name="Park Ji-won", contact_email=OTHER_EMAIL)
-    return a, a_token, b, b_token
-
 
 
 def _sec(stack) -> dict:
@@ -60,7 +37,6 @@ def _sec(stack) -> dict:
 
 def _put(intake, applicant_id, headers, **body):
     return intake.put(f"/api/applicants/{applicant_id}/contact-email", headers=headers, json=body)
-
 
 
 def _state(stack) -> dict:
@@ -214,7 +190,6 @@ def test_the_old_address_gets_no_sign_in_link_and_the_new_one_signs_in(stack, in
 
 
 # --- notify: the recipients follow, and both addresses hear of it ---------------------------------
-
 
 
 def test_notify_moves_the_recipients_address_and_tells_both_addresses_once(stack, intake, two):

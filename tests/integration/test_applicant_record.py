@@ -19,36 +19,19 @@ from services.intake.models import Applicant, outbox
 from services.notify.handlers import make_handlers as notify_handlers
 from services.notify.models import Recipient
 from services.notify.models import inbox as notify_inbox
-from shared.config import load_settings
-from tests.conftest import env_for
-from tests.support.applicants import dispatch_to_notify, outbox_messages, seed_recipients, service_db
-from tests.support.stack import (KAOHSIUNG, Stack, auth, open_call, register, signin_events, start_draft,
+from tests.support.applicants import intake_and_notify_stack, intake_client, two_applicants  # noqa: F401 (fixtures)
+from tests.support.applicants import (OTHER, dispatch_to_notify, outbox_messages, seed_recipients,
+                                     service_db)
+from tests.support.stack import (KAOHSIUNG, auth, open_call, signin_events, start_draft,
                                  submit_application)
 
 EMAIL = KAOHSIUNG["contact_email"]
-OTHER = dict(KAOHSIUNG, organisation="Seongdong-gu Office", country="KR", city="Seoul",
-             contact_name="Park Ji-won", contact_email="smart@sd.example.kr")
-
-
-@pytest.fixture(params=["embedded", "real"])
-def stack(request, tmp_path):
-    """intake and notify in this process, on SQLite or on PostgreSQL (fresh databases)."""
-    s = Stack(load_settings(env_for(request, tmp_path / "var", request.param)), services=("intake", "notify"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def intake(stack):
-    return stack.clients["intake"]
-
 
 
 def _applicants(stack) -> list[tuple]:
     with service_db(stack).session() as s:
         return [tuple((c.name, getattr(a, c.key)) for c in Applicant.__table__.columns)
                 for a in s.scalars(select(Applicant).order_by(Applicant.contact_email))]
-
 
 
 def _outbox_count(stack) -> int:
@@ -162,12 +145,6 @@ def test_register_page_without_the_form_token_is_refused(stack, intake):
 
 
 # --- B. the applicant's own record over the API ------------------------------------------------
-
-@pytest.fixture
-def two(intake):
-    a, a_token = register(intake, secondary_name="Chen Wei", secondary_email="chen.wei@kcg.example.tw")
-    b, b_token = register(intake, **{k: v for k, v in OTHER.items() if k != "type"})
-    return a, a_token, b, b_token
 
 
 def test_applicant_reads_own_record_as_me_and_by_id(intake, two):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from services.intake.models import outbox
@@ -12,8 +13,41 @@ from services.notify.handlers import make_handlers as notify_handlers
 from services.notify.models import Recipient
 from services.notify.models import inbox as notify_inbox
 from services.notify.models import outbox as notify_outbox
+from shared.config import load_settings
 from shared.events import parse_message
 from shared.inbox import InboxDispatcher
+from tests.conftest import env_for
+from tests.support.stack import KAOHSIUNG, Stack, register
+
+# The two applicants of these tests: Kaohsiung (with a second contact) and Seongdong-gu.
+SECOND = "chen.wei@kcg.example.tw"
+OTHER = dict(KAOHSIUNG, organisation="Seongdong-gu Office", country="KR", city="Seoul",
+             contact_name="Park Ji-won", contact_email="smart@sd.example.kr")
+
+
+# Fixtures, imported by the test modules that use them under their pytest names (``stack``
+# replaces conftest's intake-only one there); the function names differ so that a test's
+# parameter does not shadow an import.
+
+@pytest.fixture(name="stack", params=["embedded", "real"])
+def intake_and_notify_stack(request, tmp_path):
+    """intake and notify in this process, on SQLite or on PostgreSQL (fresh databases)."""
+    s = Stack(load_settings(env_for(request, tmp_path / "var", request.param)), services=("intake", "notify"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(name="intake")
+def intake_client(stack):
+    return stack.clients["intake"]
+
+
+@pytest.fixture(name="two")
+def two_applicants(intake):
+    """Both applicants registered and signed in: (a, a_token, b, b_token)."""
+    a, a_token = register(intake, secondary_name="Chen Wei", secondary_email=SECOND)
+    b, b_token = register(intake, **{k: v for k, v in OTHER.items() if k != "type"})
+    return a, a_token, b, b_token
 
 
 def service_db(stack, service: str = "intake"):
