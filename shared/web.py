@@ -25,6 +25,7 @@ log = logging.getLogger("prize.web")
 
 MAX_JSON_BODY = 1024 * 1024  # API bodies are small; documents go straight to storage
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -157,8 +158,12 @@ def _install_metrics(app: Flask, service: str) -> None:
 
     @app.after_request
     def _count(response):
+        # Label values come from a fixed set, never from the request as sent: each new value is
+        # a new series kept for the life of the process, so a made-up method or path would
+        # otherwise grow the worker's memory and this page without bound.
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        requests_total.labels(service, request.method, endpoint, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        requests_total.labels(service, method, endpoint, str(response.status_code)).inc()
         if "started" in g:
             latency.labels(service, endpoint).observe(time.perf_counter() - g.started)
         return response
