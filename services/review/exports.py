@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,12 +21,24 @@ STANDING_COLUMNS = ["category", "rank", "outcome", "reference", "application_id"
                     "explanation"]
 
 
-def _cell(value):
-    """Text a spreadsheet would run as a formula is kept as text (CSV/formula injection)."""
+# A spreadsheet runs a cell starting with one of these as a formula (CSV/formula injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_LEADING_CONTROLS = re.compile("^[\x00-\x1f\x7f]+")
+# XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError on the C0 ones), so one
+# applicant's stray control character would otherwise make the whole round's XLSX fail.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _cell(value, xml: bool = False):
+    """Text a spreadsheet would run as a formula is kept as text; for XLSX, characters XML cannot
+    carry are dropped first (the guard looks past leading controls, which a reader may strip)."""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        if xml:
+            value = _NOT_IN_XML.sub("", value)
+        if value[:1] in _FORMULA_START or _LEADING_CONTROLS.sub("", value)[:1] in _FORMULA_START:
+            return "'" + value
     return value
 
 
@@ -90,12 +103,12 @@ def round_xlsx(session: Session, round_id, normalise: bool = False) -> bytes:
     scores.title = "Scores"
     scores.append(SCORE_COLUMNS)
     for row in score_rows(session, rnd):
-        scores.append([_cell(v) for v in row])
+        scores.append([_cell(v, xml=True) for v in row])
     table = jury.standings(session, rnd.id, normalise)
     standings = book.create_sheet("Standings")
     standings.append(STANDING_COLUMNS)
     for row in standing_rows(table):
-        standings.append([_cell(v) for v in row])
+        standings.append([_cell(v, xml=True) for v in row])
     for sheet in (scores, standings):
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
