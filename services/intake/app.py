@@ -38,5 +38,9 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     # invited applicants who have not answered: the day before the RSVP date and once it passed
     rsvp = PeriodicJob("rsvp-reminders", ceremony.CHECK_EVERY_SECONDS,
                        lambda: ceremony.run_reminders(db, settings.public_url))
+    # whoever is due a ceremony invitation and has none (a safety net: releases and the
+    # ceremony's PUT invite at once)
+    invite = PeriodicJob("ceremony-invitations", ceremony.INVITE_SWEEP_SECONDS,
+                         lambda: ceremony.sweep_invitations(db, settings.public_url))
     return ServiceWorker(SERVICE, settings, db, outbox, inbox, make_handlers(settings.public_url),
-                         jobs=[remind, rsvp])
+                         jobs=[remind, rsvp, invite])

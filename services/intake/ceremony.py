@@ -10,6 +10,22 @@ has the application as its primary key and is claimed with INSERT ... ON CONFLIC
 the transaction that adds ``ceremony.invited`` to the outbox: two workers, or a redelivered
 event, invite once.
 
+One lock for both paths. A release's transaction and the secretariat's PUT of the ceremony
+each see only what the other has committed: if each looked before the other committed, the
+release would read "no ceremony yet" and the PUT "not released yet", and nobody would invite.
+So every invitation step first locks the call's row (SELECT ... FOR UPDATE on PostgreSQL;
+SQLite's BEGIN IMMEDIATE serialises every transaction anyway) and only then reads the ceremony
+and the status rows: whichever comes second waits for the first to commit, then reads it
+(READ COMMITTED takes a fresh snapshot per statement) and invites. The call row is chosen
+because it exists before either path runs; the ceremony row may not exist yet, and locking a
+row that is not there locks nothing.
+
+A sweep heals. Intake's worker also runs ``sweep_invitations`` (every
+``INVITE_SWEEP_SECONDS``): every call whose ceremony is still ahead, one transaction each, under
+the same lock and the same claim, so an invitation missed for any reason (a bug, a row that
+failed validation and was fixed later) goes out at the next sweep, and two workers sweeping
+at once invite each application once.
+
 Answers. The invited applicant answers for a delegation (names, roles, emails), names a
 substitute, states accessibility needs and asks for a visa invitation letter. Each answer or
 change publishes ``ceremony.rsvp_received`` (notify confirms it by email). Answers are taken
@@ -53,6 +69,8 @@ PRODUCER = "intake"
 INVITING = {"finalist": ("finalist",), "award": ("winner", "special_mention")}
 REMIND_BEFORE = timedelta(days=1)
 CHECK_EVERY_SECONDS = 300.0
+# How often intake's worker looks for applications due an invitation that have none.
+INVITE_SWEEP_SECONDS = 60.0
 
 
 class NotInvited(LookupError):
@@ -107,12 +125,20 @@ def invite_due(session: Session, now: datetime, public_url: str, *, call_id: str
         call_id, candidates = app.call_id, [app]
     else:
         candidates = None
-    ceremony = session.get(Ceremony, str(call_id)) if call_id else None
+    if not call_id or not lock_call(session, str(call_id)):
+        return 0
+    # read only now, under the lock: what a concurrent release or PUT committed is seen
+    ceremony = session.get(Ceremony, str(call_id))
     if ceremony is None or as_utc(ceremony.starts_at) <= now:
         return 0  # no ceremony yet (setting it invites), or it is over
     if candidates is None:
-        candidates = session.scalars(select(Application).where(
-            Application.call_id == ceremony.call_id, Application.submitted_at.is_not(None))
+        released = select(StatusUpdate.application_id).where(StatusUpdate.stage.startswith(domain.RELEASED_PREFIX))
+        candidates = session.scalars(
+            select(Application)
+            .outerjoin(CeremonyInvitation, CeremonyInvitation.application_id == Application.id)
+            .where(Application.call_id == ceremony.call_id, Application.submitted_at.is_not(None),
+                   Application.withdrawn_at.is_(None), CeremonyInvitation.application_id.is_(None),
+                   Application.id.in_(released))
             .order_by(Application.id)).all()
     ids = [a.id for a in candidates]
     invited = set(session.scalars(select(CeremonyInvitation.application_id)
@@ -146,8 +172,33 @@ def invite_due(session: Session, now: datetime, public_url: str, *, call_id: str
     return count
 
 
+def lock_call(session: Session, call_id: str) -> bool:
+    """Take the call's row lock for the rest of the transaction (the one row every invitation
+    path serialises on); False if there is no such call."""
+    return session.execute(select(Call.id).where(Call.id == call_id).with_for_update()).first() is not None
+
+
+def sweep_invitations(db: Database, public_url: str, *, now: datetime | None = None) -> int:
+    """The worker's timed job: invite, call by call (one transaction each, under the call's
+    lock), everyone due an invitation who has none. Returns how many were invited."""
+    now = now or datetime.now(timezone.utc)
+    with db.session() as session, session.begin():
+        calls = session.scalars(select(Ceremony.call_id).where(Ceremony.starts_at > now)
+                                .order_by(Ceremony.call_id)).all()
+    count = 0
+    for call_id in calls:  # a fresh session each: nothing read under an earlier lock is reused
+        with db.session() as session, session.begin():
+            count += invite_due(session, now, public_url, call_id=call_id)
+    if count:
+        log.warning("the invitation sweep invited %d application(s) that no release or ceremony change "
+                    "had invited", count)
+    return count
+
+
 def set_ceremony(session: Session, call: Call, data: dict, who: str, now: datetime, public_url: str) -> Ceremony:
-    """Create or change the edition's ceremony, then invite those already released."""
+    """Create or change the edition's ceremony, then invite those already released. The caller
+    holds the call's row lock (see lock_call): a release handled at the same moment waits for
+    this transaction and then invites under the ceremony it committed."""
     starts_at, rsvp_by = as_utc(data["starts_at"]), as_utc(data["rsvp_by"])
     if rsvp_by >= starts_at:
         raise RuleViolation("rsvp_by must be before the ceremony starts", 422, "rsvp_by")
