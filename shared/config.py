@@ -17,6 +17,10 @@ DEFAULT_PORTS = {"intake": 8001, "review": 8002, "notify": 8003}
 AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
+# An SNS topic's ARN, in any AWS partition: arn:aws:sns:eu-west-1:123456789012:prize-ses-feedback
+SNS_TOPIC_ARN = re.compile(r"arn:aws(-[a-z]+)*:sns:" + AWS_REGION.pattern + r":\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
+
+
 class ConfigError(SystemExit):
     """Raised with one human line naming the variable that is wrong."""
 
@@ -101,6 +105,8 @@ class Settings:
     review_public_url: str = "http://127.0.0.1:8002"
     signin_limit_per_address: int = 5
     signin_limit_per_client: int = 20
+    # SNS topics whose SES notifications notify accepts; none: every SNS message is refused
+    ses_topic_arns: tuple[str, ...] = ()
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -184,6 +190,15 @@ def load_settings(env=None) -> Settings:
             raise ConfigError(name, f"must be the http:// or https:// address where {who}, "
                                     f"such as https://prize.example.org, got {value!r}")
 
+    raw = env.get("PRIZE_SES_TOPIC_ARNS") or ""
+    topics = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+    if raw and not topics:
+        raise ConfigError("PRIZE_SES_TOPIC_ARNS", f"names no topic, got {raw!r}")
+    for topic in topics:
+        if not SNS_TOPIC_ARN.fullmatch(topic):
+            raise ConfigError("PRIZE_SES_TOPIC_ARNS", "must be SNS topic ARNs separated by commas, such as "
+                                                      f"arn:aws:sns:eu-west-1:123456789012:prize-ses-feedback, got {topic!r}")
+
     return Settings(
         broker_url=broker,
         database_urls=dbs,
@@ -204,4 +219,5 @@ def load_settings(env=None) -> Settings:
         # links in emails are built as public_url + "/signin/..."
         public_url=public_url.rstrip("/"),
         review_public_url=review_public_url.rstrip("/"),
+        ses_topic_arns=topics,
     )

@@ -6,6 +6,13 @@ Each message is signed: the certificate is fetched only from ``https://sns.<regi
 (any other URL is refused, so nobody can sign with a key of their own), cached, and the
 signature over the documented canonical string is checked (SignatureVersion 1: SHA1withRSA,
 2: SHA256withRSA). Anything unsigned, tampered with or signed by someone else is a 403.
+
+A valid signature only proves the message came through SNS: anybody can subscribe this endpoint to
+a topic of their own and publish a forged bounce. So only the topics of ``PRIZE_SES_TOPIC_ARNS``
+are heard (checked before anything is fetched; none configured: every message is refused, with a
+warning in the log), a subscription to any other topic is not confirmed, and a message whose
+signed Timestamp is older than :data:`MAX_AGE` (SNS stops retrying an HTTP endpoint within an
+hour) is refused, so a captured message cannot be replayed later.
 """
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ import logging
 import re
 import threading
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -48,12 +55,31 @@ _FIELDS = {
 }
 _HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 
-_cache: dict[str, x509.Certificate] = {}
+# SNS's total retry time for an HTTP endpoint is at most an hour; anything older is a replay.
+MAX_AGE = timedelta(hours=1)
+MAX_SKEW = timedelta(minutes=5)  # how far ahead of ours the signer's clock may be
+
+# SNS signs with one certificate per region at a time, rotated rarely: a few entries suffice, and
+# the bound keeps a flood of made-up (but existing) certificate URLs from growing the process.
+CERT_CACHE_SIZE = 32
+_cache: dict[str, x509.Certificate] = {}  # least recently used first
 _cache_lock = threading.Lock()
 
 
-class SignatureError(Exception):
+class Refused(Exception):
+    """The message is not to be acted on (403)."""
+
+
+class SignatureError(Refused):
     """The message is not provably from SNS."""
+
+
+class StaleMessage(Refused):
+    """Signed by SNS, but too old (or too far in the future) to be taken as new."""
+
+
+class ForeignTopic(Refused):
+    """From a topic that is not one of ours."""
 
 
 class CertificateUnavailable(Exception):
@@ -98,19 +124,28 @@ def certificate(url: str) -> x509.Certificate:
     if not allowed_certificate_url(url):
         raise SignatureError(f"SigningCertURL {url!r} is not an https://sns.<region>.amazonaws.com certificate")
     with _cache_lock:
-        cached = _cache.get(url)
-    if cached is not None:
-        return cached
-    try:
-        pem = _download(url)
-    except OSError as exc:
-        raise CertificateUnavailable(f"could not fetch {url}: {exc}") from exc
-    try:
-        cert = x509.load_pem_x509_certificate(pem)
-    except ValueError as exc:
-        raise SignatureError(f"{url} is not a PEM certificate") from exc
-    with _cache_lock:
-        _cache[url] = cert
+        cert = _cache.pop(url, None)
+        if cert is not None:
+            _cache[url] = cert  # most recently used now (plain dicts keep insertion order)
+    if cert is None:
+        try:
+            pem = _download(url)
+        except OSError as exc:
+            raise CertificateUnavailable(f"could not fetch {url}: {exc}") from exc
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
+            raise SignatureError(f"{url} is not a PEM certificate") from exc
+        with _cache_lock:
+            _cache[url] = cert
+            while len(_cache) > CERT_CACHE_SIZE:
+                del _cache[next(iter(_cache))]
+    now = datetime.now(timezone.utc)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        with _cache_lock:
+            _cache.pop(url, None)
+        raise SignatureError(f"the signing certificate {url} is valid only from {cert.not_valid_before_utc} "
+                             f"to {cert.not_valid_after_utc}: expired or not yet valid")
     return cert
 
 
@@ -149,6 +184,32 @@ def verify(message: dict) -> None:
         key.verify(raw, data, padding.PKCS1v15(), algorithm())
     except InvalidSignature as exc:
         raise SignatureError("signature does not match") from exc
+    fresh(message["Timestamp"], datetime.now(timezone.utc))
+
+
+def fresh(stamp: str, now: datetime) -> None:
+    """Raise StaleMessage unless the signed ``Timestamp`` is within MAX_AGE before ``now``."""
+    try:
+        at = datetime.fromisoformat(stamp)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise StaleMessage(f"Timestamp {stamp[:40]!r} is not an ISO 8601 time with its zone")
+    if at < now - MAX_AGE:
+        raise StaleMessage(f"Timestamp {stamp} is more than {MAX_AGE} old: SNS no longer retries it, "
+                           "so it is a replay")
+    if at > now + MAX_SKEW:
+        raise StaleMessage(f"Timestamp {stamp} is in the future")
+
+
+def pinned(message: dict, topics: tuple[str, ...]) -> None:
+    """Raise ForeignTopic unless the message's TopicArn is one of ``topics``."""
+    topic = message.get("TopicArn")
+    if not topics:
+        raise ForeignTopic("PRIZE_SES_TOPIC_ARNS is not set, so no SNS topic is trusted")
+    if topic not in topics:
+        shown = topic[:300] if isinstance(topic, str) else topic
+        raise ForeignTopic(f"topic {shown!r} is not one of PRIZE_SES_TOPIC_ARNS")
 
 
 def suppress(session: Session, email: str, reason: str, detail: str | None = None,
@@ -223,13 +284,18 @@ class SesNotificationsView(MethodView):
     def post(self):
         """An SNS message: a subscription to confirm, or an SES bounce or complaint notification.
 
-        Public (SNS sends no token): the message's SNS signature is what is checked.
+        Public (SNS sends no token): its topic, its SNS signature and its age are what is checked.
         """
         message = request.get_json(silent=True)
         if not isinstance(message, dict):
             abort(400, message="an SNS message is a JSON object")
         try:
+            # the topic first: a stranger's topic gets no certificate fetched and no URL visited
+            pinned(message, current_app.extensions["prize"]["settings"].ses_topic_arns)
             verify(message)
+        except (ForeignTopic, StaleMessage) as exc:
+            log.warning("SNS message refused: %s", exc)
+            abort(403, message=f"SNS message refused: {exc}")
         except SignatureError as exc:
             log.warning("SNS message refused: %s", exc)
             abort(403, message=f"SNS signature not verified: {exc}")

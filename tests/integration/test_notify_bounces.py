@@ -66,9 +66,14 @@ def sign(message: dict, key=KEY, version="1", cert_url=CERT_URL) -> dict:
     return message
 
 
+def now_stamp() -> str:
+    """Now, as SNS writes its Timestamp (older messages are refused as stale)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def notification(ses: dict, message_id="5a1c2f8e-0000-4000-8000-000000000001") -> dict:
     return {"Type": "Notification", "MessageId": message_id, "TopicArn": TOPIC,
-            "Message": json.dumps(ses), "Timestamp": "2026-07-14T09:00:00.000Z"}
+            "Message": json.dumps(ses), "Timestamp": now_stamp()}
 
 
 def bounce(*addresses, kind="Permanent", sub="General"):
@@ -104,7 +109,7 @@ def certificate_server(monkeypatch):
 
 @pytest.fixture
 def notify(tmp_path, certificate_server):
-    stack = Stack(load_settings(embedded_env(tmp_path / "var")), services=("notify",))
+    stack = Stack(load_settings(embedded_env(tmp_path / "var", PRIZE_SES_TOPIC_ARNS=TOPIC)), services=("notify",))
     yield stack
     stack.stop()
 
@@ -186,7 +191,7 @@ def test_a_malformed_body_is_a_400(notify, body):
 
 def test_a_subscription_is_confirmed_only_at_amazon(notify, certificate_server):
     confirm = {"Type": "SubscriptionConfirmation", "MessageId": "m-1", "Token": "tok", "TopicArn": TOPIC,
-               "Message": "You have chosen to subscribe", "Timestamp": "2026-07-14T09:00:00.000Z",
+               "Message": "You have chosen to subscribe", "Timestamp": now_stamp(),
                "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok"}
     r = post(notify, sign(confirm))
     assert r.status_code == 200 and r.get_json() == {"confirmed": True}
