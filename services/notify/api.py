@@ -125,9 +125,12 @@ email_templates = Blueprint("templates", __name__, url_prefix="/api/templates",
                             description="The wording of the emails, per edition (secretariat)")
 
 
-def _known(name: str, language: str) -> None:
+def _known(name: str, language: str, edition: int | None = None) -> None:
     if language not in templates.available().get(name, []):
         abort(404, message=f"no email template {name} in language {language}")
+    # checked before any query: a number past the database's integer range is a 500 there
+    if edition is not None and not templates.is_edition(edition):
+        abort(404, message=f"no edition {edition}: an edition is a year from 2000 to 2999")
 
 
 @email_templates.route("")
@@ -170,7 +173,7 @@ class OverrideView(MethodView):
     @email_templates.response(200, OverrideOut)
     def get(self, name, language, edition):
         """The sources used for this edition: the stored override, else the file's."""
-        _known(name, language)
+        _known(name, language, edition)
         with _db().session() as s:
             row = s.get(TemplateOverride, (name, language, edition))
             if row is not None:
@@ -185,9 +188,7 @@ class OverrideView(MethodView):
     @email_templates.response(200, OverrideOut)
     def put(self, body, name, language, edition):
         """Store this edition's wording; 422 naming every problem if it is broken (nothing stored)."""
-        _known(name, language)
-        if not 2000 <= edition <= 2999:
-            abort(404, message=f"no edition {edition}")
+        _known(name, language, edition)
         try:
             with _db().session() as s, s.begin():
                 row = templates.save_override(s, name, language, edition, body["text_source"], body["html_source"],
@@ -201,7 +202,7 @@ class OverrideView(MethodView):
     @email_templates.response(204)
     def delete(self, name, language, edition):
         """Back to the file for this edition."""
-        _known(name, language)
+        _known(name, language, edition)
         with _db().session() as s, s.begin():
             if not templates.delete_override(s, name, language, edition):
                 abort(404, message=f"{name}.{language} has no override for {edition}")

@@ -217,10 +217,14 @@ def template_list():
 
 
 def _edition_arg() -> int | None:
+    """The ``edition`` asked for; None when there is none; a 404 when it is not a year (int() would
+    take "²" or "٢" for digits, and the database cannot compare a number past its integer range)."""
     value = request.values.get("edition", "").strip()
-    if value.isdigit() and 2000 <= int(value) <= 2999:
-        return int(value)
-    return None
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and templates.is_edition(int(value))):
+        abort(404)
+    return int(value)
 
 
 @pages.route("/templates/<name>/<language>", methods=["GET", "POST"])

@@ -173,6 +173,14 @@ def _render_stored(key, compiled, context: dict) -> tuple[str, str, str]:
     return _render_pair(compiled[0], compiled[1], context)
 
 
+FIRST_EDITION, LAST_EDITION = 2000, 2999
+
+
+def is_edition(year: int) -> bool:
+    """Whether ``year`` can be an edition (a call's year) whose wording is stored."""
+    return FIRST_EDITION <= year <= LAST_EDITION
+
+
 def _sample(template: str, edition: int | None) -> dict:
     """The template's sample data, of ``edition`` when given (its emails carry that year)."""
     context = dict(SAMPLES[template])
