@@ -148,6 +148,26 @@ def safe_filename(name: str, fallback: str = "document") -> str:
     return ascii_name[:150] or fallback
 
 
+# Other spellings of a type's extension that a download may keep as the applicant wrote them.
+EXTENSION_ALIASES = {"image/jpeg": (".jpeg",)}
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a checked file is downloaded under: the applicant's stem with the extension of
+    the type the check proved (its first bytes), never the one the applicant typed: a PDF
+    uploaded as ``evil.html`` must not be saved as a page a browser would open."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    extension = ALLOWED_TYPES.get(content_type)
+    if extension is None:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem = name
+    if dot and f".{suffix}".lower() in (extension, *EXTENSION_ALIASES.get(content_type, ())):
+        return name
+    return (stem.strip() or "document") + extension
+
+
 def content_disposition(filename: str) -> str:
     """``attachment`` with a sanitised ASCII name and the real one as RFC 5987 ``filename*``."""
     cleaned = "".join(c for c in filename.replace("\\", "/").rsplit("/", 1)[-1]
@@ -259,7 +279,7 @@ class S3Storage(Storage):
     def download_url(self, key, filename, content_type):
         return self.client.generate_presigned_url("get_object", Params={
             "Bucket": self.bucket, "Key": self.full_key(key),
-            "ResponseContentDisposition": content_disposition(filename),
+            "ResponseContentDisposition": content_disposition(download_name(filename, content_type)),
             "ResponseContentType": content_type}, ExpiresIn=DOWNLOAD_TTL)
 
 
@@ -408,7 +428,8 @@ class FileStorage(Storage):
 
     def download_url(self, key, filename, content_type):
         policy, signature = self._seal({"expiration": int(time.time()) + DOWNLOAD_TTL, "key": key,
-                                        "filename": filename, "content_type": content_type})
+                                        "filename": download_name(filename, content_type),
+                                        "content_type": content_type})
         query = urlencode({"policy": policy, "signature": signature})
         return f"{self.base_url}{self.DOWNLOAD_PATH}?{query}"
 

@@ -22,8 +22,10 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: intake",
                               blueprints=accounts.blueprints + api.blueprints + documents.blueprints + ceremony_api.blueprints,
                               test_config={**limits, **(test_config or {})})
-    for blueprint in accounts.page_blueprints + portal.blueprints + secretariat_pages.blueprints:  # pages
+    pages = accounts.page_blueprints + portal.blueprints + secretariat_pages.blueprints
+    for blueprint in pages:
         app.register_blueprint(blueprint)
+    portal.secure_pages(app, pages)
     accounts.init_app(app)
     return app
 

@@ -6,6 +6,7 @@ Pages read intake's own tables and use the same domain rules as the JSON API.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from shared.web import current_principal
 
-from . import ceremony, domain, drafts, submission
+from . import ceremony, documents, domain, drafts, submission
 from .models import Applicant, Application, Call, Rsvp
 
 portal = Blueprint("portal", __name__, template_folder="templates", static_folder="static",
@@ -22,6 +23,42 @@ portal = Blueprint("portal", __name__, template_folder="templates", static_folde
 
 def _db():
     return current_app.extensions["prize"]["db"]
+
+
+# Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
+# style attributes of a few forms (never scripts). connect-src names the document store too: on
+# S3 the edit page's script sends the file straight to the bucket.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "connect-src 'self'{upload}; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
+               "base-uri 'none'")
+
+
+def _upload_origin() -> str:
+    """The origin upload forms post to, from a form signed for nothing (signing is local to
+    both stores: no request is sent); asked once per app."""
+    ext = current_app.extensions["prize"]
+    if "upload_origin" not in ext:
+        url = urlsplit(documents.storage().presign_upload("page-policy", "application/pdf", 1, "page-policy")["url"])
+        ext["upload_origin"] = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
+    return ext["upload_origin"]
+
+
+def secure_pages(app, blueprints) -> None:
+    """Every response of these page blueprints (applicant portal, sign-in, secretariat) may not
+    be framed and keeps its address to this site; a header a view set itself stays (the sign-in
+    pages' stricter "no-referrer")."""
+    names = {bp.name for bp in blueprints}
+
+    @app.after_request
+    def _page_headers(response):
+        if request.blueprint not in names:
+            return response
+        upload = _upload_origin()
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(upload=f" {upload}" if upload else ""))
+        response.headers.setdefault("X-Frame-Options", "DENY")  # browsers that predate frame-ancestors
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
 
 def _now() -> datetime:

@@ -1,9 +1,11 @@
 """The applicant portal in a real browser (Playwright + Debian's Chromium)."""
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests.e2e.conftest import mail_to
@@ -54,7 +56,6 @@ def test_portal_pages_ask_a_visitor_to_sign_in(page, intake_server):
 
 
 def test_portal_new_applicant_registers_signs_in_and_keeps_a_draft_across_reloads(page, portal_system):
-    import re
     stack, base = portal_system
     open_call(stack.clients["intake"], stack.secretariat_token())
     page.goto(base + "/")
@@ -81,7 +82,8 @@ def test_portal_new_applicant_registers_signs_in_and_keeps_a_draft_across_reload
     page.get_by_label("Summary").fill("Clean mobility shared with partners in São Paulo and Beyoğlu.")
     first = page.locator("textarea[data-criterion]").first
     first.fill("Diesel buses cause most harbour pollution; citizens named it first in 2023.")
-    page.wait_for_function("document.getElementById('save-state').textContent.startsWith('Saved')")
+    # a locator's wait, not wait_for_function: the page's CSP forbids the eval that one needs
+    expect(page.locator("#save-state")).to_have_text(re.compile(r"^Saved"))
     browser.screenshot(page, "portal-draft-autosaved")
     page.reload()
     assert page.get_by_label("Project title").input_value() == "Hydrogen buses for 高雄 harbour"
@@ -90,7 +92,6 @@ def test_portal_new_applicant_registers_signs_in_and_keeps_a_draft_across_reload
 
 
 def test_portal_applicant_uploads_a_pdf_submits_and_gets_the_acknowledgement(page, portal_system, tmp_path):
-    import re
     stack, base = portal_system
     open_call(stack.clients["intake"], stack.secretariat_token())
     page.goto(base + "/register")
@@ -114,7 +115,7 @@ def test_portal_applicant_uploads_a_pdf_submits_and_gets_the_acknowledgement(pag
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"0" * 300_000 + b"\n%%EOF\n")
     page.get_by_label("File").set_input_files(str(pdf))
     page.get_by_role("button", name="Upload").click()
-    page.wait_for_function("document.getElementById('upload-state').textContent.startsWith('Uploaded and checked')")
+    expect(page.locator("#upload-state")).to_have_text(re.compile(r"^Uploaded and checked"))
     assert page.locator("#upload-progress").evaluate("el => el.value") == 100
     browser.screenshot(page, "portal-uploaded")
 
