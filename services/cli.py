@@ -151,7 +151,16 @@ def dlq_list(service, limit):
     if not letters:
         click.echo(f"{service}: no dead letters")
     for letter in letters:
-        click.echo(f"{letter.event_id or '-'}  {letter.type or '-':<24} attempts={letter.attempts}  {letter.error}")
+        # One line per letter and nothing personal: the error's class and first line, with SQL,
+        # its parameters and addresses taken out (`prize dlq show` has the letter in full).
+        kind = "(undecodable)" if letter.undecodable else _one_line(letter.type or "-")
+        replays = f" replays={letter.replays}" if letter.replays else ""
+        click.echo(f"{_one_line(str(letter.event_id or '-'))}  {kind:<24} attempts={letter.attempts}"
+                   f"{replays}  {letter.summary()}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:80]
 
 
 @dlq.command("show")
@@ -176,12 +185,20 @@ def dlq_show(service, limit):
 @click.option("--limit", type=int, default=None, help="at most this many (default: all)")
 @click.option("--id", "event_id", default=None, help="only the dead letter of this event id")
 def dlq_replay(service, limit, event_id):
-    """Send dead letters back to the service's queue, with their attempts reset."""
+    """Send dead letters back to the service's queue, with their attempts reset.
+
+    A run takes at most the letters the queue held when it started and sends each back once:
+    a letter that fails again while the run goes on stays for the next run, counted as left."""
     from shared.dlq import replay
+    from shared.topology import dead_letter_queue_name, queue_name
     settings = _settings()
-    moved = replay(settings.broker_url, service, settings.namespace, limit, event_id)
-    from shared.topology import queue_name
-    click.echo(f"{service}: {moved} dead letter(s) sent back to {queue_name(service, settings.namespace)}")
+    done = replay(settings.broker_url, service, settings.namespace, limit, event_id)
+    again = f" ({done.again} of them sent back by this run and failed again)" if done.again else ""
+    click.echo(f"{service}: {done.found} found, {done.sent_back} dead letter(s) sent back to "
+               f"{queue_name(service, settings.namespace)}; {done.left} left in "
+               f"{dead_letter_queue_name(service, settings.namespace)}{again}")
+    if event_id and not done.sent_back:
+        click.echo(f"{service}: no dead letter of event {event_id} among the {done.found} found")
 
 
 @main.command()

@@ -25,6 +25,8 @@ from .logs import correlation
 log = logging.getLogger("prize.bus")
 
 ATTEMPTS_HEADER = "x-prize-attempts"
+# The content type of a message that could not be decoded, kept so a replay can resend it as it came.
+CONTENT_TYPE_HEADER = "x-prize-content-type"
 
 
 def broker_url(url: str) -> str:
@@ -138,11 +140,18 @@ class Publisher:
     def publish(self, event: Event) -> None:
         self.publish_many([(event.routing_key, event.to_message(), event.correlation_id)])
 
-    def send_to_queue(self, queue: str, body: dict, headers: dict) -> None:
-        """Publish straight to one queue through the default exchange (retries, dead letters)."""
+    def send_to_queue(self, queue: str, body: dict | str, headers: dict, content_type: str | None = None) -> None:
+        """Publish straight to one queue through the default exchange (retries, dead letters).
+
+        With ``content_type``, ``body`` is text sent as it is, under that type: a replayed letter
+        that never decoded goes back as it came, to fail (or, once fixed, pass) the same way."""
         self._ensure()
-        self._direct.publish(body, routing_key=queue, serializer="json",
-                         delivery_mode=2, headers=headers, retry=False)
+        if content_type:
+            self._direct.publish(body, routing_key=queue, content_type=content_type, content_encoding="utf-8",
+                                 delivery_mode=2, headers=headers, retry=False)
+        else:
+            self._direct.publish(body, routing_key=queue, serializer="json",
+                                 delivery_mode=2, headers=headers, retry=False)
         if self._confirms:
             self._sent += 1
             deadline = time.monotonic() + self.confirm_timeout
@@ -209,7 +218,8 @@ class EventConsumer(ConsumerMixin):
     def on_decode_error(self, message, exc) -> None:
         raw = message.body
         body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        self._dead_letter({"undecodable": body}, message, f"cannot decode: {exc}", 1)
+        self._dead_letter({"undecodable": body}, message, f"cannot decode: {exc}", 1,
+                          {CONTENT_TYPE_HEADER: message.content_type or ""})
 
     def on_message(self, body, message) -> None:
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
@@ -288,8 +298,9 @@ class EventConsumer(ConsumerMixin):
         self.requeue.send_to_queue(self.queue.name, body, headers)
         message.ack()
 
-    def _dead_letter(self, body, message, error: str, attempts: int) -> None:
+    def _dead_letter(self, body, message, error: str, attempts: int, extra: dict | None = None) -> None:
         headers = dict(message.headers or {})
+        headers.update(extra or {})
         headers.update({
             ATTEMPTS_HEADER: attempts,
             "x-prize-error": error[:2000],

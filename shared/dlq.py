@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from dataclasses import dataclass
 
 from . import topology
-from .bus import ATTEMPTS_HEADER, Publisher, connect
+from .bus import ATTEMPTS_HEADER, CONTENT_TYPE_HEADER, Publisher, connect
+
+# Which replay run last sent a letter back. The worker copies headers onto its retries and onto
+# the dead letter, so a letter that fails again carries it back into the dead-letter queue and
+# the same run can tell its own replays from the letters it has not seen yet.
+RUN_HEADER = "x-prize-replayed"
+REPLAYS_HEADER = "x-prize-replays"
 
 
 @dataclass
@@ -16,6 +24,44 @@ class DeadLetter:
     attempts: int
     routing_key: str | None
     body: object
+    replays: int = 0
+
+    @property
+    def undecodable(self) -> bool:
+        """The worker could not even decode it: ``body`` holds the text as it arrived."""
+        return (isinstance(self.body, dict) and set(self.body) == {"undecodable"}
+                and self.error.startswith("cannot decode"))
+
+    def summary(self) -> str:
+        """The error in one short line fit for a terminal or a ticket: see ``short_error``."""
+        return short_error(self.error)
+
+
+@dataclass
+class Replay:
+    found: int  # letters in the dead-letter queue when the run started
+    sent_back: int
+    again: int  # letters this run sent back that had already failed again before it finished
+    left: int  # letters in the dead-letter queue when the run finished
+
+
+_EMAIL = re.compile(r"[^\s@'\"(),;:<>\[\]]+@[^\s@'\"(),;:<>\[\]]+")
+# The parts of SQLAlchemy's and the drivers' messages that quote the statement or its values.
+_SQL_PARTS = re.compile(r"\[SQL:.*?\]|\[parameters:.*?\]|\(Background on this error at:[^)]*\)", re.S)
+_KEY_VALUES = re.compile(r"(Key \([^)]*\))=\([^)]*\)")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def short_error(error: str, width: int = 160) -> str:
+    """The error's class and the first line of its message, with no personal data: a handler's
+    error may quote the failing SQL with its parameters or name a person's address, and a list
+    of dead letters ends up in terminals, tickets and chat."""
+    text = _SQL_PARTS.sub(" ", error or "")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = _KEY_VALUES.sub(r"\1=(…)", first)
+    first = _EMAIL.sub("<address>", first)
+    first = " ".join(_CONTROLS.sub(" ", first).split())
+    return first if len(first) <= width else first[:width - 1] + "…"
 
 
 def _as_dead_letter(message) -> DeadLetter:
@@ -31,7 +77,12 @@ def _as_dead_letter(message) -> DeadLetter:
         attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
         routing_key=headers.get("x-prize-routing-key"),
         body=body,
+        replays=int(headers.get(REPLAYS_HEADER, 0) or 0),
     )
+
+
+def _depth(channel, queue_name: str) -> int:
+    return int(channel.queue_declare(queue=queue_name, passive=True).message_count or 0)
 
 
 def peek(url: str, service: str, namespace: str = "", limit: int = 100) -> list[DeadLetter]:
@@ -51,33 +102,60 @@ def peek(url: str, service: str, namespace: str = "", limit: int = 100) -> list[
 
 
 def replay(url: str, service: str, namespace: str = "", limit: int | None = None,
-           event_id: str | None = None) -> int:
-    """Move dead letters back to the service's queue with a fresh attempt count."""
+           event_id: str | None = None) -> Replay:
+    """Move dead letters back to the service's queue with a fresh attempt count.
+
+    One run looks at no more letters than the queue held when it started, and never sends back
+    a letter it already sent back: with the worker running, a letter whose cause is not fixed
+    returns to the dead-letter queue while the run is still going, and taking it again would
+    spend its retries over and over (and a run would only end when the worker fell behind)."""
     live = topology.queue_name(service, namespace)
+    dead = topology.dead_letter_queue_name(service, namespace)
+    run = uuid.uuid4().hex
     publisher = Publisher(url, namespace)
-    moved = 0
+    moved = again = 0
     keep = []
     try:
         with connect(url) as conn:
             channel = conn.channel()
             topology.declare(channel, namespace)
             queue = topology.dead_letter_queue(service, namespace).bind(channel)
-            while limit is None or moved < limit:
+            found = budget = _depth(channel, dead)
+            while budget > 0 and (limit is None or moved < limit):
                 message = queue.get(no_ack=False, accept=["json"])
                 if message is None:
                     break
+                budget -= 1
+                headers = dict(message.headers or {})
                 letter = _as_dead_letter(message)
+                if headers.get(RUN_HEADER) == run:
+                    again += 1
+                    keep.append(message)
+                    continue
                 if event_id and letter.event_id != event_id:
                     keep.append(message)
                     continue
-                headers = {k: v for k, v in (message.headers or {}).items()
-                           if not k.startswith("x-prize-") or k == "x-prize-routing-key"}
-                headers["x-prize-replayed"] = True
-                publisher.send_to_queue(live, letter.body, headers)
+                out = {k: v for k, v in headers.items()
+                       if not k.startswith("x-prize-") or k == "x-prize-routing-key"}
+                out[RUN_HEADER] = run
+                out[REPLAYS_HEADER] = letter.replays + 1
+                if letter.undecodable:
+                    # As it arrived: the worker decodes it (after a fix) or dead-letters it again
+                    # with the same body and the same error, not an error about our wrapper.
+                    publisher.send_to_queue(live, letter.body["undecodable"], out,
+                                            content_type=headers.get(CONTENT_TYPE_HEADER) or "application/json")
+                else:
+                    publisher.send_to_queue(live, letter.body, out)
                 message.ack()  # only after the broker confirmed the copy
                 moved += 1
+            # RabbitMQ and SQS count only the letters nobody holds, and RabbitMQ puts a rejected
+            # letter back in its count a moment after the reject: count before handing ours back.
+            # The embedded broker counts held letters too, and its reject is immediate.
+            left = _depth(channel, dead)
+            if conn.transport.driver_type in ("amqp", "sqs"):
+                left += len(keep)
             for message in keep:
                 message.reject(requeue=True)
     finally:
         publisher.close()
-    return moved
+    return Replay(found=found, sent_back=moved, again=again, left=left)
