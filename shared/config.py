@@ -105,6 +105,7 @@ class Settings:
     review_public_url: str = "http://127.0.0.1:8002"
     signin_limit_per_address: int = 5
     signin_limit_per_client: int = 20
+    mail_retry_hours: int = 96
     # SNS topics whose SES notifications notify accepts; none: every SNS message is refused
     ses_topic_arns: tuple[str, ...] = ()
 
@@ -181,6 +182,11 @@ def load_settings(env=None) -> Settings:
         if limits[name] is None or limits[name] < 1:
             raise ConfigError(name, f"must be a whole number of at least 1, got {raw!r}")
 
+    raw = _get(env, "PRIZE_MAIL_RETRY_HOURS", str(Settings.mail_retry_hours))
+    mail_retry_hours = _whole_number(raw)
+    if mail_retry_hours is None or not 1 <= mail_retry_hours <= 720:
+        raise ConfigError("PRIZE_MAIL_RETRY_HOURS", f"must be a whole number of hours from 1 to 720, got {raw!r}")
+
     public_url = _get(env, "PRIZE_PUBLIC_URL", Settings.public_url)
     review_public_url = _get(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url)
     for name, value, who in (("PRIZE_PUBLIC_URL", public_url, "applicants reach intake"),
@@ -214,6 +220,7 @@ def load_settings(env=None) -> Settings:
         mail_from=_get(env, "PRIZE_MAIL_FROM", Settings.mail_from),
         signin_limit_per_address=limits["PRIZE_SIGNIN_LIMIT_PER_ADDRESS"],
         signin_limit_per_client=limits["PRIZE_SIGNIN_LIMIT_PER_CLIENT"],
+        mail_retry_hours=mail_retry_hours,
         web_workers=web["PRIZE_WEB_WORKERS"],
         web_threads=web["PRIZE_WEB_THREADS"],
         # links in emails are built as public_url + "/signin/..."

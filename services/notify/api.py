@@ -2,6 +2,8 @@
 wording of the email templates per edition (stored overrides of the files)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -63,7 +65,8 @@ def web_sender() -> Sender:
     prize = current_app.extensions["prize"]
     if "sender" not in prize:
         settings = prize["settings"]
-        prize["sender"] = Sender(prize["db"], mailer_from_url(settings.mail_url), settings.mail_from)
+        prize["sender"] = Sender(prize["db"], mailer_from_url(settings.mail_url), settings.mail_from,
+                                 retry_for=timedelta(hours=settings.mail_retry_hours))
     return prize["sender"]
 
 

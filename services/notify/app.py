@@ -1,6 +1,8 @@
 """notify: every email a person must get. Wires the web app and the worker."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.web import create_service_app
@@ -31,6 +33,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
 def create_worker(settings: Settings | None = None) -> ServiceWorker:
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
-    sender = Sender(db, mailer_from_url(settings.mail_url), settings.mail_from)
+    sender = Sender(db, mailer_from_url(settings.mail_url), settings.mail_from,
+                    retry_for=timedelta(hours=settings.mail_retry_hours))
     return ServiceWorker(SERVICE, settings, db, outbox, inbox, make_handlers(sender),
                          jobs=[PeriodicJob("retry-deliveries", 5.0, sender.sweep)])

@@ -2,19 +2,30 @@
 
 The event handler only records the delivery, in the same transaction as the inbox row, so a
 redelivered event creates nothing. Sending happens after that commit. Each attempt is a claim
-(``attempts``) with a lease; once the provider accepted the envelope and just before the message
-goes, ``handed_at`` is committed, and it is cleared with the attempt's outcome. A worker that
-dies mid-attempt leaves the claim; when the sweep takes it up again:
+(``attempts``) with a lease; once the whole message (for SMTP, up to the final dot of DATA) has
+gone to the provider, ``handed_at`` is committed, and it is cleared with the attempt's outcome. A
+worker that dies mid-attempt leaves the claim; when the sweep takes it up again:
 
 * the mailbox can tell whether it has the message, and the attempt is reconciled with it;
-* before the hand-over (``handed_at`` empty) nothing can have been sent: it is sent;
-* after it, SMTP and SES cannot be asked: the delivery becomes ``unconfirmed`` and is not sent
-  again by itself (that could make two); the secretariat sees it and can resend it.
+* before the hand-over (``handed_at`` empty) the server has no message: it is sent again;
+* after it, the server had the whole message and died or we did before its answer was read:
+  SMTP and SES cannot be asked, and the message has almost surely arrived, so the delivery
+  becomes ``unconfirmed`` and is not sent again by itself (that would make two); SES's delivery
+  notification settles it as sent (sns.py), and the secretariat sees it and can resend it.
+
+Temporary failures are retried for a time, not a number of attempts: ``retry_for``
+(``PRIZE_MAIL_RETRY_HOURS``, four days by default, as mail servers do after RFC 5321
+§4.5.4.1), with a backoff of at least 15 s growing to an hour. An email whose content has an end
+(a sign-in link, ``expires_at``) is not sent after it. When the server itself fails (no
+connection, 421, our sender refused, SES throttled, or several recipients in a row refused for
+now), no message is charged for it: the whole sender pauses (``ServerBackoff``) and tries one
+email when the pause ends.
 """
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import parseaddr
@@ -27,13 +38,15 @@ from shared.events import Event, make_event
 from shared.outbox import record
 
 from . import templates
-from .mail import Outgoing, PermanentMailError, TransientMailError
+from .mail import Outgoing, PermanentMailError, ServerUnavailable, TransientMailError
 from .models import Delivery, Recipient, Suppression, outbox
 
 log = logging.getLogger("prize.notify.delivery")
 
-MAX_ATTEMPTS = 8
 SEND_LEASE_SECONDS = 120
+RETRY_FOR = timedelta(hours=96)  # PRIZE_MAIL_RETRY_HOURS
+BACKOFF_FIRST = 30.0  # seconds; each retry waits between half of it and all of it, then doubles
+BACKOFF_CAP = 3600.0
 
 # Emails that are not to a city: no second contact is tried and the secretariat is not alerted
 # when they fail for good (a sign-in link goes only to the address that asked for it; the notice
@@ -47,6 +60,11 @@ ALERT_TEMPLATE = "delivery_failed_alert"
 _SENDER_PROBLEMS = ("MailFromDomainNotVerified", "AccountSendingPaused", "ConfigurationSetSendingPaused")
 
 
+def utcnow() -> datetime:
+    """Now, for every timing decision here (a test moves it to run days of outage in seconds)."""
+    return datetime.now(timezone.utc)
+
+
 def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
@@ -56,53 +74,103 @@ def delivery_key(event_id, template: str, recipient: str) -> str:
 
 
 def queue_email(session: Session, event: Event, template: str, recipient: str, language: str | None,
-                context: dict) -> Delivery | None:
+                context: dict, expires_at: datetime | None = None) -> Delivery | None:
     """Record the email, already claimed for sending right after this transaction commits.
 
     Claiming here saves a transaction per email; if the worker dies before sending, the
-    claim's lease runs out and the sweep sends it.
+    claim's lease runs out and the sweep sends it. ``expires_at``: the moment after which the
+    email is pointless (a sign-in link's end) and is not sent any more.
     """
     key = delivery_key(event.id, template, recipient)
     if session.scalar(select(Delivery.id).where(Delivery.key == key)):
         return None
     language = templates.language_for(template, language)
     subject, text, html = templates.render(template, language, context, session)  # the edition's override, if any
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     row = Delivery(id=str(uuid.uuid4()), key=key, event_id=str(event.id), event_type=event.type,
                    correlation_id=event.correlation_id, template=template, language=language,
                    recipient=recipient, subject=subject, body_text=text, body_html=html,
-                   status="sending", attempts=1, created_at=now,
+                   status="sending", attempts=1, created_at=now, expires_at=expires_at,
                    next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
     session.add(row)
     return row
 
 
 def _backoff(attempts: int) -> timedelta:
-    # exponential with full jitter: 2 s, 4 s, 8 s ... capped at 10 minutes
-    return timedelta(seconds=random.uniform(0, min(600, 2 ** attempts)))
+    """Wait before retrying one email the server refused for now: 15-30 s after the first
+    attempt, doubling up to an hour, with jitter so that a batch refused together spreads out."""
+    longest = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(longest / 2, longest))
+
+
+class ServerBackoff:
+    """The mail server as a whole, as this process sees it.
+
+    When it fails for everyone (``server_failed``), or refuses ``STREAK`` different emails in a
+    row for now (``recipient_refused``: a server answering 451 to every RCPT looks like that),
+    sending pauses: 5 s, doubling up to 2 minutes (short enough for a 15-minute sign-in link to
+    go out soon after the server is back). One email is tried when the pause ends; a success
+    ends it. Kept in memory: each worker finds out for itself, at the cost of one attempt.
+    """
+    FIRST = 5.0
+    CAP = 120.0
+    STREAK = 3
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.until: datetime | None = None
+        self._pause = 0.0
+        self._streak = 0
+
+    def paused(self, now: datetime) -> datetime | None:
+        """Until when sending is paused, or None."""
+        until = self.until
+        return until if until is not None and now < until else None
+
+    def server_failed(self, now: datetime) -> datetime:
+        with self._lock:
+            self._pause = self.FIRST if not self._pause else min(self.CAP, self._pause * 2)
+            self.until = now + timedelta(seconds=self._pause)
+            self._streak = 0
+            return self.until
+
+    def recipient_refused(self, now: datetime) -> datetime | None:
+        with self._lock:
+            self._streak += 1
+            if self._streak < self.STREAK:
+                return None
+        return self.server_failed(now)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.until, self._pause, self._streak = None, 0.0, 0
 
 
 class Sender:
-    def __init__(self, db: Database, mailer, sender_address: str):
+    def __init__(self, db: Database, mailer, sender_address: str, retry_for: timedelta = RETRY_FOR):
         self.db = db
         self.mailer = mailer
         self.sender_address = sender_address
+        self.retry_for = retry_for
+        self.server = ServerBackoff()
 
     def send(self, delivery_id: str) -> str:
         """Try to send one pending delivery now; return its status afterwards."""
+        if self.server.paused(utcnow()):
+            return "pending"  # the sweep's rows stay as they are until the server is tried again
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             if row is None:
                 return "missing"
             claimable = row.status == "pending" or (
-                row.status == "sending" and as_utc(row.next_attempt_at) <= datetime.now(timezone.utc))
+                row.status == "sending" and as_utc(row.next_attempt_at) <= utcnow())
             if not claimable:
                 return row.status
             # Claim it with a lease and count the attempt before talking to the provider: a
             # second sender skips it, and a crash after this commit shows up as an attempt
             # without an outcome, picked up again when the lease runs out.
             row.status = "sending"
-            row.next_attempt_at = datetime.now(timezone.utc) + timedelta(seconds=SEND_LEASE_SECONDS)
+            row.next_attempt_at = utcnow() + timedelta(seconds=SEND_LEASE_SECONDS)
             row.attempts += 1
             attempt = row.attempts
             outgoing = self.outgoing(row)
@@ -121,7 +189,7 @@ class Sender:
         send it twice. So ``attempt`` must still be the row's latest claim, and a lease with
         less than half its time left is renewed before sending.
         """
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         with self.db.session() as s:
             row = s.get(Delivery, delivery_id)
             status = row.status if row is not None else "missing"
@@ -129,6 +197,7 @@ class Sender:
             fresh = mine and as_utc(row.next_attempt_at) - now > timedelta(seconds=SEND_LEASE_SECONDS / 2)
             # an earlier attempt handed the email over and then died before its outcome was kept
             handed_before = mine and row.handed_at is not None
+            expired = mine and row.expires_at is not None and as_utc(row.expires_at) <= now
             suppressed = s.get(Suppression, outgoing.recipient.strip().lower())
             if suppressed is not None:
                 reason = f"suppressed: {suppressed.reason}" + (f" ({suppressed.detail})" if suppressed.detail else "")
@@ -140,21 +209,39 @@ class Sender:
         if suppressed is not None:
             log.warning("delivery %s not sent: %s is on the suppression list", outgoing.key, outgoing.recipient)
             return self._failed(delivery_id, reason, permanent=True)
+        if expired and not handed_before:
+            return self._failed(delivery_id, "expired before it could be sent (what it carries is no longer valid); "
+                                "not sent", permanent=True)
+        paused = self.server.paused(now)
+        if paused and not handed_before:
+            return self._later(delivery_id, attempt, paused)
         try:
             if attempt > 1 and self.mailer.already_sent(outgoing.key):
                 provider_id = "already-delivered"
             elif handed_before and not getattr(self.mailer, "can_tell", False):
                 return self._unconfirmed(delivery_id, outgoing, attempt)
             else:
-                provider_id = self.mailer.send(outgoing, before_data=lambda: self._handed(delivery_id, attempt))
+                provider_id = self.mailer.send(outgoing, check=lambda: self._check_claim(delivery_id, attempt),
+                                               handed=lambda: self._handed(delivery_id, attempt))
+        except ServerUnavailable as exc:
+            until = self.server.server_failed(utcnow())
+            log.warning("mail server failing (%s): sending paused until %s", exc, f"{until:%H:%M:%S}")
+            return self._failed(delivery_id, str(exc), permanent=False, retry_at=until)
         except TransientMailError as exc:
-            return self._failed(delivery_id, str(exc), permanent=attempt >= MAX_ATTEMPTS)
+            until = self.server.recipient_refused(utcnow())
+            if until is not None:
+                log.warning("mail server refused %d emails in a row for now: sending paused until %s",
+                            ServerBackoff.STREAK, f"{until:%H:%M:%S}")
+                return self._failed(delivery_id, str(exc), permanent=False, retry_at=until)
+            return self._failed(delivery_id, str(exc), permanent=False)
         except PermanentMailError as exc:
             return self._failed(delivery_id, str(exc), permanent=True)
         except ClaimLost:
             log.info("delivery %s: attempt %d lost its claim before the message went; not sending", outgoing.key,
                      attempt)
             return "sending"
+        self.server.succeeded()
+        now = utcnow()
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             if row.status == "sent":  # SES's delivery notification overtook our answer (sns.py)
@@ -168,33 +255,54 @@ class Sender:
         log.info("email %s sent to %s", outgoing.key, outgoing.recipient)
         return "sent"
 
-    def _handed(self, delivery_id: str, attempt: int) -> None:
-        """Called by the backend once the provider accepted the envelope, just before the message
-        goes: commit that it is being handed over, if this attempt still holds the claim (else
-        raise ClaimLost, and nothing is sent)."""
-        with self.db.session() as s, s.begin():
-            row = s.get(Delivery, delivery_id, with_for_update=True)
+    def _check_claim(self, delivery_id: str, attempt: int) -> None:
+        """Called by the backend once the provider accepted the envelope, before any of the
+        message goes: raise ClaimLost (and nothing is sent) if another sender claimed it since."""
+        with self.db.session() as s:
+            row = s.get(Delivery, delivery_id)
             if row is None or row.status != "sending" or row.attempts != attempt:
                 raise ClaimLost(delivery_id)
-            row.handed_at = datetime.now(timezone.utc)
+
+    def _handed(self, delivery_id: str, attempt: int) -> None:
+        """Called by the backend once the whole message has gone, before the provider's answer:
+        commit that, so that a crash from here on is not followed by a blind second copy. Never
+        raises: the message is gone, and its answer must still be read and recorded."""
+        try:
+            with self.db.session() as s, s.begin():
+                row = s.get(Delivery, delivery_id, with_for_update=True)
+                if row is not None and row.status == "sending" and row.attempts == attempt:
+                    row.handed_at = utcnow()
+        except Exception:
+            log.exception("delivery %s: could not record the hand-over; reading the server's answer all the same",
+                          delivery_id)
 
     def _unconfirmed(self, delivery_id: str, outgoing: Outgoing, attempt: int) -> str:
-        """The last attempt died after handing the email to a provider that cannot be asked
-        whether it kept it (SMTP, SES): it may have arrived. Sending it again could make two, so
-        it is not sent by itself: it is marked ``unconfirmed`` for the secretariat, whose outbox
-        page shows it with a Resend button."""
+        """The last attempt died after the whole email reached a provider that cannot be asked
+        whether it kept it (SMTP, SES), before its answer was read: it has almost surely arrived.
+        Sending it again would make two, so it is not sent by itself: it is marked
+        ``unconfirmed``; SES's delivery notification settles it as sent, and the secretariat's
+        outbox page shows it with a Resend button."""
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             if row is None or row.status != "sending" or row.attempts != attempt:
                 return row.status if row is not None else "missing"
             row.status = "unconfirmed"
-            row.last_error = (f"attempt {attempt - 1} stopped after handing the email to the mail server "
-                              f"(at {as_utc(row.handed_at):%Y-%m-%d %H:%M:%S} UTC) and before its answer was "
-                              "recorded: it may have arrived. Not sent again by itself; resend it if the "
-                              "recipient did not get it.")
+            row.last_error = (f"attempt {attempt - 1} stopped after the whole email reached the mail server "
+                              f"(at {as_utc(row.handed_at):%Y-%m-%d %H:%M:%S} UTC) and before the server's answer "
+                              "was read: it has almost surely arrived, but it may not have. Not sent again by "
+                              "itself; resend it if the recipient did not get it.")
         log.error("delivery %s to %s is unconfirmed: the worker stopped while handing it over; not resending it",
                   outgoing.key, outgoing.recipient)
         return "unconfirmed"
+
+    def _later(self, delivery_id: str, attempt: int, until: datetime) -> str:
+        """Give back our claim, untried, for when sending resumes (the server is paused)."""
+        with self.db.session() as s, s.begin():
+            row = s.get(Delivery, delivery_id, with_for_update=True)
+            if row is None or row.status != "sending" or row.attempts != attempt:
+                return row.status if row is not None else "missing"
+            row.status, row.next_attempt_at = "pending", until
+            return "pending"
 
     def _renew(self, delivery_id: str, attempt: int) -> bool:
         """Extend our claim's lease before sending; False if another sender has claimed it since."""
@@ -202,19 +310,28 @@ class Sender:
             row = s.get(Delivery, delivery_id, with_for_update=True)
             if row is None or row.status != "sending" or row.attempts != attempt:
                 return False
-            row.next_attempt_at = datetime.now(timezone.utc) + timedelta(seconds=SEND_LEASE_SECONDS)
+            row.next_attempt_at = utcnow() + timedelta(seconds=SEND_LEASE_SECONDS)
             return True
 
-    def _failed(self, delivery_id: str, error: str, permanent: bool) -> str:
-        now = datetime.now(timezone.utc)
+    def _failed(self, delivery_id: str, error: str, permanent: bool, retry_at: datetime | None = None) -> str:
+        """Record a failed attempt: retried later (at ``retry_at`` when the server is paused, else
+        after a backoff) unless ``permanent``, or unless the email is older than ``retry_for`` and
+        this refusal was about it (a failing server alone never ends an email)."""
+        now = utcnow()
         follow_up: list[Delivery] = []
         with self.db.session() as s, s.begin():
             row = s.get(Delivery, delivery_id, with_for_update=True)
             row.last_error = error[:2000]
             row.handed_at = None  # this attempt's outcome is known
+            if not permanent and retry_at is None and as_utc(row.created_at) + self.retry_for <= now:
+                hours = self.retry_for.total_seconds() / 3600
+                error = (f"still refused for now after {hours:g} hours of retries (PRIZE_MAIL_RETRY_HOURS), "
+                         f"{row.attempts} attempts; last answer: {error}")
+                row.last_error = error[:2000]
+                permanent = True
             if not permanent:
                 row.status = "pending"
-                row.next_attempt_at = now + _backoff(row.attempts)
+                row.next_attempt_at = retry_at or now + _backoff(row.attempts)
                 log.warning("delivery %s failed (attempt %d), retrying later: %s", row.key, row.attempts, error)
                 return "pending"
             row.status = "failed"
@@ -280,15 +397,21 @@ class Sender:
 
     def sweep(self, older_than: float = 0.0, limit: int = 200) -> int:
         """Send pending deliveries whose time has come (retries, and any a crash left behind)."""
-        now = datetime.now(timezone.utc)
+        now = utcnow()
+        if self.server.paused(now):
+            return 0
         with self.db.session() as s:
             ids = s.scalars(select(Delivery.id).where(
                 Delivery.status.in_(("pending", "sending")), Delivery.next_attempt_at <= now,
                 Delivery.created_at <= now - timedelta(seconds=older_than))
                 .order_by(Delivery.next_attempt_at).limit(limit)).all()
+        tried = 0
         for delivery_id in ids:
+            if self.server.paused(utcnow()):
+                break  # the server failed again: the rest wait for the next try
             self.send(delivery_id)
-        return len(ids)
+            tried += 1
+        return tried
 
 
 class ClaimLost(Exception):
@@ -307,7 +430,7 @@ def resend(sender: Sender, delivery_id: str) -> tuple[Delivery, str]:
     once make one resend. An address on the suppression list is refused before anything is
     recorded (ResendRefused, saying why): clear it from the list first.
     """
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     with sender.db.session() as s, s.begin():
         row = s.get(Delivery, delivery_id)
         if row is None:

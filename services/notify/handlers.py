@@ -282,7 +282,7 @@ def make_handlers(sender: Sender) -> dict:
             "code": d.get("code") or "", "minutes": minutes,
             "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         }
-        row = queue_email(uow.session, event, "signin_link", d["email"], language, context)
+        row = queue_email(uow.session, event, "signin_link", d["email"], language, context, expires_at=expires_at)
         _send_after_commit(uow, row)
 
     def juror_invited(uow: UnitOfWork, event: Event) -> None:

@@ -2,6 +2,11 @@
 
 Every message carries a Message-ID derived from the delivery key, so a resend after a crash
 can be recognised downstream.
+
+Each backend's ``send(m, check=None, handed=None)`` calls ``check`` once the provider accepted
+the envelope and before any of the message goes (it raises to stop the send), and ``handed``
+once the message has gone as far as we can see before the provider's answer: for SMTP, after
+the final dot of DATA; for SES, just before the API call, which is all one step.
 """
 from __future__ import annotations
 
@@ -27,6 +32,11 @@ class TransientMailError(Exception):
 
 class PermanentMailError(Exception):
     """Do not try again: the server said 5xx for this address or message."""
+
+
+class ServerUnavailable(TransientMailError):
+    """Try again later, and not with the next message either: the server itself is failing (no
+    connection, 421, a refused sender, SES throttling or down), whoever the email is for."""
 
 
 @dataclass
@@ -55,15 +65,30 @@ def build_message(m: Outgoing) -> MIMEMultipart:
 
 
 class _SMTP(smtplib.SMTP):
-    """smtplib's client, calling ``before_data`` once the server accepted the envelope (sender
-    and recipient) and just before the message goes: from then on a crash leaves the outcome
-    unknown, and the caller must know that."""
-    before_data = None
+    """smtplib's client, calling ``check`` once the server accepted the envelope (sender and
+    recipient), before DATA, and ``handed`` once the message and its final dot are sent, before
+    the server's answer is read: only a crash between those two moments leaves the outcome
+    unknown (the server may have kept the message); before the dot it has nothing."""
+    check = None
+    handed = None
+    _in_data = False
 
     def data(self, msg):
-        if self.before_data is not None:
-            self.before_data()
-        return super().data(msg)
+        if self.check is not None:
+            self.check()
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s):
+        super().send(s)
+        # smtplib sends the whole quoted message and its "." line in one call, then reads the reply
+        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self._in_data = False
+            if self.handed is not None:
+                self.handed()
 
 
 class FileMailbox:
@@ -81,7 +106,7 @@ class FileMailbox:
     def already_sent(self, key: str) -> bool:
         return self._path(key).exists()
 
-    def send(self, m: Outgoing, before_data=None) -> str:
+    def send(self, m: Outgoing, check=None, handed=None) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(m.key)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
@@ -100,24 +125,32 @@ class SmtpMailer:
     def already_sent(self, key: str) -> bool:
         return False  # SMTP cannot tell us: see delivery.Sender.deliver for what is done instead
 
-    def send(self, m: Outgoing, before_data=None) -> str:
-        """Send one message; ``before_data`` is called after RCPT was accepted, before DATA."""
+    def send(self, m: Outgoing, check=None, handed=None) -> str:
+        """Send one message (see the module's docstring for ``check`` and ``handed``)."""
         msg = build_message(m)
         try:
             with _SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.before_data = before_data
+                smtp.check, smtp.handed = check, handed
                 smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
+            if 421 in codes:  # "service not available, closing channel"
+                raise ServerUnavailable(str(exc))
             if all(400 <= c < 500 for c in codes):
                 raise TransientMailError(str(exc))
             raise PermanentMailError(str(exc))
         except smtplib.SMTPResponseException as exc:
+            text = f"{exc.smtp_code} {exc.smtp_error!r}"
+            if exc.smtp_code == 421 or (400 <= exc.smtp_code < 500 and isinstance(
+                    exc, (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPSenderRefused))):
+                # the greeting, HELO or our own sender refused: no recipient would fare better
+                raise ServerUnavailable(text)
             if 400 <= exc.smtp_code < 500:
-                raise TransientMailError(f"{exc.smtp_code} {exc.smtp_error!r}")
-            raise PermanentMailError(f"{exc.smtp_code} {exc.smtp_error!r}")
+                raise TransientMailError(text)
+            raise PermanentMailError(text)
         except (OSError, socket.timeout, smtplib.SMTPException) as exc:
-            raise TransientMailError(f"{type(exc).__name__}: {exc}")
+            # no connection, a timeout, a dropped line: the server, not this message
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}")
         return msg["Message-ID"]
 
 
@@ -164,12 +197,14 @@ class SesMailer:
     def already_sent(self, key: str) -> bool:
         return False  # SES cannot tell us either
 
-    def send(self, m: Outgoing, before_data=None) -> str:
+    def send(self, m: Outgoing, check=None, handed=None) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
         msg = build_message(m)
-        if before_data is not None:
-            before_data()  # one call hands it over: from here a crash leaves the outcome unknown
+        if check is not None:
+            check()
+        if handed is not None:
+            handed()  # one call hands it over: from here a crash leaves the outcome unknown
         try:
             # Source is the bare address (bounces go there; a display name that is not ASCII
             # would need encoding); the From header keeps the name.
@@ -182,13 +217,13 @@ class SesMailer:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
             text = f"SES {code}: {error.get('Message', '')}".strip()
             if code in _SES_TRANSIENT or status >= 500 or status == 429:
-                raise TransientMailError(text)
+                raise ServerUnavailable(text)  # throttled or down: for every recipient alike
             # MessageRejected, MailFromDomainNotVerified(Exception), InvalidParameterValue (a bad
             # address), AccountSendingPaused, ...: sending the same message again will not help.
             raise PermanentMailError(text)
         except (BotoCoreError, OSError) as exc:
             # no connection, a timeout, no credentials yet: nothing about this message is wrong
-            raise TransientMailError(f"SES {type(exc).__name__}: {exc}")
+            raise ServerUnavailable(f"SES {type(exc).__name__}: {exc}")
         return answer["MessageId"]
 
 

@@ -46,6 +46,8 @@ class Delivery(Base):
     # goes; cleared with the attempt's outcome. Still set when a new attempt starts means the
     # last one died after handing the email over: it may have arrived (status "unconfirmed").
     handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # After this the email is pointless (a sign-in link that no longer works): not sent any more.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Recipient(Base):

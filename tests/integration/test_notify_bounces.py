@@ -309,8 +309,9 @@ def test_with_no_contact_left_the_secretariat_is_alerted_once(tmp_path, picky_sm
         text = picky_smtp.text_of(alert)
         assert secondary in str(alert["Subject"]) and primary in text and "submission_ack" in text
         assert {d["data"]["recipient"] for d in notify_events(stack, "email.failed")} == {primary, secondary}
-        rows = deliveries(stack)
-        assert sorted((d.template, d.status) for d in rows) == [
+        # the alert's row is marked sent just after the server's answer: wait for that commit
+        settled = wait_until(lambda: all(d.status in ("sent", "failed") for d in deliveries(stack)), timeout=10)
+        assert settled and sorted((d.template, d.status) for d in deliveries(stack)) == [
             ("delivery_failed_alert", "sent"), ("submission_ack", "failed"), ("submission_ack", "failed")]
     finally:
         stack.stop()

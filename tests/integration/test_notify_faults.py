@@ -5,10 +5,11 @@
 - A slow SMTP server with claims whose lease runs out while the worker is still sending its batch
   (the sweep takes them over): still one copy of each email.
 - The notify worker, a real ``prize worker notify`` process, SIGKILLed in the middle of a batch of
-  200 and started again: none lost, none twice. The email the SMTP server was holding in DATA
-  when the worker died had been handed over (delivery.py): SMTP cannot be asked whether it kept
-  it, so it is not sent again but marked ``unconfirmed`` for the secretariat (here the server
-  had kept it: one copy). The claims the dead worker had not handed over yet are sent.
+  200 and started again: none lost, none twice. The email the SMTP server had whole (final dot
+  included) when the worker died, its answer still held, had been handed over (delivery.py):
+  SMTP cannot be asked whether it kept it, so it is not sent again but marked ``unconfirmed``
+  for the secretariat (here the server had kept it: one copy). The claims the dead worker had
+  not handed over yet are sent. (Killed before the final dot: test_notify_outages.py.)
 - An SMTP server answering 451 after DATA: the attempt's outcome is known, so the hand-over
   mark is cleared and the retry sends it (once).
 
@@ -53,6 +54,7 @@ PRIZE = str(Path(sys.executable).parent / "prize")
 
 class _FaultyHandler(_Handler):
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.server.rcpt_seen = getattr(self.server, "rcpt_seen", 0) + 1
         if address.lower() in self.server.greylisted:
             return "451 4.7.1 Greylisted, please try again later"
         envelope.rcpt_tos.append(address)
@@ -172,7 +174,9 @@ def test_smtp_down_for_a_while_then_up_every_email_arrives_once(env_of, smtp):
         down = wait_until(lambda: (lambda rs: len(rs) == 20 and all(r.status == "pending" for r in rs)
                                    and any(r.attempts >= 2 for r in rs))(rows(db)), timeout=30)
         assert down, summary(db)
-        assert all("Connection refused" in r.last_error or "ConnectionRefused" in r.last_error for r in rows(db))
+        # the sender as a whole backs off: the emails it did not try meanwhile have no error of their own
+        errors = [r.last_error for r in rows(db) if r.last_error]
+        assert errors and all("Connection refused" in e or "ConnectionRefused" in e for e in errors)
         assert smtp.messages == [] and email_events(db, "email.failed") == 0
 
         proxy.start()  # the server is back
@@ -342,13 +346,17 @@ def test_the_worker_killed_mid_batch_and_restarted_sends_no_email_twice_nor_lose
         publish(settings, events)
         worker.start()
         assert smtp.held.wait(40), "the 70th email never reached DATA:\n" + worker.output()[-3000:]
+        with smtp.lock:
+            held_key = str(smtp.messages[-1]["message"]["X-Prize-Delivery-Key"]).strip()
+        # The worker records the hand-over right after the final dot, while the server holds its
+        # answer. (A kill in the few milliseconds between the dot and that commit is the admitted
+        # case of one duplicate with the same Message-ID, not what this test is about.)
+        assert wait_until(lambda: any(r.key == held_key and r.handed_at is not None for r in rows(db)), timeout=10)
         worker.kill()
         smtp.release = True
         before = keys_received(smtp)
         assert sum(before.values()) == hold_at
         assert set(before.values()) == {1}
-        with smtp.lock:
-            held_key = str(smtp.messages[-1]["message"]["X-Prize-Delivery-Key"]).strip()
         status = {r.key: r for r in rows(db)}
         assert status[held_key].status == "sending" and status[held_key].attempts == 1
         left = [r for r in status.values() if r.status == "sending"]
@@ -370,7 +378,7 @@ def test_the_worker_killed_mid_batch_and_restarted_sends_no_email_twice_nor_lose
         final = {r.key: r for r in rows(db)}
         held = final[held_key]
         assert held.attempts == 2 and held.handed_at is not None and held.sent_at is None
-        assert "may have arrived" in held.last_error and "resend it" in held.last_error
+        assert "almost surely arrived" in held.last_error and "resend it" in held.last_error
         assert f"delivery {held_key} to " in worker.output() and "is unconfirmed" in worker.output()
         assert all(r.handed_at is None for k, r in final.items() if k != held_key)
         # each email.sent once (a redelivered event queued nothing again); none for the unconfirmed

@@ -117,6 +117,11 @@ def test_load_settings_bad_web_sizes_name_the_variable(tmp_path, variable, value
     assert exc_info.value.variable == variable
 
 
+def test_load_settings_mail_retry_is_four_days_unless_set(tmp_path):
+    assert load_settings(_env(tmp_path)).mail_retry_hours == 96
+    assert load_settings(_env(tmp_path, PRIZE_MAIL_RETRY_HOURS="120")).mail_retry_hours == 120
+
+
 def test_load_settings_sqs_broker_is_accepted(tmp_path):
     assert load_settings(_env(tmp_path, PRIZE_BROKER_URL="sqs://")).broker_url == "sqs://"
 
@@ -141,6 +146,9 @@ BAD_VALUES = [
     ("PRIZE_MAX_REDELIVERIES", "³"),
     ("PRIZE_LOG_LEVEL", "LOUD"),
     ("PRIZE_NAMESPACE", "a b"),
+    ("PRIZE_MAIL_RETRY_HOURS", "0"),
+    ("PRIZE_MAIL_RETRY_HOURS", "4d"),
+    ("PRIZE_MAIL_RETRY_HOURS", "721"),
 ]
 
 
