@@ -3,15 +3,16 @@ and the secretariat's stored overrides of them per edition (checked on save, run
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError,
                     UndefinedError, meta, select_autoescape)
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
+from . import sandbox
 from .models import TemplateOverride
 from .samples import SAMPLES
 
@@ -73,6 +74,9 @@ def render(template: str, language: str, context: dict, session=None) -> tuple[s
         if override is not None:
             try:
                 return _render_stored(*override, context)
+            except sandbox.TooCostly as exc:  # the data of this email is what makes it costly
+                log.warning("stored template %s.%s (edition %s) is too costly for this email (%s); "
+                            "using the file", template, language, override[0][2], exc)
             except Exception:
                 log.exception("stored template %s.%s (edition %s) failed; using the file",
                               template, language, override[0][2])
@@ -114,24 +118,13 @@ def file_sources(template: str, language: str) -> tuple[str, str]:
 
 # --- stored overrides (the secretariat's wording per edition) ---------------------------------------
 
-class _Sandbox(SandboxedEnvironment):
-    """Jinja's sandbox (no attribute access to Python internals), and no huge strings or numbers
-    from ``*`` and ``**``: a stored template is user input and runs in the worker."""
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("exponents above 64 are not allowed in a stored template")
-        if operator == "*":
-            for a, b in ((left, right), (right, left)):
-                if isinstance(a, (str, list, tuple)) and isinstance(b, int) and len(a) * b > 10_000:
-                    raise SecurityError("repeating text beyond 10000 characters is not allowed in a stored template")
-        return super().call_binop(context, operator, left, right)
-
-
-_stored_text = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_stored_html = _Sandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
+# A stored template is user input run for every email of its edition: in sandbox.py's sandbox,
+# within a budget of time, loop steps, output and value sizes (each render of the subject and
+# text, and of the HTML, gets RENDER_SECONDS).
+_stored_text = sandbox.Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_stored_html = sandbox.Sandbox(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
 MAX_SOURCE = 100_000  # characters of one stored source
+RENDER_SECONDS = sandbox.RENDER_SECONDS
 
 # (template, language, edition, version, updated_at) -> compiled (text, html): a saved override
 # gets a new version, so a stale entry is never used, only left behind (bounded below).
@@ -170,7 +163,32 @@ def override_for(session, template: str, language: str, year) -> tuple[tuple, tu
 
 
 def _render_stored(key, compiled, context: dict) -> tuple[str, str, str]:
-    return _render_pair(compiled[0], compiled[1], context)
+    return _render_stored_pair(compiled[0], compiled[1], context)
+
+
+def _render_stored_pair(text_tpl, html_tpl, context: dict) -> tuple[str, str, str]:
+    """_render_pair for stored templates: the subject and text, then the HTML, each on a budget."""
+    with sandbox.budget(RENDER_SECONDS):
+        ctx = text_tpl.new_context(dict(context))
+        subject = "".join(text_tpl.blocks["subject"](ctx)).strip()
+        text = "".join(text_tpl.blocks["text"](ctx)).strip() + "\n"
+    with sandbox.budget(RENDER_SECONDS):
+        html = html_tpl.render(**context)
+    return subject, text, html
+
+
+def _subject_problem(subject: str) -> str | None:
+    """Why the subject cannot be an email's Subject header, or None."""
+    if not subject:
+        return "the subject is empty"
+    for i, char in enumerate(subject):
+        # Cc: C0 and C1 controls (\n, \t, \x0b...); Zl, Zp: Unicode line breaks; Cs: lone surrogates
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs"):
+            return ("the subject must be one line of text without control characters: it has "
+                    f"U+{ord(char):04X} at position {i + 1}")
+    if len(subject) > 500:
+        return "the subject is longer than 500 characters"
+    return None
 
 
 FIRST_EDITION, LAST_EDITION = 2000, 2999
@@ -201,9 +219,11 @@ class TemplateProblem(ValueError):
 def check(template: str, language: str, text_source: str, html_source: str,
           edition: int | None = None) -> tuple[str, str, str]:
     """Compile and render a candidate override with the template's sample data (samples.py), in
-    the sandbox with StrictUndefined; return what it renders, or raise TemplateProblem naming
-    every problem: a syntax error (with its line), a variable the emails of this template do
-    not have, a missing ``subject`` or ``text`` block, an empty or multi-line subject."""
+    the sandbox with StrictUndefined and its budget; return what it renders, or raise
+    TemplateProblem naming every problem: a syntax error (with its line), a variable the emails
+    of this template do not have, a missing ``subject`` or ``text`` block, what the sandbox
+    refuses or finds too costly, an empty subject or one with a line break or any other control
+    character (which every email of the template would then fail on)."""
     sample = _sample(template, edition)
     problems: dict[str, list[str]] = {}
     compiled = {}
@@ -237,25 +257,23 @@ def check(template: str, language: str, text_source: str, html_source: str,
         if problems[field]:
             continue
         try:
-            if field == "text_source":
-                ctx = tpl.new_context(dict(sample))
-                rendered["subject"] = "".join(tpl.blocks["subject"](ctx)).strip()
-                rendered["text"] = "".join(tpl.blocks["text"](ctx)).strip() + "\n"
-            else:
-                rendered["html"] = tpl.render(**sample)
+            with sandbox.budget(RENDER_SECONDS):
+                if field == "text_source":
+                    ctx = tpl.new_context(dict(sample))
+                    rendered["subject"] = "".join(tpl.blocks["subject"](ctx)).strip()
+                    rendered["text"] = "".join(tpl.blocks["text"](ctx)).strip() + "\n"
+                else:
+                    rendered["html"] = tpl.render(**sample)
         except UndefinedError as exc:
             problems[field].append(f"fails with the sample data: {exc.message}")
+        except sandbox.TooCostly as exc:
+            problems[field].append(f"too costly to render: {exc}")
         except SecurityError as exc:
             problems[field].append(f"not allowed: {exc}")
         except Exception as exc:  # a template may divide by zero, call a number...: say so, do not crash
             problems[field].append(f"fails with the sample data: {type(exc).__name__}: {exc}")
-    if "subject" in rendered:
-        if not rendered["subject"]:
-            text_problems.append("the subject is empty")
-        elif "\n" in rendered["subject"] or "\r" in rendered["subject"]:
-            text_problems.append("the subject must be one line")
-        elif len(rendered["subject"]) > 500:
-            text_problems.append("the subject is longer than 500 characters")
+    if "subject" in rendered and (problem := _subject_problem(rendered["subject"])):
+        text_problems.append(problem)
     problems = {f: ps for f, ps in problems.items() if ps}
     if problems:
         raise TemplateProblem(problems)
@@ -308,8 +326,8 @@ def preview(session, template: str, language: str, edition: int | None) -> dict:
     row = session.get(TemplateOverride, (template, language, edition)) if edition is not None else None
     if row is not None:
         try:
-            subject, text, html = _render_pair(_stored_text.from_string(row.text_source),
-                                               _stored_html.from_string(row.html_source), context)
+            subject, text, html = _render_stored_pair(_stored_text.from_string(row.text_source),
+                                                      _stored_html.from_string(row.html_source), context)
         except Exception as exc:  # saved before a change of the sample data, or of Jinja
             raise TemplateProblem({"stored": [f"the {edition} wording fails with the sample data: "
                                               f"{type(exc).__name__}: {exc}"]}) from exc
