@@ -47,6 +47,7 @@ SEND_LEASE_SECONDS = 120
 RETRY_FOR = timedelta(hours=96)  # PRIZE_MAIL_RETRY_HOURS
 BACKOFF_FIRST = 30.0  # seconds; each retry waits between half of it and all of it, then doubles
 BACKOFF_CAP = 3600.0
+EXPIRED = "expired before it could be sent (what it carries is no longer valid); not sent"
 
 # Emails that are not to a city: no second contact is tried and the secretariat is not alerted
 # when they fail for good (a sign-in link goes only to the address that asked for it; the notice
@@ -210,8 +211,7 @@ class Sender:
             log.warning("delivery %s not sent: %s is on the suppression list", outgoing.key, outgoing.recipient)
             return self._failed(delivery_id, reason, permanent=True)
         if expired and not handed_before:
-            return self._failed(delivery_id, "expired before it could be sent (what it carries is no longer valid); "
-                                "not sent", permanent=True)
+            return self._failed(delivery_id, EXPIRED, permanent=True)
         paused = self.server.paused(now)
         if paused and not handed_before:
             return self._later(delivery_id, attempt, paused)
@@ -395,9 +395,19 @@ class Sender:
         return self._copy(s, row, key, secretariat, now, template=ALERT_TEMPLATE, language=language,
                           subject=subject, body_text=text, body_html=html)
 
+    def _expire_overdue(self, now: datetime, limit: int) -> None:
+        """End the waiting emails that expired (sign-in links), even while the server is paused."""
+        with self.db.session() as s:
+            ids = s.scalars(select(Delivery.id).where(
+                Delivery.status == "pending", Delivery.expires_at.is_not(None), Delivery.expires_at <= now)
+                .limit(limit)).all()
+        for delivery_id in ids:
+            self._failed(delivery_id, EXPIRED, permanent=True)
+
     def sweep(self, older_than: float = 0.0, limit: int = 200) -> int:
         """Send pending deliveries whose time has come (retries, and any a crash left behind)."""
         now = utcnow()
+        self._expire_overdue(now, limit)  # whatever the server's state: they will not be sent
         if self.server.paused(now):
             return 0
         with self.db.session() as s:
