@@ -8,8 +8,10 @@ import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
+from apispec import BasePlugin
 from flask import Flask, current_app, g, jsonify, render_template_string, request
 from flask_smorest import Api, abort
+from marshmallow import Schema, ValidationError, fields, validate
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import OperationalError
@@ -43,8 +45,98 @@ Send <code>Authorization: Bearer &lt;token&gt;</code>; errors come back as JSON 
 {% endfor %}{% endfor %}</ul></body></html>"""
 
 
+class ErrorSchema(Schema):
+    """The body of every error answer (documentation only: json_error and ServiceApi write it)."""
+    code = fields.Integer(metadata={"description": "the HTTP status"})
+    status = fields.String(metadata={"description": "the status's name"})
+    message = fields.String(metadata={"description": "what went wrong, for a person"})
+    errors = fields.Dict(metadata={"description": "for invalid input: where (json, query) → field → problems"})
+    correlation_id = fields.String(metadata={"description": "on a 500 or 503: the id this request is logged with"})
+
+
+# The before-request check refuses NUL in any text; a string the document does not otherwise
+# constrain says so with this pattern, so a client (or a generator of test requests) knows.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+# Text that is not blank as str.strip() sees it (its whitespace, which is not the regex's \s).
+_SPACES = "".join(f"\\u{c:04x}" for c in range(0x3001) if chr(c).isspace())
+NOT_BLANK_PATTERN = f"^[^\\x00]*[^\\x00{_SPACES}][^\\x00]*$"
+
+
+class NotBlank(validate.Validator):
+    """Text with something in it besides whitespace; documented as NOT_BLANK_PATTERN."""
+
+    error = "must not be empty"
+
+    def __call__(self, value):
+        if not value.strip():
+            raise ValidationError(self.error)
+        return value
+
+
+def _stated_limits(converter, field, ret, **_) -> dict:
+    """What apispec leaves out of a field's description: that a Range may exclude its bounds
+    (OpenAPI 3.0's boolean exclusiveMinimum/exclusiveMaximum), that text may not hold NUL, and
+    that a NotBlank text needs more than whitespace."""
+    extra = {}
+    for validator in field.validators:
+        if isinstance(validator, validate.Range) and "minimum" in ret and not validator.min_inclusive:
+            extra["exclusiveMinimum"] = True
+        if isinstance(validator, validate.Range) and "maximum" in ret and not validator.max_inclusive:
+            extra["exclusiveMaximum"] = True
+    if any(isinstance(v, NotBlank) for v in field.validators):
+        extra["pattern"] = NOT_BLANK_PATTERN
+    elif ret.get("type") == "string" and not {"pattern", "format", "enum", "anyOf", "oneOf"} & set(ret):
+        extra["pattern"] = NO_NUL_PATTERN
+    return extra
+
+
+class RulesPlugin(BasePlugin):
+    """Puts in the document what marshmallow's schemas know but apispec does not write.
+
+    A schema's ``OPENAPI_RULES`` (a dict of JSON Schema keywords, e.g. ``anyOf``) joins its
+    component: rules between fields that OpenAPI can say. A request body is documented as
+    required only when its schema requires a field: webargs reads a missing JSON body as ``{}``,
+    so a body without required fields may be left out and is accepted.
+    """
+
+    def init_spec(self, spec):
+        self.spec = spec
+
+    def schema_helper(self, name, definition, **kwargs):
+        schema = kwargs.get("schema")
+        rules = getattr(schema, "OPENAPI_RULES", None)
+        return dict(rules) if rules else None
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body or not body.get("required"):
+                continue
+            for content in body.get("content", {}).values():
+                component = self._component(content.get("schema"))
+                if component is not None and not component.get("required"):
+                    body["required"] = False
+
+    def _component(self, schema):
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if not isinstance(ref, str):
+            return None
+        return self.spec.components.schemas.get(ref.rsplit("/", 1)[-1])
+
+
 class ServiceApi(Api):
-    """flask-smorest's Api whose error bodies always carry a ``message``, as the docs promise."""
+    """flask-smorest's Api whose error bodies always carry a ``message``, as the docs promise,
+    and whose document states what the service checks (see RulesPlugin, _stated_limits)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, app=None, **kwargs):
+        kwargs.setdefault("spec_kwargs", {}).setdefault("extra_plugins", [RulesPlugin()])
+        super().__init__(app, **kwargs)
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(_stated_limits)
 
     def handle_http_exception(self, error):
         payload, status, headers = super().handle_http_exception(error)

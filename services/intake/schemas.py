@@ -1,6 +1,6 @@
 """intake's API schemas: marshmallow, the single source of the OpenAPI description."""
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
@@ -13,6 +13,10 @@ CALL_DATES = validate.Range(min=datetime(1999, 1, 1, tzinfo=timezone.utc),
                             max=datetime(2101, 12, 31, tzinfo=timezone.utc))
 # The scale must fit the database's integers (SQLite raises OverflowError past 2**63).
 SCORE = validate.Range(min=0, max=1000)
+# The document lists the zones that ZoneInfo knows on this machine, the ones the checks below
+# accept (no list at all where it knows none).
+_ZONES = sorted(available_timezones())
+TIME_ZONE_DOC = {"description": "an IANA time zone", **({"enum": _ZONES} if _ZONES else {})}
 
 
 class CallCreate(Schema):
@@ -20,7 +24,8 @@ class CallCreate(Schema):
     theme = fields.String(required=True, validate=validate.Length(min=1, max=300))
     opens_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
     closes_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
-    time_zone = fields.String(load_default="Asia/Seoul", validate=validate.Length(min=1, max=64))
+    time_zone = fields.String(load_default="Asia/Seoul", validate=validate.Length(min=1, max=64),
+                              metadata=TIME_ZONE_DOC)
     score_min = fields.Integer(load_default=1, strict=True, validate=SCORE)
     score_max = fields.Integer(load_default=10, strict=True, validate=SCORE)
     categories = fields.List(fields.Nested(CategoryTerms), validate=validate.Length(min=1))
@@ -77,7 +82,7 @@ class CallChange(Schema):
     theme = fields.String(validate=validate.Length(min=1, max=300))
     opens_at = fields.AwareDateTime(validate=CALL_DATES)
     closes_at = fields.AwareDateTime(validate=CALL_DATES)
-    time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    time_zone = fields.String(validate=validate.Length(min=1, max=64), metadata=TIME_ZONE_DOC)
     score_min = fields.Integer(strict=True, validate=SCORE)
     score_max = fields.Integer(strict=True, validate=SCORE)
     categories = fields.List(fields.Nested(CategoryTerms), validate=validate.Length(min=1))
@@ -234,7 +239,8 @@ class ApplicationUpdate(Schema):
     location = fields.String(validate=validate.Length(max=300))
     # An autosave sends the field as it stands, so empty (not yet filled) must be accepted.
     start_date = fields.String(validate=lambda v: v == "" or _iso_date(v),
-                               metadata={"description": "ISO date, YYYY-MM-DD, or empty"})
+                               metadata={"description": "ISO date, YYYY-MM-DD, or empty",
+                                         "anyOf": [{"format": "date"}, {"maxLength": 0}]})
     budget = fields.String(validate=validate.Length(max=100))
     partners = fields.String(validate=validate.Length(max=5000))
     revision = fields.Integer(strict=True, metadata={
@@ -297,7 +303,8 @@ class ApplicationOut(Schema):
 
 class CeremonyIn(Schema):
     starts_at = fields.AwareDateTime(required=True, validate=CALL_DATES)
-    time_zone = fields.String(load_default="Asia/Seoul", validate=validate.Length(min=1, max=64))
+    time_zone = fields.String(load_default="Asia/Seoul", validate=validate.Length(min=1, max=64),
+                              metadata=TIME_ZONE_DOC)
     venue = fields.String(required=True, validate=validate.Length(min=1, max=300))
     address = fields.String(load_default="", validate=validate.Length(max=1000))
     details = fields.String(load_default="", validate=validate.Length(max=5000))

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from shared.events import make_event
 from shared.outbox import record
+from shared.web import NO_NUL_PATTERN
 
 from .models import Delivery, Suppression, outbox
 
@@ -281,6 +282,9 @@ sns = Blueprint("ses_notifications", __name__, url_prefix="/api/ses",
 @sns.route("/notifications")
 class SesNotificationsView(MethodView):
     @sns.response(200)
+    @sns.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": {"type": "string", "pattern": NO_NUL_PATTERN},
+        "description": "the SNS message, its fields all text (SNS sends it as text/plain)"}}}})
     def post(self):
         """An SNS message: a subscription to confirm, or an SES bounce or complaint notification.
 

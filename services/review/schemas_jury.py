@@ -1,5 +1,7 @@
 """The jury API's bodies and answers (marshmallow: the OpenAPI description is generated from these)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
+
+from shared.web import NotBlank
 
 CRITERION_KEY = fields.String(validate=validate.Length(min=1, max=50))
 
@@ -32,12 +34,7 @@ class ScoresSubmit(Schema):
 
 
 class ConflictDeclare(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-    @validates("reason")
-    def _not_blank(self, value, **_):
-        if not value.strip():
-            raise ValidationError("must not be empty")
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), NotBlank()])
 
 
 class DocumentQuery(Schema):

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from shared.events.common import CATEGORIES, LANGUAGES
+from shared.web import NOT_BLANK_PATTERN
 
 from .schemas import ApplicationOut
 
@@ -84,6 +85,10 @@ class ScreeningIn(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "required when ineligible"})
 
+    # screen() refuses an ineligible application without a reason (blank counts as none)
+    OPENAPI_RULES = {"anyOf": [{"properties": {"eligible": {"enum": [True]}}},
+                               {"required": ["reason"], "properties": {"reason": {"pattern": NOT_BLANK_PATTERN}}}]}
+
 
 class ReviewedApplicationOut(ApplicationOut):
     screening_reason = fields.String()
@@ -158,6 +163,9 @@ class AdjustIn(Schema):
     remove = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=50))
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "required to remove a juror who submitted scores"})
+
+    OPENAPI_RULES = {"anyOf": [{"required": ["add"], "properties": {"add": {"minItems": 1}}},
+                               {"required": ["remove"], "properties": {"remove": {"minItems": 1}}}]}
 
     @validates_schema
     def _needs_a_change(self, data, **kwargs):
