@@ -26,6 +26,7 @@ from shared.config import load_settings
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
 from tests.conftest import env_for
+from tests.support.race import in_threads
 from tests.support.stack import Stack, auth, open_call, register, submit_application
 
 PUBLIC_URL = "https://apply.example.org"
@@ -223,21 +224,7 @@ def test_two_workers_sweeping_at_once_invite_each_finalist_once(stack):
     tokens = _applicants(stack, 3)
     call, apps = _released_without_invitation(stack, sec, tokens)
     db = _db(stack)
-    barrier, results, errors = threading.Barrier(2, timeout=10), [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(ceremony.sweep_invitations(db, PUBLIC_URL))
-        except Exception as exc:  # pragma: no cover - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    results = in_threads(lambda: ceremony.sweep_invitations(db, PUBLIC_URL), barrier=threading.Barrier(2, timeout=10))
     assert sorted(results) == [0, len(apps)]
     assert _invited(stack, call["id"]) == sorted(a["id"] for a in apps)
     assert _invitation_rows(stack, call["id"]) == len(apps)

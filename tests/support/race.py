@@ -1,4 +1,4 @@
-"""Two reminder workers at the same moment (the tests of intake's and review's timed jobs)."""
+"""Workers at the same moment (the tests of intake's and review's timed jobs)."""
 from __future__ import annotations
 
 import threading
@@ -24,19 +24,27 @@ def two_workers(monkeypatch, module, remind) -> tuple[list[int], list[bool]]:
         return won
 
     monkeypatch.setattr(module, "_claim", racing_claim)
+    return in_threads(remind), claims
+
+
+def in_threads(fn, count: int = 2, barrier: threading.Barrier | None = None) -> list:
+    """Run ``fn()`` in ``count`` threads (each waiting at ``barrier`` first, if given) and return
+    what each returned; the first exception raised in a thread is raised here."""
     results, errors = [], []
 
     def worker():
         try:
-            results.append(remind())
+            if barrier is not None:
+                barrier.wait()
+            results.append(fn())
         except Exception as exc:  # pragma: no cover - re-raised below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=worker) for _ in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
     if errors:
         raise errors[0]
-    return results, claims
+    return results
