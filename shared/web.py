@@ -22,6 +22,7 @@ from .auth import Principal, TokenError, read_token
 from .bus import connect
 from .config import Settings
 from .db import Database
+from .refusals import Refused
 from .logs import set_correlation
 
 log = logging.getLogger("prize.web")
@@ -403,6 +404,12 @@ def _install_errors(app: Flask) -> None:
         if message.startswith("The requested URL was not found"):
             message = f"no such resource: {request.path}"
         return json_error(404, _abort_message(exc, message))
+
+    @app.errorhandler(Refused)
+    def refused(exc: Refused):
+        # An operation said no; pages map it to their own error where a blueprint handles it first.
+        body = exc.body()
+        return json_error(exc.status, body.pop("message"), **body)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc):
