@@ -6,7 +6,7 @@ from shared.db import Database
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
-from . import accounts, api, ceremony, ceremony_api, documents, portal, reminders, secretariat_pages
+from . import accounts, api, ceremony, ceremony_api, documents, pages, reminders
 from .handlers import make_handlers
 from .models import inbox, outbox
 
@@ -22,10 +22,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: intake",
                               blueprints=accounts.blueprints + api.blueprints + documents.blueprints + ceremony_api.blueprints,
                               test_config={**limits, **(test_config or {})})
-    pages = accounts.page_blueprints + portal.blueprints + secretariat_pages.blueprints
-    for blueprint in pages:
+    for blueprint in pages.blueprints:
         app.register_blueprint(blueprint)
-    portal.secure_pages(app, pages)
+    pages.secure_pages(app, pages.blueprints)
     accounts.init_app(app)
     return app
 

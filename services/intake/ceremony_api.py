@@ -13,7 +13,7 @@ from shared.web import require_role
 
 from . import ceremony, domain
 from .models import Application, Call, CeremonyInvitation, Rsvp
-from .secretariat_pages import csv_download
+from .web import csv_download
 from .schemas import CeremonyIn, CeremonyOut, GuestListOut, InvitationOut, RsvpIn
 
 ceremonies = Blueprint("ceremony", __name__, url_prefix="/api",

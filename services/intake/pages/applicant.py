@@ -5,8 +5,6 @@ Pages read intake's own tables and use the same domain rules as the JSON API.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
@@ -14,55 +12,12 @@ from sqlalchemy import select
 
 from shared.web import current_principal
 
-from . import ceremony, documents, domain, drafts, submission
-from .models import Applicant, Application, Call, Rsvp
+from .. import ceremony, domain, drafts, submission
+from ..models import Applicant, Application, Call, Rsvp
+from ..web import _db, _now
 
-portal = Blueprint("portal", __name__, template_folder="templates", static_folder="static",
+portal = Blueprint("portal", __name__, template_folder="../templates", static_folder="../static",
                    static_url_path="/static/portal")
-
-
-def _db():
-    return current_app.extensions["prize"]["db"]
-
-
-# Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
-# style attributes of a few forms (never scripts). connect-src names the document store too: on
-# S3 the edit page's script sends the file straight to the bucket.
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-               "connect-src 'self'{upload}; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
-               "base-uri 'none'")
-
-
-def _upload_origin() -> str:
-    """The origin upload forms post to, from a form signed for nothing (signing is local to
-    both stores: no request is sent); asked once per app."""
-    ext = current_app.extensions["prize"]
-    if "upload_origin" not in ext:
-        url = urlsplit(documents.storage().presign_upload("page-policy", "application/pdf", 1, "page-policy")["url"])
-        ext["upload_origin"] = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
-    return ext["upload_origin"]
-
-
-def secure_pages(app, blueprints) -> None:
-    """Every response of these page blueprints (applicant portal, sign-in, secretariat) may not
-    be framed and keeps its address to this site; a header a view set itself stays (the sign-in
-    pages' stricter "no-referrer")."""
-    names = {bp.name for bp in blueprints}
-
-    @app.after_request
-    def _page_headers(response):
-        if request.blueprint not in names:
-            return response
-        upload = _upload_origin()
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(upload=f" {upload}" if upload else ""))
-        response.headers.setdefault("X-Frame-Options", "DENY")  # browsers that predate frame-ancestors
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _csrf() -> str:
@@ -120,8 +75,8 @@ def register():
     same answer whether the address was registered already or not."""
     from marshmallow import ValidationError
 
-    from .accounts import RateLimited, form_csrf_ok, register_applicant
-    from .schemas import ApplicantCreate
+    from ..accounts import RateLimited, form_csrf_ok, register_applicant
+    from ..schemas import ApplicantCreate
 
     form, errors = {}, {}
     if request.method == "POST":
@@ -161,8 +116,8 @@ def profile():
     """The applicant's own record: the same schema and rules as PATCH /api/applicants/me."""
     from marshmallow import ValidationError
 
-    from .accounts import ChangeRefused, form_csrf_ok, update_own_record
-    from .schemas import ApplicantUpdate
+    from ..accounts import ChangeRefused, form_csrf_ok, update_own_record
+    from ..schemas import ApplicantUpdate
 
     with _db().session() as s:
         applicant = _signed_in_applicant(s)
@@ -317,7 +272,7 @@ def _save(s, applicant, row, call):
     the same as PATCH /api/applications/<id>. A refused save shows the typed text back, unsaved."""
     from marshmallow import ValidationError
 
-    from .schemas import ApplicationUpdate
+    from ..schemas import ApplicationUpdate
 
     changes = _form_changes(request.form)
     try:
@@ -341,8 +296,8 @@ def _save(s, applicant, row, call):
 
 
 def _edit_page(s, applicant, row, call, shown=None, status: int = 200):
-    from . import documents as docs
-    from .models import Document
+    from .. import documents as docs
+    from ..models import Document
     shown = shown or row
     criteria = _criteria(call, row.category)
     files = s.scalars(select(Document).where(Document.application_id == row.id)
@@ -390,7 +345,7 @@ def status(application_id):
         applicant = _signed_in_applicant(s)
         row = _own_application(s, applicant, application_id)
         call = s.get(Call, row.call_id)
-        from .models import StatusUpdate
+        from ..models import StatusUpdate
         updates = s.scalars(select(StatusUpdate).where(StatusUpdate.application_id == row.id)).all()
         stages = domain.timeline(row, updates)  # unreleased decisions are already left out
         reached = {st["stage"] for st in stages}
@@ -438,7 +393,7 @@ def _check_people(data: dict) -> dict:
     """What the API's schema checks of names and addresses, for the page: field -> message."""
     from marshmallow import ValidationError as SchemaError
 
-    from .schemas import Attendee
+    from ..schemas import Attendee
     errors = {}
     people = [(f"delegate{i}", d) for i, d in enumerate(data["delegates"])]
     if data["substitute"] and any(data["substitute"].values()):

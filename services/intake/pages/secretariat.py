@@ -6,7 +6,7 @@ or with a bearer token. The guest list reads ceremony.py, as the JSON API does.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
@@ -14,11 +14,12 @@ from shared import pagesession
 from shared.auth import Principal
 from shared.web import current_principal
 
-from . import accounts, ceremony, domain
-from .models import Applicant, Call, Ceremony, CeremonyInvitation
-from .schemas import ContactEmailChange
+from .. import accounts, ceremony, domain
+from ..models import Applicant, Call, Ceremony, CeremonyInvitation
+from ..schemas import ContactEmailChange
+from ..web import _db, csv_download
 
-secretariat = Blueprint("intake_secretariat", __name__, url_prefix="/secretariat", template_folder="templates")
+secretariat = Blueprint("intake_secretariat", __name__, url_prefix="/secretariat", template_folder="../templates")
 PAGE_COOKIE = "prize_intake_pages"  # Flask's session (page sign-in, flash messages), named for intake
 
 
@@ -27,10 +28,6 @@ def _cookie_settings(state) -> None:
     settings = state.app.extensions.get("prize", {}).get("settings")
     pagesession.configure_page_cookie(state.app, PAGE_COOKIE,
                                       secure=settings is not None and settings.public_url.startswith("https://"))
-
-
-def _db():
-    return current_app.extensions["prize"]["db"]
 
 
 def _signed_in() -> Principal | None:
@@ -124,12 +121,6 @@ def guests(call_id):
                      summary=ceremony.summary(rows),
                      ceremony={"starts_local": _local(cer.starts_at, cer.time_zone), "time_zone": cer.time_zone,
                                "venue": cer.venue, "rsvp_by": _local(cer.rsvp_by, cer.time_zone)})
-
-
-def csv_download(year: int, rows: list[dict]) -> Response:
-    """The guest list as a CSV download (UTF-8 with BOM, so spreadsheets read the accents)."""
-    return Response("\ufeff" + ceremony.guests_csv(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="ceremony-guests-{year}.csv"', "Cache-Control": "no-store"})
 
 
 @secretariat.get("/calls/<call_id>/guests.csv")

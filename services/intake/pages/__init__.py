@@ -1,0 +1,51 @@
+"""intake's HTML pages, per audience: the applicant portal and the secretariat's pages (the
+sign-in pages live with accounts). ``blueprints`` is what app.py registers; ``secure_pages``
+sets their headers."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+
+from .. import documents
+from ..accounts import page_blueprints as signin_pages
+from .applicant import portal
+from .secretariat import secretariat
+
+blueprints = signin_pages + [portal, secretariat]
+
+
+# Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
+# style attributes of a few forms (never scripts). connect-src names the document store too: on
+# S3 the edit page's script sends the file straight to the bucket.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "connect-src 'self'{upload}; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
+               "base-uri 'none'")
+
+
+def _upload_origin() -> str:
+    """The origin upload forms post to, from a form signed for nothing (signing is local to
+    both stores: no request is sent); asked once per app."""
+    ext = current_app.extensions["prize"]
+    if "upload_origin" not in ext:
+        url = urlsplit(documents.storage().presign_upload("page-policy", "application/pdf", 1, "page-policy")["url"])
+        ext["upload_origin"] = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
+    return ext["upload_origin"]
+
+
+def secure_pages(app, blueprints) -> None:
+    """Every response of these page blueprints (applicant portal, sign-in, secretariat) may not
+    be framed and keeps its address to this site; a header a view set itself stays (the sign-in
+    pages' stricter "no-referrer")."""
+    names = {bp.name for bp in blueprints}
+
+    @app.after_request
+    def _page_headers(response):
+        if request.blueprint not in names:
+            return response
+        upload = _upload_origin()
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(upload=f" {upload}" if upload else ""))
+        response.headers.setdefault("X-Frame-Options", "DENY")  # browsers that predate frame-ancestors
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response

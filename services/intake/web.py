@@ -1,0 +1,28 @@
+"""What intake's views (api/ and pages/) share: the app's database, settings and clock, and the
+guest list's CSV answer. Views only: operations take these as arguments."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Response, current_app
+
+from . import ceremony
+
+
+def _db():
+    """The service's Database, wired by app.create_app (the one definition for intake's views)."""
+    return current_app.extensions["prize"]["db"]
+
+
+def _public_url() -> str:
+    return current_app.extensions["prize"]["settings"].public_url
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def csv_download(year: int, rows: list[dict]) -> Response:
+    """The guest list as a CSV download (UTF-8 with BOM, so spreadsheets read the accents)."""
+    return Response("\ufeff" + ceremony.guests_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="ceremony-guests-{year}.csv"', "Cache-Control": "no-store"})
