@@ -1,6 +1,6 @@
 """Jurors' passwordless sign-in: shared.signin configured for jurors.
 
-The secretariat invites a juror (services/review/jury.py); the invitation carries a one-time
+The secretariat invites a juror (services/review/ops/jurors.py); the invitation carries a one-time
 link valid for a week. Afterwards a juror asks for a new link at /signin (or a code for the
 API at POST /api/signin) with the address they were invited with; notify mails it. A juror
 the secretariat deactivated cannot sign in, and their open sessions stop working.

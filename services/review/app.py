@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from shared.config import Settings, load_settings
 from shared.db import Database
+from shared.inbox import bind
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
-from . import accounts, api, api_jury, api_secretariat, pages, reminders
+from . import accounts, api, jobs, pages
 from .handlers import HANDLERS
 from .models import inbox, outbox
+from .ops import jurors
 
 SERVICE = "review"
 
@@ -19,11 +21,11 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     limits = {"SIGNIN_LIMIT_PER_ADDRESS": settings.signin_limit_per_address,
               "SIGNIN_LIMIT_PER_CLIENT": settings.signin_limit_per_client}
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: review",
-                             blueprints=(accounts.blueprints + api.blueprints + api_secretariat.blueprints
-                                         + api_jury.blueprints),
+                             blueprints=accounts.blueprints + api.blueprints,
                              test_config={**limits, **(test_config or {})})
     for blueprint in accounts.page_blueprints + pages.blueprints:  # server-rendered pages
         app.register_blueprint(blueprint)
+    jurors.invitation_link = accounts.invitation_link  # an invitation carries a sign-in link
     accounts.init_app(app)  # jurors' sessions and bearer tokens become Principal("juror", id)
     return app
 
@@ -32,6 +34,6 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
     # reminders to jurors with reviews pending before a round's due date (safe with two workers)
-    remind = PeriodicJob("review-reminders", reminders.CHECK_EVERY_SECONDS,
-                         lambda: reminders.run(db, settings.review_public_url))
-    return ServiceWorker(SERVICE, settings, db, outbox, inbox, HANDLERS, jobs=[remind])
+    remind = PeriodicJob("review-reminders", jobs.CHECK_EVERY_SECONDS,
+                         lambda: jobs.send_reminders(db, settings.review_public_url))
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS), jobs=[remind])

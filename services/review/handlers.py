@@ -8,8 +8,8 @@ from sqlalchemy import select
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
-from . import history
-from .jury import record_conflicts
+from .ops import history
+from .ops.jurors import record_conflicts
 from .models import Application, Assignment, Call, Juror, Round
 
 

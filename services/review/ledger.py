@@ -6,7 +6,7 @@ with microseconds and a Z ("2026-07-14T09:00:00.000000Z"; a naive datetime is ta
 as the database hands it back), dates as ISO 8601, UUIDs and Decimals as strings, tuples as
 lists; NaN, infinities and other types are refused, so that what is hashed survives a database
 round trip unchanged. Every key except "hash", "prev_hash" and "seq" is covered: seq is the
-database's insertion number, known only after the hash is computed (services/review/history.py
+database's insertion number, known only after the hash is computed (services/review/ops/history.py
 hashes before the insert); the order it gives is protected by the links, and verify() reports
 seq that goes back (gaps are normal: rolled-back transactions).
 

@@ -175,7 +175,7 @@ signin_tables = define_signin_tables(metadata, subject_column="juror_id", subjec
 
 class ReminderSent(Base):
     """A reminder of pending reviews published for a juror in a round, one per reminder offset
-    (services/review/reminders.py). Written in the transaction that adds the reminder's outbox
+    (services/review/ops/reminders.py). Written in the transaction that adds the reminder's outbox
     row; the unique key makes a second worker that reaches the same reminder publish nothing."""
     __tablename__ = "reminders_sent"
     __table_args__ = (UniqueConstraint("round_id", "juror_id", "offset_key", name="uq_reminders_sent_key"),)

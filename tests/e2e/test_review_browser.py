@@ -105,7 +105,7 @@ def test_review_juror_scores_and_the_secretariat_closes_the_round(contexts, revi
 def test_review_secretariat_decides_the_ties_at_the_cut_in_the_browser(contexts, embedded_settings):
     """Two applications with the same score and one place: closing is refused, the ties are listed
     with a decision each, and closing with those decisions makes the finalist."""
-    from services.review import desk
+    from services.review.ops import desk, desk_queries
     stack = Stack(embedded_settings, services=("review",))
     review = Review(stack.apps["review"])
     call_id = review.open_call()
@@ -115,7 +115,7 @@ def test_review_secretariat_decides_the_ties_at_the_cut_in_the_browser(contexts,
     review.screen_all(call_id)
     review.assign(review.open_round(call_id, jurors_per_application=1, advance_per_category=1, min_reviews=1))
     with review.db.session() as s:  # the juror's part is tested above: here it is set up through desk
-        for item in desk.my_assignments(s, juror)["rounds"][0]["assignments"]:
+        for item in desk_queries.my_assignments(s, juror)["rounds"][0]["assignments"]:
             state = desk.save_scores(s, juror, item["id"], {"problem": 7, "design": 7},
                                      {"problem": "Good.", "design": "Good."}, item["revision"])
             desk.submit_scores(s, juror, item["id"], state["revision"])

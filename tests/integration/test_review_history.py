@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import delete, update
 
-from services.review import history
+from services.review.ops import history
 from services.review.models import LedgerEntry
 from tests.support.stack import Stack
 

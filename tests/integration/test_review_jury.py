@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from services.review import history
+from services.review.ops import history
 from services.review.handlers import HANDLERS
 from services.review.models import (AccessDenial, Application, Assignment, Conflict, Juror, LedgerEntry, Round,
                                     inbox, outbox)
@@ -226,8 +226,8 @@ def test_assignments_show_progress_per_round(world):
     assert by_id[mine[2]]["title"] == "Project 2" and by_id[mine[2]]["category"] == "tech_innovacity"
     assert rounds["award"]["progress"]["text"] == "0 of 1 scored"
     # written straight to JSON for speed, the answer is exactly what its documented schema dumps
-    from services.review import desk
-    from services.review.schemas_jury import MyAssignments
+    from services.review.api.schemas_jury import MyAssignments
+    from services.review.ops import desk_queries as desk
     with world.db.session() as s:
         expected = json.loads(json.dumps(MyAssignments().dump(desk.my_assignments(s, me))))
     assert r.get_json() == expected and r.mimetype == "application/json"
@@ -242,7 +242,7 @@ def test_withdrawn_application_leaves_the_jurors_list(embedded_world):
     assert get(w, me, "/api/jury/assignments").get_json()["rounds"] == []
     assert get(w, me, f"/api/jury/applications/{app_id}").status_code == 404
     # the assignment itself ends at once (not at the next assignment run) and the history says so
-    from services.review import history
+    from services.review.ops import history
     from services.review.models import Assignment
     with w.db.session() as s:
         assert s.scalars(select(Assignment.status).where(Assignment.application_id == app_id)).all() == ["removed"]

@@ -3,7 +3,7 @@ secretariat runs the rounds; every form needs its CSRF token; what applicants ty
 
 The data arrives the way it does in production: call.opened and application.submitted through
 review's inbox and event handlers; jurors, screening, rounds and assignments through the
-secretariat's operations (services/review/jury.py).
+secretariat's operations (services/review/ops/).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from services.review import jury
+from services.review.ops import decisions, jurors, rounds
 from services.review.handlers import HANDLERS
 from services.review.models import AccessDenial, Application, inbox, outbox
 from shared.auth import issue_token
@@ -84,7 +84,7 @@ class Review:
 
     def invite(self, name: str, email: str, country: str, organisation: str = "Independent") -> str:
         with self.app.app_context(), self.db.session() as s, s.begin():
-            juror = jury.invite_juror(s, {"name": name, "email": email, "country": country,
+            juror = jurors.invite_juror(s, {"name": name, "email": email, "country": country,
                                           "organisation": organisation, "expertise": ["tech_innovacity"]},
                                       SECRETARIAT, datetime.now(timezone.utc))
             return juror.id
@@ -93,16 +93,16 @@ class Review:
         with self.db.session() as s, s.begin():
             for app_id in s.scalars(select(Application.id).where(Application.call_id == call_id,
                                                                   Application.stage == "submitted")):
-                jury.screen(s, app_id, True, "", SECRETARIAT, datetime.now(timezone.utc))
+                decisions.screen(s, app_id, True, "", SECRETARIAT, datetime.now(timezone.utc))
 
     def open_round(self, call_id: str, **settings) -> str:
         settings.setdefault("due_at", datetime.now(timezone.utc) + timedelta(days=14))
         with self.db.session() as s, s.begin():
-            return jury.open_round(s, call_id, "finalist", settings, SECRETARIAT, datetime.now(timezone.utc)).id
+            return rounds.open_round(s, call_id, "finalist", settings, SECRETARIAT, datetime.now(timezone.utc)).id
 
     def assign(self, round_id: str) -> dict:
         with self.db.session() as s, s.begin():
-            return jury.auto_assign(s, round_id, SECRETARIAT, datetime.now(timezone.utc))
+            return rounds.auto_assign(s, round_id, SECRETARIAT, datetime.now(timezone.utc))
 
     def invitation_path(self, juror_id: str) -> str:
         """The path of the one-time sign-in link the juror's invitation carries (juror.invited)."""

@@ -1,5 +1,5 @@
 """Reminders before a round's due date to jurors with reviews pending: a timed job of review's
-worker (services/review/reminders.py). Time is moved, not waited for: each test calls
+worker (services/review/ops/reminders.py, jobs.py). Time is moved, not waited for: each test calls
 due_reminders with the ``now`` it needs. On both stacks; two workers at once publish each
 reminder once; and a reminder goes from review's outbox to the SMTP server once, in the
 juror's language."""
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from services.review import reminders
+from services.review.ops import reminders
 from services.review.models import (Application, Assignment, Call, Conflict, Juror, ReminderSent, Round,
                                     outbox)
 from shared.config import load_settings

@@ -10,8 +10,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import history, jury
-from .models import Application, Assignment, Call, Conflict, Juror, Round
+from ..models import Application, Assignment, Call, Conflict, Juror, Round
+from . import history
+from .common import Refused
+from . import standings as standing_ops
 
 SCORE_COLUMNS = ["round", "category", "reference", "application_id", "title", "juror", "juror_email",
                  "juror_id", "status", "criterion", "criterion_title", "weight", "score", "comment",
@@ -82,14 +84,14 @@ def round_csv(session: Session, round_id, normalise: bool = False) -> str:
     standings, so a spreadsheet opens it as is."""
     rnd = session.get(Round, str(round_id))
     if rnd is None:
-        raise jury.Refused(f"no round {round_id}", 404)
+        raise Refused(f"no round {round_id}", 404)
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(SCORE_COLUMNS)
     w.writerows([[_cell(v) for v in row] for row in score_rows(session, rnd)])
     w.writerow([])
     w.writerow(STANDING_COLUMNS)
-    w.writerows([[_cell(v) for v in row] for row in standing_rows(jury.standings(session, rnd.id, normalise))])
+    w.writerows([[_cell(v) for v in row] for row in standing_rows(standing_ops.standings(session, rnd.id, normalise))])
     return out.getvalue()
 
 
@@ -97,14 +99,14 @@ def round_xlsx(session: Session, round_id, normalise: bool = False) -> bytes:
     from openpyxl import Workbook
     rnd = session.get(Round, str(round_id))
     if rnd is None:
-        raise jury.Refused(f"no round {round_id}", 404)
+        raise Refused(f"no round {round_id}", 404)
     book = Workbook()
     scores = book.active
     scores.title = "Scores"
     scores.append(SCORE_COLUMNS)
     for row in score_rows(session, rnd):
         scores.append([_cell(v, xml=True) for v in row])
-    table = jury.standings(session, rnd.id, normalise)
+    table = standing_ops.standings(session, rnd.id, normalise)
     standings = book.create_sheet("Standings")
     standings.append(STANDING_COLUMNS)
     for row in standing_rows(table):
@@ -119,7 +121,7 @@ def round_xlsx(session: Session, round_id, normalise: bool = False) -> bytes:
 def evidence_pack(session: Session, application_id) -> dict:
     app = session.get(Application, str(application_id))
     if app is None:
-        raise jury.Refused(f"no application {application_id}", 404)
+        raise Refused(f"no application {application_id}", 404)
     jurors = {j.id: j for j in session.scalars(select(Juror).where(Juror.id.in_(
         select(Assignment.juror_id).where(Assignment.application_id == app.id).union(
             select(Conflict.juror_id).where(Conflict.application_id == app.id)))))}

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from . import ledger
-from .models import LedgerEntry
+from .. import ledger
+from ..models import LedgerEntry
 
 _LOCK = 740_2026  # this service's advisory lock number for the ledger
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 
-from flask import Response, current_app, g, jsonify
+from flask import Response, g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
@@ -14,8 +14,11 @@ from sqlalchemy import func, select
 
 from shared.web import require_role
 
-from . import exports, jury
-from .models import AccessDenial, Conflict, Juror, Round
+from ..current import db as _db, settings as _settings
+from ..models import AccessDenial, Application, Call, Conflict, Juror, Round
+from ..ops import decisions as decide, exports, jurors as jury_ops, rounds as round_ops, standings as standing_ops
+from ..ops.common import Refused
+from .schemas import ApplicationOut, ApplicationPage, ApplicationQuery, CallOut
 from .schemas_secretariat import (AccessDenialPage, AccessDenialQuery, AdjustIn, AssignmentOut, AssignOut,
                                   AwardIn, CloseIn, CloseOut, ConflictPage, ConflictQuery, JurorCreate,
                                   JurorDetail, JurorOut, LedgerVerifyOut, ReleaseIn, ReleaseOut,
@@ -32,14 +35,14 @@ rounds = Blueprint("review_rounds", __name__, url_prefix="/api/rounds",
                    description="Rounds: assignment, standings, closing, exports (secretariat)")
 releases = Blueprint("review_releases", __name__, url_prefix="/api/calls",
                      description="Releasing a round's results to the applicants (secretariat)")
+applications = Blueprint("review_applications", __name__, url_prefix="/api/applications",
+                         description="Applications in review (secretariat)")
+calls = Blueprint("review_calls", __name__, url_prefix="/api/calls",
+                  description="Editions review has been told about (secretariat)")
 audit = Blueprint("review_audit", __name__, url_prefix="/api",
                   description="The tamper-evident ledger and the log of refused access (secretariat)")
 
 SECURITY = [{"bearer": []}]
-
-
-def _db():
-    return current_app.extensions["prize"]["db"]
 
 
 def _now() -> datetime:
@@ -51,10 +54,10 @@ def _actor() -> str:
 
 
 def _jury_url() -> str:
-    return current_app.extensions["prize"]["settings"].review_public_url + "/jury"
+    return _settings().review_public_url + "/jury"
 
 
-def _refused(exc: jury.Refused):
+def _refused(exc: Refused):
     """A refusal as the JSON error the API promises: field errors for a 422, details for a 409."""
     if exc.status == 422:
         abort(422, message=exc.message, errors={"json": exc.errors or {"_schema": [exc.message]}})
@@ -85,7 +88,7 @@ def _run(fn, *args, **kwargs):
         with s.begin():
             try:
                 result = fn(s, *args, **kwargs)
-            except jury.Refused as exc:
+            except Refused as exc:
                 if not exc.keep:
                     raise
                 refusal = exc
@@ -97,7 +100,7 @@ def _run(fn, *args, **kwargs):
 def _call(fn, *args, **kwargs):
     try:
         return _run(fn, *args, **kwargs)
-    except jury.Refused as exc:
+    except Refused as exc:
         return _refused(exc)
 
 
@@ -120,7 +123,7 @@ class JurorsView(MethodView):
     def post(self, data):
         """Invite a juror: their conflicts with every application in review are detected at once, and
         juror.invited asks notify to send the sign-in link. 409 when the email is already invited."""
-        return _call(lambda s: jury.invite_juror(s, data, _actor(), _now()))
+        return _call(lambda s: jury_ops.invite_juror(s, data, _actor(), _now()))
 
 
 @jurors.route("/<uuid:juror_id>")
@@ -134,7 +137,7 @@ class JurorView(MethodView):
             juror = s.get(Juror, str(juror_id))
             if juror is None:
                 abort(404, message=f"no juror {juror_id}")
-            return jury.juror_summary(s, juror)
+            return jury_ops.juror_summary(s, juror)
 
 
 @conflicts.route("")
@@ -169,7 +172,7 @@ class ScreeningView(MethodView):
     def post(self, data, application_id):
         """Mark a submitted application eligible or ineligible (a reason is required for ineligible).
         The same answer again changes nothing; a change after the finalist round opened is a 409."""
-        return _call(lambda s: jury.screen(s, application_id, data["eligible"], data["reason"], _actor(), _now()))
+        return _call(lambda s: decide.screen(s, application_id, data["eligible"], data["reason"], _actor(), _now()))
 
 
 @decisions.route("/<uuid:application_id>/award")
@@ -181,7 +184,7 @@ class AwardView(MethodView):
     def post(self, data, application_id):
         """Record an award decision (winner and not_awarded: finalists only; special_mention: any
         eligible application). It stays embargoed until the award round is released."""
-        return _call(lambda s: jury.decide_award(s, application_id, data["outcome"], data["award"],
+        return _call(lambda s: decide.decide_award(s, application_id, data["outcome"], data["award"],
                                                  _actor(), _now()))
 
 
@@ -196,7 +199,7 @@ class EvidenceView(MethodView):
         try:
             with _db().session() as s:
                 pack = exports.evidence_pack(s, application_id)
-        except jury.Refused as exc:
+        except Refused as exc:
             return _refused(exc)
         body = json.dumps(_plain(pack), ensure_ascii=False, indent=1, sort_keys=True)
         return Response(body, mimetype="application/json", headers={
@@ -227,7 +230,7 @@ class RoundsView(MethodView):
         """Open a call's finalist round (it takes the eligible applications) or its award round
         (the finalists; only once the finalist round is closed)."""
         call_id, kind = data.pop("call_id"), data.pop("kind")
-        return _call(lambda s: jury.open_round(s, call_id, kind, data, _actor(), _now()))
+        return _call(lambda s: round_ops.open_round(s, call_id, kind, data, _actor(), _now()))
 
 
 @rounds.route("/<uuid:round_id>")
@@ -241,7 +244,7 @@ class RoundView(MethodView):
             rnd = s.get(Round, str(round_id))
             if rnd is None:
                 abort(404, message=f"no round {round_id}")
-            return jury.round_summary(s, rnd)
+            return round_ops.round_summary(s, rnd)
 
 
 @rounds.route("/<uuid:round_id>/assign")
@@ -253,7 +256,7 @@ class AssignView(MethodView):
     def post(self, round_id):
         """Assign k non-conflicted jurors to every application of the round, keeping the assignments
         made so far; each juror with new work gets one review.assigned digest."""
-        return _call(lambda s: jury.auto_assign(s, round_id, _actor(), _now(), jury_url=_jury_url()))
+        return _call(lambda s: round_ops.auto_assign(s, round_id, _actor(), _now(), jury_url=_jury_url()))
 
 
 @rounds.route("/<uuid:round_id>/assignments")
@@ -265,7 +268,7 @@ class AssignmentsView(MethodView):
     def patch(self, data, round_id):
         """Add or remove jurors of one application by hand (never a conflicted juror; removing one
         who already submitted scores needs a reason). Returns the application's assignments."""
-        return _call(lambda s: jury.adjust(s, round_id, data["application_id"], data["add"], data["remove"],
+        return _call(lambda s: round_ops.adjust(s, round_id, data["application_id"], data["add"], data["remove"],
                                            _actor(), _now(), reason=data["reason"], jury_url=_jury_url()))
 
 
@@ -280,8 +283,8 @@ class StandingsView(MethodView):
         with normalise=true also the per-juror z-score ranking and how far each one moved."""
         try:
             with _db().session() as s:
-                return jury.standings(s, round_id, normalise=query["normalise"])
-        except jury.Refused as exc:
+                return standing_ops.standings(s, round_id, normalise=query["normalise"])
+        except Refused as exc:
             return _refused(exc)
 
 
@@ -296,7 +299,7 @@ class CloseView(MethodView):
         """Close the round: scores lock; in the finalist round the top N per category advance and the
         rest are eliminated. Ties at the cut are never broken here: they are listed (409) until the
         secretariat closes again with a decision for each."""
-        return _call(lambda s: jury.close_round(s, round_id, _actor(), _now(), decisions=data["decisions"],
+        return _call(lambda s: decide.close_round(s, round_id, _actor(), _now(), decisions=data["decisions"],
                                                 normalise=data["normalise"]))
 
 
@@ -305,7 +308,7 @@ def _export(round_id, normalise, fn, mimetype, suffix):
         with _db().session() as s:
             body = fn(s, round_id, normalise)
             rnd = s.get(Round, str(round_id))
-    except jury.Refused as exc:
+    except Refused as exc:
         return _refused(exc)
     name = f"round-{rnd.kind}-{str(round_id)[:8]}.{suffix}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -345,7 +348,7 @@ class ReleaseView(MethodView):
     def post(self, data, call_id):
         """Release a round's decisions: one results.released per decided application, after which
         intake shows them. Releasing again changes nothing."""
-        return _call(lambda s: jury.release(s, call_id, data["round"], _actor(), _now()))
+        return _call(lambda s: decide.release(s, call_id, data["round"], _actor(), _now()))
 
 
 # -- audit --------------------------------------------------------------------------------------
@@ -379,4 +382,50 @@ class AccessDenialsView(MethodView):
         return {"total": total, "items": items}
 
 
-blueprints = [jurors, conflicts, decisions, rounds, releases, audit]
+# -- what review knows of calls and applications ------------------------------------------------
+
+@applications.route("")
+class ApplicationsView(MethodView):
+    @require_role("secretariat")
+    @applications.doc(security=[{"bearer": []}])
+    @applications.arguments(ApplicationQuery, location="query", unknown=RAISE)
+    @applications.response(200, ApplicationPage)
+    def get(self, query):
+        """Applications review has received, newest first, with filters."""
+        q = select(Application)
+        for key in ("category", "stage"):
+            if key in query:
+                q = q.where(getattr(Application, key) == query[key])
+        if "call_id" in query:
+            q = q.where(Application.call_id == str(query["call_id"]))
+        with _db().session() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery()))
+            items = s.scalars(q.order_by(Application.submitted_at.desc(), Application.id)
+                              .limit(query["limit"]).offset(query["offset"])).all()
+        return {"total": total, "items": items}
+
+
+@applications.route("/<uuid:application_id>")
+class ApplicationView(MethodView):
+    @require_role("secretariat")
+    @applications.doc(security=[{"bearer": []}])
+    @applications.response(200, ApplicationOut)
+    def get(self, application_id):
+        with _db().session() as s:
+            row = s.get(Application, str(application_id))
+        if row is None:
+            abort(404, message=f"no application {application_id} in review")
+        return row
+
+
+@calls.route("")
+class CallsView(MethodView):
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.response(200, CallOut(many=True))
+    def get(self):
+        with _db().session() as s:
+            return s.scalars(select(Call).order_by(Call.year.desc())).all()
+
+
+blueprints = [applications, calls, jurors, conflicts, decisions, rounds, releases, audit]

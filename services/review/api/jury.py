@@ -1,5 +1,5 @@
 """The jury's JSON API: a juror's assignments, the applications they score, scoring, peers'
-scores and declared conflicts. Thin views over services/review/desk.py, which decides.
+scores and declared conflicts. Thin views over ops/desk.py and ops/desk_queries.py, which decide.
 
 Every route needs a juror token of an active juror. An application or assignment the juror may
 not see (not theirs, conflicted, withdrawn, nonexistent) answers 404 with the same body in every
@@ -14,10 +14,10 @@ from flask import current_app, g, jsonify, redirect, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from shared.storage import open_storage
 from shared.web import require_role
 
-from . import desk
+from ..current import db as _db, settings as _settings, storage as _storage
+from ..ops import desk, desk_queries
 from .schemas_jury import (AssignmentState, ConflictDeclare, ConflictDeclared, DocumentLink, DocumentQuery,
                            JurorApplication, MyAssignments, PeerScores, ScoresSave, ScoresSubmit)
 
@@ -27,24 +27,10 @@ jury = Blueprint("review_jury", __name__, url_prefix="/api/jury",
 SECURITY = [{"bearer": []}]
 
 
-def _db():
-    return current_app.extensions["prize"]["db"]
-
-
 def _json_default(value):
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _storage():
-    """Documents are read where intake checked them; on the embedded file store intake's web app
-    serves the signed download links (/storage/download), so they point at intake's address."""
-    ext = current_app.extensions["prize"]
-    if "jury_storage" not in ext:
-        settings = ext["settings"]
-        ext["jury_storage"] = open_storage(settings.storage_url, settings.secret_key, settings.public_url)
-    return ext["jury_storage"]
 
 
 def _juror_id() -> str:
@@ -70,7 +56,7 @@ class AssignmentsView(MethodView):
         """My assignments per round, with progress ("3 of 8 scored")."""
         with _db().session() as s:
             try:
-                mine = desk.my_assignments(s, _juror_id())
+                mine = desk_queries.my_assignments(s, _juror_id())
             except desk.Refusal as exc:
                 _refused(exc)
         # The page jurors open most: desk already builds exactly MyAssignments' shape (a test
@@ -88,7 +74,7 @@ class AssignmentView(MethodView):
         """One of my assignments: my scores, comments and their revision."""
         with _db().session() as s:
             try:
-                return desk.assignment_state(s, _juror_id(), str(assignment_id), request.path)
+                return desk_queries.assignment_state(s, _juror_id(), str(assignment_id), request.path)
             except desk.Refusal as exc:
                 _refused(exc)
 
@@ -146,7 +132,7 @@ class ApplicationView(MethodView):
         documents."""
         with _db().session() as s:
             try:
-                return desk.open_application(s, _juror_id(), str(application_id), request.path)
+                return desk_queries.open_application(s, _juror_id(), str(application_id), request.path)
             except desk.Refusal as exc:
                 _refused(exc)
 
@@ -163,7 +149,7 @@ class DocumentView(MethodView):
         with ``?format=json``."""
         with _db().session() as s:
             try:
-                url = desk.document_link(s, _juror_id(), str(application_id), str(document_id), request.path,
+                url = desk_queries.document_link(s, _juror_id(), str(application_id), str(document_id), request.path,
                                          _storage())
             except desk.Refusal as exc:
                 _refused(exc)
@@ -184,7 +170,7 @@ class ConflictView(MethodView):
     def post(self, data, application_id):
         """Declare a conflict of interest: the application leaves my assignments at once and
         another juror takes my place."""
-        settings = current_app.extensions["prize"]["settings"]
+        settings = _settings()
         with _db().session() as s:
             try:
                 result = desk.declare_conflict(s, _juror_id(), str(application_id), data["reason"],

@@ -1,5 +1,5 @@
 """Reminders before a round's due date to jurors with reviews pending (a timed job of review's
-worker, see app.create_worker).
+worker: jobs.send_reminders).
 
 When. Each open round with a due date has reminder windows: ``REMINDERS`` (3 days and 1 day
 before the due date). The window of an offset opens at ``due_at - offset`` and lasts until the
@@ -22,26 +22,23 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from shared import reminders
-from shared.db import Database
 from shared.events import ValidationError, make_event
 from shared.events.common import LANGUAGES
 from shared.outbox import record
 
-from .models import Application, Assignment, Call, Conflict, Juror, ReminderSent, Round, outbox
+from ..models import Application, Assignment, Call, Conflict, Juror, ReminderSent, Round, outbox
 
 log = logging.getLogger("prize.review.reminders")
 
 PRODUCER = "review"
 # Reminder offsets before the due date, by key (the key is stored and travels in the event).
 REMINDERS: dict[str, timedelta] = {"3d": timedelta(days=3), "1d": timedelta(days=1)}
-# How often review's worker looks for reminders that are due.
-CHECK_EVERY_SECONDS = 300.0
 
 
 def reminder_due(due_at: datetime, now: datetime) -> str | None:
@@ -119,10 +116,4 @@ def due_reminders(session: Session, now: datetime, *, review_url: str = "http://
     return sent
 
 
-def run(db: Database, review_url: str) -> int:
-    """The worker's timed job: one pass at the current time."""
-    with db.session() as session:
-        return due_reminders(session, datetime.now(timezone.utc), review_url=review_url)
-
-
-__all__ = ["REMINDERS", "CHECK_EVERY_SECONDS", "reminder_due", "due_reminders", "run"]
+__all__ = ["REMINDERS", "reminder_due", "due_reminders"]

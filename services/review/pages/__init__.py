@@ -1,0 +1,5 @@
+"""review's server-rendered pages per audience: jury.py and secretariat.py (common.py: what both share)."""
+from . import jury, secretariat  # noqa: F401  (their routes register on the blueprints below)
+from .common import jury_pages, pages, secretariat_pages
+
+blueprints = [pages, jury_pages, secretariat_pages]
