@@ -1,34 +1,35 @@
-"""What every service's web app has: API docs, health, metrics, JSON errors, auth, logging."""
+"""What every service's web app has: API docs, health, metrics, JSON errors, auth, logging.
+
+Its JSON errors are in shared.web_errors and its input checks in shared.web_input; the names
+callers use from them (json_error, NotBlank, NO_NUL_PATTERN, NOT_BLANK_PATTERN, ...) are
+importable from here too.
+"""
 from __future__ import annotations
 
 import functools
-import json
-import logging
 import time
 import uuid
-from urllib.parse import unquote_to_bytes
 
 from apispec import BasePlugin
-from flask import Flask, current_app, g, jsonify, render_template_string, request
+from flask import Flask, current_app, g, render_template_string, request
 from flask_smorest import Api, abort
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import validate
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
-from werkzeug.http import HTTP_STATUS_CODES
 
 from .auth import Principal, TokenError, read_token
 from .bus import connect
 from .config import Settings
 from .db import Database
-from .refusals import Refused
 from .logs import set_correlation
+from .web_errors import ErrorSchema, _error_message, _install_errors, json_error
+from .web_input import BODY_METHODS, NO_NUL_PATTERN, NOT_BLANK_PATTERN, NotBlank, _install_body_checks
 
-log = logging.getLogger("prize.web")
+__all__ = ["BODY_METHODS", "DOCS_PAGE", "ErrorSchema", "KNOWN_METHODS", "MAX_JSON_BODY", "NO_NUL_PATTERN",
+           "NOT_BLANK_PATTERN", "NotBlank", "RulesPlugin", "SESSION_COOKIE", "ServiceApi", "create_service_app",
+           "current_principal", "json_error", "require_role"]
 
 MAX_JSON_BODY = 1024 * 1024  # API bodies are small; documents go straight to storage
-BODY_METHODS = {"POST", "PUT", "PATCH"}
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -44,34 +45,6 @@ Send <code>Authorization: Bearer &lt;token&gt;</code>; errors come back as JSON 
 <ul>{% for path, ops in paths %}{% for method, op in ops %}
 <li><span class="m">{{ method|upper }}</span> <code>{{ path }}</code> {{ op.get('summary', '') }}</li>
 {% endfor %}{% endfor %}</ul></body></html>"""
-
-
-class ErrorSchema(Schema):
-    """The body of every error answer (documentation only: json_error and ServiceApi write it)."""
-    code = fields.Integer(metadata={"description": "the HTTP status"})
-    status = fields.String(metadata={"description": "the status's name"})
-    message = fields.String(metadata={"description": "what went wrong, for a person"})
-    errors = fields.Dict(metadata={"description": "for invalid input: where (json, query) → field → problems"})
-    correlation_id = fields.String(metadata={"description": "on a 500 or 503: the id this request is logged with"})
-
-
-# The before-request check refuses NUL in any text; a string the document does not otherwise
-# constrain says so with this pattern, so a client (or a generator of test requests) knows.
-NO_NUL_PATTERN = "^[^\\x00]*$"
-# Text that is not blank as str.strip() sees it (its whitespace, which is not the regex's \s).
-_SPACES = "".join(f"\\u{c:04x}" for c in range(0x3001) if chr(c).isspace())
-NOT_BLANK_PATTERN = f"^[^\\x00]*[^\\x00{_SPACES}][^\\x00]*$"
-
-
-class NotBlank(validate.Validator):
-    """Text with something in it besides whitespace; documented as NOT_BLANK_PATTERN."""
-
-    error = "must not be empty"
-
-    def __call__(self, value):
-        if not value.strip():
-            raise ValidationError(self.error)
-        return value
 
 
 def _stated_limits(converter, field, ret, **_) -> dict:
@@ -145,21 +118,6 @@ class ServiceApi(Api):
             payload["message"] = _error_message(payload.get("errors"), error)
         return payload, status, headers
 
-
-def _error_message(errors, error) -> str:
-    if isinstance(errors, dict) and errors:
-        parts = []
-        for location, problems in errors.items():
-            names = ", ".join(map(str, problems)) if isinstance(problems, dict) else "; ".join(map(str, problems))
-            parts.append(f"{location}: {names}")
-        return "invalid input in " + "; ".join(parts) + " (see errors)"
-    return error.description or error.name
-
-
-def json_error(status: int, message: str, **extra):
-    body = {"code": status, "status": HTTP_STATUS_CODES.get(status, "Error"), "message": message}
-    body.update(extra)
-    return jsonify(body), status
 
 
 def create_service_app(service: str, settings: Settings, db: Database, *, title: str,
@@ -265,171 +223,6 @@ def _install_metrics(app: Flask, service: str) -> None:
     @app.get("/metrics")
     def metrics():
         return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
-
-
-def _install_body_checks(app: Flask) -> None:
-    """Before any API view: a body must be JSON that parses, and its text must be storable.
-
-    flask-smorest would read a non-JSON body as "no body" (a puzzling 422 about missing fields)
-    and lets a JSON parser RecursionError through as a 500. PostgreSQL refuses NUL in text, and
-    nothing can encode a lone surrogate: JSON's "\\ud800" escape parses into a Python str that
-    every later step (SQLite, PostgreSQL, an email, a log line) fails to write as UTF-8.
-    """
-    @app.before_request
-    def _check_body():
-        if request.routing_exception is not None or not request.path.startswith("/api/"):
-            return None  # 404/405 answer first; pages may take forms
-        bad_args = _bad_query_args(request.query_string)
-        if bad_args:
-            return json_error(422, _problems_message("query arguments", bad_args), errors={"query": bad_args})
-        if request.method not in BODY_METHODS:
-            return None
-        raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
-        if not raw:
-            return None
-        if not request.is_json:
-            return json_error(415, "request body must be JSON (Content-Type: application/json), "
-                                   f"not {request.mimetype or 'untyped'}")
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (ValueError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            return json_error(400, f"request body is not valid JSON: {reason}",
-                              errors={"json": ["Invalid JSON body."]})
-        bad = _bad_text_paths(body)
-        if bad:
-            return json_error(422, _problems_message("text", bad), errors={"json": bad})
-        return None
-
-
-NUL = "may not contain NUL characters"
-NOT_UTF8 = "must be valid UTF-8 text (a lone surrogate is not)"
-NOT_UTF8_ARG = "must be valid UTF-8 text"
-_SUMMARIES = {NUL: "may not contain NUL characters", NOT_UTF8: "must be valid UTF-8 (no lone surrogates)",
-              NOT_UTF8_ARG: "must be valid UTF-8 text"}
-
-
-def _problems_message(what: str, bad: dict[str, list[str]]) -> str:
-    kinds = sorted({p for problems in bad.values() for p in problems}, key=list(_SUMMARIES).index)
-    return f"{what} " + " and ".join(_SUMMARIES[k] for k in kinds)
-
-
-def _text_problems(value: str) -> list[str]:
-    problems = [NUL] if "\x00" in value else []
-    if value.isascii():
-        return problems
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        problems.append(NOT_UTF8)
-    return problems
-
-
-def _printable_name(name: str) -> str:
-    """A field name as the 422 can carry it: a lone surrogate in it shown as its escape."""
-    return name.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _bad_query_args(query_string: bytes) -> dict[str, list[str]]:
-    """Query arguments that hold NUL, or whose percent-decoded bytes are not UTF-8.
-
-    Werkzeug keeps an undecodable escape such as %FF as the literal text "%FF", so a view would
-    search for (or store) characters the client never meant; read the raw bytes instead.
-    """
-    found: dict[str, list[str]] = {}
-    if not query_string:
-        return found
-    for pair in query_string.split(b"&"):
-        if not pair:
-            continue
-        key, _, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"="))
-        try:
-            name = key.decode("utf-8")
-            problems = _text_problems(name) + _text_problems(value.decode("utf-8"))
-        except UnicodeDecodeError:
-            name, problems = key.decode("utf-8", "backslashreplace"), [NOT_UTF8_ARG]
-        if problems:
-            known = found.setdefault(_printable_name(name), [])
-            known += [p for p in problems if p not in known]
-    return found
-
-
-def _bad_text_paths(body) -> dict[str, list[str]]:
-    """Dotted paths of the strings (keys or values) of a JSON document that hold NUL or a lone
-    surrogate, each with its problems."""
-    found: dict[str, list[str]] = {}
-    stack = [("", body)]
-    while stack:  # iterative: a document may be nested nearly as deep as the parser allows
-        path, node = stack.pop()
-        if isinstance(node, str):
-            problems = _text_problems(node)
-            if problems:
-                found.setdefault(path or "_schema", []).extend(problems)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                sub = f"{path}.{_printable_name(key)}" if path else _printable_name(key)
-                problems = _text_problems(key)
-                if problems:
-                    found.setdefault(sub, []).extend(problems)
-                stack.append((sub, value))
-        elif isinstance(node, list):
-            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(node))
-    return {path: list(dict.fromkeys(problems)) for path, problems in sorted(found.items())}
-
-
-def _abort_message(exc, default: str) -> str:
-    """The message given to flask-smorest's abort(), else ``default``."""
-    data = getattr(exc, "data", None)
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])
-    return default
-
-
-def _install_errors(app: Flask) -> None:
-    @app.errorhandler(413)
-    def too_large(exc):
-        return json_error(413, f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes")
-
-    @app.errorhandler(405)
-    def not_allowed(exc):
-        response, status = json_error(405, f"{request.method} is not allowed on {request.path}")
-        valid = getattr(exc, "valid_methods", None)
-        if valid:
-            response.headers["Allow"] = ", ".join(valid)
-        return response, status
-
-    @app.errorhandler(404)
-    def not_found(exc):
-        message = getattr(exc, "description", None) or "not found"
-        if message.startswith("The requested URL was not found"):
-            message = f"no such resource: {request.path}"
-        return json_error(404, _abort_message(exc, message))
-
-    @app.errorhandler(Refused)
-    def refused(exc: Refused):
-        # An operation said no; pages map it to their own error where a blueprint handles it first.
-        body = exc.body()
-        return json_error(exc.status, body.pop("message"), **body)
-
-    @app.errorhandler(OperationalError)
-    def database_unavailable(exc):
-        # The database went away (a restart, a failover, a connection killed a moment after
-        # its last use, so before its idle ping) or stayed locked past the wait: a moment later
-        # the same request finds a fresh connection (the failed one was dropped from the pool).
-        log.warning("database unavailable on %s %s: %s", request.method, request.path,
-                    type(getattr(exc, "orig", None) or exc).__name__)
-        response, status = json_error(503, "the database is unavailable for a moment; please try again",
-                                      correlation_id=g.get("correlation_id"))
-        response.headers["Retry-After"] = "1"
-        return response, status
-
-    @app.errorhandler(Exception)
-    def unexpected(exc):
-        if isinstance(exc, HTTPException):
-            return json_error(exc.code or 500, exc.description or exc.name)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "internal error; it has been logged with this request's correlation id",
-                          correlation_id=g.get("correlation_id"))
 
 
 SESSION_COOKIE = "prize_session"
