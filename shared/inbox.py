@@ -5,9 +5,11 @@ a redelivered event finds its id already recorded and has no second effect.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +50,31 @@ class UnitOfWork:
 
 
 Handler = Callable[[UnitOfWork, Event], None]
+
+
+def bind(handlers: dict[str, Callable[..., None]], **dependencies: Any) -> dict[str, Handler]:
+    """A service's ``HANDLERS`` as the dispatcher calls them, ``(uow, event)``: each handler is
+    given, by name, the keyword-only dependencies it declares (``def h(uow, event, *, sender)``).
+
+    The one wiring point of a service's handlers (its app.py, and the tests that stand in for
+    it). Refused at wiring time, not at the first event: a dependency a handler declares that is
+    not given, and one given that no handler declares (a misspelt name).
+    """
+    bound: dict[str, Handler] = {}
+    wanted_by_any: set[str] = set()
+    for type_, handler in handlers.items():
+        wanted = [p.name for p in inspect.signature(handler).parameters.values()
+                  if p.kind is p.KEYWORD_ONLY]
+        missing = [name for name in wanted if name not in dependencies]
+        if missing:
+            raise TypeError(f"the handler of {type_} needs {', '.join(missing)}: not given")
+        wanted_by_any.update(wanted)
+        bound[type_] = (functools.partial(handler, **{name: dependencies[name] for name in wanted})
+                        if wanted else handler)
+    unused = sorted(set(dependencies) - wanted_by_any)
+    if unused:
+        raise TypeError(f"no handler takes {', '.join(unused)}")
+    return bound
 
 
 class InboxDispatcher:

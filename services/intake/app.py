@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from shared.config import Settings, load_settings
 from shared.db import Database
+from shared.inbox import bind
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
 from . import accounts, api, ceremony, ceremony_api, documents, pages, reminders
-from .handlers import make_handlers
+from .handlers import HANDLERS, inviter
 from .models import inbox, outbox
 
 SERVICE = "intake"
@@ -43,5 +44,6 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     # ceremony's PUT invite at once)
     invite = PeriodicJob("ceremony-invitations", ceremony.INVITE_SWEEP_SECONDS,
                          lambda: ceremony.sweep_invitations(db, settings.public_url))
-    return ServiceWorker(SERVICE, settings, db, outbox, inbox, make_handlers(settings.public_url),
+    handlers = bind(HANDLERS, invite=inviter(settings.public_url))
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, handlers,
                          jobs=[remind, rsvp, invite])

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.orm import Session
 
 from shared.events import Event
 from shared.inbox import UnitOfWork
@@ -9,6 +12,9 @@ from shared.inbox import UnitOfWork
 from . import ceremony
 from .domain import RELEASED_PREFIX
 from .models import Application, StatusUpdate
+
+# Who may now be due a ceremony invitation, given the session and an application id.
+Inviter = Callable[[Session, str], int]
 
 
 def _keep(uow: UnitOfWork, event: Event, stage: str, detail: str, at) -> None:
@@ -26,23 +32,43 @@ def application_screened(uow: UnitOfWork, event: Event) -> None:
           data["screened_at"])
 
 
-def application_advanced(uow: UnitOfWork, event: Event) -> None:
+def application_advanced(uow: UnitOfWork, event: Event, *, invite: Inviter) -> None:
     _keep(uow, event, "finalist", "", event.data["decided_at"])
+    _invite_due(uow, event, invite)
 
 
-def application_eliminated(uow: UnitOfWork, event: Event) -> None:
+def application_eliminated(uow: UnitOfWork, event: Event, *, invite: Inviter) -> None:
     _keep(uow, event, "not_advanced", "", event.data["decided_at"])
+    _invite_due(uow, event, invite)
 
 
-def award_decided(uow: UnitOfWork, event: Event) -> None:
+def award_decided(uow: UnitOfWork, event: Event, *, invite: Inviter) -> None:
     _keep(uow, event, event.data["outcome"], event.data.get("award", ""), event.data["decided_at"])
+    _invite_due(uow, event, invite)
 
 
-def results_released(uow: UnitOfWork, event: Event) -> None:
+def results_released(uow: UnitOfWork, event: Event, *, invite: Inviter) -> None:
     """Kept as a marker row: the timeline reveals the round's decision once this exists."""
     _keep(uow, event, RELEASED_PREFIX + event.data["round"], "", event.data["released_at"])
+    _invite_due(uow, event, invite)
 
 
+def inviter(public_url: str) -> Inviter:
+    """The ``invite`` dependency of the decision handlers: invite whoever a decision and its
+    release now make due, with links to ``public_url`` (see ceremony.invite_due)."""
+    def invite(session: Session, application_id: str) -> int:
+        return ceremony.invite_due(session, datetime.now(timezone.utc), public_url,
+                                   application_id=application_id)
+    return invite
+
+
+def _invite_due(uow: UnitOfWork, event: Event, invite: Inviter) -> None:
+    # in the same transaction as the decision it follows (see ceremony.py)
+    uow.session.flush()
+    invite(uow.session, str(event.data["application_id"]))
+
+
+# Wired in app.py (shared.inbox.bind): the decision handlers take ``invite``.
 HANDLERS = {
     "application.screened": application_screened,
     "application.advanced": application_advanced,
@@ -50,17 +76,3 @@ HANDLERS = {
     "award.decided": award_decided,
     "results.released": results_released,
 }
-
-
-def make_handlers(public_url: str) -> dict:
-    """The handlers, each followed by the ceremony invitation a decision and its release may
-    now make due (in the same transaction: see ceremony.py)."""
-    def inviting(handler):
-        def handle(uow: UnitOfWork, event: Event) -> None:
-            handler(uow, event)
-            if event.type != "application.screened":
-                uow.session.flush()
-                ceremony.invite_due(uow.session, datetime.now(timezone.utc), public_url,
-                                    application_id=str(event.data["application_id"]))
-        return handle
-    return {type_: inviting(handler) for type_, handler in HANDLERS.items()}

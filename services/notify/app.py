@@ -5,13 +5,14 @@ from datetime import timedelta
 
 from shared.config import Settings, load_settings
 from shared.db import Database
+from shared.inbox import bind
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
 from . import pages
 from .api import blueprints
 from .delivery import Sender
-from .handlers import make_handlers
+from .handlers import HANDLERS
 from .mail import mailer_from_url
 from .models import inbox, outbox
 from .sns import SnsContentType
@@ -35,5 +36,5 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     db = Database(settings.database_url(SERVICE), SERVICE)
     sender = Sender(db, mailer_from_url(settings.mail_url), settings.mail_from,
                     retry_for=timedelta(hours=settings.mail_retry_hours))
-    return ServiceWorker(SERVICE, settings, db, outbox, inbox, make_handlers(sender),
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS, sender=sender),
                          jobs=[PeriodicJob("retry-deliveries", 5.0, sender.sweep)])

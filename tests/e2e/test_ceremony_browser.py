@@ -9,10 +9,10 @@ from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from services.intake.handlers import make_handlers
+from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import inbox, outbox
 from shared.events import make_event, parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.e2e.conftest import mail_to
 from tests.support import browser
 from tests.support.stack import auth, open_call, register, submit_application
@@ -44,7 +44,7 @@ def test_an_invited_city_answers_from_the_invitation_email(page, portal_system):
     assert r.status_code == 200, r.get_json()
     now = datetime.now(timezone.utc)
     dispatch = InboxDispatcher(stack.apps["intake"].extensions["prize"]["db"], inbox, outbox, "intake",
-                               make_handlers(base))
+                               bind(HANDLERS, invite=inviter(base)))
     for type_, data in (("application.advanced", {"reference": app["reference"], "round": "finalist", "decided_at": now}),
                         ("results.released", {"round": "finalist", "released_at": now})):
         event = make_event(type_, {"application_id": app["id"], **data}, producer="review")

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from services.intake.models import Applicant, outbox
-from services.notify.handlers import make_handlers as notify_handlers
+from services.notify.handlers import HANDLERS as NOTIFY_HANDLERS
 from services.notify.models import Recipient
 from services.notify.models import inbox as notify_inbox
+from shared.inbox import bind
 from tests.support.applicants import intake_and_notify_stack, intake_client, two_applicants  # noqa: F401 (fixtures)
 from tests.support.applicants import (OTHER, dispatch_to_notify, outbox_messages, seed_recipients,
                                      service_db)
@@ -290,7 +291,7 @@ def test_notify_updates_the_recipients_of_the_applicants_applications_once(stack
 def test_notify_consumes_applicant_updated():
     from shared.topology import SUBSCRIPTIONS
     assert "applicant.updated" in SUBSCRIPTIONS["notify"]
-    assert "applicant.updated" in notify_handlers(None)
+    assert "applicant.updated" in bind(NOTIFY_HANDLERS, sender=None)
 
 
 # --- the page /portal/profile -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from services.intake.handlers import HANDLERS
 from services.intake.models import inbox, outbox
 from services.intake.schemas import ApplicationOut
 from shared.events import make_event, parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.support.stack import (answer_every_criterion, auth, complete_draft, open_call, register,
                                  upload_document)
 
@@ -297,7 +297,7 @@ def _deliver(stack, type_, data):
     """Hand review's event to intake as its consumer would: parsed from JSON, through the inbox."""
     event = make_event(type_, data, producer="review", correlation_id=str(data["application_id"]))
     db = stack.apps["intake"].extensions["prize"]["db"]
-    InboxDispatcher(db, inbox, outbox, "intake", HANDLERS)(parse_message(json.loads(json.dumps(event.to_message()))))
+    InboxDispatcher(db, inbox, outbox, "intake", bind(HANDLERS, invite=lambda session, application_id: 0))(parse_message(json.loads(json.dumps(event.to_message()))))
 
 
 def _stages(intake, token, app_id):

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from services.intake import ceremony
-from services.intake.handlers import make_handlers
+from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import CeremonyInvitation, inbox, outbox
 from shared.config import load_settings
 from shared.events import make_event, parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.conftest import env_for
 from tests.support.race import two_workers
 from tests.support.stack import Stack, auth, open_call, register, signin_events, submit_application
@@ -47,7 +47,7 @@ def deliver(stack, type_, data, event=None):
     """Hand review's event to intake as its consumer would: parsed from JSON, through the inbox."""
     event = event or make_event(type_, data, producer="review", correlation_id=str(data["application_id"]))
     db = stack.apps["intake"].extensions["prize"]["db"]
-    InboxDispatcher(db, inbox, outbox, "intake", make_handlers(PUBLIC_URL))(
+    InboxDispatcher(db, inbox, outbox, "intake", bind(HANDLERS, invite=inviter(PUBLIC_URL)))(
         parse_message(json.loads(json.dumps(event.to_message()))))
     return event
 

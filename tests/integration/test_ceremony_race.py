@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import func, select
 
 from services.intake import ceremony
-from services.intake.handlers import HANDLERS, make_handlers
+from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import CeremonyInvitation, inbox, outbox
 from shared.config import load_settings
 from shared.events import make_event, parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.conftest import env_for
 from tests.support.race import in_threads
 from tests.support.stack import Stack, auth, open_call, register, submit_application
@@ -66,7 +66,7 @@ def _event(type_, data):
 
 
 def _dispatcher(stack, handlers=None):
-    return InboxDispatcher(_db(stack), inbox, outbox, "intake", handlers or make_handlers(PUBLIC_URL))
+    return InboxDispatcher(_db(stack), inbox, outbox, "intake", handlers or bind(HANDLERS, invite=inviter(PUBLIC_URL)))
 
 
 def _advanced(app):
@@ -184,7 +184,7 @@ def _released_without_invitation(stack, sec, tokens):
     call, apps = _finalists(stack, sec, tokens, 2030)
     r = stack.clients["intake"].put(f"/api/calls/{call['id']}/ceremony", json=_ceremony_body(), headers=auth(sec))
     assert r.status_code == 200 and r.get_json()["invited"] == 0
-    _dispatcher(stack, HANDLERS).many([_released(a) for a in apps])
+    _dispatcher(stack, bind(HANDLERS, invite=lambda session, application_id: 0)).many([_released(a) for a in apps])
     assert _invited(stack, call["id"]) == []
     return call, apps
 

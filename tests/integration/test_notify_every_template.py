@@ -534,10 +534,10 @@ def _invited(env: Env, lang: str) -> tuple[dict, str, str]:
     """A submission over intake's API, made a released finalist (review's two events, to notify
     over the broker and to intake through its inbox): intake invites it to the edition's
     ceremony, set here on first use. Returns (application, contact email, API token)."""
-    from services.intake.handlers import make_handlers
+    from services.intake.handlers import HANDLERS, inviter
     from services.intake.models import inbox as intake_inbox
     from shared.events import parse_message
-    from shared.inbox import InboxDispatcher
+    from shared.inbox import InboxDispatcher, bind
 
     if not getattr(env, "ceremony_set", False):
         r = env.intake.put(f"/api/calls/{env.call_id}/ceremony", headers=auth(env.sec), json=CEREMONY)
@@ -554,7 +554,7 @@ def _invited(env: Env, lang: str) -> tuple[dict, str, str]:
                  make_event("results.released", {"application_id": application["id"], "round": "finalist",
                                                   "released_at": now}, producer="review")]
     env.publish(*decisions)
-    dispatch = InboxDispatcher(env.db("intake"), intake_inbox, intake_outbox, "intake", make_handlers(PUBLIC_URL))
+    dispatch = InboxDispatcher(env.db("intake"), intake_inbox, intake_outbox, "intake", bind(HANDLERS, invite=inviter(PUBLIC_URL)))
     for event in decisions:
         dispatch(parse_message(json.loads(json.dumps(event.to_message()))))
     return application, email, token

@@ -21,13 +21,13 @@ from aiosmtpd.smtp import SMTP as AioSMTP
 
 from services.notify import delivery
 from services.notify.delivery import Sender
-from services.notify.handlers import make_handlers
+from services.notify.handlers import HANDLERS
 from services.notify.mail import mailer_from_url
 from services.notify.models import inbox, outbox
 from shared.config import load_settings
 from shared.db import Database
 from shared.events import make_event, parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.integration import test_notify_faults as faults
 from tests.integration.test_notify_faults import (
     WorkerProcess, _FaultyHandler, email_events, events_for, expected_keys, keys_received, publish, rows, summary,
@@ -81,7 +81,7 @@ class Notify:
         self.sender = Sender(self.db, mailer_from_url(settings.mail_url), settings.mail_from,
                              **({"retry_for": timedelta(hours=settings.mail_retry_hours)}
                                 if hasattr(settings, "mail_retry_hours") else {}))
-        self.dispatcher = InboxDispatcher(self.db, inbox, outbox, "notify", make_handlers(self.sender))
+        self.dispatcher = InboxDispatcher(self.db, inbox, outbox, "notify", bind(HANDLERS, sender=self.sender))
 
     def handle(self, events) -> None:
         """As the consumer would: each event as it comes off the broker, in one batch."""

@@ -30,11 +30,11 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from services.intake.handlers import make_handlers
+from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import (Applicant, Application, CeremonyInvitation, Document, Rsvp, Session, inbox,
                                     outbox)
 from shared.events import make_event, parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.support.stack import (KAOHSIUNG, PDF, auth, complete_draft, open_call, register,
                                  signin_events, start_draft, upload_document)
 
@@ -160,7 +160,7 @@ def world(stack):
                         ("results.released", {"round": "finalist", "released_at": datetime.now(timezone.utc)})):
         event = make_event(type_, {"application_id": submitted["id"], **data}, producer="review")
         InboxDispatcher(stack.apps["intake"].extensions["prize"]["db"], inbox, outbox, "intake",
-                        make_handlers("http://127.0.0.1:8001"))(parse_message(json.loads(json.dumps(event.to_message()))))
+                        bind(HANDLERS, invite=inviter("http://127.0.0.1:8001")))(parse_message(json.loads(json.dumps(event.to_message()))))
     # B has a draft of its own (so its session and CSRF token are shown to work)
     b_draft = start_draft(intake, b_token, call["id"], title="Seongdong smart shelters")
     a_browser, a_csrf = _browser(stack, KAOHSIUNG["contact_email"])

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from services.intake.models import outbox
-from services.notify.handlers import make_handlers as notify_handlers
+from services.notify.handlers import HANDLERS as NOTIFY_HANDLERS
 from services.notify.models import Recipient
 from services.notify.models import inbox as notify_inbox
 from services.notify.models import outbox as notify_outbox
 from shared.config import load_settings
 from shared.events import parse_message
-from shared.inbox import InboxDispatcher
+from shared.inbox import InboxDispatcher, bind
 from tests.conftest import env_for
 from tests.support.stack import KAOHSIUNG, Stack, register
 
@@ -74,7 +74,7 @@ class NoSender:
 def dispatch_to_notify(stack, message: dict) -> None:
     """Hand an event, as it travels (JSON), to notify's handlers through notify's inbox."""
     dispatch = InboxDispatcher(service_db(stack, "notify"), notify_inbox, notify_outbox, "notify",
-                               notify_handlers(NoSender()))
+                               bind(NOTIFY_HANDLERS, sender=NoSender()))
     dispatch(parse_message(json.loads(json.dumps(message))))
 
 
