@@ -14,7 +14,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from .registry import CONTRACTS, contract_for
+from . import intake, notify, review  # noqa: F401  (each registers its contracts)
+from .registry import CONTRACTS, PRODUCERS, contract_for
 
 
 class EnvelopeSchema(Schema):
@@ -143,5 +144,5 @@ def parse_message(body: dict) -> Event:
                  correlation_id=env["correlation_id"], data=data)
 
 
-__all__ = ["CONTRACTS", "Event", "EnvelopeSchema", "make_event", "parse_message", "contract_for",
+__all__ = ["CONTRACTS", "PRODUCERS", "Event", "EnvelopeSchema", "make_event", "parse_message", "contract_for",
            "ValidationError"]

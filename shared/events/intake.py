@@ -133,7 +133,7 @@ SIGNIN_AUDIENCES = ("applicant", "juror")
 SIGNIN_REASONS = ("already_registered",)
 
 
-@contract("signin.requested", 1)
+@contract("signin.requested", 1, also_by=("review",))  # review: an invited juror's sign-in
 class SignInRequestedV1(Schema):
     """Someone asked to sign in as this applicant or juror: notify mails the one-time link or code.
 

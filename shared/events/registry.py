@@ -1,29 +1,33 @@
-"""Every (type, version) → data schema, gathered from the per-producer modules."""
+"""Every (type, version) → data schema, and who publishes each type.
+
+Imports no contract module: the per-producer modules (intake.py, review.py, notify.py) import
+``contract`` from here, and ``shared.events`` imports them all, which fills the registry.
+"""
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError
 
 CONTRACTS: dict[tuple[str, int], type[Schema]] = {}
+# type → the services that publish it: the contract's module, and any named in ``also_by``.
+PRODUCERS: dict[str, tuple[str, ...]] = {}
 
 
-def contract(type_: str, version: int = 1):
+def contract(type_: str, version: int = 1, *, also_by: tuple[str, ...] = ()):
+    """Register the decorated schema as the data of ``type_`` at ``version``, published by the
+    service its module is named after (and by ``also_by``)."""
     def register(schema_cls: type[Schema]) -> type[Schema]:
         key = (type_, version)
         if key in CONTRACTS:
             raise RuntimeError(f"contract {type_} v{version} declared twice")
         CONTRACTS[key] = schema_cls
+        producer = schema_cls.__module__.rsplit(".", 1)[-1]
+        PRODUCERS[type_] = tuple(dict.fromkeys(PRODUCERS.get(type_, ()) + (producer,) + tuple(also_by)))
         return schema_cls
     return register
 
 
 def contract_for(type_: str, version: int) -> type[Schema]:
-    _load_all()
     try:
         return CONTRACTS[(type_, version)]
     except KeyError:
         raise ValidationError({"type": [f"no contract for event {type_!r} version {version}"]})
-
-
-def _load_all() -> None:
-    # import for side effect: each module registers its contracts
-    from . import intake, notify, review  # noqa: F401
