@@ -444,7 +444,7 @@ def test_review_sign_out_ends_the_page_session(review, scene):
 def test_review_page_session_ends_after_twelve_hours(review, monkeypatch):
     import time as clock
 
-    from shared import pagesession
+    from shared.signin import pagesession
     # the secretariat's page session (its pasted token is not kept); jurors' sessions are
     # shared.signin's, which expire on their own (tests/unit/test_shared_signin.py)
     office = review.secretariat_browser()

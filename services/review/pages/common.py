@@ -16,9 +16,9 @@ from pathlib import Path
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template,
                    request, session, url_for)
 
-from shared import pagesession
+from shared.signin import pagesession
 from shared.auth import Principal
-from shared.pagesession import configure_page_cookie
+from shared.signin.pagesession import configure_page_cookie
 from shared.signin import current_session
 from shared.web import current_principal
 
