@@ -1,5 +1,6 @@
 """The jury's JSON API: a juror's assignments, the applications they score, scoring, peers'
-scores and declared conflicts. Thin views over ops/desk.py and ops/desk_queries.py, which decide.
+scores and declared conflicts. Thin views over ops/desk.py and ops/desk_queries.py, which decide;
+their refusals (desk.Refusal) become the JSON error in shared.web.
 
 Every route needs a juror token of an active juror. An application or assignment the juror may
 not see (not theirs, conflicted, withdrawn, nonexistent) answers 404 with the same body in every
@@ -12,7 +13,7 @@ from datetime import datetime, timezone
 
 from flask import current_app, g, jsonify, redirect, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from shared.web import require_role
 
@@ -37,12 +38,6 @@ def _juror_id() -> str:
     return g.principal.subject
 
 
-def _refused(exc: desk.Refusal):
-    if exc.errors:
-        abort(exc.status, message=exc.message, errors=exc.errors)
-    abort(exc.status, message=exc.message)
-
-
 def _correlation() -> str | None:
     return g.get("correlation_id")
 
@@ -55,10 +50,7 @@ class AssignmentsView(MethodView):
     def get(self):
         """My assignments per round, with progress ("3 of 8 scored")."""
         with _db().session() as s:
-            try:
-                mine = desk_queries.my_assignments(s, _juror_id())
-            except desk.Refusal as exc:
-                _refused(exc)
+            mine = desk_queries.my_assignments(s, _juror_id())
         # The page jurors open most: desk already builds exactly MyAssignments' shape (a test
         # holds them equal), so it is written straight to JSON instead of dumped field by field.
         return current_app.response_class(json.dumps(mine, default=_json_default, ensure_ascii=False),
@@ -73,10 +65,7 @@ class AssignmentView(MethodView):
     def get(self, assignment_id):
         """One of my assignments: my scores, comments and their revision."""
         with _db().session() as s:
-            try:
-                return desk_queries.assignment_state(s, _juror_id(), str(assignment_id), request.path)
-            except desk.Refusal as exc:
-                _refused(exc)
+            return desk_queries.assignment_state(s, _juror_id(), str(assignment_id), request.path)
 
     @require_role("juror")
     @jury.doc(security=SECURITY)
@@ -85,11 +74,8 @@ class AssignmentView(MethodView):
     def patch(self, data, assignment_id):
         """Autosave scores and comments (partial; send the revision they are based on)."""
         with _db().session() as s:
-            try:
-                return desk.save_scores(s, _juror_id(), str(assignment_id), data["scores"], data["comments"],
-                                        data["revision"], path=request.path)
-            except desk.Refusal as exc:
-                _refused(exc)
+            return desk.save_scores(s, _juror_id(), str(assignment_id), data["scores"], data["comments"],
+                                    data["revision"], path=request.path)
 
 
 @jury.route("/assignments/<uuid:assignment_id>/submit")
@@ -101,11 +87,8 @@ class SubmitView(MethodView):
     def post(self, data, assignment_id):
         """Submit my review: every criterion needs a score and a comment."""
         with _db().session() as s:
-            try:
-                return desk.submit_scores(s, _juror_id(), str(assignment_id), data.get("revision"),
-                                          path=request.path, correlation_id=_correlation())
-            except desk.Refusal as exc:
-                _refused(exc)
+            return desk.submit_scores(s, _juror_id(), str(assignment_id), data.get("revision"),
+                                      path=request.path, correlation_id=_correlation())
 
 
 @jury.route("/assignments/<uuid:assignment_id>/peers")
@@ -116,10 +99,7 @@ class PeersView(MethodView):
     def get(self, assignment_id):
         """Other jurors' submitted scores of the same application, once I submitted mine."""
         with _db().session() as s:
-            try:
-                return desk.peer_scores(s, _juror_id(), str(assignment_id), path=request.path)
-            except desk.Refusal as exc:
-                _refused(exc)
+            return desk.peer_scores(s, _juror_id(), str(assignment_id), path=request.path)
 
 
 @jury.route("/applications/<uuid:application_id>")
@@ -131,10 +111,7 @@ class ApplicationView(MethodView):
         """An application I am assigned: its answers with the rubric beside each, project facts,
         documents."""
         with _db().session() as s:
-            try:
-                return desk_queries.open_application(s, _juror_id(), str(application_id), request.path)
-            except desk.Refusal as exc:
-                _refused(exc)
+            return desk_queries.open_application(s, _juror_id(), str(application_id), request.path)
 
 
 @jury.route("/applications/<uuid:application_id>/documents/<uuid:document_id>")
@@ -148,11 +125,8 @@ class DocumentView(MethodView):
         """A short-lived link to one of the application's documents: a redirect, or ``{url}``
         with ``?format=json``."""
         with _db().session() as s:
-            try:
-                url = desk_queries.document_link(s, _juror_id(), str(application_id), str(document_id), request.path,
-                                         _storage())
-            except desk.Refusal as exc:
-                _refused(exc)
+            url = desk_queries.document_link(s, _juror_id(), str(application_id), str(document_id), request.path,
+                                     _storage())
         if query["format"] == "json":
             response = jsonify({"url": url})
         else:
@@ -172,12 +146,9 @@ class ConflictView(MethodView):
         another juror takes my place."""
         settings = _settings()
         with _db().session() as s:
-            try:
-                result = desk.declare_conflict(s, _juror_id(), str(application_id), data["reason"],
-                                               path=request.path, review_url=settings.review_public_url,
-                                               correlation_id=_correlation())
-            except desk.Refusal as exc:
-                _refused(exc)
+            result = desk.declare_conflict(s, _juror_id(), str(application_id), data["reason"],
+                                           path=request.path, review_url=settings.review_public_url,
+                                           correlation_id=_correlation())
         # The juror learns nothing about who takes over (or that nobody could): the
         # secretariat reads that in the ledger.
         return {"application_id": result.application_id, "declared_at": result.declared_at,

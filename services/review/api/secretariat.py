@@ -1,12 +1,12 @@
 """review's JSON API for the secretariat: jurors, conflicts, screening, rounds, assignment, standings,
-the cut, awards, release, exports and the ledger. The rules live in jury.py; this module maps
-HTTP to them and their refusals to JSON errors."""
+the cut, awards, release, exports and the ledger. The rules live in ops/; this module maps
+HTTP to them (their refusals, ops.common.Refused, become the JSON error in shared.web)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
-from flask import Response, g, jsonify
+from flask import Response, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
@@ -17,7 +17,7 @@ from shared.web import require_role
 from ..current import db as _db, settings as _settings
 from ..models import AccessDenial, Application, Call, Conflict, Juror, Round
 from ..ops import decisions as decide, exports, jurors as jury_ops, rounds as round_ops, standings as standing_ops
-from ..ops.common import Refused
+from ..ops.common import in_transaction, plain
 from .schemas import ApplicationOut, ApplicationPage, ApplicationQuery, CallOut
 from .schemas_secretariat import (AccessDenialPage, AccessDenialQuery, AdjustIn, AssignmentOut, AssignOut,
                                   AwardIn, CloseIn, CloseOut, ConflictPage, ConflictQuery, JurorCreate,
@@ -57,53 +57,6 @@ def _jury_url() -> str:
     return _settings().review_public_url + "/jury"
 
 
-def _refused(exc: Refused):
-    """A refusal as the JSON error the API promises: field errors for a 422, details for a 409."""
-    if exc.status == 422:
-        abort(422, message=exc.message, errors={"json": exc.errors or {"_schema": [exc.message]}})
-    if not exc.details:
-        abort(exc.status, message=exc.message)
-    body = {"code": exc.status, "status": "Conflict" if exc.status == 409 else "Error", "message": exc.message}
-    body.update(exc.details)
-    response = jsonify(_plain(body))
-    response.status_code = exc.status
-    return response
-
-
-def _plain(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _run(fn, *args, **kwargs):
-    """Run a jury operation in one transaction; a refusal rolls it back (unless it keeps what it
-    found, as close_round keeps the ties) and becomes the JSON error."""
-    refusal = None
-    with _db().session() as s:
-        with s.begin():
-            try:
-                result = fn(s, *args, **kwargs)
-            except Refused as exc:
-                if not exc.keep:
-                    raise
-                refusal = exc
-        if refusal is None:
-            return result
-    return _refused(refusal)
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return _run(fn, *args, **kwargs)
-    except Refused as exc:
-        return _refused(exc)
-
-
 # -- jurors ---------------------------------------------------------------------------------
 
 @jurors.route("")
@@ -123,7 +76,7 @@ class JurorsView(MethodView):
     def post(self, data):
         """Invite a juror: their conflicts with every application in review are detected at once, and
         juror.invited asks notify to send the sign-in link. 409 when the email is already invited."""
-        return _call(lambda s: jury_ops.invite_juror(s, data, _actor(), _now()))
+        return in_transaction(_db(), lambda s: jury_ops.invite_juror(s, data, _actor(), _now()))
 
 
 @jurors.route("/<uuid:juror_id>")
@@ -172,7 +125,7 @@ class ScreeningView(MethodView):
     def post(self, data, application_id):
         """Mark a submitted application eligible or ineligible (a reason is required for ineligible).
         The same answer again changes nothing; a change after the finalist round opened is a 409."""
-        return _call(lambda s: decide.screen(s, application_id, data["eligible"], data["reason"], _actor(), _now()))
+        return in_transaction(_db(), lambda s: decide.screen(s, application_id, data["eligible"], data["reason"], _actor(), _now()))
 
 
 @decisions.route("/<uuid:application_id>/award")
@@ -184,7 +137,7 @@ class AwardView(MethodView):
     def post(self, data, application_id):
         """Record an award decision (winner and not_awarded: finalists only; special_mention: any
         eligible application). It stays embargoed until the award round is released."""
-        return _call(lambda s: decide.decide_award(s, application_id, data["outcome"], data["award"],
+        return in_transaction(_db(), lambda s: decide.decide_award(s, application_id, data["outcome"], data["award"],
                                                  _actor(), _now()))
 
 
@@ -196,12 +149,9 @@ class EvidenceView(MethodView):
                                          "comments, conflicts, decisions and ledger entries with hashes")
     def get(self, application_id):
         """The evidence pack of one application, as a JSON download for the committee."""
-        try:
-            with _db().session() as s:
-                pack = exports.evidence_pack(s, application_id)
-        except Refused as exc:
-            return _refused(exc)
-        body = json.dumps(_plain(pack), ensure_ascii=False, indent=1, sort_keys=True)
+        with _db().session() as s:
+            pack = exports.evidence_pack(s, application_id)
+        body = json.dumps(plain(pack), ensure_ascii=False, indent=1, sort_keys=True)
         return Response(body, mimetype="application/json", headers={
             "Content-Disposition": f'attachment; filename="evidence-{pack["application"]["reference"]}.json"'})
 
@@ -230,7 +180,7 @@ class RoundsView(MethodView):
         """Open a call's finalist round (it takes the eligible applications) or its award round
         (the finalists; only once the finalist round is closed)."""
         call_id, kind = data.pop("call_id"), data.pop("kind")
-        return _call(lambda s: round_ops.open_round(s, call_id, kind, data, _actor(), _now()))
+        return in_transaction(_db(), lambda s: round_ops.open_round(s, call_id, kind, data, _actor(), _now()))
 
 
 @rounds.route("/<uuid:round_id>")
@@ -256,7 +206,7 @@ class AssignView(MethodView):
     def post(self, round_id):
         """Assign k non-conflicted jurors to every application of the round, keeping the assignments
         made so far; each juror with new work gets one review.assigned digest."""
-        return _call(lambda s: round_ops.auto_assign(s, round_id, _actor(), _now(), jury_url=_jury_url()))
+        return in_transaction(_db(), lambda s: round_ops.auto_assign(s, round_id, _actor(), _now(), jury_url=_jury_url()))
 
 
 @rounds.route("/<uuid:round_id>/assignments")
@@ -268,7 +218,7 @@ class AssignmentsView(MethodView):
     def patch(self, data, round_id):
         """Add or remove jurors of one application by hand (never a conflicted juror; removing one
         who already submitted scores needs a reason). Returns the application's assignments."""
-        return _call(lambda s: round_ops.adjust(s, round_id, data["application_id"], data["add"], data["remove"],
+        return in_transaction(_db(), lambda s: round_ops.adjust(s, round_id, data["application_id"], data["add"], data["remove"],
                                            _actor(), _now(), reason=data["reason"], jury_url=_jury_url()))
 
 
@@ -281,11 +231,8 @@ class StandingsView(MethodView):
     def get(self, query, round_id):
         """Per category: the leaderboard with mean, median, spread, disagreement flags and the cut;
         with normalise=true also the per-juror z-score ranking and how far each one moved."""
-        try:
-            with _db().session() as s:
-                return standing_ops.standings(s, round_id, normalise=query["normalise"])
-        except Refused as exc:
-            return _refused(exc)
+        with _db().session() as s:
+            return standing_ops.standings(s, round_id, normalise=query["normalise"])
 
 
 @rounds.route("/<uuid:round_id>/close")
@@ -299,17 +246,14 @@ class CloseView(MethodView):
         """Close the round: scores lock; in the finalist round the top N per category advance and the
         rest are eliminated. Ties at the cut are never broken here: they are listed (409) until the
         secretariat closes again with a decision for each."""
-        return _call(lambda s: decide.close_round(s, round_id, _actor(), _now(), decisions=data["decisions"],
+        return in_transaction(_db(), lambda s: decide.close_round(s, round_id, _actor(), _now(), decisions=data["decisions"],
                                                 normalise=data["normalise"]))
 
 
 def _export(round_id, normalise, fn, mimetype, suffix):
-    try:
-        with _db().session() as s:
-            body = fn(s, round_id, normalise)
-            rnd = s.get(Round, str(round_id))
-    except Refused as exc:
-        return _refused(exc)
+    with _db().session() as s:
+        body = fn(s, round_id, normalise)
+        rnd = s.get(Round, str(round_id))
     name = f"round-{rnd.kind}-{str(round_id)[:8]}.{suffix}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -348,7 +292,7 @@ class ReleaseView(MethodView):
     def post(self, data, call_id):
         """Release a round's decisions: one results.released per decided application, after which
         intake shows them. Releasing again changes nothing."""
-        return _call(lambda s: decide.release(s, call_id, data["round"], _actor(), _now()))
+        return in_transaction(_db(), lambda s: decide.release(s, call_id, data["round"], _actor(), _now()))
 
 
 # -- audit --------------------------------------------------------------------------------------

@@ -9,9 +9,12 @@ the ties it found before refusing).
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from shared import refusals
+from shared.db import Database
 from shared.events import make_event
 from shared.outbox import record
 
@@ -26,14 +29,47 @@ SCREENED = ("eligible", "ineligible")
 SOURCES = {"same country": "country", "same organisation": "organisation", "same email domain": "email_domain"}
 
 
-class Refused(Exception):
-    """A request the rules refuse; ``status`` is the HTTP status it maps to, ``errors`` the
-    field-level problems of a 422, ``details`` data that explains a 409."""
+class Refused(refusals.Refused):
+    """A request the rules refuse (shared.refusals.Refused): ``errors`` are the field-level problems
+    of a 422, ``details`` data that explains a 409; ``keep`` asks in_transaction to commit what the
+    operation wrote before refusing. The JSON answer nests a 422's errors under "json" (as the
+    request body's validation errors are) and writes dates in details as ISO 8601."""
 
-    def __init__(self, message: str, status: int = 409, errors: dict | None = None,
-                 details: dict | None = None, keep: bool = False):
-        super().__init__(message)
-        self.message, self.status, self.errors, self.details, self.keep = message, status, errors, details, keep
+    def __init__(self, status: int, message: str, errors: dict | None = None, keep: bool = False, **details):
+        super().__init__(status, message, errors, **details)
+        self.keep = keep
+
+    def body(self) -> dict:
+        body = {"message": self.message}
+        if self.status == 422:
+            body["errors"] = {"json": self.errors or {"_schema": [self.message]}}
+        body.update(plain(self.details))
+        return body
+
+
+def plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    return value
+
+
+def in_transaction(db: Database, operation, *args, **kwargs):
+    """Run an operation in one transaction: a refusal rolls it back, unless it keeps what it found
+    (close_round keeps the ties), and is raised again."""
+    refusal = None
+    with db.session() as s:
+        with s.begin():
+            try:
+                return operation(s, *args, **kwargs)
+            except Refused as exc:
+                if not exc.keep:
+                    raise
+                refusal = exc
+    raise refusal
 
 
 def _id() -> str:
@@ -47,6 +83,6 @@ def _emit(session: Session, type_: str, data: dict, correlation_id: str) -> None
 def _get(session: Session, model, ident, what: str, *, lock: bool = False):
     row = session.get(model, str(ident), with_for_update=lock)
     if row is None:
-        raise Refused(f"no {what} {ident}", 404)
+        raise Refused(404, f"no {what} {ident}")
     return row
 

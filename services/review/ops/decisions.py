@@ -19,19 +19,19 @@ def screen(session: Session, application_id, eligible: bool, reason: str, actor:
     app = _get(session, Application, application_id, "application", lock=True)
     reason = (reason or "").strip()
     if app.stage == "withdrawn":
-        raise Refused(f"application {app.reference} was withdrawn: it left every round", 409)
+        raise Refused(409, f"application {app.reference} was withdrawn: it left every round")
     if not eligible and not reason:
-        raise Refused("an ineligible application needs a reason", 422,
+        raise Refused(422, "an ineligible application needs a reason",
                       errors={"reason": ["required when the application is ineligible"]})
     stage = "eligible" if eligible else "ineligible"
     if app.stage == stage:
         return app  # the same answer again: nothing changes, nothing is sent
     if app.stage not in ("submitted", *SCREENED):
-        raise Refused(f"application {app.reference} is already {app.stage}: screening is over for it", 409)
+        raise Refused(409, f"application {app.reference} is already {app.stage}: screening is over for it")
     if app.stage in SCREENED:
         later = session.scalar(select(Round.id).where(Round.call_id == app.call_id, Round.kind == "finalist"))
         if later is not None:
-            raise Refused(f"the finalist round of this call has started: {app.reference} stays {app.stage}", 409)
+            raise Refused(409, f"the finalist round of this call has started: {app.reference} stays {app.stage}")
     previous = app.stage
     app.stage, app.screening_reason, app.screened_by, app.screened_at = stage, reason, actor, now
     history.append(session, actor, "application.screened", application_id=app.id, at=now,
@@ -53,11 +53,11 @@ def close_round(session: Session, round_id, actor: str, now: datetime, decisions
     rows = {row["application_id"]: row for c in table["categories"].values() for row in c["leaderboard"]}
     unknown = sorted(set(decisions) - set(rows))
     if unknown:
-        raise Refused("decisions name applications outside this round", 422,
+        raise Refused(422, "decisions name applications outside this round",
                       errors={"decisions": {k: ["not in this round"] for k in unknown}})
     bad = {k: ["must be advance or eliminate"] for k, v in decisions.items() if v not in ("advance", "eliminate")}
     if bad:
-        raise Refused("a decision is advance or eliminate", 422, errors={"decisions": bad})
+        raise Refused(422, "a decision is advance or eliminate", errors={"decisions": bad})
     if rnd.kind == "finalist":
         ties = sorted(a for a, row in rows.items() if row["outcome"] == "tie" and a not in decisions)
         short = sorted(a for a, row in rows.items() if row["outcome"] == "unranked" and a not in decisions)
@@ -68,9 +68,9 @@ def close_round(session: Session, round_id, actor: str, now: datetime, decisions
                 parts.append(f"{len(ties)} application(s) tie at the cut")
             if short:
                 parts.append(f"{len(short)} application(s) have fewer than {rnd.min_reviews} reviews")
-            raise Refused("; ".join(parts) + ": decide them (advance or eliminate) and close again", 409,
-                          details={"ties": [_brief(rows[a]) for a in ties],
-                                   "short_of_reviews": [_brief(rows[a]) for a in short]}, keep=True)
+            raise Refused(409, "; ".join(parts) + ": decide them (advance or eliminate) and close again",
+                          ties=[_brief(rows[a]) for a in ties],
+                          short_of_reviews=[_brief(rows[a]) for a in short], keep=True)
     rnd.status, rnd.closed_at = "closed", now
     outcome_counts = {"advance": 0, "eliminate": 0}
     if rnd.kind == "finalist":
@@ -101,18 +101,18 @@ def decide_award(session: Session, application_id, outcome: str, award: str, act
     """Record an award decision; it stays embargoed until the award round is released."""
     app = _get(session, Application, application_id, "application", lock=True)
     if outcome not in OUTCOMES:
-        raise Refused("unknown outcome", 422, errors={"outcome": [f"one of {', '.join(OUTCOMES)}"]})
+        raise Refused(422, "unknown outcome", errors={"outcome": [f"one of {', '.join(OUTCOMES)}"]})
     if app.stage == "withdrawn":
-        raise Refused(f"application {app.reference} was withdrawn", 409)
+        raise Refused(409, f"application {app.reference} was withdrawn")
     allowed = ("finalist",) if outcome != "special_mention" else ROUND_MEMBERS["finalist"]
     if app.stage not in allowed:
         who = "finalists" if outcome != "special_mention" else "eligible applications"
-        raise Refused(f"only {who} can be given {outcome}; {app.reference} is {app.stage}", 409)
+        raise Refused(409, f"only {who} can be given {outcome}; {app.reference} is {app.stage}")
     rnd = session.scalar(select(Round).where(Round.call_id == app.call_id, Round.kind == "award"))
     if rnd is None:
-        raise Refused("open the award round before deciding awards", 409)
+        raise Refused(409, "open the award round before deciding awards")
     if rnd.released_at is not None:
-        raise Refused("the award results were released: decisions can no longer change", 409)
+        raise Refused(409, "the award results were released: decisions can no longer change")
     award = (award or "").strip()
     if app.outcome == outcome and app.award == award:
         return app
@@ -128,14 +128,14 @@ def release(session: Session, call_id, kind: str, actor: str, now: datetime) -> 
     """Release a round's decisions: one results.released per decided application; once only."""
     call = _get(session, Call, call_id, "call")
     if kind not in ROUND_KINDS:
-        raise Refused("unknown round", 422, errors={"round": [f"one of {', '.join(ROUND_KINDS)}"]})
+        raise Refused(422, "unknown round", errors={"round": [f"one of {', '.join(ROUND_KINDS)}"]})
     rnd = session.scalar(select(Round).where(Round.call_id == call.id, Round.kind == kind).with_for_update())
     if rnd is None:
-        raise Refused(f"the {kind} round of this call was never opened", 409)
+        raise Refused(409, f"the {kind} round of this call was never opened")
     q = select(Application).where(Application.call_id == call.id)
     if kind == "finalist":
         if rnd.status != "closed":
-            raise Refused("close the finalist round before releasing its results", 409)
+            raise Refused(409, "close the finalist round before releasing its results")
         q = q.where(Application.stage.in_(("finalist", "not_advanced")))
     else:
         q = q.where(Application.outcome.is_not(None), Application.stage != "withdrawn")
@@ -143,7 +143,7 @@ def release(session: Session, call_id, kind: str, actor: str, now: datetime) -> 
     if rnd.released_at is not None:
         return {"round": kind, "released_at": rnd.released_at, "released": 0, "already": True}
     if not decided:
-        raise Refused(f"nothing decided in the {kind} round yet: nothing to release", 409)
+        raise Refused(409, f"nothing decided in the {kind} round yet: nothing to release")
     rnd.released_at = now
     for app in decided:
         _emit(session, "results.released", {"application_id": app.id, "round": kind, "released_at": now}, app.id)

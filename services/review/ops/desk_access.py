@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from shared.refusals import Refused
+
 from ..models import AccessDenial, Application, Assignment, Call, Conflict, Juror, Round
 
 log = logging.getLogger("prize.review.desk")
@@ -21,12 +23,20 @@ NOT_FOUND_DOCUMENT = "no such document in this application"
 MAX_COMMENT = 10_000
 
 
-class Refusal(Exception):
-    """The desk said no: an HTTP-like status, a message, optional field errors and extras."""
+class Refusal(Refused):
+    """The desk said no (shared.refusals.Refused): a status, a message, optional field errors and
+    details (the current revision of a stale save) that the pages use; the API answers with the
+    message and the field errors only."""
 
-    def __init__(self, status: int, message: str, errors: dict | None = None, **extra):
-        super().__init__(message)
-        self.status, self.message, self.errors, self.extra = status, message, errors, extra
+    @property
+    def extra(self) -> dict:
+        return self.details
+
+    def body(self) -> dict:
+        body = {"message": self.message}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
 
 
 def _now() -> datetime:

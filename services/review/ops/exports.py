@@ -84,7 +84,7 @@ def round_csv(session: Session, round_id, normalise: bool = False) -> str:
     standings, so a spreadsheet opens it as is."""
     rnd = session.get(Round, str(round_id))
     if rnd is None:
-        raise Refused(f"no round {round_id}", 404)
+        raise Refused(404, f"no round {round_id}")
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(SCORE_COLUMNS)
@@ -99,7 +99,7 @@ def round_xlsx(session: Session, round_id, normalise: bool = False) -> bytes:
     from openpyxl import Workbook
     rnd = session.get(Round, str(round_id))
     if rnd is None:
-        raise Refused(f"no round {round_id}", 404)
+        raise Refused(404, f"no round {round_id}")
     book = Workbook()
     scores = book.active
     scores.title = "Scores"
@@ -121,7 +121,7 @@ def round_xlsx(session: Session, round_id, normalise: bool = False) -> bytes:
 def evidence_pack(session: Session, application_id) -> dict:
     app = session.get(Application, str(application_id))
     if app is None:
-        raise Refused(f"no application {application_id}", 404)
+        raise Refused(404, f"no application {application_id}")
     jurors = {j.id: j for j in session.scalars(select(Juror).where(Juror.id.in_(
         select(Assignment.juror_id).where(Assignment.application_id == app.id).union(
             select(Conflict.juror_id).where(Conflict.application_id == app.id)))))}

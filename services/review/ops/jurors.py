@@ -76,7 +76,7 @@ invitation_link: Callable[[Session, Juror, datetime], tuple[str, datetime]] | No
 def invite_juror(session: Session, data: dict, actor: str, now: datetime) -> Juror:
     email = data["email"].strip().lower()
     if session.scalar(select(Juror.id).where(Juror.email == email)):
-        raise Refused(f"a juror with the email {email} was already invited", 409)
+        raise Refused(409, f"a juror with the email {email} was already invited")
     juror = Juror(id=_id(), name=data["name"].strip(), email=email, country=data["country"].upper(),
                   organisation=data.get("organisation", "").strip(), expertise=list(data.get("expertise") or []),
                   languages=list(data.get("languages") or []), language=data.get("language") or "en",

@@ -22,13 +22,13 @@ ROUND_SETTINGS = ("jurors_per_application", "advance_per_category", "min_reviews
 def open_round(session: Session, call_id, kind: str, settings: dict, actor: str, now: datetime) -> Round:
     call = _get(session, Call, call_id, "call")
     if kind not in ROUND_KINDS:
-        raise Refused(f"a round is one of {', '.join(ROUND_KINDS)}", 422, errors={"kind": ["unknown round"]})
+        raise Refused(422, f"a round is one of {', '.join(ROUND_KINDS)}", errors={"kind": ["unknown round"]})
     if session.scalar(select(Round.id).where(Round.call_id == call.id, Round.kind == kind)):
-        raise Refused(f"the {kind} round of the {call.year} call is already open", 409)
+        raise Refused(409, f"the {kind} round of the {call.year} call is already open")
     if kind == "award":
         finalist = session.scalar(select(Round).where(Round.call_id == call.id, Round.kind == "finalist"))
         if finalist is None or finalist.status != "closed":
-            raise Refused("the award round takes the finalists: close the finalist round first", 409)
+            raise Refused(409, "the award round takes the finalists: close the finalist round first")
     values = {key: settings[key] for key in ROUND_SETTINGS if settings.get(key) is not None}
     values.setdefault("jurors_per_application", 3)
     values.setdefault("min_reviews", min(2, values["jurors_per_application"]))
@@ -51,7 +51,7 @@ def round_applications(session: Session, rnd: Round) -> list[Application]:
 def _open_round(session: Session, round_id) -> Round:
     rnd = _get(session, Round, round_id, "round", lock=True)
     if rnd.status != "open":
-        raise Refused(f"the {rnd.kind} round is closed: its assignments and scores are locked", 409)
+        raise Refused(409, f"the {rnd.kind} round is closed: its assignments and scores are locked")
     return rnd
 
 
@@ -125,7 +125,7 @@ def auto_assign(session: Session, round_id, actor: str, now: datetime,
         result = assignment.assign([as_candidate(a) for a in apps], people, rnd.jurors_per_application,
                                    declared=declared, existing=dict(existing))
     except assignment.Infeasible as exc:
-        raise Refused(f"no complete assignment exists: {exc.message}", 409, details=exc.details)
+        raise Refused(409, f"no complete assignment exists: {exc.message}", **exc.details)
 
     new_by_juror: dict[str, list[Application]] = defaultdict(list)
     fresh_by_app = {}
@@ -153,16 +153,17 @@ def adjust(session: Session, round_id, application_id, add: list, remove: list, 
     rnd = _open_round(session, round_id)
     app = _get(session, Application, application_id, "application")
     if app.call_id != rnd.call_id or app.stage not in ROUND_MEMBERS[rnd.kind]:
-        raise Refused(f"application {app.reference} is not in this {rnd.kind} round", 409)
+        raise Refused(409, f"application {app.reference} is not in this {rnd.kind} round")
     add, remove = [str(j) for j in add], [str(j) for j in remove]
     both = sorted(set(add) & set(remove))
     if both:
-        raise Refused("a juror cannot be added and removed at once", 422, errors={"add": [f"also removed: {both}"]})
+        raise Refused(422, "a juror cannot be added and removed at once",
+                      errors={"add": [f"also removed: {both}"]})
     rows = {r.juror_id: r for r in session.scalars(select(Assignment).where(
         Assignment.round_id == rnd.id, Assignment.application_id == app.id))}
     unknown = [j for j in add + remove if session.get(Juror, j) is None]
     if unknown:
-        raise Refused("unknown juror(s)", 422, errors={"add" if unknown[0] in add else "remove":
+        raise Refused(422, "unknown juror(s)", errors={"add" if unknown[0] in add else "remove":
                                                          [f"no juror {j}" for j in unknown]})
     declared = conflicted_pairs(session, [app.id])
     refused = {}
@@ -176,14 +177,13 @@ def adjust(session: Session, round_id, application_id, add: list, remove: list, 
         elif not juror.active:
             refused[juror_id] = ["inactive"]
     if refused:
-        raise Refused(f"conflicted or inactive juror(s) cannot review {app.reference}", 409,
-                      details={"refused": refused})
+        raise Refused(409, f"conflicted or inactive juror(s) cannot review {app.reference}", refused=refused)
     for juror_id in remove:
         row = rows.get(juror_id)
         if row is None or row.status == "removed":
-            raise Refused("not assigned", 422, errors={"remove": [f"juror {juror_id} is not assigned to it"]})
+            raise Refused(422, "not assigned", errors={"remove": [f"juror {juror_id} is not assigned to it"]})
         if row.status == "submitted" and not (reason or "").strip():
-            raise Refused("this juror already submitted scores: removing them needs a reason", 422,
+            raise Refused(422, "this juror already submitted scores: removing them needs a reason",
                           errors={"reason": ["required to remove a juror who submitted scores"]})
     for juror_id in remove:
         row = rows[juror_id]

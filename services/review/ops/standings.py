@@ -20,7 +20,7 @@ def _category_terms(call: Call, category: str) -> tuple[dict, tuple[float, float
             low = c.get("score_min") if c.get("score_min") is not None else call.score_min
             high = c.get("score_max") if c.get("score_max") is not None else call.score_max
             return weights, (float(low), float(high))
-    raise Refused(f"the call has no category {category}", 409)
+    raise Refused(409, f"the call has no category {category}")
 
 
 def _standing_dict(s: scoring.Standing, rank, outcome: str, app: Application) -> dict:
@@ -66,7 +66,7 @@ def standings(session: Session, round_id, normalise: bool = False) -> dict:
             overall += [scoring.Review(r.application_id, r.juror_id,
                                        {"total": scoring.weighted_total(r.scores, weights)}) for r in these]
         except ValueError as exc:
-            raise Refused(f"the scores of {category} cannot be aggregated: {exc}", 409)
+            raise Refused(409, f"the scores of {category} cannot be aggregated: {exc}")
         board = scoring.leaderboard(result, lambda _: category, top_n=rnd.advance_per_category)
         rows = [_standing_dict(p.standing, p.rank, p.outcome, apps[p.standing.application_id])
                 for p in board.get(category, [])]
