@@ -31,9 +31,10 @@ or naver.com are ignored: sharing one says nothing about an affiliation), and ev
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
+
+from .flow import State
 
 # An expert counts this many loads lighter in the greedy pass: experts are preferred, but not
 # so much that the balancing step must undo the greedy's choices.
@@ -117,163 +118,6 @@ def conflicts(juror: Juror, application: Candidate) -> list[str]:
     return reasons
 
 
-class _State:
-    """The assignment under construction, by index: apps 0..n-1, jurors 0..m-1."""
-
-    def __init__(self, n: int, m: int, allowed: list[list[bool]], expert: list[list[bool]],
-                 hard_cap: list[int], app_cat: list[int], juror_cats: list[list[int]], n_cats: int):
-        self.n, self.m = n, m
-        self.allowed, self.expert, self.hard_cap = allowed, expert, hard_cap
-        self.app_cat, self.juror_cats = app_cat, juror_cats
-        # Indexes for step 4, kept only while it runs (see index_for_expertise).
-        self.held_nonexpert: list[set[int]] | None = None
-        self.held_by_cat: list[list[set[int]]] | None = None
-        self.n_cats = n_cats
-        self.on = [[False] * m for _ in range(n)]       # on[a][j]: j reviews a
-        self.fixed = [[False] * m for _ in range(n)]    # given in `existing`: never moved
-        self.of_app: list[list[int]] = [[] for _ in range(n)]
-        self.of_juror: list[list[int]] = [[] for _ in range(m)]
-        self.load = [0] * m
-
-    def add(self, a: int, j: int) -> None:
-        self.on[a][j] = True
-        self.of_app[a].append(j)
-        self.of_juror[j].append(a)
-        self.load[j] += 1
-        if self.held_by_cat is not None:
-            self._index(a, j, True)
-
-    def remove(self, a: int, j: int) -> None:
-        self.on[a][j] = False
-        self.of_app[a].remove(j)
-        self.of_juror[j].remove(a)
-        self.load[j] -= 1
-        if self.held_by_cat is not None:
-            self._index(a, j, False)
-
-    def _index(self, a: int, j: int, present: bool) -> None:
-        if self.fixed[a][j]:
-            return
-        groups = [self.held_by_cat[j][self.app_cat[a]]]
-        if not self.expert[a][j]:
-            groups.append(self.held_nonexpert[j])
-        for group in groups:
-            if present:
-                group.add(a)
-            else:
-                group.discard(a)
-
-    def cap(self, j: int, level: int) -> int:
-        return min(self.hard_cap[j], level)
-
-    # -- step 2: augmenting paths for an application still short of jurors ---------------
-    def augment_app(self, a0: int, level: int) -> tuple[bool, set[int], set[int]]:
-        """One more juror for application a0, shifting others along a path if needed.
-
-        Returns (found, apps reached, jurors reached); the reached sets explain a failure.
-        """
-        parent_j: dict[int, int] = {}      # juror → the application that reached it
-        parent_a: dict[int, int] = {a0: -1}  # application → the juror it would be moved from
-        queue = deque([a0])
-        while queue:
-            a = queue.popleft()
-            on_a, allowed_a = self.on[a], self.allowed[a]
-            for j in range(self.m):
-                if j in parent_j or on_a[j] or not allowed_a[j]:
-                    continue
-                parent_j[j] = a
-                if self.load[j] < self.cap(j, level):
-                    self._apply_app_path(j, parent_j, parent_a)
-                    return True, set(parent_a), set(parent_j)
-                for b in self.of_juror[j]:
-                    if b not in parent_a and not self.fixed[b][j]:
-                        parent_a[b] = j
-                        queue.append(b)
-        return False, set(parent_a), set(parent_j)
-
-    def _apply_app_path(self, j: int, parent_j: dict[int, int], parent_a: dict[int, int]) -> None:
-        # j takes application a; a gives up the juror it was reached through, who takes the
-        # previous application on the path, and so on back to a0 (which gains one juror).
-        while True:
-            a = parent_j[j]
-            self.add(a, j)
-            previous = parent_a[a]
-            if previous < 0:
-                return
-            self.remove(a, previous)
-            j = previous
-
-    # -- step 3: move load from heavy to light jurors --------------------------------------
-    def lift(self, u: int) -> bool:
-        """Give juror u one more application, taken (along a path) from a juror ≥ 2 heavier."""
-        need = self.load[u] + 2
-        parent: dict[int, tuple[int, int]] = {u: (-1, -1)}  # juror y → (juror x, app a): x takes a from y
-        queue = deque([u])
-        while queue:
-            x = queue.popleft()
-            for a in range(self.n):
-                if self.on[a][x] or not self.allowed[a][x]:
-                    continue
-                for y in self.of_app[a]:
-                    if y in parent or self.fixed[a][y]:
-                        continue
-                    parent[y] = (x, a)
-                    if self.load[y] >= need:
-                        while y != u:
-                            x, a = parent[y]
-                            self.remove(a, y)
-                            self.add(a, x)
-                            y = x
-                        return True
-                    queue.append(y)
-        return False
-
-    # -- step 4: more expert pairs at the same loads ---------------------------------------
-    def improve_expertise(self, rounds: int = 3) -> None:
-        n, m = self.n, self.m
-        self.held_nonexpert = [set() for _ in range(m)]
-        self.held_by_cat = [[set() for _ in range(self.n_cats)] for _ in range(m)]
-        for a in range(n):
-            for j in self.of_app[a]:
-                self._index(a, j, True)
-        for _ in range(rounds):
-            changed = False
-            for a in range(n):
-                expert_a = self.expert[a]
-                for j in list(self.of_app[a]):
-                    if expert_a[j] or self.fixed[a][j]:
-                        continue
-                    if self._improve_pair(a, j, expert_a, m):
-                        changed = True
-            if not changed:
-                return
-
-    def _improve_pair(self, a: int, j: int, expert_a: list[bool], m: int) -> bool:
-        on_a, allowed_a = self.on[a], self.allowed[a]
-        for e in range(m):
-            if not expert_a[e] or on_a[e] or not allowed_a[e]:
-                continue
-            # A plain move keeps the balance when the receiver is strictly lighter.
-            if self.load[e] < self.load[j] and self.load[e] < self.hard_cap[e]:
-                self.remove(a, j)
-                self.add(a, e)
-                return True
-            # A swap: e hands one of its applications b to j, and takes a from j. The gain
-            # 1 + expert(b, j) − expert(b, e) is positive when e is no expert on b or j is one:
-            # only those b are looked at.
-            pools = [self.held_nonexpert[e]] + [self.held_by_cat[e][c] for c in self.juror_cats[j]]
-            for b in (b for pool in pools for b in pool):
-                if self.on[b][j] or not self.allowed[b][j]:
-                    continue
-                if 1 + self.expert[b][j] - self.expert[b][e] > 0:
-                    self.remove(a, j)
-                    self.remove(b, e)
-                    self.add(a, e)
-                    self.add(b, j)
-                    return True
-        return False
-
-
 def _lowest_cap(total: int, hard_caps: Sequence[int], floors: Sequence[int]) -> int:
     """The smallest L with Σ max(floor_j, min(cap_j, L)) ≥ total (floors: existing loads)."""
     lo = 0
@@ -299,23 +143,46 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
     must not be conflicted: a conflicted pair is reported as Infeasible, never kept silently).
     Raises Infeasible (nothing partial is returned) and ValueError for malformed input.
     """
+    apps, people = list(applications), list(jurors)
+    app_index, juror_index = _indexes(apps, people, k)
+    state = _initial_state(apps, people, _declared_pairs(declared, app_index, juror_index))
+    problems = _keep_existing(state, existing or {}, apps, people, app_index, juror_index)
+    problems.update(_shortfalls(state, apps, people, k))
+    if problems:
+        raise Infeasible(_describe(problems, k), problems)
+    level = _lowest_level(state, len(apps), k)  # step 1
+    _fill(state, apps, people, k, level)  # step 2
+    _balance(state)  # step 3
+    state.improve_expertise()  # step 4: expertise at the same loads
+    return _result(state, apps, people)
+
+
+def _indexes(apps: list[Candidate], people: list[Juror], k: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Positions by id, after checking the input (ValueError when malformed)."""
     if k < 1:
         raise ValueError("k must be at least 1")
-    apps, people = list(applications), list(jurors)
-    n, m = len(apps), len(people)
     app_index = {a.id: i for i, a in enumerate(apps)}
     juror_index = {j.id: i for i, j in enumerate(people)}
-    if len(app_index) != n or len(juror_index) != m:
+    if len(app_index) != len(apps) or len(juror_index) != len(people):
         raise ValueError("application and juror ids must be unique")
     for j in people:
         if j.max_load is not None and j.max_load < 0:
             raise ValueError(f"juror {j.id}: max_load must not be negative")
+    return app_index, juror_index
 
-    declared_pairs = set()
+
+def _declared_pairs(declared, app_index: dict[str, int], juror_index: dict[str, int]) -> set[tuple[int, int]]:
+    """(application, juror) positions of the declared conflicts among these people."""
+    pairs = set()
     for juror_id, app_id in declared:
         if juror_id in juror_index and app_id in app_index:
-            declared_pairs.add((app_index[app_id], juror_index[juror_id]))
+            pairs.add((app_index[app_id], juror_index[juror_id]))
+    return pairs
 
+
+def _initial_state(apps: list[Candidate], people: list[Juror], declared_pairs: set[tuple[int, int]]) -> State:
+    """Who may review what (no conflict), who is an expert of what, each juror's hard cap."""
+    n, m = len(apps), len(people)
     # Precomputed normalised keys: 120,000 pairs are compared, not 120,000 times normalised.
     j_keys = [(_norm_text(p.country), _norm_text(p.organisation), _domain(p.email)) for p in people]
     j_expertise = [frozenset(_norm_text(e) for e in p.expertise) for p in people]
@@ -338,11 +205,14 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
     cat_index = {c: i for i, c in enumerate(categories)}
     app_cat = [cat_index[_norm_text(app.category)] for app in apps]
     juror_cats = [sorted(cat_index[c] for c in j_expertise[j] if c in cat_index) for j in range(m)]
-    state = _State(n, m, allowed, expert, hard_cap, app_cat, juror_cats, len(categories))
+    return State(n, m, allowed, expert, hard_cap, app_cat, juror_cats, len(categories))
 
-    # Existing pairs: kept as given, checked.
+
+def _keep_existing(state: State, existing: Mapping[str, Sequence[str]], apps: list[Candidate],
+                   people: list[Juror], app_index: dict[str, int], juror_index: dict[str, int]) -> dict:
+    """Existing pairs: kept as given, checked. Returns the problems found (conflicted pairs)."""
     problems: dict[str, list] = {}
-    for app_id, juror_ids in (existing or {}).items():
+    for app_id, juror_ids in existing.items():
         if app_id not in app_index:
             raise ValueError(f"existing: unknown application {app_id}")
         a = app_index[app_id]
@@ -352,12 +222,19 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
             j = juror_index[juror_id]
             if state.on[a][j]:
                 continue
-            if not allowed[a][j]:
+            if not state.allowed[a][j]:
                 reasons = conflicts(people[j], apps[a]) or ["declared"]
                 problems.setdefault("conflicted_existing", []).append(
                     {"application": app_id, "juror": juror_id, "reasons": reasons})
             state.add(a, j)
             state.fixed[a][j] = True
+    return problems
+
+
+def _shortfalls(state: State, apps: list[Candidate], people: list[Juror], k: int) -> dict:
+    """Why no complete assignment can exist, before trying: too many kept, too few jurors."""
+    n, m, hard_cap = len(apps), len(people), state.hard_cap
+    problems: dict = {}
     over_k = [apps[a].id for a in range(n) if len(state.of_app[a]) > k]
     if over_k:
         problems["more_than_k_existing"] = over_k
@@ -367,7 +244,7 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
         problems["existing_over_max_load"] = existing_over
     too_few = []
     for a in range(n):
-        candidates = sum(1 for j in range(m) if (allowed[a][j] and hard_cap[j] > 0) or state.fixed[a][j])
+        candidates = sum(1 for j in range(m) if (state.allowed[a][j] and hard_cap[j] > 0) or state.fixed[a][j])
         if candidates < k:
             too_few.append({"application": apps[a].id, "available_jurors": candidates})
     if too_few:
@@ -376,14 +253,19 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
     capacity = sum(max(state.load[j], hard_cap[j]) for j in range(m))
     if capacity < total:
         problems["capacity"] = {"needed": total, "available": capacity}
-    if problems:
-        raise Infeasible(_describe(problems, k), problems)
+    return problems
 
-    # Step 1: the lowest cap that could work.
-    level = max(1, _lowest_cap(total, hard_cap, state.load)) if n else 0
-    top = max(hard_cap + state.load + [0])
 
-    # Step 2: greedy, most constrained applications first.
+def _lowest_level(state: State, n: int, k: int) -> int:
+    """Step 1: the lowest cap that could work."""
+    return max(1, _lowest_cap(n * k, state.hard_cap, state.load)) if n else 0
+
+
+def _fill(state: State, apps: list[Candidate], people: list[Juror], k: int, level: int) -> None:
+    """Step 2: greedy, most constrained applications first; then augmenting paths for the ones
+    left short, raising the cap one at a time (a Hall violation once it cannot rise)."""
+    n, m, allowed, expert = len(apps), len(people), state.allowed, state.expert
+    top = max(state.hard_cap + state.load + [0])
     order = sorted(range(n), key=lambda a: (sum(allowed[a]), a))
     for a in order:
         missing = k - len(state.of_app[a])
@@ -412,10 +294,13 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
                 raise _hall_violation(short, last_reach, apps, people, state, k)
             level += 1
 
-    # Step 3: balance.
+
+def _balance(state: State) -> None:
+    """Step 3: move work from the heaviest jurors to lighter ones while a move helps."""
+    hard_cap = state.hard_cap
     stuck: set[int] = set()
     while True:
-        lighter = [j for j in range(m) if j not in stuck and state.load[j] < hard_cap[j]]
+        lighter = [j for j in range(state.m) if j not in stuck and state.load[j] < hard_cap[j]]
         if not lighter:
             break
         heaviest = max(state.load)
@@ -425,16 +310,15 @@ def assign(applications: Sequence[Candidate], jurors: Sequence[Juror], k: int, *
         if not state.lift(u):
             stuck.add(u)
 
-    # Step 4: expertise at the same loads.
-    state.improve_expertise()
 
+def _result(state: State, apps: list[Candidate], people: list[Juror]) -> Assignment:
     pairs = {}
     for a, app in enumerate(apps):
         fixed = [j for j in state.of_app[a] if state.fixed[a][j]]
         new = sorted(j for j in state.of_app[a] if not state.fixed[a][j])
         pairs[app.id] = [people[j].id for j in fixed + new]
     loads = {p.id: state.load[j] for j, p in enumerate(people)}
-    experts = sum(1 for a in range(n) for j in state.of_app[a] if expert[a][j])
+    experts = sum(1 for a in range(len(apps)) for j in state.of_app[a] if state.expert[a][j])
     return Assignment(pairs=pairs, loads=loads, load_cap=max(state.load, default=0), expert_pairs=experts)
 
 
@@ -464,7 +348,7 @@ def _describe(problems: dict, k: int) -> str:
     return "; ".join(parts)
 
 
-def _hall_violation(short, reach, apps, people, state: _State, k: int) -> Infeasible:
+def _hall_violation(short, reach, apps, people, state: State, k: int) -> Infeasible:
     """Name a group of applications whose possible jurors cannot take them all (Hall)."""
     apps_reached, jurors_reached = reach
     group = sorted(apps_reached | set(short))

@@ -290,6 +290,13 @@ def _replace(session: Session, rnd: Round, app: Application, leaving: Juror, rem
                        data={**short, "after_conflict_of": leaving.id})
         log.warning("application %s is short of a juror in round %s: %s", app.id, rnd.id, why)
         return
+    _assign_replacements(session, rnd, app, leaving, removed, result, plan, staying, pool, review_url,
+                         correlation_id)
+
+def _assign_replacements(session: Session, rnd: Round, app: Application, leaving: Juror, removed: Assignment,
+                         result: Declaration, plan, staying: list[str], pool: list[Juror], review_url: str,
+                         correlation_id: str | None) -> None:
+    """Store the plan's new jurors of ``app``: each assignment, its ledger entry and its review.assigned."""
     call = session.get(Call, app.call_id)
     by_id = {j.id: j for j in pool}
     for juror_id in plan.pairs[app.id]:
