@@ -8,15 +8,14 @@ from datetime import datetime, timezone
 
 from flask import Response, g
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy import func, select
 
 from shared.web import require_role
 
 from ..current import db as _db, settings as _settings
-from ..models import AccessDenial, Application, Call, Conflict, Juror, Round
-from ..ops import decisions as decide, exports, jurors as jury_ops, rounds as round_ops, standings as standing_ops
+from ..ops import applications as applications_ops, decisions as decide, desk_access, exports
+from ..ops import jurors as jury_ops, rounds as round_ops, standings as standing_ops
 from ..ops.common import in_transaction, plain
 from .schemas import ApplicationOut, ApplicationPage, ApplicationQuery, CallOut
 from .schemas_secretariat import (AccessDenialPage, AccessDenialQuery, AdjustIn, AssignmentOut, AssignOut,
@@ -67,7 +66,7 @@ class JurorsView(MethodView):
     def get(self):
         """Every juror invited, in the order they were invited."""
         with _db().session() as s:
-            return s.scalars(select(Juror).order_by(Juror.invited_at, Juror.id)).all()
+            return jury_ops.all_jurors(s)
 
     @require_role("secretariat")
     @jurors.doc(security=SECURITY)
@@ -87,10 +86,7 @@ class JurorView(MethodView):
     def get(self, juror_id):
         """A juror, their conflicts and their progress in each round."""
         with _db().session() as s:
-            juror = s.get(Juror, str(juror_id))
-            if juror is None:
-                abort(404, message=f"no juror {juror_id}")
-            return jury_ops.juror_summary(s, juror)
+            return jury_ops.juror_detail(s, juror_id)
 
 
 @conflicts.route("")
@@ -101,17 +97,8 @@ class ConflictsView(MethodView):
     @conflicts.response(200, ConflictPage)
     def get(self, query):
         """Conflicts of interest, newest first, filtered by juror, application or source."""
-        q = select(Conflict)
-        for key in ("juror_id", "application_id"):
-            if key in query:
-                q = q.where(getattr(Conflict, key) == str(query[key]))
-        if "source" in query:
-            q = q.where(Conflict.source == query["source"])
         with _db().session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            items = s.scalars(q.order_by(Conflict.created_at.desc(), Conflict.id)
-                              .limit(query["limit"]).offset(query["offset"])).all()
-        return {"total": total, "items": items}
+            return jury_ops.conflicts_page(s, query, query["limit"], query["offset"])
 
 
 # -- screening, awards, evidence ------------------------------------------------------------------
@@ -166,11 +153,8 @@ class RoundsView(MethodView):
     @rounds.response(200, RoundOut(many=True))
     def get(self, query):
         """Every round, oldest first (of one call with call_id)."""
-        q = select(Round).order_by(Round.opened_at, Round.id)
-        if "call_id" in query:
-            q = q.where(Round.call_id == str(query["call_id"]))
         with _db().session() as s:
-            return s.scalars(q).all()
+            return round_ops.list_rounds(s, query.get("call_id"))
 
     @require_role("secretariat")
     @rounds.doc(security=SECURITY)
@@ -191,10 +175,7 @@ class RoundView(MethodView):
     def get(self, round_id):
         """A round with its number of applications and assignments by status."""
         with _db().session() as s:
-            rnd = s.get(Round, str(round_id))
-            if rnd is None:
-                abort(404, message=f"no round {round_id}")
-            return round_ops.round_summary(s, rnd)
+            return round_ops.round_detail(s, round_id)
 
 
 @rounds.route("/<uuid:round_id>/assign")
@@ -250,11 +231,9 @@ class CloseView(MethodView):
                                                 normalise=data["normalise"]))
 
 
-def _export(round_id, normalise, fn, mimetype, suffix):
+def _export(round_id, normalise, mimetype, suffix):
     with _db().session() as s:
-        body = fn(s, round_id, normalise)
-        rnd = s.get(Round, str(round_id))
-    name = f"round-{rnd.kind}-{str(round_id)[:8]}.{suffix}"
+        body, name = exports.round_file(s, round_id, normalise, suffix)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -266,7 +245,7 @@ class CsvExportView(MethodView):
     @rounds.response(200, description="CSV: every score and comment per juror and criterion, then the standings",
                      content_type="text/csv")
     def get(self, query, round_id):
-        return _export(round_id, query["normalise"], exports.round_csv, "text/csv", "csv")
+        return _export(round_id, query["normalise"], "text/csv", "csv")
 
 
 @rounds.route("/<uuid:round_id>/export.xlsx")
@@ -277,7 +256,7 @@ class XlsxExportView(MethodView):
     @rounds.response(200, description="XLSX: a Scores sheet and a Standings sheet",
                      content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     def get(self, query, round_id):
-        return _export(round_id, query["normalise"], exports.round_xlsx,
+        return _export(round_id, query["normalise"],
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
 
 
@@ -316,14 +295,8 @@ class AccessDenialsView(MethodView):
     @audit.response(200, AccessDenialPage)
     def get(self, query):
         """Every time a juror was refused an application (conflicted or not assigned), newest first."""
-        q = select(AccessDenial)
-        if "juror_id" in query:
-            q = q.where(AccessDenial.juror_id == str(query["juror_id"]))
         with _db().session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            items = s.scalars(q.order_by(AccessDenial.seq.desc()).limit(query["limit"])
-                              .offset(query["offset"])).all()
-        return {"total": total, "items": items}
+            return desk_access.access_denials_page(s, query.get("juror_id"), query["limit"], query["offset"])
 
 
 # -- what review knows of calls and applications ------------------------------------------------
@@ -336,17 +309,8 @@ class ApplicationsView(MethodView):
     @applications.response(200, ApplicationPage)
     def get(self, query):
         """Applications review has received, newest first, with filters."""
-        q = select(Application)
-        for key in ("category", "stage"):
-            if key in query:
-                q = q.where(getattr(Application, key) == query[key])
-        if "call_id" in query:
-            q = q.where(Application.call_id == str(query["call_id"]))
         with _db().session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            items = s.scalars(q.order_by(Application.submitted_at.desc(), Application.id)
-                              .limit(query["limit"]).offset(query["offset"])).all()
-        return {"total": total, "items": items}
+            return applications_ops.applications_page(s, query, query["limit"], query["offset"])
 
 
 @applications.route("/<uuid:application_id>")
@@ -356,10 +320,7 @@ class ApplicationView(MethodView):
     @applications.response(200, ApplicationOut)
     def get(self, application_id):
         with _db().session() as s:
-            row = s.get(Application, str(application_id))
-        if row is None:
-            abort(404, message=f"no application {application_id} in review")
-        return row
+            return applications_ops.application(s, application_id)
 
 
 @calls.route("")
@@ -369,7 +330,7 @@ class CallsView(MethodView):
     @calls.response(200, CallOut(many=True))
     def get(self):
         with _db().session() as s:
-            return s.scalars(select(Call).order_by(Call.year.desc())).all()
+            return applications_ops.all_calls(s)
 
 
 blueprints = [applications, calls, jurors, conflicts, decisions, rounds, releases, audit]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import refusals
@@ -86,3 +87,9 @@ def _get(session: Session, model, ident, what: str, *, lock: bool = False):
         raise Refused(404, f"no {what} {ident}")
     return row
 
+
+def page_of(session: Session, query, order, limit: int, offset: int) -> dict:
+    """One page of a query's rows in ``order`` with the total count: ``{total, items}``."""
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
+    return {"total": total, "items": items}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shared.refusals import Refused
 
 from ..models import AccessDenial, Application, Assignment, Call, Conflict, Juror, Round
+from .common import page_of
 
 log = logging.getLogger("prize.review.desk")
 
@@ -147,3 +148,9 @@ def _scored(scores: dict, keys) -> int:
     return sum(1 for k in keys if scores.get(k) is not None)
 
 
+def access_denials_page(session: Session, juror_id, limit: int, offset: int) -> dict:
+    """Every time a juror was refused an application, newest first (of one juror with juror_id)."""
+    q = select(AccessDenial)
+    if juror_id is not None:
+        q = q.where(AccessDenial.juror_id == str(juror_id))
+    return page_of(session, q, (AccessDenial.seq.desc(),), limit, offset)

@@ -166,3 +166,10 @@ def verify_ledger(session: Session) -> dict:
     problems = history.verify(session)
     return {"ok": not problems, "entries": len(entries), "head": entries[-1].hash if entries else None,
             "problems": [{"seq": p.seq, "position": p.position, "reason": p.reason} for p in problems]}
+
+
+def round_file(session: Session, round_id, normalise: bool, suffix: str) -> tuple[str | bytes, str]:
+    """A round's export as ``suffix`` (csv or xlsx) and its file name."""
+    body = (round_csv if suffix == "csv" else round_xlsx)(session, round_id, normalise)
+    rnd = session.get(Round, str(round_id))
+    return body, f"round-{rnd.kind}-{str(round_id)[:8]}.{suffix}"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .. import assignment
 from ..models import Application, Assignment, Conflict, Juror
 from . import history
-from .common import SOURCES, Refused, _emit, _id
+from .common import page_of, SOURCES, Refused, _emit, _id
 
 
 # -- conflicts of interest ----------------------------------------------------------------------
@@ -109,3 +109,27 @@ def juror_summary(session: Session, juror: Juror) -> dict:
         p["submitted"] += status == "submitted"
     return {"juror": juror, "conflicts": list(conflicts), "progress": list(progress.values())}
 
+
+# -- reading ----------------------------------------------------------------------------------
+
+def all_jurors(session: Session) -> list[Juror]:
+    """Every juror invited, in the order they were invited."""
+    return list(session.scalars(select(Juror).order_by(Juror.invited_at, Juror.id)))
+
+
+def juror_detail(session: Session, juror_id) -> dict:
+    juror = session.get(Juror, str(juror_id))
+    if juror is None:
+        raise Refused(404, f"no juror {juror_id}")
+    return juror_summary(session, juror)
+
+
+def conflicts_page(session: Session, filters: dict, limit: int, offset: int) -> dict:
+    """Conflicts of interest, newest first, filtered by juror_id, application_id or source."""
+    q = select(Conflict)
+    for key in ("juror_id", "application_id"):
+        if key in filters:
+            q = q.where(getattr(Conflict, key) == str(filters[key]))
+    if "source" in filters:
+        q = q.where(Conflict.source == filters["source"])
+    return page_of(session, q, (Conflict.created_at.desc(), Conflict.id), limit, offset)

@@ -202,3 +202,17 @@ def adjust(session: Session, round_id, application_id, add: list, remove: list, 
     session.flush()
     return sorted((r for r in rows.values() if r.status != "removed"), key=lambda r: r.assigned_at)
 
+
+def list_rounds(session: Session, call_id=None) -> list[Round]:
+    """Every round, oldest first (of one call with call_id)."""
+    q = select(Round).order_by(Round.opened_at, Round.id)
+    if call_id is not None:
+        q = q.where(Round.call_id == str(call_id))
+    return list(session.scalars(q))
+
+
+def round_detail(session: Session, round_id) -> dict:
+    rnd = session.get(Round, str(round_id))
+    if rnd is None:
+        raise Refused(404, f"no round {round_id}")
+    return round_summary(session, rnd)
