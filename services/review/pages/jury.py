@@ -14,9 +14,15 @@ from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _juror_signin_url
 # --- jurors -----------------------------------------------------------------------------------
 
 def _refused(exc: desk.Refusal):
+    """The desk's refusal as this blueprint's page: the uniform not-found page, else the message."""
     if exc.status == 404:
         return _not_found()
     return _page("review/message.html", exc.status, title="Not possible", message=_sentence(exc.message))
+
+
+# One mapping for the desk's refusals; the scoring form and the conflict form catch them
+# themselves, to show the juror's input again with the error beside it.
+jury_pages.register_error_handler(desk.Refusal, _refused)
 
 
 def _juror(s, principal: Principal) -> dict:
@@ -29,10 +35,7 @@ def home():
     """My assignments per round, with progress."""
     principal = _require("juror")
     with _db().session() as s:
-        try:
-            mine = desk_queries.my_assignments(s, principal.subject)
-        except desk.Refusal as exc:
-            return _refused(exc)
+        mine = desk_queries.my_assignments(s, principal.subject)
     # The page a juror opens most: the link and the category's name of each row are made here
     # once (one url_for, not one per row), so the template only prints.
     link = url_for("review_jury_pages.application", application_id="APPLICATION").replace("APPLICATION", "{}")
@@ -57,10 +60,7 @@ def _application_page(s, principal: Principal, application_id: str, *, typed: di
                       errors: dict | None = None, status: int = 200):
     """The application, the rubric beside each answer and the scoring form. ``typed`` (a refused
     save) shows what the juror sent instead of what is stored, with ``errors`` beside the fields."""
-    try:
-        view = desk_queries.open_application(s, principal.subject, application_id, request.path)
-    except desk.Refusal as exc:
-        return _refused(exc)
+    view = desk_queries.open_application(s, principal.subject, application_id, request.path)
     assignments = view["assignments"]
     current = next((a for a in reversed(assignments) if not a["locked"]), assignments[-1] if assignments else None)
     peers = {}
@@ -172,10 +172,7 @@ def _field_errors(exc) -> dict:
 def document(application_id, document_id):
     principal = _require("juror")
     with _db().session() as s:
-        try:
-            url = desk_queries.document_link(s, principal.subject, application_id, document_id, request.path, _storage())
-        except desk.Refusal as exc:
-            return _refused(exc)
+        url = desk_queries.document_link(s, principal.subject, application_id, document_id, request.path, _storage())
     response = redirect(url, 303)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -186,10 +183,7 @@ def conflict(application_id):
     principal = _require("juror")
     reason, error = "", ""
     with _db().session() as s:
-        try:
-            view = desk_queries.open_application(s, principal.subject, application_id, request.path)
-        except desk.Refusal as exc:
-            return _refused(exc)
+        view = desk_queries.open_application(s, principal.subject, application_id, request.path)
         if request.method == "POST":
             _check_csrf()
             reason = request.form.get("reason", "")
