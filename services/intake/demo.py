@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shared.auth import issue_token
 
-from . import domain
+from . import rules
 from .models import Applicant
 
 YEAR = 2026
@@ -63,7 +63,7 @@ def _closing_time(now: datetime) -> datetime:
 
 
 def _answers(category: str, title: str) -> dict:
-    keys = [k for k, _ in (domain.LEADERSHIP_CRITERIA if category == "leadership" else domain.PROJECT_CRITERIA)]
+    keys = [k for k, _ in (rules.LEADERSHIP_CRITERIA if category == "leadership" else rules.PROJECT_CRITERIA)]
     return {k: f"{title}: what we did for {k.replace('_', ' ')}, with figures and partners." for k in keys}
 
 

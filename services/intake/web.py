@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 
 from flask import Response, current_app
 
-from . import ceremony
+from shared.storage import open_storage
+
+from .ops import guests
 
 
 def _db():
@@ -22,7 +24,16 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def storage():
+    """The app's document store, opened once."""
+    ext = current_app.extensions["prize"]
+    if "storage" not in ext:
+        settings = ext["settings"]
+        ext["storage"] = open_storage(settings.storage_url, settings.secret_key, settings.public_url)
+    return ext["storage"]
+
+
 def csv_download(year: int, rows: list[dict]) -> Response:
     """The guest list as a CSV download (UTF-8 with BOM, so spreadsheets read the accents)."""
-    return Response("\ufeff" + ceremony.guests_csv(rows), mimetype="text/csv", headers={
+    return Response("\ufeff" + guests.guests_csv(rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="ceremony-guests-{year}.csv"', "Cache-Control": "no-store"})

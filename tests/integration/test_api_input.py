@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from services.intake.domain import PROJECT_CRITERIA
+from services.intake.rules import PROJECT_CRITERIA
 from services.intake.models import Applicant, Application, Call, Session, SignInLink, outbox
 from shared.auth import issue_token
-from services.intake.accounts import registration_message
+from services.intake.ops.applicants import registration_message
 from tests.support.stack import KAOHSIUNG, Stack, auth, complete_new_draft, open_call, register
 
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"

@@ -100,16 +100,16 @@ def test_register_registered_address_counts_for_the_address_limit_like_a_new_one
 def test_register_racing_a_registration_of_the_same_address_answers_the_same(stack, intake, monkeypatch):
     """Two registrations of a new address at once: the one that loses the unique constraint is
     answered as a registered address is (its mailbox gets the link), not with a 500."""
-    from services.intake import accounts
+    from services.intake.ops import applicants as accounts
     assert intake.post("/api/applicants", json=KAOHSIUNG).status_code == 202
-    find, misses = accounts._find_applicant, []
+    find, misses = accounts.find_applicant, []
 
     def not_yet_committed(s, email):  # the first look misses the other transaction's row
         if not misses:
             misses.append(email)
             return None
         return find(s, email)
-    monkeypatch.setattr(accounts, "_find_applicant", not_yet_committed)
+    monkeypatch.setattr(accounts, "find_applicant", not_yet_committed)
     r = intake.post("/api/applicants", json=dict(KAOHSIUNG, organisation="Second Tab"))
     assert (r.status_code, r.get_json()) == (202, {"message": accounts.registration_message(EMAIL)})
     assert misses == [EMAIL] and len(_applicants(stack)) == 1

@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from services.intake.domain import default_categories
+from services.intake.rules import default_categories
 from services.intake.handlers import HANDLERS
 from services.intake.models import inbox, outbox
-from services.intake.schemas import ApplicationOut
+from services.intake.api.schemas import ApplicationOut
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher, bind
 from tests.support.stack import (answer_every_criterion, auth, complete_draft, open_call, register,

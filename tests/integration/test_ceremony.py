@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
-from services.intake import ceremony
+from services.intake.ops import ceremony
 from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import CeremonyInvitation, inbox, outbox
 from shared.config import load_settings

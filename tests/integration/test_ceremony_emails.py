@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake import ceremony
+from services.intake.ops import ceremony
 from services.intake.models import outbox as intake_outbox
 from shared.config import load_settings
 from shared.events import make_event

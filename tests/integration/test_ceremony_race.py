@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from services.intake import ceremony
+from services.intake.ops import ceremony
 from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import CeremonyInvitation, inbox, outbox
 from shared.config import load_settings

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from services.intake.demo import APPLICANTS, load_demo
-from services.intake import domain
+from services.intake import rules as domain
 from services.intake.models import Applicant, Application, Call, Ceremony, Document, outbox
 
 

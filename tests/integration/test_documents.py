@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from services.intake.documents import missing_documents
+from services.intake.ops.documents import missing_documents
 from services.intake.models import Application, Call, Document
 from shared.storage import FileStorage
 from tests.support.stack import Stack, answer_every_criterion, auth, open_call, register

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from services.intake import domain, reminders
+from services.intake import rules as domain
+from services.intake.ops import reminders
 from services.intake.models import (Applicant, Application, Call, DeadlineException, Document,
                                     DraftReminderSent, outbox)
 from shared.config import load_settings

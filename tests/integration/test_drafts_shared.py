@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import update
 
-from services.intake import drafts
-from services.intake.domain import RuleViolation, default_categories
+from services.intake.ops import drafts
+from services.intake.rules import RuleViolation, default_categories
 from services.intake.models import Application, Call
 from tests.support.stack import KAOHSIUNG, auth, open_call, register, signin_events
 

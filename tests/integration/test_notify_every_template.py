@@ -32,7 +32,7 @@ from typing import Callable
 
 import pytest
 
-from services.intake import reminders as intake_reminders
+from services.intake.ops import reminders as intake_reminders
 from services.intake.models import outbox as intake_outbox
 from services.notify.templates import FOLDER
 from services.review.ops import reminders as review_reminders
@@ -604,7 +604,7 @@ def rsvp_received(env: Env, lang: str) -> Expect:
 
 def rsvp_reminder(env: Env, lang: str) -> Expect:
     """The real job: intake's RSVP reminders, run the day before the RSVP date."""
-    from services.intake import ceremony
+    from services.intake.ops import ceremony
 
     app, email, _ = _invited(env, lang)
     env.relay("intake")

@@ -16,9 +16,10 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select, update
 
-from services.intake.accounts import csrf_token, current_session, registration_message
+from services.intake.accounts import csrf_token, current_session
 from services.intake.models import Applicant, Application, Session, SignInLink, outbox
-from services.intake.schemas import ApplicantOut
+from services.intake.api.schemas import ApplicantOut
+from services.intake.ops.applicants import registration_message
 from tests.support.stack import (KAOHSIUNG, Stack, api_token, auth, open_call, register,
                                  signin_events, wait_until)
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from services.intake import domain, submission
+from services.intake import rules as domain
+from services.intake.ops import submission
 from services.intake.models import Application, Document, outbox
 from shared.events import make_event
 from tests.support.stack import Stack, auth, complete_new_draft, open_call, register

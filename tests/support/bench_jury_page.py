@@ -12,7 +12,7 @@ Flask, shared.web's request hooks and logging, a small JSON answer, no database)
 
 Data, prepared before the clock starts with review's ORM models (``prize db upgrade --only
 review`` first, then direct inserts, then ANALYZE as autovacuum would soon do): one call with
-intake's categories and criteria (services.intake.domain.default_categories), 2,400 applications
+intake's categories and criteria (services.intake.rules.default_categories), 2,400 applications
 with realistic titles, summaries, answers per criterion (~120 words each), project facts and
 documents' metadata (about 90% screened eligible, the rest ineligible or withdrawn), 50 jurors
 from 40 countries, detected conflicts (same country, shared university / email domain) and a
@@ -118,7 +118,7 @@ def prepare(url: str, seed: int = 8) -> dict:
     models (no HTTP, no events); returns the 16 client jurors with tokens and what they should see."""
     from sqlalchemy import create_engine, insert, text
 
-    from services.intake.domain import default_categories
+    from services.intake.rules import default_categories
     from services.review.models import Application, Assignment, Call, Conflict, Juror, Round
     from shared.auth import issue_token
 

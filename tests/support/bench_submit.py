@@ -169,7 +169,7 @@ def prepare_drafts(url: str, count: int, tag: str) -> tuple[list[dict], float]:
     """An open call, `count` applicants with one complete draft each; their tokens. Direct ORM."""
     from sqlalchemy import create_engine, insert
 
-    from services.intake import domain
+    from services.intake import rules as domain
     from services.intake.models import Applicant, Application, Call, Document
     from shared.auth import issue_token
 
@@ -343,7 +343,7 @@ def _submit_requests(drafts: list[dict]) -> list[tuple[str, dict, bytes]]:
 
 
 def _bare_requests(count: int, offset: int) -> list[tuple[str, dict, bytes]]:
-    from services.intake import domain
+    from services.intake import rules as domain
     criteria = next(c for c in domain.default_categories() if c["key"] == CATEGORY)["criteria"]
     headers = {"Content-Type": "application/json"}
     return [("/applications", headers, json.dumps(application_fields(offset + i, criteria)).encode("utf-8"))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.intake import domain
+from services.intake import rules as domain
 
 T0 = datetime(2026, 7, 14, 9, 0, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, request
 
-from .. import documents
+from ..web import storage
 from ..accounts import page_blueprints as signin_pages
 from .applicant import portal
 from .secretariat import secretariat
@@ -28,7 +28,7 @@ def _upload_origin() -> str:
     both stores: no request is sent); asked once per app."""
     ext = current_app.extensions["prize"]
     if "upload_origin" not in ext:
-        url = urlsplit(documents.storage().presign_upload("page-policy", "application/pdf", 1, "page-policy")["url"])
+        url = urlsplit(storage().presign_upload("page-policy", "application/pdf", 1, "page-policy")["url"])
         ext["upload_origin"] = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else ""
     return ext["upload_origin"]
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from shared.web import current_principal
 
-from .. import ceremony, domain, drafts, submission
+from .. import rules
+from ..ops import ceremony, drafts, submission
 from ..models import Applicant, Application, Call, Rsvp
 from ..web import _db, _now
 
@@ -44,7 +45,7 @@ def _render(template: str, applicant=None, **context):
                            lang=getattr(applicant, "language", "en"), **context)
 
 
-_local = domain.local_time
+_local = rules.local_time
 
 
 def _own_application(session, applicant, application_id: str) -> Application:
@@ -61,7 +62,7 @@ def home():
         calls = s.scalars(select(Call).where(Call.status == "open").order_by(Call.year.desc())).all()
         views = [{"year": c.year, "theme": c.theme, "time_zone": c.time_zone,
                   "closes_local": _local(c.closes_at, c.time_zone), "categories": c.categories}
-                 for c in calls if domain.call_is_open(c, _now())]
+                 for c in calls if rules.call_is_open(c, _now())]
         return _render("portal/home.html", applicant, calls=views)
 
 
@@ -75,8 +76,9 @@ def register():
     same answer whether the address was registered already or not."""
     from marshmallow import ValidationError
 
-    from ..accounts import RateLimited, form_csrf_ok, register_applicant
-    from ..schemas import ApplicantCreate
+    from ..accounts import RateLimited, applicant_signin, client_address, form_csrf_ok
+    from ..api.schemas import ApplicantCreate
+    from ..ops.applicants import register_applicant
 
     form, errors = {}, {}
     if request.method == "POST":
@@ -88,7 +90,7 @@ def register():
         if "country" in data:
             data["country"] = data["country"].upper()
         try:
-            message = register_applicant(ApplicantCreate().load(data))
+            message = register_applicant(_db(), applicant_signin, ApplicantCreate().load(data), client_address())
         except ValidationError as exc:
             errors = _field_errors(exc.messages)
         except RateLimited as exc:
@@ -116,8 +118,9 @@ def profile():
     """The applicant's own record: the same schema and rules as PATCH /api/applicants/me."""
     from marshmallow import ValidationError
 
-    from ..accounts import ChangeRefused, form_csrf_ok, update_own_record
-    from ..schemas import ApplicantUpdate
+    from ..accounts import form_csrf_ok
+    from ..api.schemas import ApplicantUpdate
+    from ..ops.applicants import ChangeRefused, update_own_record
 
     with _db().session() as s:
         applicant = _signed_in_applicant(s)
@@ -132,11 +135,11 @@ def profile():
         data = {k: (v if v != "" or k not in ("secondary_name", "secondary_email") else None)
                 for k, v in form.items()}
         try:
-            saved = update_own_record(applicant.id, ApplicantUpdate().load(data))
+            saved = update_own_record(_db(), applicant.id, ApplicantUpdate().load(data))
         except ValidationError as exc:
             errors, status = _field_errors(exc.messages), 422
         except ChangeRefused as exc:
-            errors, status = {exc.field: [_sentence(exc.message) + "."]}, 422
+            errors, status = {exc.field: [_sentence(exc.problem) + "."]}, 422
         else:
             if saved is None:  # the applicant is gone since the page was read
                 abort(redirect("/signin"))
@@ -163,7 +166,7 @@ def dashboard():
         rows = s.scalars(select(Application).where(Application.applicant_id == applicant.id)
                          .order_by(Application.created_at)).all()
         calls = {c.id: c for c in s.scalars(select(Call)).all()}
-        open_calls = [c for c in calls.values() if domain.call_is_open(c, _now())]
+        open_calls = [c for c in calls.values() if rules.call_is_open(c, _now())]
         taken = {(r.call_id, r.category) for r in rows}
         choices = [(c, t) for c in open_calls for t in c.categories
                    if applicant.type in t["applicant_types"] and (c.id, t["key"]) not in taken]
@@ -187,7 +190,7 @@ def start_application():
             row = drafts.start_draft(s, applicant.id, call_id, category, "", "", _now())
         except drafts.AlreadyStarted as exc:  # a second click, or a second tab: continue that draft
             return redirect(url_for("portal.edit", application_id=exc.application_id))
-        except domain.RuleViolation as exc:
+        except rules.RuleViolation as exc:
             flash(_sentence(exc.message), "error")
             return redirect(url_for("portal.dashboard"))
         application_id = row.id
@@ -198,7 +201,7 @@ FACT_FIELDS = ("title", "summary", "location", "start_date", "budget", "partners
 
 
 def _criteria(call, category: str) -> list[dict]:
-    return domain.category_terms(call, category)["criteria"]
+    return rules.category_terms(call, category)["criteria"]
 
 
 def _word_count(text: str) -> int:
@@ -272,12 +275,12 @@ def _save(s, applicant, row, call):
     the same as PATCH /api/applications/<id>. A refused save shows the typed text back, unsaved."""
     from marshmallow import ValidationError
 
-    from ..schemas import ApplicationUpdate
+    from ..api.schemas import ApplicationUpdate
 
     changes = _form_changes(request.form)
     try:
         drafts.save_draft(s, row, applicant.id, ApplicationUpdate().load(changes), _now())
-    except (ValidationError, domain.RuleViolation) as exc:
+    except (ValidationError, rules.RuleViolation) as exc:
         if row.status != "draft":
             flash(f"This application is {row.status}; its content is frozen.", "error")
             return redirect(url_for("portal.status", application_id=row.id))
@@ -296,7 +299,7 @@ def _save(s, applicant, row, call):
 
 
 def _edit_page(s, applicant, row, call, shown=None, status: int = 200):
-    from .. import documents as docs
+    from ..ops import documents as docs
     from ..models import Document
     shown = shown or row
     criteria = _criteria(call, row.category)
@@ -305,7 +308,7 @@ def _edit_page(s, applicant, row, call, shown=None, status: int = 200):
     return _render("portal/edit.html", applicant, application=shown, call=call,
                    documents=files, doc_titles={d["key"]: d["title"] for d in (call.documents or [])},
                    missing_docs=docs.missing_documents(s, row, call),
-                   criteria=criteria, category=domain.category_terms(call, row.category),
+                   criteria=criteria, category=rules.category_terms(call, row.category),
                    counts={c["key"]: _word_count((shown.answers or {}).get(c["key"], ""))
                            for c in criteria},
                    closes_local=_local(call.closes_at, call.time_zone)), status
@@ -319,8 +322,8 @@ def preview(application_id):
         call = s.get(Call, row.call_id)
         return _render("portal/preview.html", applicant, application=row, call=call,
                        criteria=_criteria(call, row.category),
-                       category=domain.category_terms(call, row.category),
-                       missing=domain.missing_for_submission(row))
+                       category=rules.category_terms(call, row.category),
+                       missing=rules.missing_for_submission(row))
 
 
 @portal.post("/portal/applications/<application_id>/submit")
@@ -332,7 +335,7 @@ def submit(application_id):
         _own_application(s, applicant, application_id)
     try:
         submission.submit_application(_db(), application_id, applicant.id)
-    except domain.RuleViolation as exc:
+    except rules.RuleViolation as exc:
         flash(exc.message, "error")
         return redirect(url_for("portal.preview", application_id=application_id))
     flash("Submitted. We have sent an acknowledgement to your contact email.", "ok")
@@ -347,13 +350,13 @@ def status(application_id):
         call = s.get(Call, row.call_id)
         from ..models import StatusUpdate
         updates = s.scalars(select(StatusUpdate).where(StatusUpdate.application_id == row.id)).all()
-        stages = domain.timeline(row, updates)  # unreleased decisions are already left out
+        stages = rules.timeline(row, updates)  # unreleased decisions are already left out
         reached = {st["stage"] for st in stages}
         upcoming = [] if reached & {"withdrawn", "ineligible", "not_advanced", "winner",
                                     "special_mention", "not_awarded"} else [
             label for stage, label in UPCOMING if not reached & stage]
         return _render("portal/status.html", applicant, application=row, call=call,
-                       category=domain.category_terms(call, row.category), stages=stages,
+                       category=rules.category_terms(call, row.category), stages=stages,
                        upcoming=upcoming if row.status != "draft" else [],
                        invitation=_invitation_view(s, row))
 
@@ -366,10 +369,10 @@ def _invitation_view(s, row) -> dict | None:
         return None
     rsvp = s.get(Rsvp, row.id)
     return {"starts_local": _local(cer.starts_at, cer.time_zone), "time_zone": cer.time_zone,
-            "starts_utc": domain.as_utc(cer.starts_at).strftime("%d %B %Y, %H:%M UTC"),
+            "starts_utc": rules.as_utc(cer.starts_at).strftime("%d %B %Y, %H:%M UTC"),
             "venue": cer.venue, "address": cer.address, "details": cer.details,
             "rsvp_by": _local(cer.rsvp_by, cer.time_zone), "max_delegates": cer.max_delegates,
-            "open": _now() < domain.as_utc(cer.starts_at), "rsvp": ceremony.rsvp_view(rsvp)}
+            "open": _now() < rules.as_utc(cer.starts_at), "rsvp": ceremony.rsvp_view(rsvp)}
 
 
 def _rsvp_form(form) -> dict:
@@ -393,7 +396,7 @@ def _check_people(data: dict) -> dict:
     """What the API's schema checks of names and addresses, for the page: field -> message."""
     from marshmallow import ValidationError as SchemaError
 
-    from ..schemas import Attendee
+    from ..api.schemas import Attendee
     errors = {}
     people = [(f"delegate{i}", d) for i, d in enumerate(data["delegates"])]
     if data["substitute"] and any(data["substitute"].values()):
@@ -428,7 +431,7 @@ def rsvp(application_id):
                     with s.begin():
                         locked = s.get(Application, application_id, with_for_update=True)
                         ceremony.save_rsvp(s, locked, data, _now(), current_app.extensions["prize"]["settings"].public_url)
-                except domain.RuleViolation as exc:
+                except rules.RuleViolation as exc:
                     errors[exc.field or "form"] = exc.message
                 else:
                     flash("Thank you: your answer is recorded. We have sent a confirmation to your contact email.", "ok")

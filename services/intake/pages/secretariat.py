@@ -2,7 +2,7 @@
 and the form that moves an applicant's sign-in address (as the JSON API does, through accounts).
 
 Signed in with the interim page session of shared.pagesession (paste a secretariat token once),
-or with a bearer token. The guest list reads ceremony.py, as the JSON API does.
+or with a bearer token. The guest list reads ops/guests.py, as the JSON API does.
 """
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from shared import pagesession
+from shared.signin import pagesession
 from shared.auth import Principal
 from shared.web import current_principal
 
-from .. import accounts, ceremony, domain
+from .. import rules
+from ..ops import applicants
+from ..ops import guests as guest_ops
 from ..models import Applicant, Call, Ceremony, CeremonyInvitation
-from ..schemas import ContactEmailChange
+from ..api.schemas import ContactEmailChange
 from ..web import _db, csv_download
 
 secretariat = Blueprint("intake_secretariat", __name__, url_prefix="/secretariat", template_folder="../templates")
@@ -83,7 +85,7 @@ def signout():
     return redirect(url_for("intake_secretariat.signin"), 303)
 
 
-_local = domain.local_time
+_local = rules.local_time
 
 
 @secretariat.get("")
@@ -107,7 +109,7 @@ def _guests(s, call_id: str):
     cer = s.get(Ceremony, call_id) if call else None
     if cer is None:
         abort(_page("secretariat/home.html", 404, editions=[]))
-    return call, cer, ceremony.guest_list(s, call_id)
+    return call, cer, guest_ops.guest_list(s, call_id)
 
 
 @secretariat.get("/calls/<call_id>/guests")
@@ -118,7 +120,7 @@ def guests(call_id):
         call, cer, rows = _guests(s, call_id)
         shown = [r for r in rows if not answer or r["answer"] == answer]
         return _page("secretariat/guests.html", call=call, guests=shown, answer=answer,
-                     summary=ceremony.summary(rows),
+                     summary=guest_ops.summary(rows),
                      ceremony={"starts_local": _local(cer.starts_at, cer.time_zone), "time_zone": cer.time_zone,
                                "venue": cer.venue, "rsvp_by": _local(cer.rsvp_by, cer.time_zone)})
 
@@ -135,7 +137,7 @@ def guests_csv(call_id):
 def contact_email():
     """Move an applicant's sign-in address, found by the address it has now (what the city's
     letter names; the secretariat rarely knows an applicant id). The rules, the audit row and the
-    event are accounts.change_contact_email's, as for the API."""
+    event are ops.applicants.change_contact_email's, as for the API."""
     principal = _require()
     form = {k: request.form.get(k, "").strip() for k in ("current_email", "contact_email", "reason")}
     if request.method == "GET":
@@ -155,11 +157,12 @@ def contact_email():
         return _page("secretariat/contact_email.html", 404, form=form, errors={"current_email": [message]},
                      error=message + " Nothing was changed.")
     try:
-        done = accounts.change_contact_email(applicant_id, data["contact_email"], data["reason"], principal.subject)
-    except accounts.ChangeRefused as exc:
-        return _page("secretariat/contact_email.html", 422, form=form, errors={"contact_email": [exc.message]},
-                     error="The new address " + exc.message + ". Nothing was changed.")
-    except accounts.ContactTaken:
+        done = applicants.change_contact_email(_db(), applicant_id, data["contact_email"], data["reason"],
+                                               principal.subject)
+    except applicants.ChangeRefused as exc:
+        return _page("secretariat/contact_email.html", 422, form=form, errors={"contact_email": [exc.problem]},
+                     error="The new address " + exc.problem + ". Nothing was changed.")
+    except applicants.ContactTaken:
         message = "Another applicant signs in with this address; one address signs in to one applicant."
         return _page("secretariat/contact_email.html", 409, form=form, errors={"contact_email": [message]},
                      error=message + " Nothing was changed.")

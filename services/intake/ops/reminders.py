@@ -3,14 +3,14 @@ of intake's worker, see app.create_worker).
 
 When. Each open call has reminder windows: ``REMINDERS`` (7 days and 1 day before the
 applicant's closing time). The closing time is the applicant's own: an unrevoked deadline
-exception extends it (domain.effective_closes_at), and its windows move with it. The window of
+exception extends it (rules.effective_closes_at), and its windows move with it. The window of
 an offset opens at ``closes_at - offset`` and lasts until the closing time. At any moment only
 the latest window that has opened counts: a worker that was down for the whole 7-day window and
 comes back 1 day before sends the 1-day reminder alone, not both. Nothing is sent once the
 applicant's closing time has passed or the call is no longer open.
 
 Whom. The contact of every application still in ``draft`` (never submitted, not withdrawn). The
-reminder says what still stops submission, as the API computes it (domain.missing_for_submission
+reminder says what still stops submission, as the API computes it (rules.missing_for_submission
 with the missing documents), and links to the application in the portal.
 
 Exactly once, also with two workers. Each reminder is a ``draft_reminders_sent`` row, unique on
@@ -29,22 +29,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import reminders
-from shared.db import Database
 from shared.events import ValidationError, make_event
 from shared.events.common import LANGUAGES
 from shared.outbox import record
 
-from . import domain
+from .. import rules
 from .documents import missing_documents
-from .models import Applicant, Application, Call, DeadlineException, DraftReminderSent, outbox
+from ..models import Applicant, Application, Call, DeadlineException, DraftReminderSent, outbox
 
 log = logging.getLogger("prize.intake.reminders")
 
 PRODUCER = "intake"
 # Reminder offsets before the applicant's closing time, by key (stored, and sent in the event).
 REMINDERS: dict[str, timedelta] = {"7d": timedelta(days=7), "1d": timedelta(days=1)}
-# How often intake's worker looks for reminders that are due.
-CHECK_EVERY_SECONDS = 300.0
 
 
 def reminder_due(closes_at: datetime, now: datetime) -> str | None:
@@ -55,10 +52,10 @@ def reminder_due(closes_at: datetime, now: datetime) -> str | None:
 def _missing(session: Session, application: Application, call: Call) -> list[dict]:
     """What still stops submission, as the API computes it, each with a readable title."""
     docs = missing_documents(session, application, call)
-    criteria = {c["key"]: c["title"] for c in domain.criteria_of(call, application.category)}
+    criteria = {c["key"]: c["title"] for c in rules.criteria_of(call, application.category)}
     documents = {d["key"]: d.get("title") or d["key"] for d in (call.documents or [])}
     described = []
-    for item in domain.missing_for_submission(application, call, docs):
+    for item in rules.missing_for_submission(application, call, docs):
         key, _, note = item.partition(" (")
         if key.startswith("answers."):
             title = criteria.get(key[len("answers."):], key)
@@ -103,8 +100,8 @@ def due_reminders(session: Session, now: datetime, *, public_url: str = "http://
                 .join(Application, Application.id == DraftReminderSent.application_id)
                 .where(Application.call_id == call.id))}
             for app in drafts:
-                closes_at = domain.effective_closes_at(call, exceptions.get(app.applicant_id))
-                if now < domain.as_utc(call.opens_at):
+                closes_at = rules.effective_closes_at(call, exceptions.get(app.applicant_id))
+                if now < rules.as_utc(call.opens_at):
                     continue
                 key = reminder_due(closes_at, now)
                 if key is None or (app.id, key) in done:
@@ -133,10 +130,4 @@ def due_reminders(session: Session, now: datetime, *, public_url: str = "http://
     return sent
 
 
-def run(db: Database, public_url: str) -> int:
-    """The worker's timed job: one pass at the current time."""
-    with db.session() as session:
-        return due_reminders(session, datetime.now(timezone.utc), public_url=public_url)
-
-
-__all__ = ["REMINDERS", "CHECK_EVERY_SECONDS", "reminder_due", "due_reminders", "run"]
+__all__ = ["REMINDERS", "reminder_due", "due_reminders"]

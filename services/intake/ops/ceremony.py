@@ -21,7 +21,7 @@ because it exists before either path runs; the ceremony row may not exist yet, a
 row that is not there locks nothing.
 
 A sweep heals. Intake's worker also runs ``sweep_invitations`` (every
-``INVITE_SWEEP_SECONDS``): every call whose ceremony is still ahead, one transaction each, under
+``jobs.INVITE_SWEEP_SECONDS``): every call whose ceremony is still ahead, one transaction each, under
 the same lock and the same claim, so an invitation missed for any reason (a bug, a row that
 failed validation and was fixed later) goes out at the next sweep, and two workers sweeping
 at once invite each application once.
@@ -42,8 +42,6 @@ invited the evening before the date is not reminded the same evening.
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -58,9 +56,9 @@ from shared.events.common import LANGUAGES
 from shared.events.intake import CEREMONY_CHANGES
 from shared.outbox import record
 
-from . import domain
-from .domain import RuleViolation, as_utc
-from .models import (Applicant, Application, Call, Ceremony, CeremonyInvitation, Rsvp, RsvpReminderSent,
+from .. import rules
+from ..rules import RuleViolation, as_utc
+from ..models import (Applicant, Application, Call, Ceremony, CeremonyInvitation, Rsvp, RsvpReminderSent,
                      StatusUpdate, outbox)
 
 log = logging.getLogger("prize.intake.ceremony")
@@ -68,13 +66,13 @@ log = logging.getLogger("prize.intake.ceremony")
 PRODUCER = "intake"
 INVITING = {"finalist": ("finalist",), "award": ("winner", "special_mention")}
 REMIND_BEFORE = timedelta(days=1)
-CHECK_EVERY_SECONDS = 300.0
-# How often intake's worker looks for applications due an invitation that have none.
-INVITE_SWEEP_SECONDS = 60.0
 
 
-class NotInvited(LookupError):
-    """The application is not invited (or not the caller's): the API answers 404."""
+class NotInvited(RuleViolation):
+    """The application is not invited (or not the caller's): 404."""
+
+    def __init__(self, application_id: str):
+        super().__init__(404, f"no invitation for application {application_id}")
 
 
 def answer_url(public_url: str, application_id: str) -> str:
@@ -93,11 +91,11 @@ def basis_of(updates) -> str | None:
 
     A round counts once released; within a round the latest decision counts (a decision taken
     again replaces the first)."""
-    released = {u.stage[len(domain.RELEASED_PREFIX):] for u in updates
-                if u.stage.startswith(domain.RELEASED_PREFIX)}
+    released = {u.stage[len(rules.RELEASED_PREFIX):] for u in updates
+                if u.stage.startswith(rules.RELEASED_PREFIX)}
     latest: dict[str, str] = {}
     for u in sorted(updates, key=lambda u: as_utc(u.occurred_at)):
-        round_ = domain.ROUND_OF_STAGE.get(u.stage)
+        round_ = rules.ROUND_OF_STAGE.get(u.stage)
         if round_ is not None:
             latest[round_] = u.stage
     for basis in ("finalist", "award"):
@@ -132,7 +130,7 @@ def invite_due(session: Session, now: datetime, public_url: str, *, call_id: str
     if ceremony is None or as_utc(ceremony.starts_at) <= now:
         return 0  # no ceremony yet (setting it invites), or it is over
     if candidates is None:
-        released = select(StatusUpdate.application_id).where(StatusUpdate.stage.startswith(domain.RELEASED_PREFIX))
+        released = select(StatusUpdate.application_id).where(StatusUpdate.stage.startswith(rules.RELEASED_PREFIX))
         candidates = session.scalars(
             select(Application)
             .outerjoin(CeremonyInvitation, CeremonyInvitation.application_id == Application.id)
@@ -201,7 +199,7 @@ def set_ceremony(session: Session, call: Call, data: dict, who: str, now: dateti
     this transaction and then invites under the ceremony it committed."""
     starts_at, rsvp_by = as_utc(data["starts_at"]), as_utc(data["rsvp_by"])
     if rsvp_by >= starts_at:
-        raise RuleViolation("rsvp_by must be before the ceremony starts", 422, "rsvp_by")
+        raise RuleViolation(422, "rsvp_by must be before the ceremony starts")  # the API never listed it in errors
     row = session.get(Ceremony, call.id, with_for_update=True)
     before = details(row) if row is not None else None
     if row is None:
@@ -256,25 +254,25 @@ def save_rsvp(session: Session, application: Application, data: dict, now: datet
     ``application`` must be the caller's, locked. Raises NotInvited or RuleViolation."""
     invitation, ceremony = invitation_for(session, application)
     if now >= as_utc(ceremony.starts_at):
-        raise RuleViolation("the ceremony has started: answers can no longer be given or changed", 409)
+        raise RuleViolation(409, "the ceremony has started: answers can no longer be given or changed")
     delegates = [p for p in (_person(d) for d in data.get("delegates") or []) if p]
     substitute = _person(data.get("substitute"))
     attending = bool(data["attending"])
     if attending and not delegates:
-        raise RuleViolation("name at least one person who will attend", 422, "delegates")
+        raise RuleViolation(422, "name at least one person who will attend", field="delegates")
     if attending and len(delegates) > ceremony.max_delegates:
-        raise RuleViolation(f"a delegation has at most {ceremony.max_delegates} people", 422, "delegates")
+        raise RuleViolation(422, f"a delegation has at most {ceremony.max_delegates} people", field="delegates")
     if not attending:
         delegates, substitute = [], None
     visa_letter = bool(data.get("visa_letter")) and attending
     visa_details = (data.get("visa_details") or "").strip() if visa_letter else ""
     if visa_letter and not visa_details:
-        raise RuleViolation("for a visa invitation letter, give each person's name as in their passport and "
-                            "their nationality", 422, "visa_details")
+        raise RuleViolation(422, "for a visa invitation letter, give each person's name as in their passport and "
+                            "their nationality", field="visa_details")
     row = session.get(Rsvp, application.id, with_for_update=True)
     expected = data.get("revision")
     if row is not None and expected is not None and expected != row.revision:
-        raise RuleViolation("this answer was changed elsewhere in the meantime: reload it and answer again", 409)
+        raise RuleViolation(409, "this answer was changed elsewhere in the meantime: reload it and answer again")
     if row is None:
         row = Rsvp(application_id=application.id, revision=0, first_answered_at=now)
         session.add(row)
@@ -287,7 +285,7 @@ def save_rsvp(session: Session, application: Application, data: dict, now: datet
     try:
         session.flush()  # two first answers at once: the second one's insert fails here
     except IntegrityError:
-        raise RuleViolation("this answer was given elsewhere at the same moment: reload it", 409) from None
+        raise RuleViolation(409, "this answer was given elsewhere at the same moment: reload it") from None
     call = session.get(Call, application.call_id)
     applicant = session.get(Applicant, application.applicant_id)
     record(session, outbox, make_event("ceremony.rsvp_received", {
@@ -306,70 +304,6 @@ def rsvp_view(rsvp: Rsvp | None) -> dict | None:
             "accessibility": rsvp.accessibility, "visa_letter": rsvp.visa_letter,
             "visa_details": rsvp.visa_details, "comments": rsvp.comments, "revision": rsvp.revision,
             "first_answered_at": as_utc(rsvp.first_answered_at), "updated_at": as_utc(rsvp.updated_at)}
-
-
-# --- the guest list (secretariat) ---
-
-def guest_list(session: Session, call_id: str) -> list[dict]:
-    """Every invited application with its answer, in reference order."""
-    rows = session.execute(
-        select(CeremonyInvitation, Application, Applicant, Rsvp)
-        .join(Application, Application.id == CeremonyInvitation.application_id)
-        .join(Applicant, Applicant.id == Application.applicant_id)
-        .outerjoin(Rsvp, Rsvp.application_id == CeremonyInvitation.application_id)
-        .where(CeremonyInvitation.call_id == str(call_id))
-        .order_by(Application.reference)).all()
-    guests = []
-    for invitation, app, applicant, rsvp in rows:
-        answer = "no answer" if rsvp is None else ("attending" if rsvp.attending else "declined")
-        guests.append({
-            "application_id": app.id, "reference": app.reference, "title": app.title, "category": app.category,
-            "organisation": applicant.organisation, "city": applicant.city, "country": applicant.country,
-            "contact_name": applicant.contact_name, "contact_email": applicant.contact_email,
-            "basis": invitation.basis, "invited_at": as_utc(invitation.invited_at), "answer": answer,
-            "rsvp": rsvp_view(rsvp),
-        })
-    return guests
-
-
-def summary(guests: list[dict]) -> dict:
-    attending = [g for g in guests if g["answer"] == "attending"]
-    return {"invited": len(guests), "attending": len(attending),
-            "declined": sum(g["answer"] == "declined" for g in guests),
-            "no_answer": sum(g["answer"] == "no answer" for g in guests),
-            "people": sum(len(g["rsvp"]["delegates"]) for g in attending),
-            "visa_letters": sum(g["rsvp"]["visa_letter"] for g in attending)}
-
-
-CSV_COLUMNS = ("reference", "organisation", "city", "country", "project", "invited as", "answer", "person",
-               "name", "role", "email", "accessibility needs", "visa letter", "visa details", "comments",
-               "answered at")
-
-
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet shows as text: a leading = + - @ would make it a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def guests_csv(guests: list[dict]) -> str:
-    """One line per person (delegates and substitute); one line for an application without any."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for g in guests:
-        r = g["rsvp"] or {}
-        people = [("delegate", p) for p in r.get("delegates") or []]
-        if r.get("substitute"):
-            people.append(("substitute", r["substitute"]))
-        answered = r["updated_at"].strftime("%Y-%m-%d %H:%M UTC") if r else ""
-        for kind, person in people or [("", {})]:
-            writer.writerow([_cell(v) for v in (
-                g["reference"], g["organisation"], g["city"], g["country"], g["title"], g["basis"], g["answer"],
-                kind, person.get("name", ""), person.get("role", ""), person.get("email") or "",
-                r.get("accessibility", ""), "yes" if r.get("visa_letter") else "",
-                r.get("visa_details", ""), r.get("comments", ""), answered)])
-    return out.getvalue()
 
 
 # --- reminders (a timed job of intake's worker) ---
@@ -425,8 +359,3 @@ def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> i
     if sent:
         log.info("published %d RSVP reminder(s)", sent)
     return sent
-
-
-def run_reminders(db: Database, public_url: str) -> int:
-    with db.session() as session:
-        return due_rsvp_reminders(session, datetime.now(timezone.utc), public_url=public_url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
+from shared.refusals import Refused
+
 PROJECT_CRITERIA = [
     ("problem", "Problem recognition and innovation"),
     ("design", "Project design"),
@@ -60,14 +62,26 @@ def default_categories() -> list[dict]:
     ]
 
 
-class RuleViolation(Exception):
-    """A request that the rules refuse; ``status`` is the HTTP status it maps to."""
+# The applicant's second contact is where we write when the first fails.
+SAME_ADDRESS = "must differ from the contact email: it is where we write when that one fails"
 
-    def __init__(self, message: str, status: int = 409, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+
+class RuleViolation(Refused):
+    """A request that the rules refuse: ``status`` is the HTTP status it maps to; ``field`` names
+    the one field at fault, listed under the API's ``errors.json`` unless ``errors`` (field →
+    problems) says more."""
+
+    def __init__(self, status: int, message: str, errors: dict | None = None, *, field: str | None = None,
+                 **details):
+        super().__init__(status, message, errors if errors is not None or not field else {field: [message]},
+                         **details)
         self.field = field
+
+    def body(self) -> dict:
+        body = super().body()
+        if "errors" in body:  # the API has always answered them by location, as webargs does
+            body["errors"] = {"json": body["errors"]}
+        return body
 
 
 def applicant_snapshot(a) -> dict:
@@ -96,19 +110,19 @@ def category_terms(call, category: str) -> dict:
     for terms in call.categories:
         if terms["key"] == category:
             return terms
-    raise RuleViolation(f"the {call.year} call has no category {category!r}", 422, "category")
+    raise RuleViolation(422, f"the {call.year} call has no category {category!r}", field="category")
 
 
 def check_may_enter(call, applicant, category: str, now: datetime | None = None,
                     closes_at: datetime | None = None) -> None:
     closes = closes_at or as_utc(call.closes_at)
     if now is not None and not call_is_open_for(call, now, closes):
-        raise RuleViolation(f"the {call.year} call is not open: it runs from "
+        raise RuleViolation(409, f"the {call.year} call is not open: it runs from "
                             f"{as_utc(call.opens_at).isoformat()} to {closes.isoformat()}")
     terms = category_terms(call, category)
     if applicant.type not in terms["applicant_types"]:
         allowed = ", ".join(terms["applicant_types"])
-        raise RuleViolation(f"{terms['title']} is open to {allowed}, not to {applicant.type}", 422, "category")
+        raise RuleViolation(422, f"{terms['title']} is open to {allowed}, not to {applicant.type}", field="category")
 
 
 def effective_closes_at(call, exception=None) -> datetime:
@@ -193,25 +207,25 @@ def check_may_submit(application, call, now: datetime, closes_at: datetime | Non
     """Refuse (RuleViolation) unless the application may be submitted now; ``missing`` is
     missing_for_submission's answer when the caller has it already."""
     if application.status == "withdrawn":
-        raise RuleViolation("this application was withdrawn and cannot be submitted")
+        raise RuleViolation(409, "this application was withdrawn and cannot be submitted")
     closes = closes_at or as_utc(call.closes_at)
     if not call_is_open_for(call, now, closes):
-        raise RuleViolation(f"the {call.year} call is not open for submissions now "
+        raise RuleViolation(409, f"the {call.year} call is not open for submissions now "
                             f"(it closes {closes.isoformat()})")
     if missing is None:
         missing = missing_for_submission(application, call, missing_documents)
     if missing:
-        raise RuleViolation("the application is incomplete: " + ", ".join(missing) + " missing", 422)
+        raise RuleViolation(422, "the application is incomplete: " + ", ".join(missing) + " missing")
 
 
 def check_may_edit(application) -> None:
     if application.status != "draft":
-        raise RuleViolation(f"the application is {application.status}; its content is frozen")
+        raise RuleViolation(409, f"the application is {application.status}; its content is frozen")
 
 
 def check_may_withdraw(application) -> None:
     if application.status == "draft":
-        raise RuleViolation("a draft has not been submitted; there is nothing to withdraw")
+        raise RuleViolation(409, "a draft has not been submitted; there is nothing to withdraw")
 
 
 # Timeline. Screening is shown at once: eligibility is a check of the rules, not a ranking, and

@@ -1,6 +1,6 @@
 """Starting and saving a draft: the one place for these rules, used by the JSON API and the portal.
 
-Free of Flask: a refusal is a ``domain.RuleViolation``; the API turns it into a JSON error and the
+Free of Flask: a refusal is a ``rules.RuleViolation`` (a shared.refusals.Refused); the API turns it into a JSON error and the
 pages show its message. Both functions work inside the caller's transaction and never commit.
 """
 from __future__ import annotations
@@ -11,28 +11,23 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import domain
-from .models import Applicant, Application, Call, DeadlineException
+from .. import rules
+from ..models import Applicant, Application, Call, DeadlineException
 
 # What a save may change besides the answers (the form's project facts).
 EDITABLE_FIELDS = ("title", "summary", "location", "start_date", "budget", "partners")
 
 
-class DraftRefused(domain.RuleViolation):
+class DraftRefused(rules.RuleViolation):
     """A refusal that names more than one field: ``errors`` maps field → messages (as in the API's
     ``errors.json``)."""
 
-    def __init__(self, message: str, status: int = 409, field: str | None = None,
-                 errors: dict | None = None):
-        super().__init__(message, status, field)
-        self.errors = errors
 
-
-class AlreadyStarted(domain.RuleViolation):
+class AlreadyStarted(rules.RuleViolation):
     """The applicant already has an application in this call and category (``application_id``)."""
 
     def __init__(self, application_id: str):
-        super().__init__(f"you already have an application in this category: {application_id}", 409)
+        super().__init__(409, f"you already have an application in this category: {application_id}")
         self.application_id = application_id
 
 
@@ -40,8 +35,8 @@ class StaleRevision(DraftRefused):
     """The save was based on an older revision than the stored one: someone saved since."""
 
     def __init__(self, current: int):
-        super().__init__(f"this draft was saved elsewhere since (now revision {current}); "
-                         "reload it before saving", 409, "revision", errors={"revision": [str(current)]})
+        super().__init__(409, f"this draft was saved elsewhere since (now revision {current}); "
+                         "reload it before saving", {"revision": [str(current)]}, field="revision")
         self.current = current
 
 
@@ -58,23 +53,23 @@ def start_draft(session, applicant_id: str, call_id: str, category: str, title: 
 
     Refuses (RuleViolation): an applicant that no longer exists (401), a call that does not exist
     or is still a draft (422, call_id), a call not open for this applicant at ``now`` (a deadline
-    exception counts) or a category not open to the applicant's type (see domain.check_may_enter),
+    exception counts) or a category not open to the applicant's type (see rules.check_may_enter),
     and a second application in the same call and category (AlreadyStarted, 409).
     """
     applicant = session.get(Applicant, str(applicant_id))
     if applicant is None:
-        raise domain.RuleViolation("this token's applicant no longer exists", 401)
+        raise rules.RuleViolation(401, "this token's applicant no longer exists")
     call = session.get(Call, str(call_id)) if call_id else None
     if call is None or call.status == "draft":
-        raise DraftRefused("no open call with this id", 422, "call_id", errors={"call_id": ["no such call"]})
-    closes = domain.effective_closes_at(call, _exception_for(session, call.id, applicant.id))
-    domain.check_may_enter(call, applicant, category, now, closes)
+        raise DraftRefused(422, "no open call with this id", {"call_id": ["no such call"]}, field="call_id")
+    closes = rules.effective_closes_at(call, _exception_for(session, call.id, applicant.id))
+    rules.check_may_enter(call, applicant, category, now, closes)
     existing = session.scalar(select(Application.id).where(
         Application.applicant_id == applicant.id, Application.call_id == call.id,
         Application.category == category))
     if existing:
         raise AlreadyStarted(existing)
-    row = Application(id=str(uuid.uuid4()), reference=domain.new_reference(call.year),
+    row = Application(id=str(uuid.uuid4()), reference=rules.new_reference(call.year),
                       call_id=call.id, applicant_id=applicant.id, category=category,
                       title=title or "", summary=summary or "", status="draft",
                       created_at=now, updated_at=now, answers={}, location="", start_date="",
@@ -112,8 +107,8 @@ def save_draft(session, application: Application | str, applicant_id: str | None
     else:
         row = session.get(Application, str(application), with_for_update=True, populate_existing=True)
     if row is None or (applicant_id is not None and row.applicant_id != str(applicant_id)):
-        raise domain.RuleViolation(f"no application {application if row is None else row.id}", 404)
-    domain.check_may_edit(row)
+        raise rules.RuleViolation(404, f"no application {application if row is None else row.id}")
+    rules.check_may_edit(row)
     changes = dict(changes)
     if "revision" in changes:
         based_on = changes.pop("revision")
@@ -121,14 +116,12 @@ def save_draft(session, application: Application | str, applicant_id: str | None
             raise StaleRevision(row.revision)
     unexpected = sorted(k for k in changes if k not in EDITABLE_FIELDS and k != "answers")
     if unexpected:
-        raise DraftRefused("these fields cannot be saved: " + ", ".join(unexpected), 422, unexpected[0],
-                           errors={k: ["not a field of an application"] for k in unexpected})
+        raise DraftRefused(422, "these fields cannot be saved: " + ", ".join(unexpected), {k: ["not a field of an application"] for k in unexpected}, field=unexpected[0])
     if "answers" in changes:
         call = session.get(Call, row.call_id)
-        unknown = domain.unknown_answer_keys(call, row.category, changes["answers"])
+        unknown = rules.unknown_answer_keys(call, row.category, changes["answers"])
         if unknown:
-            raise DraftRefused("no such criteria in this category: " + ", ".join(unknown), 422, "answers",
-                               errors={"answers": {k: ["not a criterion of this category"] for k in unknown}})
+            raise DraftRefused(422, "no such criteria in this category: " + ", ".join(unknown), {"answers": {k: ["not a criterion of this category"] for k in unknown}}, field="answers")
         # keys sent replace, keys absent stay: an autosave may carry one section only
         changes["answers"] = {**(row.answers or {}), **changes["answers"]}
     for key, value in changes.items():

@@ -10,7 +10,7 @@ with as few round trips as the rules allow (see submit_application for the concu
    application.submitted outbox row (on PostgreSQL one statement, see
    shared.outbox.GuardedRecord).
 
-The rules themselves stay in services.intake.domain and read the row through attribute access,
+The rules themselves stay in services.intake.rules and read the row through attribute access,
 exactly as they read ORM objects elsewhere.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from shared.logs import correlation
 from shared.db import UTCDateTime
 from shared.outbox import GuardedRecord
 
-from . import domain
-from .models import Applicant, Application, Call, DeadlineException, Document, outbox
+from .. import rules
+from ..models import Applicant, Application, Call, DeadlineException, Document, outbox
 
 log = logging.getLogger("prize.intake")
 PRODUCER = "intake"
@@ -98,7 +98,7 @@ def _documents(value) -> list[dict]:
 
 def _answer(application: SimpleNamespace, assessed: tuple) -> dict:
     """The application as the API shows it: its fields, counts, what is missing, how complete
-    (domain.assess's answer)."""
+    (rules.assess's answer)."""
     answer = dict(vars(application))
     answer["criteria"], answer["missing"], answer["completeness"] = assessed
     return answer
@@ -123,7 +123,7 @@ def submit_application(db, application_id, applicant_id: str | None = None,
     """Freeze the draft and publish application.submitted; safe to repeat (a double click or a
     retried request submits once and gets the same answer).
 
-    Raises domain.RuleViolation when refused: 404 for an application that does not exist or is
+    Raises rules.RuleViolation when refused: 404 for an application that does not exist or is
     not ``applicant_id``'s (nothing hints that it exists), 409 when the call is not open for this
     applicant or the application was withdrawn, 422 naming what is missing.
 
@@ -141,7 +141,7 @@ def submit_application(db, application_id, applicant_id: str | None = None,
             with conn.begin():
                 row = conn.execute(_LOAD[conn.dialect.name], {"application_id": str(application_id)}).mappings().first()
                 if row is None or (applicant_id is not None and row["applicant_id"] != applicant_id):
-                    raise domain.RuleViolation(f"no application {application_id}", 404)
+                    raise rules.RuleViolation(404, f"no application {application_id}")
                 application = SimpleNamespace(**{c.name: row[c.name] for c in _app.columns})
                 call = SimpleNamespace(id=application.call_id, year=row["call_year"], status=row["call_status"],
                                        opens_at=row["call_opens_at"], closes_at=row["call_closes_at"],
@@ -150,14 +150,14 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                 documents = _documents(row["verified_documents"])
                 verified = {d["kind"] for d in documents}
                 missing_documents = [k for k in required if k not in verified]
-                assessed = domain.assess(application, call, missing_documents)
+                assessed = rules.assess(application, call, missing_documents)
                 if application.status == "submitted":
                     return _answer(application, assessed)
-                closes = domain.as_utc(call.closes_at)
+                closes = rules.as_utc(call.closes_at)
                 if row["exception_closes_at"] is not None:
-                    closes = max(closes, domain.as_utc(row["exception_closes_at"]))
-                domain.check_may_submit(application, call, now, closes, missing=assessed[1])
-                applicant = domain.applicant_snapshot(
+                    closes = max(closes, rules.as_utc(row["exception_closes_at"]))
+                rules.check_may_submit(application, call, now, closes, missing=assessed[1])
+                applicant = rules.applicant_snapshot(
                     SimpleNamespace(**{f: row[f"by_{f}"] for f in APPLICANT_FIELDS}))
                 event = make_event("application.submitted", {
                     "application_id": application.id, "reference": application.reference,
@@ -169,7 +169,7 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                     producer=PRODUCER, correlation_id=application.id)
                 written = _SUBMIT(conn, event, {
                     "application_id": application.id, "read_revision": application.revision, "now": now,
-                    "verified_count": len(documents), "last_verified_at": domain.as_utc(row["last_verified_at"])},
+                    "verified_count": len(documents), "last_verified_at": rules.as_utc(row["last_verified_at"])},
                     db.notify_channel)
         if written:
             application.status, application.submitted_at, application.updated_at = "submitted", now, now
@@ -177,4 +177,4 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                 log.info("application %s submitted by %s", application.reference, application.applicant_id)
             return _answer(application, assessed)
         # changed since we read it (a save, a document, a concurrent submit): read and judge again
-    raise domain.RuleViolation("the application kept changing while it was being submitted; try again", 409)
+    raise rules.RuleViolation(409, "the application kept changing while it was being submitted; try again")

@@ -7,6 +7,8 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from shared.events.common import APPLICANT_TYPES, CATEGORIES, LANGUAGES
 from shared.events.intake import CategoryTerms
 
+from ..rules import SAME_ADDRESS
+
 
 # Far-off dates would overflow when converted to UTC (a 500); editions live in 2000-2100.
 CALL_DATES = validate.Range(min=datetime(1999, 1, 1, tzinfo=timezone.utc),
@@ -154,7 +156,6 @@ class ApplicantCreate(Schema):
             raise ValidationError(SAME_ADDRESS, "secondary_email")
 
 
-SAME_ADDRESS = "must differ from the contact email: it is where we write when that one fails"
 # What an applicant may not change of their own record, and why (each is a 422 naming the field).
 FIXED_APPLICANT_FIELDS = {
     "type": "cannot be changed: it decides the categories you may apply in; write to the secretariat",

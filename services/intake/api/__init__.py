@@ -1,0 +1,11 @@
+"""intake's JSON API, per audience: applicant.py (accounts, applications, the ceremony
+invitation), secretariat.py (editions, exceptions, sign-in addresses, the ceremony) and
+documents.py (uploads and the embedded store). ``blueprints`` is what app.py registers."""
+from __future__ import annotations
+
+from ..accounts import blueprints as signin_blueprints
+from . import applicant, documents, secretariat
+from .common import applicants, ceremonies
+
+blueprints = ([applicants] + signin_blueprints + [secretariat.calls, applicant.applications]
+              + documents.blueprints + [ceremonies])

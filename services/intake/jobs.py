@@ -1,0 +1,39 @@
+"""intake's timed work (the worker's periodic jobs): thin entry points over ops."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from shared.db import Database
+from shared.worker import PeriodicJob
+
+from .ops import ceremony, reminders
+
+# How often intake's worker looks for draft reminders, and RSVP reminders, that are due.
+CHECK_EVERY_SECONDS = 300.0
+# How often intake's worker looks for applications due an invitation that have none.
+INVITE_SWEEP_SECONDS = 60.0
+
+
+def draft_reminders(db: Database, public_url: str) -> int:
+    """Reminders to applicants whose application is still a draft before the call closes (safe
+    with two workers): one pass at the current time."""
+    with db.session() as session:
+        return reminders.due_reminders(session, datetime.now(timezone.utc), public_url=public_url)
+
+
+def rsvp_reminders(db: Database, public_url: str) -> int:
+    """Invited applicants who have not answered: the day before the RSVP date and once it passed."""
+    with db.session() as session:
+        return ceremony.due_rsvp_reminders(session, datetime.now(timezone.utc), public_url=public_url)
+
+
+def ceremony_invitations(db: Database, public_url: str) -> int:
+    """Whoever is due a ceremony invitation and has none (a safety net: releases and the
+    ceremony's PUT invite at once)."""
+    return ceremony.sweep_invitations(db, public_url)
+
+
+def periodic_jobs(db: Database, public_url: str) -> list[PeriodicJob]:
+    return [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
+            PeriodicJob("rsvp-reminders", CHECK_EVERY_SECONDS, lambda: rsvp_reminders(db, public_url)),
+            PeriodicJob("ceremony-invitations", INVITE_SWEEP_SECONDS, lambda: ceremony_invitations(db, public_url))]
