@@ -173,3 +173,7 @@ def assignment_state(session: Session, juror_id: str, assignment_id: str, path: 
     return state
 
 
+def who(session: Session, juror_id: str) -> dict:
+    """The juror as the pages greet them."""
+    juror = session.get(Juror, juror_id)
+    return {"id": juror_id, "name": juror.name if juror else "Juror"}

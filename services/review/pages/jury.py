@@ -6,7 +6,6 @@ from flask import current_app, flash, jsonify, redirect, request, url_for
 from shared.auth import Principal
 
 from ..current import db as _db, storage as _storage
-from ..models import Juror
 from ..ops import desk, desk_queries
 from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _juror_signin_url, _not_found, _page, _principal, _require,
                      _sentence, jury_pages)
@@ -26,8 +25,7 @@ jury_pages.register_error_handler(desk.Refusal, _refused)
 
 
 def _juror(s, principal: Principal) -> dict:
-    juror = s.get(Juror, principal.subject)
-    return {"id": principal.subject, "name": juror.name if juror else "Juror"}
+    return desk_queries.who(s, principal.subject)
 
 
 @jury_pages.get("")

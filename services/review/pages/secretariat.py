@@ -6,14 +6,13 @@ from datetime import datetime, timezone
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from markupsafe import Markup
-from sqlalchemy import func, select
 
 from shared.auth import Principal
 
 from .. import charts
 from ..current import db as _db
-from ..models import Application, Assignment, Call, Juror, Round
-from ..ops import decisions as decide, exports, rounds as round_ops, standings as standing_ops
+from ..models import Round
+from ..ops import dashboard as edition_ops, decisions as decide, exports, rounds as round_ops, standings as standing_ops
 from ..ops.common import Refused
 from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _now, _page, _require, _sentence,
                      adopt_signed_token, secretariat_pages)
@@ -54,23 +53,9 @@ def _funnel(counts: dict[tuple[str, str | None], int]) -> list[tuple[str, int]]:
 LISTED = 50  # applications awaiting screening listed at once
 
 
-def _progress(s, rnd: Round) -> list[dict]:
-    """Per juror of the round: submitted of assigned (removed assignments left out)."""
-    rows = s.execute(select(Juror.id, Juror.name, Assignment.status, func.count())
-                     .join(Assignment, Assignment.juror_id == Juror.id)
-                     .where(Assignment.round_id == rnd.id, Assignment.status != "removed")
-                     .group_by(Juror.id, Juror.name, Assignment.status)).all()
-    people: dict[str, dict] = {}
-    for juror_id, name, status, n in rows:
-        p = people.setdefault(juror_id, {"name": name, "done": 0, "total": 0})
-        p["total"] += n
-        p["done"] += n if status == "submitted" else 0
-    return sorted(people.values(), key=lambda p: (p["done"] / p["total"], p["name"]))
-
-
 def _round_view(s, rnd: Round, normalise: bool, close_refusal=None) -> dict:
     view = {"round": rnd, "name": ROUND_NAMES.get(rnd.kind, rnd.kind), "summary": round_ops.round_summary(s, rnd),
-            "progress": _progress(s, rnd), "standings": None, "error": "", "close_refusal": close_refusal,
+            "progress": edition_ops.progress(s, rnd.id), "standings": None, "error": "", "close_refusal": close_refusal,
             "flags": [], "scores_svg": None, "category_names": CATEGORY_NAMES}
     view["progress_svg"] = Markup(charts.progress(
         [(p["name"], p["done"], p["total"]) for p in view["progress"]],
@@ -96,7 +81,7 @@ def _round_view(s, rnd: Round, normalise: bool, close_refusal=None) -> dict:
 
 
 def _dashboard(s, principal: Principal, status: int = 200, close_refusal: dict | None = None):
-    calls = s.scalars(select(Call).order_by(Call.year.desc(), Call.updated_at.desc())).all()
+    calls = edition_ops.calls(s)
     wanted = request.values.get("call")
     call = next((c for c in calls if c.id == wanted), calls[0] if calls else None)
     normalise = request.values.get("normalise") == "1"
@@ -104,36 +89,17 @@ def _dashboard(s, principal: Principal, status: int = 200, close_refusal: dict |
                "stage_names": STAGE_NAMES, "outcome_names": OUTCOME_NAMES, "category_names": CATEGORY_NAMES,
                "kinds": ROUND_NAMES}
     if call is not None:
-        # counts and short lists only: an edition may hold thousands of applications with their answers
-        by_stage = {(stage, outcome): n for stage, outcome, n in s.execute(
-            select(Application.stage, Application.outcome, func.count()).where(Application.call_id == call.id)
-            .group_by(Application.stage, Application.outcome))}
-        counts: dict[str, int] = {}
-        for (stage, _), n in by_stage.items():
-            counts[stage] = counts.get(stage, 0) + n
-        brief = (Application.id, Application.reference, Application.title, Application.category,
-                 Application.organisation, Application.city, Application.country, Application.outcome,
-                 Application.award)
-        waiting = s.execute(select(*brief).where(Application.call_id == call.id, Application.stage == "submitted")
-                            .order_by(Application.submitted_at, Application.id).limit(LISTED)).all()
-        finalists = s.execute(select(*brief).where(Application.call_id == call.id, Application.stage == "finalist")
-                              .order_by(Application.category, Application.reference)).all()
-        rounds = s.scalars(select(Round).where(Round.call_id == call.id).order_by(Round.opened_at)).all()
-        award_round = next((r for r in rounds if r.kind == "award"), None)
-        others = []  # a special mention may go to any eligible project, finalist or not
-        if award_round is not None and award_round.released_at is None:
-            others = s.execute(select(*brief).where(Application.call_id == call.id,
-                                                    Application.stage == "not_advanced")
-                               .order_by(Application.category, Application.reference)).all()
-        steps = _funnel(by_stage)
+        found = edition_ops.edition(s, call, LISTED)
+        rounds = found["rounds"]
+        steps = _funnel(found["by_stage"])
         context.update(
-            waiting=waiting, waiting_total=counts.get("submitted", 0), finalists=finalists, listed=LISTED,
-            counts=counts, steps=steps,
+            waiting=found["waiting"], waiting_total=found["counts"].get("submitted", 0),
+            finalists=found["finalists"], listed=LISTED, counts=found["counts"], steps=steps,
             funnel_svg=Markup(charts.funnel(steps, title=f"Applications that reached each stage, {call.year}")),
             rounds=[_round_view(s, r, normalise, close_refusal if close_refusal and close_refusal["round_id"] == r.id
                                 else None) for r in rounds],
             open_kinds=[k for k in ROUND_NAMES if k not in {r.kind for r in rounds}],
-            award_round=award_round, others=others)
+            award_round=found["award_round"], others=found["others"])
     s.rollback()
     return _page("review/dashboard.html", status, who={"name": principal.subject}, area="Secretariat",
                  home_url=url_for("review_secretariat_pages.dashboard"), **context)
@@ -175,7 +141,7 @@ def _details(exc: Refused) -> str:
 
 def _call_of_round(round_id: str) -> str | None:
     with _db().session() as s:
-        rnd = s.get(Round, round_id)
+        rnd = edition_ops.find_round(s, round_id)
         return rnd.call_id if rnd else None
 
 
@@ -294,7 +260,7 @@ def export(round_id, suffix):
         abort(404)
     build, mimetype = EXPORTS[suffix]
     with _db().session() as s:
-        rnd = s.get(Round, round_id)
+        rnd = edition_ops.find_round(s, round_id)
         if rnd is None:
             abort(404)
         try:
