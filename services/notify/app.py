@@ -1,6 +1,8 @@
-"""notify: every email a person must get. Wires the web app and the worker."""
+"""notify: every email a person must get. Wires the web app and the worker: the one place that
+builds the database, the mailer and the Sender and hands them to views, handlers and jobs."""
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from shared.config import Settings, load_settings
@@ -9,15 +11,20 @@ from shared.inbox import bind
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
-from . import pages
+from . import jobs, pages
 from .api import blueprints
-from .delivery import Sender
+from .api.sns import SnsContentType
 from .handlers import HANDLERS
 from .mail import mailer_from_url
 from .models import inbox, outbox
-from .sns import SnsContentType
+from .ops.deliveries import Sender
 
 SERVICE = "notify"
+
+
+def make_sender(settings: Settings, db: Database) -> Sender:
+    return Sender(db, mailer_from_url(settings.mail_url), settings.mail_from,
+                  retry_for=timedelta(hours=settings.mail_retry_hours))
 
 
 def create_app(test_config: dict | None = None, settings: Settings | None = None):
@@ -28,13 +35,15 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     for blueprint in pages.blueprints:  # the secretariat's outbox and templates pages
         app.register_blueprint(blueprint)
     app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
+    # the web app's own Sender (a resend is sent at once, from the request), made on first use
+    app.extensions["prize"]["make_sender"] = functools.partial(make_sender, settings, db)
     return app
 
 
 def create_worker(settings: Settings | None = None) -> ServiceWorker:
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
-    sender = Sender(db, mailer_from_url(settings.mail_url), settings.mail_from,
-                    retry_for=timedelta(hours=settings.mail_retry_hours))
+    sender = make_sender(settings, db)
     return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS, sender=sender),
-                         jobs=[PeriodicJob("retry-deliveries", 5.0, sender.sweep)])
+                         jobs=[PeriodicJob("retry-deliveries", jobs.RETRY_EVERY_SECONDS,
+                                           functools.partial(jobs.retry_deliveries, sender))])

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
-from . import templates
-from .delivery import Sender, queue_email
 from .models import Recipient
+from .ops import templates
+from .ops.deliveries import Sender, queue_email
 
 log = logging.getLogger("prize.notify")
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
-from services.notify import sns
+from services.notify.ops import sns
 from services.notify.models import Delivery, Suppression
 from shared.auth import issue_token
 from shared.config import load_settings

@@ -34,7 +34,7 @@ import pytest
 
 from services.intake.ops import reminders as intake_reminders
 from services.intake.models import outbox as intake_outbox
-from services.notify.templates import FOLDER
+from services.notify.ops.templates import FOLDER
 from services.review.ops import reminders as review_reminders
 from services.review.models import Juror
 from services.review.models import outbox as review_outbox

@@ -36,7 +36,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from services.notify import delivery
+from services.notify.ops import deliveries as delivery
 from services.notify.models import Delivery, outbox
 from shared.bus import Publisher
 from shared.config import load_settings

@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as AioSMTP
 
-from services.notify import delivery
-from services.notify.delivery import Sender
+from services.notify.ops import deliveries as delivery
+from services.notify.ops.deliveries import Sender
 from services.notify.handlers import HANDLERS
 from services.notify.mail import mailer_from_url
 from services.notify.models import inbox, outbox

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from services.notify import sns
+from services.notify.ops import sns
 from services.notify.models import Delivery, TemplateOverride
 from shared.auth import issue_token
 from shared.config import load_settings

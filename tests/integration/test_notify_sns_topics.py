@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notify import sns
+from services.notify.ops import sns
 from shared.config import load_settings
 from tests.conftest import embedded_env
 from tests.integration.test_notify_bounces import (CERT_URL, PEM, TOPIC, _key_and_cert, bounce,

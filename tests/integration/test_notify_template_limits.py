@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from services.notify import templates
+from services.notify.ops import templates
 from shared.config import load_settings
 from tests.conftest import embedded_env
 from tests.support.stack import Stack, auth

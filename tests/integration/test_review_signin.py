@@ -88,7 +88,7 @@ def test_an_unknown_or_deactivated_address_gets_the_same_answer_and_no_link(revi
 
 
 def test_notify_words_a_jurors_link_for_the_jury(embedded_settings):
-    from services.notify import templates
+    from services.notify.ops import templates
     place, site = templates.SIGNIN_PLACES["en"]["juror"]
     subject, text, _ = templates.render("signin_link", "en", {
         "contact_name": "Dr. Ana Souza", "purpose": "browser", "url": "http://127.0.0.1:8002/signin/x",

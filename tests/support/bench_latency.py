@@ -151,7 +151,7 @@ def _prepare(base: str, secret_key: str, count: int, tag: str, intake_db_url: st
 
 def _smtp_baseline(port: int, repeats: int = 21) -> float:
     """Median seconds of one bare smtplib send (connect … QUIT) of a similar message."""
-    from services.notify import templates
+    from services.notify.ops import templates
     from services.notify.mail import Outgoing, build_message
     subject, text, html = templates.render("submission_ack", "en", {
         "reference": "BASELINE-0000", "title": "Smart crossings 0", "year": 2026,

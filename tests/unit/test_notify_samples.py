@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import meta
 
-from services.notify import templates
+from services.notify.ops import templates
 from services.notify.samples import SAMPLES
 
 FILES = sorted(p.name for p in templates.FOLDER.iterdir() if p.suffix in (".txt", ".html"))

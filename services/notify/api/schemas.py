@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "unconfirmed")
+from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
 
 
 class DeliveryQuery(Schema):

@@ -1,31 +1,25 @@
-"""notify's JSON API (secretariat): every email and what became of it, resending one, and the
-wording of the email templates per edition (stored overrides of the files)."""
+"""notify's JSON API (secretariat): every email and what became of it, resending one, the
+suppression list, and the wording of the email templates per edition (stored overrides of the
+files). Views parse, call one operation and shape the answer; refusals (shared.refusals.Refused)
+reach shared.web's JSON error by themselves."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import func, select
 
 from shared.web import require_role
 
-from . import templates
-from .delivery import ResendRefused, Sender, resend
-from .mail import mailer_from_url
-from .models import Delivery, Suppression, TemplateOverride
+from ..ops import deliveries as ops
+from ..ops import suppressions as suppression_list
+from ..ops import editions
+from ..web import _db, web_sender
 from .schemas import (DeliveryOut, DeliveryPage, DeliveryQuery, OverrideIn, OverrideOut, PreviewOut, PreviewQuery,
                       ResendOut, SuppressionPage, SuppressionQuery, TemplateList)
-from .sns import blueprints as sns_blueprints
 
 deliveries = Blueprint("deliveries", __name__, url_prefix="/api/deliveries",
                        description="Emails sent or owed (secretariat)")
-
-
-def _db():
-    return current_app.extensions["prize"]["db"]
 
 
 @deliveries.route("")
@@ -36,15 +30,7 @@ class DeliveriesView(MethodView):
     @deliveries.response(200, DeliveryPage)
     def get(self, query):
         """Deliveries, newest first, filtered by status, recipient or template."""
-        q = select(Delivery)
-        for key in ("status", "recipient", "template"):
-            if key in query:
-                q = q.where(getattr(Delivery, key) == query[key])
-        with _db().session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            items = s.scalars(q.order_by(Delivery.created_at.desc(), Delivery.id)
-                              .limit(query["limit"]).offset(query["offset"])).all()
-        return {"total": total, "items": items}
+        return ops.page_of_deliveries(_db(), query, query["limit"], query["offset"])
 
 
 @deliveries.route("/<uuid:delivery_id>")
@@ -53,21 +39,7 @@ class DeliveryView(MethodView):
     @deliveries.doc(security=[{"bearer": []}])
     @deliveries.response(200, DeliveryOut)
     def get(self, delivery_id):
-        with _db().session() as s:
-            row = s.get(Delivery, str(delivery_id))
-        if row is None:
-            abort(404, message=f"no delivery {delivery_id}")
-        return row
-
-
-def web_sender() -> Sender:
-    """The web app's own Sender (a resend is sent at once, from the request)."""
-    prize = current_app.extensions["prize"]
-    if "sender" not in prize:
-        settings = prize["settings"]
-        prize["sender"] = Sender(prize["db"], mailer_from_url(settings.mail_url), settings.mail_from,
-                                 retry_for=timedelta(hours=settings.mail_retry_hours))
-    return prize["sender"]
+        return ops.get(_db(), str(delivery_id))
 
 
 @deliveries.route("/<uuid:delivery_id>/resend")
@@ -78,12 +50,7 @@ class ResendView(MethodView):
     def post(self, delivery_id):
         """Send this email again, as it was rendered, as a new delivery; 409 if its address is on
         the suppression list."""
-        try:
-            row, status = resend(web_sender(), str(delivery_id))
-        except LookupError:
-            abort(404, message=f"no delivery {delivery_id}")
-        except ResendRefused as exc:
-            abort(409, message=f"not resent: {exc}")
+        row, status = ops.resend(web_sender(), str(delivery_id))
         return {"status": status, "delivery": row}
 
 
@@ -99,14 +66,7 @@ class SuppressionsView(MethodView):
     @suppressions.response(200, SuppressionPage)
     def get(self, query):
         """The suppression list, newest first: no email goes to these addresses."""
-        q = select(Suppression)
-        if "reason" in query:
-            q = q.where(Suppression.reason == query["reason"])
-        with _db().session() as s:
-            total = s.scalar(select(func.count()).select_from(q.subquery()))
-            items = s.scalars(q.order_by(Suppression.created_at.desc(), Suppression.email)
-                              .limit(query["limit"]).offset(query["offset"])).all()
-        return {"total": total, "items": items}
+        return suppression_list.page_of_suppressions(_db(), query.get("reason"), query["limit"], query["offset"])
 
 
 @suppressions.route("/<string:email>")
@@ -116,24 +76,12 @@ class SuppressionView(MethodView):
     @suppressions.response(204)
     def delete(self, email):
         """Clear an address: emails go to it again (those already failed are not resent)."""
-        with _db().session() as s, s.begin():
-            row = s.get(Suppression, email.strip().lower())
-            if row is None:
-                abort(404, message=f"{email} is not on the suppression list")
-            s.delete(row)
+        suppression_list.clear(_db(), email)
         return None
 
 
 email_templates = Blueprint("templates", __name__, url_prefix="/api/templates",
                             description="The wording of the emails, per edition (secretariat)")
-
-
-def _known(name: str, language: str, edition: int | None = None) -> None:
-    if language not in templates.available().get(name, []):
-        abort(404, message=f"no email template {name} in language {language}")
-    # checked before any query: a number past the database's integer range is a 500 there
-    if edition is not None and not templates.is_edition(edition):
-        abort(404, message=f"no edition {edition}: an edition is a year from 2000 to 2999")
 
 
 @email_templates.route("")
@@ -143,14 +91,7 @@ class TemplatesView(MethodView):
     @email_templates.response(200, TemplateList)
     def get(self):
         """Every email template, its languages and the editions whose wording is overridden."""
-        with _db().session() as s:
-            stored = templates.overrides_by_template(s)
-            items = [{"name": name, "languages": [
-                {"language": lang, "overridden": [
-                    {"edition": o.edition, "version": o.version, "updated_at": o.updated_at, "updated_by": o.updated_by}
-                    for o in stored.get((name, lang), [])]} for lang in languages]}
-                for name, languages in templates.available().items()]
-        return {"items": items}
+        return {"items": editions.listing(_db())}
 
 
 @email_templates.route("/<string:name>/<string:language>/preview")
@@ -161,12 +102,9 @@ class PreviewView(MethodView):
     @email_templates.response(200, PreviewOut)
     def get(self, query, name, language):
         """The email rendered with sample data: the edition's override if any, else the file."""
-        _known(name, language)
-        try:
-            with _db().session() as s:
-                return templates.preview(s, name, language, query.get("edition"))
-        except templates.TemplateProblem as exc:
-            abort(422, message=str(exc), errors={"json": exc.problems})
+        editions.require_known(name, language)
+        with _db().session() as s:
+            return editions.preview(s, name, language, query.get("edition"))
 
 
 @email_templates.route("/<string:name>/<string:language>/editions/<int:edition>")
@@ -176,14 +114,9 @@ class OverrideView(MethodView):
     @email_templates.response(200, OverrideOut)
     def get(self, name, language, edition):
         """The sources used for this edition: the stored override, else the file's."""
-        _known(name, language, edition)
-        with _db().session() as s:
-            row = s.get(TemplateOverride, (name, language, edition))
-            if row is not None:
-                return _override_out(row)
-        text, html = templates.file_sources(name, language)
-        return {"template": name, "language": language, "edition": edition, "overridden": False,
-                "text_source": text, "html_source": html}
+        editions.require_known(name, language, edition)
+        found = editions.edition_sources(_db(), name, language, edition)
+        return found if isinstance(found, dict) else _override_out(found)
 
     @require_role("secretariat")
     @email_templates.doc(security=[{"bearer": []}])
@@ -191,23 +124,20 @@ class OverrideView(MethodView):
     @email_templates.response(200, OverrideOut)
     def put(self, body, name, language, edition):
         """Store this edition's wording; 422 naming every problem if it is broken (nothing stored)."""
-        _known(name, language, edition)
-        try:
-            with _db().session() as s, s.begin():
-                row = templates.save_override(s, name, language, edition, body["text_source"], body["html_source"],
-                                              by=f"secretariat:{g.principal.subject}")
-                return _override_out(row)
-        except templates.TemplateProblem as exc:
-            abort(422, message=f"the template is not saved: {exc}", errors={"json": exc.problems})
+        editions.require_known(name, language, edition)
+        with _db().session() as s, s.begin():
+            row = editions.save_override(s, name, language, edition, body["text_source"], body["html_source"],
+                                          by=f"secretariat:{g.principal.subject}")
+            return _override_out(row)
 
     @require_role("secretariat")
     @email_templates.doc(security=[{"bearer": []}])
     @email_templates.response(204)
     def delete(self, name, language, edition):
         """Back to the file for this edition."""
-        _known(name, language, edition)
+        editions.require_known(name, language, edition)
         with _db().session() as s, s.begin():
-            if not templates.delete_override(s, name, language, edition):
+            if not editions.delete_override(s, name, language, edition):
                 abort(404, message=f"{name}.{language} has no override for {edition}")
         return None
 
@@ -218,4 +148,4 @@ def _override_out(row) -> dict:
             "updated_at": row.updated_at, "updated_by": row.updated_by}
 
 
-blueprints = [deliveries, suppressions, email_templates, *sns_blueprints]
+blueprints = [deliveries, suppressions, email_templates]

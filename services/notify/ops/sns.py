@@ -1,7 +1,7 @@
 """SES bounces and complaints, delivered by Amazon SNS: verified, then put on the suppression list.
 
 SNS posts a JSON document with ``Content-Type: text/plain``; :class:`SnsContentType` (WSGI,
-installed by the app) presents it as JSON so the common body checks parse it (malformed → 400).
+installed by the app, api/sns.py) presents it as JSON so the common body checks parse it (malformed → 400).
 Each message is signed: the certificate is fetched only from ``https://sns.<region>.amazonaws.com``
 (any other URL is refused, so nobody can sign with a key of their own), cached, and the
 signature over the documented canonical string is checked (SignatureVersion 1: SHA1withRSA,
@@ -30,22 +30,19 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from flask import current_app, request
-from flask.views import MethodView
-from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.events import make_event
 from shared.outbox import record
-from shared.web import NO_NUL_PATTERN
+from shared.db import Database
+from shared.refusals import Refused
 
-from .models import Delivery, Suppression, outbox
+from ..models import Delivery, outbox
+from .suppressions import suppress
 
 log = logging.getLogger("prize.notify.sns")
-
-PATH = "/api/ses/notifications"
 
 # https://sns.<region>.amazonaws.com/<something>.pem, and nothing else
 _CERT_HOST = re.compile(r"sns\.[a-z]{2}(-[a-z]+)+-\d{1,2}\.amazonaws\.com")
@@ -67,36 +64,24 @@ _cache: dict[str, x509.Certificate] = {}  # least recently used first
 _cache_lock = threading.Lock()
 
 
-class Refused(Exception):
+class NotHeard(Exception):
     """The message is not to be acted on (403)."""
 
 
-class SignatureError(Refused):
+class SignatureError(NotHeard):
     """The message is not provably from SNS."""
 
 
-class StaleMessage(Refused):
+class StaleMessage(NotHeard):
     """Signed by SNS, but too old (or too far in the future) to be taken as new."""
 
 
-class ForeignTopic(Refused):
+class ForeignTopic(NotHeard):
     """From a topic that is not one of ours."""
 
 
 class CertificateUnavailable(Exception):
     """The signing certificate could not be fetched just now."""
-
-
-class SnsContentType:
-    """WSGI middleware: a POST to the SNS endpoint is JSON whatever its Content-Type says."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "POST":
-            environ["CONTENT_TYPE"] = "application/json"
-        return self.wsgi_app(environ, start_response)
 
 
 def allowed_certificate_url(url: str) -> bool:
@@ -213,19 +198,6 @@ def pinned(message: dict, topics: tuple[str, ...]) -> None:
         raise ForeignTopic(f"topic {shown!r} is not one of PRIZE_SES_TOPIC_ARNS")
 
 
-def suppress(session: Session, email: str, reason: str, detail: str | None = None,
-             source_message_id: str | None = None) -> bool:
-    """Put an address on the suppression list (the first reason stays); True if it is new."""
-    email = email.strip().lower()
-    if not email or session.get(Suppression, email) is not None:
-        return False
-    session.add(Suppression(email=email, reason=reason, detail=(detail or "")[:2000] or None,
-                            source_message_id=(source_message_id or "")[:300] or None,
-                            created_at=datetime.now(timezone.utc)))
-    session.flush()
-    return True
-
-
 def _addresses(ses: dict) -> tuple[str | None, list[tuple[str, str]]]:
     """(reason, [(address, detail)]) from an SES notification: permanent bounces and complaints only."""
     kind = ses.get("notificationType") or ses.get("eventType")
@@ -275,82 +247,75 @@ def confirm_delivered(session: Session, key: str, provider_message_id: str | Non
     return True
 
 
-sns = Blueprint("ses_notifications", __name__, url_prefix="/api/ses",
-                description="Amazon SES bounces and complaints, delivered by SNS (public, signed)")
+# --- what the endpoint does with a message ---------------------------------------------------------
+
+def receive(db: Database, message: dict, topics: tuple[str, ...]) -> dict:
+    """Act on one SNS message posted to the endpoint and say what was done; Refused (403) if it is
+    not provably from one of ``topics`` through SNS, (503) if that cannot be checked just now."""
+    try:
+        # the topic first: a stranger's topic gets no certificate fetched and no URL visited
+        pinned(message, topics)
+        verify(message)
+    except (ForeignTopic, StaleMessage) as exc:
+        log.warning("SNS message refused: %s", exc)
+        raise Refused(403, f"SNS message refused: {exc}") from exc
+    except SignatureError as exc:
+        log.warning("SNS message refused: %s", exc)
+        raise Refused(403, f"SNS signature not verified: {exc}") from exc
+    except CertificateUnavailable as exc:
+        log.warning("SNS message not verified yet: %s", exc)
+        raise Refused(503, "the SNS signing certificate could not be fetched; try again") from exc
+    kind = message["Type"]
+    if kind == "SubscriptionConfirmation":
+        return confirm_subscription(message)
+    if kind != "Notification":
+        return {"ignored": kind}
+    try:
+        ses = json.loads(message["Message"])
+    except ValueError:
+        ses = None
+    if not isinstance(ses, dict):
+        return {"ignored": "not an SES notification"}
+    return take_notification(db, ses)
 
 
-@sns.route("/notifications")
-class SesNotificationsView(MethodView):
-    @sns.response(200)
-    @sns.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "additionalProperties": {"type": "string", "pattern": NO_NUL_PATTERN},
-        "description": "the SNS message, its fields all text (SNS sends it as text/plain)"}}}})
-    def post(self):
-        """An SNS message: a subscription to confirm, or an SES bounce or complaint notification.
-
-        Public (SNS sends no token): its topic, its SNS signature and its age are what is checked.
-        """
-        message = request.get_json(silent=True)
-        if not isinstance(message, dict):
-            abort(400, message="an SNS message is a JSON object")
-        try:
-            # the topic first: a stranger's topic gets no certificate fetched and no URL visited
-            pinned(message, current_app.extensions["prize"]["settings"].ses_topic_arns)
-            verify(message)
-        except (ForeignTopic, StaleMessage) as exc:
-            log.warning("SNS message refused: %s", exc)
-            abort(403, message=f"SNS message refused: {exc}")
-        except SignatureError as exc:
-            log.warning("SNS message refused: %s", exc)
-            abort(403, message=f"SNS signature not verified: {exc}")
-        except CertificateUnavailable as exc:
-            log.warning("SNS message not verified yet: %s", exc)
-            abort(503, message="the SNS signing certificate could not be fetched; try again")
-        kind = message["Type"]
-        if kind == "SubscriptionConfirmation":
-            url = message["SubscribeURL"]
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-            if parts.scheme != "https" or not (host == "amazonaws.com" or host.endswith(".amazonaws.com")):
-                abort(400, message="SubscribeURL is not an https amazonaws.com address")
-            try:
-                _get(url)
-            except OSError as exc:
-                abort(503, message=f"could not confirm the subscription: {exc}")
-            log.info("SNS subscription to %s confirmed", message.get("TopicArn"))
-            return {"confirmed": True}
-        if kind != "Notification":
-            return {"ignored": kind}
-        try:
-            ses = json.loads(message["Message"])
-        except ValueError:
-            ses = None
-        if not isinstance(ses, dict):
-            return {"ignored": "not an SES notification"}
-        reason, addresses = _addresses(ses)
-        mail = ses.get("mail") if isinstance(ses.get("mail"), dict) else {}
-        source = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
-        key = _delivered_key(ses)
-        if key is not None:
-            with current_app.extensions["prize"]["db"].session() as s, s.begin():
-                confirmed = confirm_delivered(s, key, source, datetime.now(timezone.utc))
-            if confirmed:
-                log.info("SES confirmed delivery %s", key)
-            return {"confirmed": [key] if confirmed else []}
-        added = []
-        db = current_app.extensions["prize"]["db"]
-        try:
-            with db.session() as s, s.begin():
-                for address, detail in addresses:
-                    if isinstance(address, str) and "@" in address and len(address) <= 320:
-                        if suppress(s, address, reason, detail, source):
-                            added.append(address.strip().lower())
-        except IntegrityError:
-            # the same address suppressed by a concurrent notification: SNS retries a non-2xx
-            abort(409, message="a concurrent notification suppressed the same address; try again")
-        if added:
-            log.info("suppressed after SES %s: %s", reason, ", ".join(added))
-        return {"suppressed": added}
+def confirm_subscription(message: dict) -> dict:
+    """Visit the SubscribeURL of a (verified) subscription to one of our topics."""
+    url = message["SubscribeURL"]
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not (host == "amazonaws.com" or host.endswith(".amazonaws.com")):
+        raise Refused(400, "SubscribeURL is not an https amazonaws.com address")
+    try:
+        _get(url)
+    except OSError as exc:
+        raise Refused(503, f"could not confirm the subscription: {exc}") from exc
+    log.info("SNS subscription to %s confirmed", message.get("TopicArn"))
+    return {"confirmed": True}
 
 
-blueprints = [sns]
+def take_notification(db: Database, ses: dict) -> dict:
+    """An SES notification: a delivery confirmed, or addresses to suppress (bounces, complaints)."""
+    reason, addresses = _addresses(ses)
+    mail = ses.get("mail") if isinstance(ses.get("mail"), dict) else {}
+    source = mail.get("messageId") if isinstance(mail.get("messageId"), str) else None
+    key = _delivered_key(ses)
+    if key is not None:
+        with db.session() as s, s.begin():
+            confirmed = confirm_delivered(s, key, source, datetime.now(timezone.utc))
+        if confirmed:
+            log.info("SES confirmed delivery %s", key)
+        return {"confirmed": [key] if confirmed else []}
+    added = []
+    try:
+        with db.session() as s, s.begin():
+            for address, detail in addresses:
+                if isinstance(address, str) and "@" in address and len(address) <= 320:
+                    if suppress(s, address, reason, detail, source):
+                        added.append(address.strip().lower())
+    except IntegrityError as exc:
+        # the same address suppressed by a concurrent notification: SNS retries a non-2xx
+        raise Refused(409, "a concurrent notification suppressed the same address; try again") from exc
+    if added:
+        log.info("suppressed after SES %s: %s", reason, ", ".join(added))
+    return {"suppressed": added}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError,
@@ -12,13 +11,15 @@ from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotF
 from jinja2.exceptions import SecurityError
 from sqlalchemy import select
 
+from shared.refusals import Refused
+
 from . import sandbox
-from .models import TemplateOverride
-from .samples import SAMPLES
+from ..models import TemplateOverride
+from ..samples import SAMPLES
 
 log = logging.getLogger("prize.notify.templates")
 
-FOLDER = Path(__file__).parent / "templates" / "email"
+FOLDER = Path(__file__).parent.parent / "templates" / "email"
 DEFAULT_LANGUAGE = "en"
 
 _env = Environment(
@@ -207,13 +208,15 @@ def _sample(template: str, edition: int | None) -> dict:
     return context
 
 
-class TemplateProblem(ValueError):
-    """A stored template that cannot be used; ``problems`` maps "text_source"/"html_source" to
-    sentences a person can act on."""
+class TemplateProblem(Refused, ValueError):
+    """A stored template that cannot be used (422); ``problems`` maps "text_source"/"html_source"
+    to sentences a person can act on (the API's ``errors.json``). ``saying`` comes before them in
+    the message ("the template is not saved: " on save)."""
 
-    def __init__(self, problems: dict[str, list[str]]):
+    def __init__(self, problems: dict[str, list[str]], saying: str = ""):
         self.problems = problems
-        super().__init__("; ".join(f"{field}: {p}" for field, ps in problems.items() for p in ps))
+        said = "; ".join(f"{field}: {p}" for field, ps in problems.items() for p in ps)
+        super().__init__(422, saying + said, errors={"json": problems})
 
 
 def check(template: str, language: str, text_source: str, html_source: str,
@@ -229,23 +232,9 @@ def check(template: str, language: str, text_source: str, html_source: str,
     compiled = {}
     for field, env, source in (("text_source", _stored_text, text_source), ("html_source", _stored_html, html_source)):
         said = problems.setdefault(field, [])
-        if not source.strip():
-            said.append("is empty")
-            continue
-        if len(source) > MAX_SOURCE:
-            said.append(f"is longer than {MAX_SOURCE} characters")
-            continue
-        try:
-            parsed = env.parse(source)
-        except TemplateSyntaxError as exc:
-            said.append(f"syntax error on line {exc.lineno}: {exc.message}")
-            continue
-        unknown = sorted(meta.find_undeclared_variables(parsed) - set(sample) - set(env.globals))
-        if unknown:
-            said.append(f"unknown variable{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                        f"this email has: {', '.join(sorted(sample))}")
-            continue
-        compiled[field] = env.from_string(source)
+        tpl = _compiled_source(env, source, sample, said)
+        if tpl is not None:
+            compiled[field] = tpl
     text_problems = problems["text_source"]
     if "text_source" in compiled:
         missing = [b for b in ("subject", "text") if b not in compiled["text_source"].blocks]
@@ -254,24 +243,8 @@ def check(template: str, language: str, text_source: str, html_source: str,
                                  + " and ".join(f"{{% block {b} %}}" for b in missing))
     rendered = {}
     for field, tpl in compiled.items():
-        if problems[field]:
-            continue
-        try:
-            with sandbox.budget(RENDER_SECONDS):
-                if field == "text_source":
-                    ctx = tpl.new_context(dict(sample))
-                    rendered["subject"] = "".join(tpl.blocks["subject"](ctx)).strip()
-                    rendered["text"] = "".join(tpl.blocks["text"](ctx)).strip() + "\n"
-                else:
-                    rendered["html"] = tpl.render(**sample)
-        except UndefinedError as exc:
-            problems[field].append(f"fails with the sample data: {exc.message}")
-        except sandbox.TooCostly as exc:
-            problems[field].append(f"too costly to render: {exc}")
-        except SecurityError as exc:
-            problems[field].append(f"not allowed: {exc}")
-        except Exception as exc:  # a template may divide by zero, call a number...: say so, do not crash
-            problems[field].append(f"fails with the sample data: {type(exc).__name__}: {exc}")
+        if not problems[field]:
+            _render_sample(field, tpl, sample, rendered, problems[field])
     if "subject" in rendered and (problem := _subject_problem(rendered["subject"])):
         text_problems.append(problem)
     problems = {f: ps for f, ps in problems.items() if ps}
@@ -280,58 +253,42 @@ def check(template: str, language: str, text_source: str, html_source: str,
     return rendered["subject"], rendered["text"], rendered["html"]
 
 
-# --- what the secretariat's API and pages do with overrides -----------------------------------------
-
-def save_override(session, template: str, language: str, edition: int, text_source: str, html_source: str,
-                  by: str):
-    """Check and store the override (a new version each save); TemplateProblem if it is broken
-    (nothing is stored then), LookupError for a template or language there is no file of."""
-    file_sources(template, language)
-    check(template, language, text_source, html_source, edition)
-    row = session.get(TemplateOverride, (template, language, edition), with_for_update=True)
-    now = datetime.now(timezone.utc)
-    if row is None:
-        row = TemplateOverride(template=template, language=language, edition=edition, version=0)
-        session.add(row)
-    row.text_source, row.html_source = text_source, html_source
-    row.version, row.updated_at, row.updated_by = (row.version or 0) + 1, now, by[:200]
-    session.flush()
-    log.info("template %s.%s overridden for %s by %s (version %d)", template, language, edition, by, row.version)
-    return row
-
-
-def delete_override(session, template: str, language: str, edition: int) -> bool:
-    """Back to the file for that edition; False if there was no override."""
-    row = session.get(TemplateOverride, (template, language, edition))
-    if row is None:
-        return False
-    session.delete(row)
-    return True
+def _compiled_source(env, source: str, sample: dict, said: list[str]):
+    """The compiled source, or None with what is wrong with it added to ``said``."""
+    if not source.strip():
+        said.append("is empty")
+        return None
+    if len(source) > MAX_SOURCE:
+        said.append(f"is longer than {MAX_SOURCE} characters")
+        return None
+    try:
+        parsed = env.parse(source)
+    except TemplateSyntaxError as exc:
+        said.append(f"syntax error on line {exc.lineno}: {exc.message}")
+        return None
+    unknown = sorted(meta.find_undeclared_variables(parsed) - set(sample) - set(env.globals))
+    if unknown:
+        said.append(f"unknown variable{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                    f"this email has: {', '.join(sorted(sample))}")
+        return None
+    return env.from_string(source)
 
 
-def overrides_by_template(session) -> dict[tuple[str, str], list]:
-    """(template, language) -> its overrides, latest edition first."""
-    found: dict[tuple[str, str], list] = {}
-    for row in session.scalars(select(TemplateOverride).order_by(TemplateOverride.edition.desc())):
-        found.setdefault((row.template, row.language), []).append(row)
-    return found
-
-
-def preview(session, template: str, language: str, edition: int | None) -> dict:
-    """The email rendered with the sample data: the edition's override if it has one, else the
-    file (no edition: the file). The sample's year becomes the edition's. TemplateProblem if
-    the stored wording fails."""
-    file_sources(template, language)
-    context = _sample(template, edition)
-    row = session.get(TemplateOverride, (template, language, edition)) if edition is not None else None
-    if row is not None:
-        try:
-            subject, text, html = _render_stored_pair(_stored_text.from_string(row.text_source),
-                                                      _stored_html.from_string(row.html_source), context)
-        except Exception as exc:  # saved before a change of the sample data, or of Jinja
-            raise TemplateProblem({"stored": [f"the {edition} wording fails with the sample data: "
-                                              f"{type(exc).__name__}: {exc}"]}) from exc
-    else:
-        subject, text, html = render(template, language, context)
-    return {"template": template, "language": language, "edition": edition, "overridden": row is not None,
-            "subject": subject, "text": text, "html": html}
+def _render_sample(field: str, tpl, sample: dict, rendered: dict, said: list[str]) -> None:
+    """Render one compiled source with the sample into ``rendered``, or say why it fails."""
+    try:
+        with sandbox.budget(RENDER_SECONDS):
+            if field == "text_source":
+                ctx = tpl.new_context(dict(sample))
+                rendered["subject"] = "".join(tpl.blocks["subject"](ctx)).strip()
+                rendered["text"] = "".join(tpl.blocks["text"](ctx)).strip() + "\n"
+            else:
+                rendered["html"] = tpl.render(**sample)
+    except UndefinedError as exc:
+        said.append(f"fails with the sample data: {exc.message}")
+    except sandbox.TooCostly as exc:
+        said.append(f"too costly to render: {exc}")
+    except SecurityError as exc:
+        said.append(f"not allowed: {exc}")
+    except Exception as exc:  # a template may divide by zero, call a number...: say so, do not crash
+        said.append(f"fails with the sample data: {type(exc).__name__}: {exc}")

@@ -12,21 +12,20 @@ import math
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
-from sqlalchemy import func, select
 
-from shared import pagesession
+from shared.signin import pagesession
 from shared.auth import Principal
+from shared.refusals import Refused
 from shared.web import current_principal
 
-from . import templates
-from .api import web_sender
-from .delivery import ResendRefused, resend
-from .models import Delivery, TemplateOverride
-from .samples import SAMPLES
-from .schemas import DELIVERY_STATUSES
+from ..ops import deliveries, editions, templates
+from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
+from ..ops.deliveries import ResendRefused
+from ..samples import SAMPLES
+from ..web import _db, web_sender
 
-pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_folder="templates",
-                  static_folder="static", static_url_path="/static")
+pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_folder="../templates",
+                  static_folder="../static", static_url_path="/static")
 
 PAGE_COOKIE = "prize_notify_pages"  # not "session": the other services' pages on other ports use theirs
 PER_PAGE = 50
@@ -34,10 +33,6 @@ PAGE_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src
                "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 # An email's HTML: inline styles only, no scripts, no network, sandboxed even when opened directly.
 EMAIL_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
-
-
-def _db():
-    return current_app.extensions["prize"]["db"]
 
 
 @pages.record_once
@@ -89,6 +84,15 @@ def _not_found(_exc=None):
     return _page("pages/message.html", 404, title="Not found", message="There is nothing at this address.")
 
 
+@pages.errorhandler(Refused)
+def _refused(exc: Refused):
+    """An operation said no: the page's error, once for every page (a form shown again with its
+    problems beside the fields catches its own)."""
+    if exc.status == 404:
+        return _not_found()
+    return _page("pages/message.html", exc.status, title="Not done", message=exc.message)
+
+
 @pages.route("/signin", methods=["GET", "POST"])
 def signin():
     """Paste the token of `prize token secretariat` once; this browser keeps a session of its own."""
@@ -128,21 +132,7 @@ def outbox():
         page = max(1, min(int(request.args.get("page", "1")), 10**6))
     except ValueError:
         page = 1
-    q = select(Delivery)
-    if given["status"] in DELIVERY_STATUSES:
-        q = q.where(Delivery.status == given["status"])
-    if given["template"]:
-        q = q.where(Delivery.template == given["template"])
-    if given["event_type"]:
-        q = q.where(Delivery.event_type == given["event_type"])
-    if given["recipient"]:
-        q = q.where(func.lower(Delivery.recipient).contains(given["recipient"].lower(), autoescape=True))
-    with _db().session() as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery()))
-        rows = s.scalars(q.order_by(Delivery.created_at.desc(), Delivery.id)
-                         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-        template_names = sorted(set(templates.available()) | set(s.scalars(select(Delivery.template).distinct())))
-        event_types = sorted(s.scalars(select(Delivery.event_type).distinct()))
+    total, rows, template_names, event_types = deliveries.browse(_db(), given, page, PER_PAGE)
     pages_count = max(1, math.ceil(total / PER_PAGE))
     kept = {k: v for k, v in given.items() if v}
     return _page("pages/outbox.html", rows=rows, total=total, page=page, pages_count=pages_count, given=given,
@@ -151,16 +141,10 @@ def outbox():
                  next_url=url_for("notify_pages.outbox", page=page + 1, **kept) if page < pages_count else None)
 
 
-def _delivery(delivery_id: str) -> Delivery:
-    with _db().session() as s:
-        row = s.get(Delivery, delivery_id[:36])
-        if row is None:
-            abort(404)
-        resends = s.scalars(select(Delivery).where(
-            Delivery.key.startswith(f"{row.key}:resend:"[:180], autoescape=True))
-            .order_by(Delivery.created_at)).all()
-        s.expunge_all()
-    row.resends = resends
+def _delivery(delivery_id: str):
+    row = deliveries.with_resends(_db(), delivery_id[:36])
+    if row is None:
+        abort(404)
     return row
 
 
@@ -190,8 +174,8 @@ def resend_delivery(delivery_id):
     _require_secretariat()
     _check_csrf()
     _delivery(delivery_id)  # 404 first
-    try:
-        row, status = resend(web_sender(), delivery_id)
+    try:  # a refusal is said on the delivery's page, not as an error page
+        row, status = deliveries.resend(web_sender(), delivery_id)
     except ResendRefused as exc:
         flash(f"Not resent: {exc}.", "error")
         return redirect(url_for("notify_pages.delivery", delivery_id=delivery_id), 303)
@@ -210,9 +194,7 @@ def resend_delivery(delivery_id):
 def template_list():
     """Every email template and language, with the editions whose wording is overridden."""
     _require_secretariat()
-    with _db().session() as s:
-        stored = templates.overrides_by_template(s)
-        s.expunge_all()
+    stored = editions.overrides(_db())
     return _page("pages/templates.html", available=templates.available(), stored=stored)
 
 
@@ -241,36 +223,28 @@ def template_edit(name, language):
             flash("Choose the edition (a year) whose wording you change.", "error")
             return redirect(url_for("notify_pages.template_edit", name=name, language=language), 303)
         if request.form.get("action") == "delete":
-            with _db().session() as s, s.begin():
-                deleted = templates.delete_override(s, name, language, edition)
+            deleted = editions.remove_override(_db(), name, language, edition)
             flash(f"The {edition} wording is the file's again." if deleted else "There was no override to delete.", "ok")
             return redirect(url_for("notify_pages.template_edit", name=name, language=language, edition=edition), 303)
         typed = {"text_source": request.form.get("text_source", "").replace("\r\n", "\n"),
                  "html_source": request.form.get("html_source", "").replace("\r\n", "\n")}
-        try:
+        try:  # the form is shown again with the problems beside its fields
             with _db().session() as s, s.begin():
-                templates.save_override(s, name, language, edition, typed["text_source"], typed["html_source"],
+                editions.save_override(s, name, language, edition, typed["text_source"], typed["html_source"],
                                         by=f"secretariat:{principal.subject}")
         except templates.TemplateProblem as exc:
             problems, status = exc.problems, 422
         else:
             flash(f"Saved: {name} ({language}) emails of {edition} use this wording from now on.", "ok")
             return redirect(url_for("notify_pages.template_edit", name=name, language=language, edition=edition), 303)
-    with _db().session() as s:
-        try:
-            shown = templates.preview(s, name, language, edition)
-        except templates.TemplateProblem as exc:
-            shown = {"subject": "", "text": "", "html": "", "overridden": True}
-            problems = {**exc.problems, **problems}
-        row = s.get(TemplateOverride, (name, language, edition)) if edition is not None else None
-        editions = [o.edition for o in templates.overrides_by_template(s).get((name, language), [])]
-        if row is not None:
-            s.expunge(row)
+    found = editions.edition_page(_db(), name, language, edition)
+    problems = {**found["problems"], **problems}
+    row = found["override"]
     if typed is None:
         text, html = (row.text_source, row.html_source) if row is not None else templates.file_sources(name, language)
         typed = {"text_source": text, "html_source": html}
-    return _page("pages/template.html", status, name=name, language=language, edition=edition, shown=shown,
-                 override=row, editions=editions, typed=typed, problems=problems,
+    return _page("pages/template.html", status, name=name, language=language, edition=edition, shown=found["shown"],
+                 override=row, editions=found["editions"], typed=typed, problems=problems,
                  variables=sorted(SAMPLES[name]))
 
 
@@ -280,11 +254,7 @@ def template_preview_html(name, language):
     _require_secretariat()
     if language not in templates.available().get(name, []):
         abort(404)
-    try:
-        with _db().session() as s:
-            shown = templates.preview(s, name, language, _edition_arg())
-    except templates.TemplateProblem:
-        shown = {"html": ""}
+    shown = editions.edition_page(_db(), name, language, _edition_arg(), details=False)["shown"]
     response = current_app.make_response(shown["html"])
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Content-Security-Policy"] = EMAIL_POLICY
