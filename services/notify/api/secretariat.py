@@ -103,8 +103,7 @@ class PreviewView(MethodView):
     def get(self, query, name, language):
         """The email rendered with sample data: the edition's override if any, else the file."""
         editions.require_known(name, language)
-        with _db().session() as s:
-            return editions.preview(s, name, language, query.get("edition"))
+        return editions.preview_of(_db(), name, language, query.get("edition"))
 
 
 @email_templates.route("/<string:name>/<string:language>/editions/<int:edition>")
@@ -125,10 +124,9 @@ class OverrideView(MethodView):
     def put(self, body, name, language, edition):
         """Store this edition's wording; 422 naming every problem if it is broken (nothing stored)."""
         editions.require_known(name, language, edition)
-        with _db().session() as s, s.begin():
-            row = editions.save_override(s, name, language, edition, body["text_source"], body["html_source"],
-                                          by=f"secretariat:{g.principal.subject}")
-            return _override_out(row)
+        row = editions.save(_db(), name, language, edition, body["text_source"], body["html_source"],
+                            by=f"secretariat:{g.principal.subject}")
+        return _override_out(row)
 
     @require_role("secretariat")
     @email_templates.doc(security=[{"bearer": []}])
@@ -136,9 +134,8 @@ class OverrideView(MethodView):
     def delete(self, name, language, edition):
         """Back to the file for this edition."""
         editions.require_known(name, language, edition)
-        with _db().session() as s, s.begin():
-            if not editions.delete_override(s, name, language, edition):
-                abort(404, message=f"{name}.{language} has no override for {edition}")
+        if not editions.remove_override(_db(), name, language, edition):
+            abort(404, message=f"{name}.{language} has no override for {edition}")
         return None
 
 

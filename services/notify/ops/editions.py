@@ -140,3 +140,15 @@ def edition_page(db, template: str, language: str, edition: int | None, details:
             s.expunge(row)
         found["override"] = row
     return found
+
+
+def save(db, template: str, language: str, edition: int, text_source: str, html_source: str, by: str):
+    """save_override in a transaction of its own: the stored row (detached), or TemplateProblem."""
+    with db.session() as s, s.begin():
+        return save_override(s, template, language, edition, text_source, html_source, by)
+
+
+def preview_of(db, template: str, language: str, edition: int | None) -> dict:
+    """preview in a session of its own."""
+    with db.session() as s:
+        return preview(s, template, language, edition)

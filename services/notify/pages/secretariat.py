@@ -229,9 +229,8 @@ def template_edit(name, language):
         typed = {"text_source": request.form.get("text_source", "").replace("\r\n", "\n"),
                  "html_source": request.form.get("html_source", "").replace("\r\n", "\n")}
         try:  # the form is shown again with the problems beside its fields
-            with _db().session() as s, s.begin():
-                editions.save_override(s, name, language, edition, typed["text_source"], typed["html_source"],
-                                        by=f"secretariat:{principal.subject}")
+            editions.save(_db(), name, language, edition, typed["text_source"], typed["html_source"],
+                          by=f"secretariat:{principal.subject}")
         except templates.TemplateProblem as exc:
             problems, status = exc.problems, 422
         else:
