@@ -18,7 +18,8 @@ from ..ops import submission
 from ..web import _db, _now, _public_url
 from .common import applicants, ceremonies, owner
 from .schemas import (ApplicantCreate, ApplicantOut, ApplicantUpdate, ApplicationCreate, ApplicationOut,
-                      ApplicationUpdate, InvitationOut, RsvpIn, StatusOut, Withdrawal)
+                      ApplicationUpdate, StatusOut, Withdrawal)
+from .schemas_ceremony import InvitationOut, RsvpIn
 
 applications = Blueprint("applications", __name__, url_prefix="/api/applications",
                          description="Applications: drafts, submission")

@@ -14,8 +14,9 @@ from ..ops import calls as ops_calls
 from ..ops import guests as ops_guests
 from ..web import _db, _now, _public_url, csv_download
 from .common import applicants, ceremonies
-from .schemas import (ApplicantOut, CallChange, CallCreate, CallOut, CallVersionOut, CeremonyIn, CeremonyOut,
-                      ContactChangeOut, ContactEmailChange, ExceptionCreate, ExceptionOut, GuestListOut)
+from .schemas import (ApplicantOut, CallChange, CallCreate, CallOut, CallVersionOut, ContactChangeOut,
+                      ContactEmailChange, ExceptionCreate, ExceptionOut)
+from .schemas_ceremony import CeremonyIn, CeremonyOut, GuestListOut
 
 calls = Blueprint("calls", __name__, url_prefix="/api/calls", description="Editions of the prize (secretariat)")
 

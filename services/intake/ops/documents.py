@@ -65,9 +65,11 @@ def new_document(application, call, kind: str, filename: str, content_type: str,
         raise RuleViolation(409, f"the application is {application.status}; documents can change only in a draft")
     kinds = [d["key"] for d in (call.documents or [])]
     if kind not in kinds:
-        raise RuleViolation(422, f"unknown document kind {kind!r}; this call asks for: {', '.join(kinds) or 'none'}", field="kind")
+        raise RuleViolation(422, f"unknown document kind {kind!r}; this call asks for: {', '.join(kinds) or 'none'}",
+                            field="kind")
     if content_type not in ALLOWED_TYPES:
-        raise RuleViolation(415, f"{content_type} files are not accepted; send PDF, DOCX, PPTX, XLSX, JPEG, PNG or MP4", field="content_type")
+        raise RuleViolation(415, f"{content_type} files are not accepted; send PDF, DOCX, PPTX, XLSX, JPEG, PNG or MP4",
+                            field="content_type")
     if size > call.max_upload_bytes:
         raise RuleViolation(413, f"the file is {size} bytes; the limit is {call.max_upload_bytes} bytes", field="size")
     doc_id = str(uuid.uuid4())

@@ -1,7 +1,7 @@
 """Starting and saving a draft: the one place for these rules, used by the JSON API and the portal.
 
-Free of Flask: a refusal is a ``rules.RuleViolation`` (a shared.refusals.Refused); the API turns it into a JSON error and the
-pages show its message. Both functions work inside the caller's transaction and never commit.
+Free of Flask: a refusal is a ``rules.RuleViolation`` (a shared.refusals.Refused); the API turns it
+into a JSON error and the pages show its message. Both functions work inside the caller's transaction and never commit.
 """
 from __future__ import annotations
 
@@ -116,12 +116,14 @@ def save_draft(session, application: Application | str, applicant_id: str | None
             raise StaleRevision(row.revision)
     unexpected = sorted(k for k in changes if k not in EDITABLE_FIELDS and k != "answers")
     if unexpected:
-        raise DraftRefused(422, "these fields cannot be saved: " + ", ".join(unexpected), {k: ["not a field of an application"] for k in unexpected}, field=unexpected[0])
+        raise DraftRefused(422, "these fields cannot be saved: " + ", ".join(unexpected),
+                           {k: ["not a field of an application"] for k in unexpected}, field=unexpected[0])
     if "answers" in changes:
         call = session.get(Call, row.call_id)
         unknown = rules.unknown_answer_keys(call, row.category, changes["answers"])
         if unknown:
-            raise DraftRefused(422, "no such criteria in this category: " + ", ".join(unknown), {"answers": {k: ["not a criterion of this category"] for k in unknown}}, field="answers")
+            raise DraftRefused(422, "no such criteria in this category: " + ", ".join(unknown),
+                               {"answers": {k: ["not a criterion of this category"] for k in unknown}}, field="answers")
         # keys sent replace, keys absent stay: an autosave may carry one section only
         changes["answers"] = {**(row.answers or {}), **changes["answers"]}
     for key, value in changes.items():
