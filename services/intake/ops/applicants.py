@@ -201,3 +201,9 @@ def signin_event(applicant: Applicant, link) -> dict:
     """What signin.requested says about the applicant (``link``: shared.signin's IssuedLink)."""
     return {"applicant_id": applicant.id, "email": applicant.contact_email,
             "contact_name": applicant.contact_name, "language": applicant.language, **link.event_fields()}
+
+
+def applicant_id_by_email(db, email: str) -> str | None:
+    """The applicant who signs in with ``email`` (as stored: lower-cased), if any."""
+    with db.session() as s:
+        return s.scalar(select(Applicant.id).where(Applicant.contact_email == email))

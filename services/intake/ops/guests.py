@@ -158,3 +158,12 @@ def answer(db, application_id, applicant_id: str, data: dict, now: datetime, pub
         app = _own(s, application_id, applicant_id, lock=True)
         ceremony.save_rsvp(s, app, data, now, public_url)
         return _invitation_out(s, app, now)
+
+
+def editions(db) -> list[tuple[Call, Ceremony | None, int]]:
+    """Every edition, newest first, with its ceremony (if set) and how many are invited to it."""
+    with db.session() as s:
+        invited = dict(s.execute(select(CeremonyInvitation.call_id, func.count())
+                                 .group_by(CeremonyInvitation.call_id)).all())
+        return [(call, s.get(Ceremony, call.id), invited.get(call.id, 0))
+                for call in s.scalars(select(Call).order_by(Call.year.desc()))]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import func, select
 
 from shared.signin import pagesession
 from shared.auth import Principal
@@ -17,7 +16,7 @@ from shared.web import current_principal
 from .. import rules
 from ..ops import applicants
 from ..ops import guests as guest_ops
-from ..models import Applicant, Call, Ceremony, CeremonyInvitation
+from ..models import Call, Ceremony
 from ..api.schemas import ContactEmailChange
 from ..web import _db, csv_download
 
@@ -91,16 +90,9 @@ _local = rules.local_time
 @secretariat.get("")
 def home():
     _require()
-    with _db().session() as s:
-        invited = dict(s.execute(select(CeremonyInvitation.call_id, func.count())
-                                 .group_by(CeremonyInvitation.call_id)).all())
-        editions = []
-        for call in s.scalars(select(Call).order_by(Call.year.desc())):
-            cer = s.get(Ceremony, call.id)
-            editions.append({"id": call.id, "year": call.year, "theme": call.theme, "status": call.status,
-                             "invited": invited.get(call.id, 0),
-                             "ceremony": f"{_local(cer.starts_at, cer.time_zone)} ({cer.time_zone}), {cer.venue}"
-                             if cer else ""})
+    editions = [{"id": call.id, "year": call.year, "theme": call.theme, "status": call.status, "invited": invited,
+                 "ceremony": f"{_local(cer.starts_at, cer.time_zone)} ({cer.time_zone}), {cer.venue}" if cer else ""}
+                for call, cer, invited in guest_ops.editions(_db())]
     return _page("secretariat/home.html", editions=editions)
 
 
@@ -150,8 +142,7 @@ def contact_email():
     except ValidationError as exc:
         return _page("secretariat/contact_email.html", 422, form=form, errors=exc.messages,
                      error="Please correct the fields marked below. Nothing was changed.")
-    with _db().session() as s:
-        applicant_id = s.scalar(select(Applicant.id).where(Applicant.contact_email == form["current_email"].lower()))
+    applicant_id = applicants.applicant_id_by_email(_db(), form["current_email"].lower())
     if applicant_id is None:
         message = "No applicant signs in with this address."
         return _page("secretariat/contact_email.html", 404, form=form, errors={"current_email": [message]},
