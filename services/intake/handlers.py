@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
-from . import ceremony
-from .domain import RELEASED_PREFIX
 from .models import Application, StatusUpdate
+from .ops import ceremony
+from .rules import RELEASED_PREFIX
 
 # Who may now be due a ceremony invitation, given the session and an application id.
 Inviter = Callable[[Session, str], int]
@@ -55,7 +55,7 @@ def results_released(uow: UnitOfWork, event: Event, *, invite: Inviter) -> None:
 
 def inviter(public_url: str) -> Inviter:
     """The ``invite`` dependency of the decision handlers: invite whoever a decision and its
-    release now make due, with links to ``public_url`` (see ceremony.invite_due)."""
+    release now make due, with links to ``public_url`` (see ops/ceremony.invite_due)."""
     def invite(session: Session, application_id: str) -> int:
         return ceremony.invite_due(session, datetime.now(timezone.utc), public_url,
                                    application_id=application_id)
@@ -63,7 +63,7 @@ def inviter(public_url: str) -> Inviter:
 
 
 def _invite_due(uow: UnitOfWork, event: Event, invite: Inviter) -> None:
-    # in the same transaction as the decision it follows (see ceremony.py)
+    # in the same transaction as the decision it follows (see ops/ceremony.py)
     uow.session.flush()
     invite(uow.session, str(event.data["application_id"]))
 
