@@ -1,7 +1,7 @@
 """intake's pages for the secretariat: the editions and each ceremony's guest list (with its CSV),
 and the form that moves an applicant's sign-in address (as the JSON API does, through accounts).
 
-Signed in with the interim page session of shared.pagesession (paste a secretariat token once),
+Signed in with the interim page session of shared.signin.pagesession (paste a secretariat token once),
 or with a bearer token. The guest list reads ops/guests.py, as the JSON API does.
 """
 from __future__ import annotations

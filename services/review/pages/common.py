@@ -46,7 +46,7 @@ def _cookie_settings(state) -> None:
 # --- who is signing in ------------------------------------------------------------------------
 
 def adopt_signed_token(token: str, role: str) -> Principal | None:
-    """Interim sign-in (shared.pagesession): a valid signed token of ``role`` opens a page session
+    """Interim sign-in (shared.signin.pagesession): a valid signed token of ``role`` opens a page session
     in this browser. Called by /jury?token= and /secretariat/signin."""
     return pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], token, role)
 
