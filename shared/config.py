@@ -117,6 +117,56 @@ class Settings:
         return self.broker_url.startswith(("sqlite", "sqla+sqlite"))
 
 
+def _whole(env, name: str, default: int, low: int, high: int | None, problem: str) -> int:
+    """A whole-number variable within [low, high] (no upper bound if ``high`` is None)."""
+    raw = _get(env, name, str(default))
+    value = _whole_number(raw)
+    if value is None or value < low or (high is not None and value > high):
+        raise ConfigError(name, f"{problem}, got {raw!r}")
+    return value
+
+
+def _mail_url(env, var_dir: Path) -> str:
+    mail = env.get("PRIZE_MAIL_URL") or (var_dir / "mailbox").as_uri()
+    mail = _check_file_or("PRIZE_MAIL_URL", mail, {"file", "smtp", "ses"})
+    if urlparse(mail).scheme == "ses":
+        # Check it here, in one line, rather than let the notify worker die on it later.
+        parts = urlparse(mail)
+        if not AWS_REGION.fullmatch(parts.netloc) or parts.path not in ("", "/") or parts.query:
+            raise ConfigError("PRIZE_MAIL_URL", "must be ses://<AWS region> for Amazon SES, such as "
+                                                f"ses://eu-west-1, got {_redact(mail)!r}")
+    return mail
+
+
+def _ports_and_hosts(env) -> tuple[dict[str, int], dict[str, str]]:
+    ports, hosts = {}, {}
+    for svc, default in DEFAULT_PORTS.items():
+        ports[svc] = _whole(env, f"PRIZE_{svc.upper()}_PORT", default, 1, 65535, "must be a TCP port number")
+        hosts[svc] = _get(env, f"PRIZE_{svc.upper()}_HOST", "127.0.0.1")
+    return ports, hosts
+
+
+def _public_url(env, name: str, default: str, who: str) -> str:
+    value = _get(env, name, default)
+    parts = urlparse(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(name, f"must be the http:// or https:// address where {who}, "
+                                f"such as https://prize.example.org, got {value!r}")
+    return value.rstrip("/")  # links in emails are built as public_url + "/signin/..."
+
+
+def _ses_topics(env) -> tuple[str, ...]:
+    raw = env.get("PRIZE_SES_TOPIC_ARNS") or ""
+    topics = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+    if raw and not topics:
+        raise ConfigError("PRIZE_SES_TOPIC_ARNS", f"names no topic, got {raw!r}")
+    for topic in topics:
+        if not SNS_TOPIC_ARN.fullmatch(topic):
+            raise ConfigError("PRIZE_SES_TOPIC_ARNS", "must be SNS topic ARNs separated by commas, such as "
+                                                      f"arn:aws:sns:eu-west-1:123456789012:prize-ses-feedback, got {topic!r}")
+    return topics
+
+
 def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     var_dir = _var_dir(env)
@@ -131,37 +181,7 @@ def load_settings(env=None) -> Settings:
 
     storage = env.get("PRIZE_STORAGE_URL") or (var_dir / "documents").as_uri()
     storage = _check_file_or("PRIZE_STORAGE_URL", storage, {"file", "s3"})
-    mail = env.get("PRIZE_MAIL_URL") or (var_dir / "mailbox").as_uri()
-    mail = _check_file_or("PRIZE_MAIL_URL", mail, {"file", "smtp", "ses"})
-    if urlparse(mail).scheme == "ses":
-        # Check it here, in one line, rather than let the notify worker die on it later.
-        parts = urlparse(mail)
-        if not AWS_REGION.fullmatch(parts.netloc) or parts.path not in ("", "/") or parts.query:
-            raise ConfigError("PRIZE_MAIL_URL", "must be ses://<AWS region> for Amazon SES, such as "
-                                                f"ses://eu-west-1, got {_redact(mail)!r}")
-
-    ports = {}
-    hosts = {}
-    for svc, default in DEFAULT_PORTS.items():
-        name = f"PRIZE_{svc.upper()}_PORT"
-        raw = _get(env, name, str(default))
-        port = _whole_number(raw)
-        if port is None or not 0 < port < 65536:
-            raise ConfigError(name, f"must be a TCP port number, got {raw!r}")
-        ports[svc] = port
-        hosts[svc] = _get(env, f"PRIZE_{svc.upper()}_HOST", "127.0.0.1")
-
-    web = {}
-    for name, default in (("PRIZE_WEB_WORKERS", "2"), ("PRIZE_WEB_THREADS", "4")):
-        raw = _get(env, name, default)
-        web[name] = _whole_number(raw)
-        if web[name] is None or not 1 <= web[name] <= 64:
-            raise ConfigError(name, f"must be a whole number from 1 to 64, got {raw!r}")
-
-    raw = _get(env, "PRIZE_MAX_REDELIVERIES", "5")
-    max_redeliveries = _whole_number(raw)
-    if max_redeliveries is None or max_redeliveries < 1:
-        raise ConfigError("PRIZE_MAX_REDELIVERIES", f"must be a whole number of at least 1, got {raw!r}")
+    ports, hosts = _ports_and_hosts(env)
 
     namespace = _get(env, "PRIZE_NAMESPACE", "")
     if namespace and not namespace.replace("-", "").replace("_", "").isalnum():
@@ -175,56 +195,29 @@ def load_settings(env=None) -> Settings:
     if env.get("PRIZE_ENV") == "production" and secret == "dev-only-secret-change-me":
         raise ConfigError("PRIZE_SECRET_KEY", "must be set in production")
 
-    limits = {}
-    for name, default in (("PRIZE_SIGNIN_LIMIT_PER_ADDRESS", "5"), ("PRIZE_SIGNIN_LIMIT_PER_CLIENT", "20")):
-        raw = _get(env, name, default)
-        limits[name] = _whole_number(raw)
-        if limits[name] is None or limits[name] < 1:
-            raise ConfigError(name, f"must be a whole number of at least 1, got {raw!r}")
-
-    raw = _get(env, "PRIZE_MAIL_RETRY_HOURS", str(Settings.mail_retry_hours))
-    mail_retry_hours = _whole_number(raw)
-    if mail_retry_hours is None or not 1 <= mail_retry_hours <= 720:
-        raise ConfigError("PRIZE_MAIL_RETRY_HOURS", f"must be a whole number of hours from 1 to 720, got {raw!r}")
-
-    public_url = _get(env, "PRIZE_PUBLIC_URL", Settings.public_url)
-    review_public_url = _get(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url)
-    for name, value, who in (("PRIZE_PUBLIC_URL", public_url, "applicants reach intake"),
-                             ("PRIZE_REVIEW_PUBLIC_URL", review_public_url, "jurors reach review")):
-        parts = urlparse(value)
-        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-            raise ConfigError(name, f"must be the http:// or https:// address where {who}, "
-                                    f"such as https://prize.example.org, got {value!r}")
-
-    raw = env.get("PRIZE_SES_TOPIC_ARNS") or ""
-    topics = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
-    if raw and not topics:
-        raise ConfigError("PRIZE_SES_TOPIC_ARNS", f"names no topic, got {raw!r}")
-    for topic in topics:
-        if not SNS_TOPIC_ARN.fullmatch(topic):
-            raise ConfigError("PRIZE_SES_TOPIC_ARNS", "must be SNS topic ARNs separated by commas, such as "
-                                                      f"arn:aws:sns:eu-west-1:123456789012:prize-ses-feedback, got {topic!r}")
-
     return Settings(
         broker_url=broker,
         database_urls=dbs,
         storage_url=storage,
-        mail_url=mail,
+        mail_url=_mail_url(env, var_dir),
         secret_key=secret,
         var_dir=var_dir,
         hosts=hosts,
         ports=ports,
         namespace=namespace,
         log_level=level,
-        max_redeliveries=max_redeliveries,
+        max_redeliveries=_whole(env, "PRIZE_MAX_REDELIVERIES", 5, 1, None, "must be a whole number of at least 1"),
         mail_from=_get(env, "PRIZE_MAIL_FROM", Settings.mail_from),
-        signin_limit_per_address=limits["PRIZE_SIGNIN_LIMIT_PER_ADDRESS"],
-        signin_limit_per_client=limits["PRIZE_SIGNIN_LIMIT_PER_CLIENT"],
-        mail_retry_hours=mail_retry_hours,
-        web_workers=web["PRIZE_WEB_WORKERS"],
-        web_threads=web["PRIZE_WEB_THREADS"],
-        # links in emails are built as public_url + "/signin/..."
-        public_url=public_url.rstrip("/"),
-        review_public_url=review_public_url.rstrip("/"),
-        ses_topic_arns=topics,
+        signin_limit_per_address=_whole(env, "PRIZE_SIGNIN_LIMIT_PER_ADDRESS", 5, 1, None,
+                                        "must be a whole number of at least 1"),
+        signin_limit_per_client=_whole(env, "PRIZE_SIGNIN_LIMIT_PER_CLIENT", 20, 1, None,
+                                       "must be a whole number of at least 1"),
+        mail_retry_hours=_whole(env, "PRIZE_MAIL_RETRY_HOURS", Settings.mail_retry_hours, 1, 720,
+                                "must be a whole number of hours from 1 to 720"),
+        web_workers=_whole(env, "PRIZE_WEB_WORKERS", 2, 1, 64, "must be a whole number from 1 to 64"),
+        web_threads=_whole(env, "PRIZE_WEB_THREADS", 4, 1, 64, "must be a whole number from 1 to 64"),
+        public_url=_public_url(env, "PRIZE_PUBLIC_URL", Settings.public_url, "applicants reach intake"),
+        review_public_url=_public_url(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url,
+                                      "jurors reach review"),
+        ses_topic_arns=_ses_topics(env),
     )
