@@ -19,13 +19,13 @@ run: install  ## the whole system on the embedded stack (SQLite, local folders)
 
 lint: install  ## architecture rules: services never import each other, shared imports no service
 	$(BIN)/lint-imports
-	$(BIN)/ruff check --select F,E9 services shared tests
+	$(BIN)/ruff check --select F,E9 services shared tests bench
 
 test: install lint  ## the whole suite; RabbitMQ and PostgreSQL must be running (see .ci/run)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install  ## throughput and latency figures beside their baselines
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 up:  ## the docker compose stack (RabbitMQ, PostgreSQL, the services)
 	docker compose up --build

@@ -130,3 +130,24 @@ def free_port():
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
     return _free
+
+
+# --- intake alone in this process, on the embedded stack (files that need all three services, or
+# another stack, define their own ``stack``) ---------------------------------------------------------
+
+@pytest.fixture
+def stack(embedded_settings):
+    from tests.support.stack import Stack
+    s = Stack(embedded_settings, services=("intake",))
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def intake(stack):
+    return stack.clients["intake"]
+
+
+@pytest.fixture
+def sec(stack):
+    return stack.secretariat_token()

@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 
 from shared.config import load_settings
 from tests.conftest import embedded_env
-from tests.integration.test_notify_outbox_page import add_delivery, rows
+from tests.notify.test_notify_outbox_page import add_delivery, rows
 from tests.support import browser
 from tests.support.stack import Stack
 

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from shared.auth import issue_token
-from tests.integration.test_review_pages import Review
+from tests.review.test_review_pages import Review
 from tests.support import browser
 from tests.support.stack import Stack
 
