@@ -225,6 +225,11 @@ def _install_metrics(app: Flask, service: str) -> None:
         return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
+def current_db() -> Database:
+    """The running service's Database, as its app.py wired it (for views; operations take it)."""
+    return current_app.extensions["prize"]["db"]
+
+
 SESSION_COOKIE = "prize_session"
 _UNSET = object()
 

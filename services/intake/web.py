@@ -9,11 +9,10 @@ from flask import Response, current_app
 from shared.storage import open_storage
 
 from .ops import guests
+from shared.web import current_db
 
 
-def _db():
-    """The service's Database, wired by app.create_app (the one definition for intake's views)."""
-    return current_app.extensions["prize"]["db"]
+_db = current_db  # the service's Database, wired by app.create_app
 
 
 def _public_url() -> str:

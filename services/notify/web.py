@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import current_app
 
 from .ops.deliveries import Sender
+from shared.web import current_db
 
 
-def _db():
-    """The service's Database, wired by app.create_app (the one definition for notify's views)."""
-    return current_app.extensions["prize"]["db"]
+_db = current_db  # the service's Database, wired by app.create_app
 
 
 def web_sender() -> Sender:

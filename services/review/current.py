@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import current_app
 
-from shared.db import Database
 from shared.storage import open_storage
+from shared.web import current_db
 
 
-def db() -> Database:
-    return current_app.extensions["prize"]["db"]
+db = current_db  # the service's Database, wired by app.create_app
 
 
 def settings():

@@ -21,10 +21,10 @@ from .links import IssuedLink, RateLimits, check_rate, consume_link, issue_link
 from .sessions import SessionInfo, find_session, open_session, revoke_session, touch_session
 from .tables import SignInTables
 from .web import install_cookie_hooks, make_api, make_pages
+from ..web import current_db
 
 
-def _db():
-    return current_app.extensions["prize"]["db"]
+_db = current_db
 
 
 @dataclass(eq=False)
