@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
-from sqlalchemy import select
 
 from shared.web import current_principal
 
 from .. import rules
 from ..ops import drafts, submission
+from ..ops import portal as portal_reads
 from ..models import Applicant, Application, Call
 from ..web import _db, _now
 
@@ -59,10 +59,9 @@ def _own_application(session, applicant, application_id: str) -> Application:
 def home():
     with _db().session() as s:
         applicant = _signed_in_applicant(s, required=False)
-        calls = s.scalars(select(Call).where(Call.status == "open").order_by(Call.year.desc())).all()
         views = [{"year": c.year, "theme": c.theme, "time_zone": c.time_zone,
                   "closes_local": _local(c.closes_at, c.time_zone), "categories": c.categories}
-                 for c in calls if rules.call_is_open(c, _now())]
+                 for c in portal_reads.open_calls(s, _now())]
         return _render("portal/home.html", applicant, calls=views)
 
 
@@ -163,9 +162,7 @@ TYPE_LABELS = {"city_government": "City or regional government",
 def dashboard():
     with _db().session() as s:
         applicant = _signed_in_applicant(s)
-        rows = s.scalars(select(Application).where(Application.applicant_id == applicant.id)
-                         .order_by(Application.created_at)).all()
-        calls = {c.id: c for c in s.scalars(select(Call)).all()}
+        rows, calls = portal_reads.applications_and_calls(s, applicant.id)
         open_calls = [c for c in calls.values() if rules.call_is_open(c, _now())]
         taken = {(r.call_id, r.category) for r in rows}
         choices = [(c, t) for c in open_calls for t in c.categories
@@ -300,11 +297,9 @@ def _save(s, applicant, row, call):
 
 def _edit_page(s, applicant, row, call, shown=None, status: int = 200):
     from ..ops import documents as docs
-    from ..models import Document
     shown = shown or row
     criteria = _criteria(call, row.category)
-    files = s.scalars(select(Document).where(Document.application_id == row.id)
-                      .order_by(Document.created_at)).all()
+    files = portal_reads.documents_of(s, row.id)
     return _render("portal/edit.html", applicant, application=shown, call=call,
                    documents=files, doc_titles={d["key"]: d["title"] for d in (call.documents or [])},
                    missing_docs=docs.missing_documents(s, row, call),

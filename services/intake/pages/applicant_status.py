@@ -3,11 +3,11 @@ portal's blueprint (pages/applicant.py)."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
-from sqlalchemy import select
 
 from .. import rules
-from ..models import Application, Call, Rsvp, StatusUpdate
+from ..models import Application, Call, Rsvp
 from ..ops import ceremony
+from ..ops import portal as portal_reads
 from ..web import _db, _now
 from .applicant import _local, _own_application, _render, _signed_in_applicant, portal
 
@@ -23,7 +23,7 @@ def status(application_id):
         applicant = _signed_in_applicant(s)
         row = _own_application(s, applicant, application_id)
         call = s.get(Call, row.call_id)
-        updates = s.scalars(select(StatusUpdate).where(StatusUpdate.application_id == row.id)).all()
+        updates = portal_reads.status_updates(s, row.id)
         stages = rules.timeline(row, updates)  # unreleased decisions are already left out
         reached = {st["stage"] for st in stages}
         upcoming = [] if reached & {"withdrawn", "ineligible", "not_advanced", "winner",
