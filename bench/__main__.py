@@ -6,7 +6,7 @@
     .venv/bin/python -m bench --only 6,7   # pure Python: needs no servers
     .venv/bin/python -m bench --only 8     # needs PostgreSQL only
 
-Figures (see the modules in tests/support/bench_*.py for exactly what is timed):
+Figures (see the modules beside this file for exactly what is timed):
  1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
     EventConsumer + InboxDispatcher + review's handlers; baseline: raw kombu, publish with
     confirms one by one, then consume with manual ack.            target ≥ 1.0x baseline
