@@ -86,6 +86,15 @@ def _check_file_or(name: str, value: str, schemes: set[str]) -> str:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """An organisation's own OpenID Connect provider for staff sign-in (shared.oidc uses it)."""
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    label: str = "your organisation's sign-in"  # the button: "Sign in with {label}"
+
+
+@dataclass(frozen=True)
 class Settings:
     broker_url: str
     database_urls: dict[str, str]
@@ -108,6 +117,7 @@ class Settings:
     mail_retry_hours: int = 96
     # SNS topics whose SES notifications notify accepts; none: every SNS message is refused
     ses_topic_arns: tuple[str, ...] = ()
+    oidc: OidcSettings | None = None  # staff may also sign in through this provider
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -167,6 +177,29 @@ def _ses_topics(env) -> tuple[str, ...]:
     return topics
 
 
+def _oidc(env) -> OidcSettings | None:
+    issuer = env.get("PRIZE_OIDC_ISSUER") or ""
+    if not issuer:
+        for name in ("PRIZE_OIDC_CLIENT_ID", "PRIZE_OIDC_CLIENT_SECRET"):
+            if env.get(name):
+                raise ConfigError("PRIZE_OIDC_ISSUER", f"must be set when {name} is (or unset {name})")
+        return None
+    parts = urlparse(issuer)
+    # http only for a provider on this machine (tests, a local trial): tokens travel in the clear
+    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))
+    if not secure or not parts.hostname or parts.query or parts.fragment or any(c.isspace() for c in issuer):
+        raise ConfigError("PRIZE_OIDC_ISSUER", "must be the https:// address of the OpenID Connect provider, "
+                                               "such as https://login.example.org (http:// only on localhost), "
+                                               f"got {_redact(issuer)!r}")
+    for name in ("PRIZE_OIDC_CLIENT_ID", "PRIZE_OIDC_CLIENT_SECRET"):
+        if not env.get(name):
+            raise ConfigError(name, "must be set when PRIZE_OIDC_ISSUER is (the provider gives it when you register "
+                                    "the prize as a client)")
+    return OidcSettings(issuer=issuer, client_id=env["PRIZE_OIDC_CLIENT_ID"],
+                        client_secret=env["PRIZE_OIDC_CLIENT_SECRET"],
+                        label=(env.get("PRIZE_OIDC_LABEL") or "").strip() or OidcSettings.label)
+
+
 def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     var_dir = _var_dir(env)
@@ -220,4 +253,5 @@ def load_settings(env=None) -> Settings:
         review_public_url=_public_url(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url,
                                       "jurors reach review"),
         ses_topic_arns=_ses_topics(env),
+        oidc=_oidc(env),
     )
