@@ -151,3 +151,11 @@ def intake(stack):
 @pytest.fixture
 def sec(stack):
     return stack.secretariat_token()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID Connect provider (node, oidc-provider) for the session; tests/support/oidc.py."""
+    from tests.support.oidc import running_provider
+    with running_provider() as provider:
+        yield provider
