@@ -203,11 +203,64 @@ def dlq_replay(service, limit, event_id):
 
 @main.command()
 @click.argument("role", type=click.Choice(["secretariat"]))
-@click.option("--name", default="secretariat", help="who the token is for (recorded as its subject)")
-def token(role, name):
-    """Print a bearer token for the secretariat's API calls (valid 12 hours)."""
+@click.option("--name", default=None, help="the operator it is for, recorded with what it does "
+                                           "(default: your login name)")
+@click.option("--hours", type=click.IntRange(1, 12), default=12, show_default=True, help="how long it works")
+def token(role, name, hours):
+    """Print an operator's bearer token for the secretariat's API and pages (expires; staff use
+    their own sign-in and personal tokens instead)."""
+    import getpass
+
     from shared.auth import issue_token
-    click.echo(issue_token(_settings().secret_key, role, name))
+    name = (name or getpass.getuser() or "operator").strip()
+    click.echo(issue_token(_settings().secret_key, role, name, hours=hours))
+    click.echo(f"token: for operator {name}, expires in {hours} hour(s)", err=True)
+
+
+@main.group()
+def staff():
+    """The secretariat's staff: the first administrator, and the list."""
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "secretariat", "jury_chair", "observer"]), required=True)
+@click.option("--name", required=True, help="the person's name, as pages and audit records show it")
+@click.option("--language", default="en", show_default=True, help="the language of their emails")
+def staff_add(email, role, name, language):
+    """Add a staff member (the first admin; afterwards admins invite people on /secretariat/staff).
+    They sign in with their address at intake's /staff/signin."""
+    import getpass
+
+    from shared.migrations import upgrade
+    from shared.refusals import Refused
+    from services.intake.ops import staff as staff_ops
+    settings = _settings()
+    upgrade("intake", settings.database_url("intake"))
+    app = _service_module("intake").create_app(settings=settings)
+    try:
+        added = staff_ops.add_member(app.extensions["prize"]["db"], email, name, role, language,
+                                     f"operator {getpass.getuser() or 'operator'}")
+    except Refused as exc:
+        click.echo(f"staff add: {exc.message}", err=True)
+        sys.exit(1)
+    finally:
+        app.extensions["prize"]["db"].dispose()
+    click.echo(f"staff: {added['name']} <{added['email']}> added as {added['role']}; sign in at "
+               f"{settings.public_url}/staff/signin")
+
+
+@staff.command("list")
+def staff_list():
+    """Every staff member, their role and whether they are active."""
+    from services.intake.ops import staff as staff_ops
+    settings = _settings()
+    app = _service_module("intake").create_app(settings=settings)
+    try:
+        for m in staff_ops.members(app.extensions["prize"]["db"]):
+            click.echo(f"{m['email']}\t{m['name']}\t{m['role']}\t{'active' if m['active'] else 'deactivated'}")
+    finally:
+        app.extensions["prize"]["db"].dispose()
 
 
 @main.command()

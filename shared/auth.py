@@ -6,6 +6,7 @@ themselves and their checks live here so every service reads them the same way.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -18,16 +19,29 @@ SALT = "prize.bearer"
 class Principal:
     role: str
     subject: str
+    # Staff only (role "secretariat"): the staff role (shared.staff.roles) and what audit
+    # records keep, a person's name and address or an operator's name.
+    staff_role: str | None = None
+    actor: str = ""
+
+    @property
+    def who(self) -> str:
+        """Who did it, for audit records: the staff member or operator, else the subject."""
+        return self.actor or self.subject
 
 
 class TokenError(Exception):
     pass
 
 
-def issue_token(secret_key: str, role: str, subject: str) -> str:
+def issue_token(secret_key: str, role: str, subject: str, hours: float | None = None) -> str:
+    """A signed token of ``role`` for ``subject``; it expires after 12 hours, or ``hours`` if fewer."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    return URLSafeTimedSerializer(secret_key, salt=SALT).dumps({"r": role, "s": subject})
+    data = {"r": role, "s": subject}
+    if hours is not None:
+        data["x"] = int(time.time() + hours * 3600)
+    return URLSafeTimedSerializer(secret_key, salt=SALT).dumps(data)
 
 
 def read_token(secret_key: str, token: str, max_age: int = 12 * 3600) -> Principal:
@@ -39,4 +53,6 @@ def read_token(secret_key: str, token: str, max_age: int = 12 * 3600) -> Princip
         raise TokenError("token invalid")
     if not isinstance(data, dict) or data.get("r") not in ROLES or not data.get("s"):
         raise TokenError("token invalid")
+    if isinstance(data.get("x"), int) and time.time() >= data["x"]:
+        raise TokenError("token expired")
     return Principal(role=data["r"], subject=str(data["s"]))

@@ -112,6 +112,7 @@ class Settings:
     web_threads: int = 4
     public_url: str = "http://127.0.0.1:8001"
     review_public_url: str = "http://127.0.0.1:8002"
+    notify_public_url: str = "http://127.0.0.1:8003"  # the secretariat reaches notify's pages here
     signin_limit_per_address: int = 5
     signin_limit_per_client: int = 20
     mail_retry_hours: int = 96
@@ -121,6 +122,11 @@ class Settings:
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
+
+    def service_url(self, service: str) -> str:
+        """Where people's browsers reach a service (staff pages hand a session over to it)."""
+        return {"intake": self.public_url, "review": self.review_public_url,
+                "notify": self.notify_public_url}[service]
 
     @property
     def embedded(self) -> bool:
@@ -252,6 +258,8 @@ def load_settings(env=None) -> Settings:
         public_url=_public_url(env, "PRIZE_PUBLIC_URL", Settings.public_url, "applicants reach intake"),
         review_public_url=_public_url(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url,
                                       "jurors reach review"),
+        notify_public_url=_public_url(env, "PRIZE_NOTIFY_PUBLIC_URL", Settings.notify_public_url,
+                                      "the secretariat reaches notify"),
         ses_topic_arns=_ses_topics(env),
         oidc=_oidc(env),
     )

@@ -23,6 +23,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "call.opened",
         "application.submitted",
         "application.withdrawn",
+        "staff.changed",
+        "staff.token_changed",
+        "staff.signed_out",
     ),
     "notify": (
         "application.submitted",
@@ -41,6 +44,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "ceremony.rsvp_reminder",
         "ceremony.changed",
         "applicant.updated",
+        "staff.changed",
+        "staff.token_changed",
+        "staff.signed_out",
     ),
 }
 

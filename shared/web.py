@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .auth import Principal, TokenError, read_token
+from .staff import roles as staff_roles
 from .bus import connect
 from .config import Settings
 from .db import Database
@@ -256,12 +257,19 @@ def current_principal() -> Principal | None:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             abort(401, message="Authorization header must be 'Bearer <token>'")
-        if "." in token or loader is None:
+        staff_loader = current_app.extensions["prize"].get("staff_loader")
+        if token.startswith(STAFF_TOKEN_PREFIX) and staff_loader is not None:
+            principal = staff_loader(token)  # a staff member's personal token (shared.staff)
+            if principal is None:
+                abort(401, message="token invalid, expired or revoked")
+        elif "." in token or loader is None:
             # a signed token always has dots; opaque tokens never do
             try:
                 principal = read_token(current_app.config["SECRET_KEY"], token)
             except TokenError as exc:
                 abort(401, message=str(exc))
+            if principal.role == "secretariat":  # an operator's token (prize token secretariat)
+                principal = operator_principal(principal.subject)
         else:
             principal = loader(token, "bearer")
             if principal is None:
@@ -274,8 +282,32 @@ def current_principal() -> Principal | None:
     return principal
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+STAFF_TOKEN_PREFIX = "staff-"  # shared.staff.store.TOKEN_PREFIX
+
+
+def operator_principal(name: str) -> Principal:
+    """An operator's signed token: everything a staff administrator may do, recorded by name."""
+    return Principal(role="secretariat", subject=name, staff_role="admin", actor=f"operator {name}")
+
+
+def staff_need(need: str):
+    """Decorator (under require_role): what a staff member's role must allow for this view, when
+    not what its method says (reads need "read", the rest "write"; see shared.staff.roles)."""
+    if need not in staff_roles.NEEDS:
+        raise ValueError(f"unknown need {need!r}")
+
+    def mark(view):
+        view.staff_need = need
+        return view
+    return mark
+
+
 def require_role(*roles: str):
-    """Decorator: the caller must present a valid token of one of these roles."""
+    """Decorator: the caller must present a valid token of one of these roles.
+
+    Staff (role "secretariat") also need a staff role that allows the view: reading for GET,
+    changing for the other methods, unless the view says otherwise with staff_need."""
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -284,6 +316,10 @@ def require_role(*roles: str):
                 abort(401, message="sign-in required: send Authorization: Bearer <token>")
             if principal.role not in roles:
                 abort(403, message=f"this needs the role {' or '.join(roles)}")
+            if principal.role == "secretariat":
+                need = getattr(view, "staff_need", None) or ("read" if request.method in SAFE_METHODS else "write")
+                if not staff_roles.can(principal.staff_role, need):
+                    abort(403, message=staff_roles.refusal(principal.staff_role, need))
             g.principal = principal
             return view(*args, **kwargs)
         return wrapper

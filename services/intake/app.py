@@ -4,12 +4,13 @@ from __future__ import annotations
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
+from shared.staff.web import StaffWeb
 from shared.web import create_service_app
 from shared.worker import ServiceWorker
 
 from . import accounts, api, jobs, pages
 from .handlers import HANDLERS, inviter
-from .models import inbox, outbox
+from .models import inbox, outbox, staff_tables
 
 SERVICE = "intake"
 
@@ -26,6 +27,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         app.register_blueprint(blueprint)
     pages.secure_pages(app, pages.blueprints)
     accounts.init_app(app)
+    # staff: sessions, the hand-off to review's and notify's pages, personal API tokens
+    StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal).init_app(app)
+    app.extensions["prize"]["staff_signed_out"] = pages.signed_out_here
     return app
 
 

@@ -11,6 +11,7 @@ from shared.db import NAMING_CONVENTION, UTCDateTime
 from shared.inbox import define_inbox
 from shared.outbox import define_outbox
 from shared.signin import define_signin_tables
+from shared.staff.tables import define_staff_tables
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -101,6 +102,8 @@ class ContactChange(Base):
 
 # The sign-in tables are shared.signin's, with the subject column named applicant_id.
 signin_tables = define_signin_tables(metadata, subject_column="applicant_id", subject_table="applicants")
+# Staff (shared.staff): intake keeps the list and the sign-in links; review and notify keep copies.
+staff_tables = define_staff_tables(metadata, with_links=True)
 
 
 class SignInLink(Base):

@@ -8,6 +8,7 @@ from datetime import timedelta
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
+from shared.staff.web import StaffWeb
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
@@ -16,7 +17,7 @@ from .api import blueprints
 from .api.sns import SnsContentType
 from .handlers import HANDLERS
 from .mail import mailer_from_url
-from .models import inbox, outbox
+from .models import inbox, outbox, staff_tables
 from .ops.deliveries import Sender
 
 SERVICE = "notify"
@@ -34,6 +35,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
                              blueprints=blueprints, test_config=test_config)
     for blueprint in pages.blueprints:  # the secretariat's outbox and templates pages
         app.register_blueprint(blueprint)
+    # staff: sessions handed over from intake's staff sign-in, personal API tokens
+    StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal, home="/secretariat/outbox").init_app(app)
     app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
     # the web app's own Sender (a resend is sent at once, from the request), made on first use
     app.extensions["prize"]["make_sender"] = functools.partial(make_sender, settings, db)

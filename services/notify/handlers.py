@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from shared.events import Event
 from shared.inbox import UnitOfWork
+from shared.staff import handlers as staff_handlers
+from shared.staff.roles import ROLE_LABELS
 
-from .models import Recipient
+from .models import Recipient, staff_tables
 from .ops import templates
 from .ops.deliveries import Sender, queue_email
 
@@ -302,6 +304,10 @@ def signin_requested(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
         # a registration for an address that is registered already: the email says so
         "already_registered": d.get("reason") == "already_registered",
         "code": d.get("code") or "", "minutes": minutes,
+        # a staff invitation: who invited them, as what, and where to sign in afterwards
+        "invited": d.get("reason") == "staff_invited", "invited_by": d.get("invited_by") or "",
+        "role_label": ROLE_LABELS.get(d.get("role") or "", ""),
+        "signin_page": d["url"].split("/staff/signin/")[0] + "/staff/signin",
         "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
     row = queue_email(uow.session, event, "signin_link", d["email"], language, context, expires_at=expires_at)
@@ -374,7 +380,7 @@ def draft_reminder(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
     _send_after_commit(uow, sender, queue_email(uow.session, event, "draft_reminder", d["email"], language, context))
 
 
-# Wired in app.py (shared.inbox.bind): every handler takes the ``sender``.
+# Wired in app.py (shared.inbox.bind): every handler that sends takes the ``sender``.
 HANDLERS = {
     "application.submitted": application_submitted,
     "signin.requested": signin_requested,
@@ -392,4 +398,5 @@ HANDLERS = {
     "ceremony.rsvp_reminder": rsvp_reminder,
     "ceremony.changed": ceremony_changed,
     "applicant.updated": applicant_updated,
+    **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
 }

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import NAMING_CONVENTION, UTCDateTime
 from shared.inbox import define_inbox
 from shared.outbox import define_outbox
+from shared.staff.tables import define_staff_tables
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -19,6 +20,8 @@ class Base(DeclarativeBase):
 
 outbox = define_outbox(metadata)
 inbox = define_inbox(metadata)
+# copies of intake's staff list, and this service's own staff sessions and token hashes (shared.staff)
+staff_tables = define_staff_tables(metadata)
 
 
 class Delivery(Base):

@@ -4,12 +4,13 @@ from __future__ import annotations
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
+from shared.staff.web import StaffWeb
 from shared.web import create_service_app
 from shared.worker import PeriodicJob, ServiceWorker
 
 from . import accounts, api, jobs, pages
 from .handlers import HANDLERS
-from .models import inbox, outbox
+from .models import inbox, outbox, staff_tables
 from .ops import jurors
 
 SERVICE = "review"
@@ -27,6 +28,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         app.register_blueprint(blueprint)
     jurors.invitation_link = accounts.invitation_link  # an invitation carries a sign-in link
     accounts.init_app(app)  # jurors' sessions and bearer tokens become Principal("juror", id)
+    # staff: sessions handed over from intake's staff sign-in, personal API tokens
+    StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal).init_app(app)
     return app
 
 

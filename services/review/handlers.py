@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from shared.events import Event
 from shared.inbox import UnitOfWork
+from shared.staff import handlers as staff_handlers
 
 from .ops import history
 from .ops.jurors import record_conflicts
-from .models import Application, Assignment, Call, Juror, Round
+from .models import Application, Assignment, Call, Juror, Round, staff_tables
 
 
 def call_opened(uow: UnitOfWork, event: Event) -> None:
@@ -82,4 +83,5 @@ HANDLERS = {
     "call.opened": call_opened,
     "application.submitted": application_submitted,
     "application.withdrawn": application_withdrawn,
+    **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
 }

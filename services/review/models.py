@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import NAMING_CONVENTION, UTCDateTime
 from shared.inbox import define_inbox
 from shared.outbox import define_outbox
+from shared.staff.tables import define_staff_tables
 from shared.signin import define_signin_tables
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -22,6 +23,8 @@ class Base(DeclarativeBase):
 
 outbox = define_outbox(metadata)
 inbox = define_inbox(metadata)
+# copies of intake's staff list, and this service's own staff sessions and token hashes (shared.staff)
+staff_tables = define_staff_tables(metadata)
 
 
 class Call(Base):

@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from .common import APPLICANT_TYPES, CATEGORIES, LANGUAGES, ApplicantSnapshot
 from .registry import contract
+from ..staff.roles import STAFF_ROLES
 
 
 class Criterion(Schema):
@@ -126,11 +127,11 @@ class ApplicationWithdrawnV1(Schema):
     withdrawn_at = fields.AwareDateTime(required=True)
 
 
-SIGNIN_AUDIENCES = ("applicant", "juror")
+SIGNIN_AUDIENCES = ("applicant", "juror", "staff")
 # Why a link is mailed, when it is not simply because someone asked to sign in: "already_registered"
 # is a registration for an address that has an applicant already (the answer to the registration
 # does not tell, so the email does: you are registered, here is a way in).
-SIGNIN_REASONS = ("already_registered",)
+SIGNIN_REASONS = ("already_registered", "staff_invited")
 
 
 @contract("signin.requested", 1, also_by=("review",))  # review: an invited juror's sign-in
@@ -142,10 +143,12 @@ class SignInRequestedV1(Schema):
     Exactly one of ``applicant_id`` (intake's applicants) and ``juror_id`` (review's jurors)
     names who; ``audience`` says which of the two it is, ``applicant`` when left out (as in the
     events from before jurors signed in). Despite this module's name, review produces the
-    events of jurors (shared.signin sends both).
+    events of jurors (shared.signin sends both). ``staff_id`` (audience ``staff``) is a member of
+    the secretariat signing in to the staff pages, or invited to (reason ``staff_invited``).
     """
     applicant_id = fields.UUID()
     juror_id = fields.UUID()
+    staff_id = fields.UUID()
     audience = fields.String(load_default="applicant", validate=validate.OneOf(SIGNIN_AUDIENCES))
     email = fields.Email(required=True)
     contact_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -156,13 +159,16 @@ class SignInRequestedV1(Schema):
     expires_at = fields.AwareDateTime(required=True)
     # Optional and without a default: events without it (and consumers that predate it) still fit.
     reason = fields.String(validate=validate.OneOf(SIGNIN_REASONS))
+    # a staff invitation's: who invited them, as what
+    invited_by = fields.String(validate=validate.Length(min=1, max=300))
+    role = fields.String(validate=validate.OneOf(STAFF_ROLES))
 
     @validates_schema
     def _one_subject(self, data, **kwargs):
-        given = [name for name in ("applicant_id", "juror_id") if data.get(name) is not None]
+        given = [name for name in ("applicant_id", "juror_id", "staff_id") if data.get(name) is not None]
         if len(given) != 1:
-            raise ValidationError("exactly one of applicant_id and juror_id is required", "_schema")
-        expected = "applicant" if given[0] == "applicant_id" else "juror"
+            raise ValidationError("exactly one of applicant_id, juror_id and staff_id is required", "_schema")
+        expected = given[0][:-len("_id")]
         if data.get("audience", "applicant") != expected:
             raise ValidationError(f"must be {expected!r} for an event with {given[0]}", "audience")
 
@@ -273,3 +279,40 @@ class CeremonyChangedV1(CeremonyGuest):
     what changed (the new values are in ``ceremony``)."""
     changes = fields.List(fields.String(validate=validate.OneOf(CEREMONY_CHANGES)), required=True,
                           validate=validate.Length(min=1))
+
+
+# --- staff: intake keeps the list; review and notify keep copies (shared.staff) ---
+
+@contract("staff.changed", 1)
+class StaffChangedV1(Schema):
+    """A staff member was added or changed (name, language, role, deactivated or back): the
+    whole state, with ``version`` counting the changes so a late copy never wins. Every service
+    ends a deactivated member's sessions and API tokens on receipt."""
+    staff_id = fields.UUID(required=True)
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    role = fields.String(required=True, validate=validate.OneOf(STAFF_ROLES))
+    active = fields.Boolean(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    changed_by = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+@contract("staff.token_changed", 1)
+class StaffTokenChangedV1(Schema):
+    """A member's personal API token was created or revoked. Only the token's SHA-256 travels:
+    each service checks the tokens it is sent against it."""
+    token_id = fields.UUID(required=True)
+    staff_id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    token_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    expires_at = fields.AwareDateTime(required=True)
+    revoked = fields.Boolean(required=True)
+
+
+@contract("staff.signed_out", 1)
+class StaffSignedOutV1(Schema):
+    """Someone signed out of the staff pages: every service ends its sessions of that sign-in
+    (``family``). ``staff_id`` is the member's id, or ``operator:<name>``."""
+    staff_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    family = fields.String(required=True, validate=validate.Length(min=1, max=36))

@@ -22,7 +22,7 @@ from shared.auth import issue_token
 from tests.support.applicants import intake_and_notify_stack, intake_client, two_applicants  # noqa: F401 (fixtures)
 from tests.support.applicants import (OTHER, SECOND, dispatch_to_notify, outbox_messages, seed_recipients,
                                      service_db)
-from tests.support.stack import (KAOHSIUNG, api_token, auth, open_call, register, signin_events,
+from tests.support.stack import (KAOHSIUNG, api_token, auth, open_call, open_signin_link, register, signin_events,
                                  start_draft, submit_application)
 
 OLD = KAOHSIUNG["contact_email"]
@@ -275,7 +275,7 @@ def test_the_page_moves_the_address_found_by_the_current_one(stack, intake, two)
     assert f"now signs in with {NEW} instead of {OLD}" in shown
     [row] = intake.get(f"/api/applicants/{a['id']}/contact-email/history", headers=_sec(stack)).get_json()
     assert (row["old_email"], row["new_email"], row["reason"], row["changed_by"]) == (
-        OLD, NEW, REASON, "test-secretariat")
+        OLD, NEW, REASON, "operator test-secretariat")
     assert len(outbox_messages(stack, "applicant.updated")) == 1
 
 
@@ -303,12 +303,12 @@ def test_the_page_needs_the_secretariat_and_its_form_token(stack, two):
     assert office.post("/secretariat/contact-email", data={"csrf_token": "forged", **body}).status_code == 403
     nobody = stack.apps["intake"].test_client()
     r = nobody.post("/secretariat/contact-email", data=body)
-    assert r.status_code == 302 and r.headers["Location"].startswith("/secretariat/signin?next=")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/staff/signin?next=")  # staff sign in at intake
     assert _state(stack) == before
     # an applicant's portal session does not open it
     applicant = stack.apps["intake"].test_client()
     assert applicant.post("/api/signin", json={"email": OLD, "purpose": "browser"}).status_code == 202
-    assert applicant.get(urlparse(signin_events(applicant, OLD)[-1]["url"]).path).status_code == 303
+    assert open_signin_link(applicant, urlparse(signin_events(applicant, OLD)[-1]["url"]).path).status_code == 303
     page = applicant.get("/portal").get_data(as_text=True)
     r = applicant.post("/secretariat/contact-email", data={"csrf_token": _csrf(page), **body})
     assert r.status_code == 302 and applicant.get("/secretariat/contact-email").status_code == 302

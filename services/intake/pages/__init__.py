@@ -11,16 +11,18 @@ from ..web import storage
 from ..accounts import page_blueprints as signin_pages
 from . import applicant_status  # noqa: F401  (its routes are on the portal blueprint)
 from .applicant import portal
+from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
+from .staff import signed_out_here, staff_pages  # noqa: F401
 
-blueprints = signin_pages + [portal, secretariat]
+blueprints = signin_pages + [portal, secretariat, staff_pages]
 
 
 # Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
 # style attributes of a few forms (never scripts). connect-src names the document store too: on
 # S3 the edit page's script sends the file straight to the bucket.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-               "connect-src 'self'{upload}; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
+               "connect-src 'self'{upload}; object-src 'none'; frame-ancestors 'none'; form-action 'self'{services}; "
                "base-uri 'none'")
 
 
@@ -34,6 +36,17 @@ def _upload_origin() -> str:
     return ext["upload_origin"]
 
 
+def _other_services() -> str:
+    """review's and notify's origins: a staff sign-in form redirects there (a hand-off), and
+    browsers hold form redirects to form-action too."""
+    settings = current_app.extensions["prize"]["settings"]
+    origins = []
+    for service in ("review", "notify"):
+        url = urlsplit(settings.service_url(service))
+        origins.append(f" {url.scheme}://{url.netloc}")
+    return "".join(origins)
+
+
 def secure_pages(app, blueprints) -> None:
     """Every response of these page blueprints (applicant portal, sign-in, secretariat) may not
     be framed and keeps its address to this site; a header a view set itself stays (the sign-in
@@ -45,7 +58,8 @@ def secure_pages(app, blueprints) -> None:
         if request.blueprint not in names:
             return response
         upload = _upload_origin()
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(upload=f" {upload}" if upload else ""))
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(
+            upload=f" {upload}" if upload else "", services=_other_services()))
         response.headers.setdefault("X-Frame-Options", "DENY")  # browsers that predate frame-ancestors
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -1,16 +1,17 @@
 """intake's pages for the secretariat: the editions and each ceremony's guest list (with its CSV),
 and the form that moves an applicant's sign-in address (as the JSON API does, through accounts).
 
-Signed in with the interim page session of shared.signin.pagesession (paste a secretariat token once),
-or with a bearer token. The guest list reads ops/guests.py, as the JSON API does.
+Staff sign in at /staff/signin (pages/staff.py; shared.staff keeps the session), operators with
+a pasted token of `prize token secretariat`, scripts with a bearer token. The guest list reads ops/guests.py, as the JSON API does.
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from shared.signin import pagesession
+from shared.signin import csrf_token, form_csrf_ok, pagesession
 from shared.auth import Principal
+from shared.staff.web import safe_next, staff_web
 from shared.web import current_principal
 
 from .. import rules
@@ -32,56 +33,54 @@ def _cookie_settings(state) -> None:
 
 
 def _signed_in() -> Principal | None:
-    """A bearer token's principal, else this browser's page session (an applicant's portal session
-    is not the secretariat's)."""
+    """A bearer token's principal, else this browser's staff session (an applicant's portal
+    session is not the secretariat's)."""
     principal = current_principal() if request.headers.get("Authorization") else None
-    return principal or pagesession.page_principal()
+    return principal or staff_web().principal()
 
 
 def _page(template: str, status: int = 200, **context):
     response = current_app.make_response((render_template(
-        template, page_csrf=pagesession.page_csrf(), signed_in=_signed_in(), applicant=None, lang="en",
-        **context), status))
+        template, page_csrf=context.pop("page_csrf", None) or staff_web().csrf_token(), signed_in=_signed_in(),
+        applicant=None, lang="en", **context), status))
     response.headers["Cache-Control"] = "no-store"  # names, emails and passport details
     return response
 
 
-def _require() -> Principal:
-    principal = _signed_in()
-    if principal is None:
-        abort(redirect(url_for("intake_secretariat.signin", next=request.path), 302))
-    if principal.role != "secretariat":
-        abort(_page("secretariat/signin.html", 403, next="",
-                    error="These pages are for the secretariat: sign in with a secretariat token."))
-    g.principal = principal
-    return principal
+def refusal(status: int, message: str):
+    """A staff page's refusal (shared.staff.web calls it): the role or the form's CSRF token."""
+    return _page("secretariat/staff_message.html", status, title="Not allowed" if status == 403 else "Refused",
+                 message=message)
+
+
+def _require(need: str | None = None) -> Principal:
+    """The caller may use these pages: a bearer token of the secretariat, or a staff session
+    (whose role allows ``need``: reading for GET, changing otherwise; CSRF checked for forms)."""
+    if request.headers.get("Authorization"):
+        principal = current_principal()
+        if principal is None or principal.role != "secretariat":
+            abort(_page("secretariat/signin.html", 403, next="",
+                        error="These pages are for the secretariat: sign in with a secretariat token."))
+        g.principal = principal
+        return principal
+    return staff_web().require(need)
 
 
 @secretariat.route("/signin", methods=["GET", "POST"])
 def signin():
-    """Paste the token of `prize token secretariat` once; this browser keeps a session of its own."""
-    target = request.values.get("next") or ""
-    if not target.startswith("/secretariat") or target.startswith("//"):
-        target = url_for("intake_secretariat.home")
+    """Operators: paste the token of `prize token secretariat` once; this browser keeps a staff
+    session of its own (named for the operator, revocable by signing out). Staff sign in at /staff/signin."""
+    target = safe_next(request.values.get("next"), url_for("intake_secretariat.home"), ("/secretariat",))
     error = ""
     if request.method == "POST":
-        if not pagesession.page_csrf_ok(pagesession.page_csrf()):
-            return _page("secretariat/signin.html", 403, next=target,
+        if not form_csrf_ok():
+            return _page("secretariat/signin.html", 403, next=target, page_csrf=csrf_token(),
                          error="This form has expired. Reload the page and paste the token again.")
-        if pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], request.form.get("token", ""),
-                                          "secretariat") is not None:
-            return redirect(target, 303)
+        response = redirect(target, 303)
+        if staff_web().adopt_operator_token(response, request.form.get("token", "")):
+            return response
         error = "This is not a valid secretariat token, or it has expired. Print a new one with: prize token secretariat"
-    return _page("secretariat/signin.html", 401 if error else 200, next=target, error=error)
-
-
-@secretariat.post("/signout")
-def signout():
-    if not pagesession.page_csrf_ok(pagesession.page_csrf()):
-        abort(403)
-    from flask import session
-    session.clear()
-    return redirect(url_for("intake_secretariat.signin"), 303)
+    return _page("secretariat/signin.html", 401 if error else 200, next=target, error=error, page_csrf=csrf_token())
 
 
 _local = rules.local_time
@@ -134,9 +133,6 @@ def contact_email():
     form = {k: request.form.get(k, "").strip() for k in ("current_email", "contact_email", "reason")}
     if request.method == "GET":
         return _page("secretariat/contact_email.html", form=form, errors={})
-    if not pagesession.page_csrf_ok(pagesession.page_csrf()):
-        return _page("secretariat/contact_email.html", 403, form=form, errors={},
-                     error="This form has expired. Reload the page and send it again.")
     try:
         data = ContactEmailChange().load({"contact_email": form["contact_email"], "reason": form["reason"]})
     except ValidationError as exc:
@@ -149,7 +145,7 @@ def contact_email():
                      error=message + " Nothing was changed.")
     try:
         done = applicants.change_contact_email(_db(), applicant_id, data["contact_email"], data["reason"],
-                                               principal.subject)
+                                               principal.who)
     except applicants.ChangeRefused as exc:
         return _page("secretariat/contact_email.html", 422, form=form, errors={"contact_email": [exc.problem]},
                      error="The new address " + exc.problem + ". Nothing was changed.")

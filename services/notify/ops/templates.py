@@ -50,8 +50,10 @@ MONTHS = {
 
 # Where a sign-in link leads, by audience: (place in a sentence, site in a subject line).
 SIGNIN_PLACES = {
-    "en": {"applicant": ("the applicant portal", "portal"), "juror": ("the jury's pages", "jury pages")},
-    "ko": {"applicant": ("신청 포털", "신청 포털"), "juror": ("심사 페이지", "심사 페이지")},
+    "en": {"applicant": ("the applicant portal", "portal"), "juror": ("the jury's pages", "jury pages"),
+           "staff": ("the staff pages", "staff pages")},
+    "ko": {"applicant": ("신청 포털", "신청 포털"), "juror": ("심사 페이지", "심사 페이지"),
+           "staff": ("직원 페이지", "직원 페이지")},
 }
 
 

@@ -1,4 +1,4 @@
 """notify's HTML pages: the secretariat's outbox and email templates (pages/secretariat.py)."""
-from .secretariat import blueprints
+from .secretariat import blueprints, staff_refusal
 
-__all__ = ["blueprints"]
+__all__ = ["blueprints", "staff_refusal"]

@@ -49,7 +49,7 @@ def _now() -> datetime:
 
 
 def _actor() -> str:
-    return f"secretariat:{g.principal.subject}"
+    return f"secretariat:{g.principal.who}"
 
 
 def _jury_url() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template,
                    request, session, url_for)
@@ -20,6 +21,7 @@ from shared.signin import pagesession
 from shared.auth import Principal
 from shared.signin.pagesession import configure_page_cookie
 from shared.signin import current_session
+from shared.staff.web import staff_web
 from shared.web import current_principal
 
 
@@ -56,13 +58,16 @@ def _page_session_principal() -> Principal | None:
 
 
 def _principal() -> Principal | None:
-    """Who is calling: shared.web's principal (bearer token, or the service's sign-in session),
-    else this browser's page session."""
-    return current_principal() or _page_session_principal()
+    """Who is calling: shared.web's principal (bearer token, or a juror's sign-in session), else
+    this browser's staff session (shared.staff), else its page session."""
+    return current_principal() or staff_web().principal() or _page_session_principal()
 
 
 def _csrf() -> str:
-    """The token of this browser's forms (the sign-in session's, else the page session's)."""
+    """The token of this browser's forms: the staff session's on the secretariat's pages, else
+    the juror's sign-in session's, else the page session's."""
+    if request.blueprint == secretariat_pages.name and staff_web().current() is not None:
+        return staff_web().csrf_token()
     return pagesession.page_csrf(current_session())
 
 
@@ -81,6 +86,10 @@ def _juror_signin_url() -> str:
 
 
 def _require(role: str) -> Principal:
+    if role == "secretariat" and not request.headers.get("Authorization") and (
+            staff_web().current() is not None or _principal() is None):
+        # staff (shared.staff): their role is checked, and a form's CSRF token
+        return staff_web().require()
     principal = _principal()
     if principal is None:
         target = _juror_signin_url() if role == "juror" else url_for("review_secretariat_pages.signin")
@@ -96,14 +105,27 @@ def _require(role: str) -> Principal:
 def _page(template: str, status: int = 200, **context):
     response = current_app.make_response((render_template(template, page_csrf=_csrf(), **context), status))
     response.headers["Cache-Control"] = "no-store"  # jurors' pages hold confidential content
-    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Content-Security-Policy"] = page_policy()
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 
 # Only this service's own script and stylesheet run here; inline styles are the progress meters'.
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+               "frame-ancestors 'none'; form-action 'self' {intake}; base-uri 'none'")
+
+
+def page_policy() -> str:
+    """PAGE_POLICY with intake's origin as a form target: signing out here ends at intake (a
+    redirect after the form, which browsers hold to form-action too)."""
+    url = urlsplit(current_app.extensions["prize"]["settings"].public_url)
+    return PAGE_POLICY.format(intake=f"{url.scheme}://{url.netloc}")
+
+
+def staff_refusal(status: int, message: str):
+    """A secretariat page's refusal (shared.staff.web calls it): the role, or the form's CSRF token."""
+    return _page("review/message.html", status, title="Not allowed" if status == 403 else "Refused",
+                 message=message, area="Secretariat", home_url="/secretariat")
 
 
 def _not_found(_exc=None):
@@ -124,6 +146,8 @@ secretariat_pages.register_error_handler(404, _not_found)
 @pages.post("/signout")
 def signout():
     _check_csrf()
+    if staff_web().current() is not None:
+        return redirect("/staff/signout", 307)  # the staff session ends there, on every service
     area = "secretariat" if (_principal() or Principal("", "")).role == "secretariat" else "jury"
     session.clear()
     if current_session() is not None and any(r.rule == "/logout" for r in current_app.url_map.iter_rules()):

@@ -8,6 +8,7 @@ from flask import Response, abort, current_app, flash, redirect, request, url_fo
 from markupsafe import Markup
 
 from shared.auth import Principal
+from shared.staff.web import staff_web
 
 from .. import charts
 from ..current import db as _db
@@ -15,25 +16,29 @@ from ..models import Round
 from ..ops import dashboard as edition_ops, decisions as decide, exports, rounds as round_ops, standings as standing_ops
 from ..ops.common import Refused
 from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _now, _page, _require, _sentence,
-                     adopt_signed_token, secretariat_pages)
+                     secretariat_pages)
 
 # --- the secretariat --------------------------------------------------------------------------
 
 @secretariat_pages.route("/signin", methods=["GET", "POST"])
 def signin():
-    """Paste the token of `prize token secretariat` once; this browser keeps it (interim sign-in)."""
+    """Operators: paste the token of `prize token secretariat` once; this browser keeps a staff
+    session (named for the operator). Staff sign in at intake and come here by a hand-off."""
     error = ""
     if request.method == "POST":
         _check_csrf()
-        if adopt_signed_token(request.form.get("token", ""), "secretariat") is not None:
-            return redirect(url_for("review_secretariat_pages.dashboard"), 303)
+        response = redirect(url_for("review_secretariat_pages.dashboard"), 303)
+        if staff_web().adopt_operator_token(response, request.form.get("token", "")):
+            return response
         error = "This is not a valid secretariat token, or it has expired. Print a new one with: prize token secretariat"
     return _page("review/secretariat_signin.html", 401 if error else 200, error=error, area="Secretariat",
-                 home_url=url_for("review_secretariat_pages.dashboard"))
+                 home_url=url_for("review_secretariat_pages.dashboard"),
+                 staff_signin_url=staff_web().signin_url(url_for("review_secretariat_pages.dashboard")))
 
 
 def _actor(principal: Principal) -> str:
-    return f"secretariat:{principal.subject}"
+    """Who did it, in the history: the staff member's name and address, or the operator's name."""
+    return f"secretariat:{principal.who}"
 
 
 FUNNEL = (("Submitted", None), ("Eligible", ("eligible", "finalist", "not_advanced")), ("Finalist", ("finalist",)))
@@ -101,7 +106,7 @@ def _dashboard(s, principal: Principal, status: int = 200, close_refusal: dict |
             open_kinds=[k for k in ROUND_NAMES if k not in {r.kind for r in rounds}],
             award_round=found["award_round"], others=found["others"])
     s.rollback()
-    return _page("review/dashboard.html", status, who={"name": principal.subject}, area="Secretariat",
+    return _page("review/dashboard.html", status, who={"name": principal.who}, area="Secretariat",
                  home_url=url_for("review_secretariat_pages.dashboard"), **context)
 
 
