@@ -82,6 +82,18 @@ def revoke_session(s: DbSession, t: StaffTables, id_hash: str, now: datetime) ->
     return row
 
 
+def drop_session(s: DbSession, t: StaffTables, id_hash: str) -> None:
+    """Forget a session this browser replaces by a new one (its copies stop working). Deleted,
+    not revoked: a revoked session marks its whole sign-in as ended (see ``family_ended``)."""
+    s.execute(delete(t.sessions).where(t.sessions.c.id_hash == id_hash))
+
+
+def family_ended(s: DbSession, t: StaffTables, family: str) -> bool:
+    """Whether that sign-in was ended here (signed out, or its member deactivated)."""
+    return s.execute(select(t.sessions.c.id_hash).where(t.sessions.c.family == family,
+                                                         t.sessions.c.revoked_at.is_not(None)).limit(1)).first() is not None
+
+
 def revoke_family(s: DbSession, t: StaffTables, family: str, now: datetime) -> int:
     done = s.execute(update(t.sessions).where(t.sessions.c.family == family, t.sessions.c.revoked_at.is_(None))
                      .values(revoked_at=now))

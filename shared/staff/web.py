@@ -159,7 +159,7 @@ class StaffWeb:
         with current_db().session() as s, s.begin():
             previous = request.cookies.get(self.cookie_name, "")
             if previous:
-                store.revoke_session(s, self.tables, hash_secret(previous), now)
+                store.drop_session(s, self.tables, hash_secret(previous))
             secret = store.open_session(s, self.tables, subject, family, now)
         secure = request.is_secure or self._settings().service_url(self.service).startswith("https://")
         response.set_cookie(self.cookie_name, secret, httponly=True, samesite="Lax", secure=secure, path="/",
@@ -230,9 +230,7 @@ class StaffWeb:
             with current_db().session() as s, s.begin():
                 fresh = store.spend_handoff(s, self.tables, passed.nonce, now, now)
                 who = store.identity(s, self.tables, passed.subject) if fresh else None
-                ended = fresh and s.execute(
-                    self.tables.sessions.select().where(self.tables.sessions.c.family == passed.family,
-                                                        self.tables.sessions.c.revoked_at.is_not(None))).first()
+                ended = fresh and store.family_ended(s, self.tables, passed.family)
             if not fresh:
                 return self._plain_refusal(400, "This sign-in hand-off was used already. Open the page again.",
                                            "Cannot sign you in here")

@@ -4,8 +4,8 @@ documents.py (uploads and the embedded store). ``blueprints`` is what app.py reg
 from __future__ import annotations
 
 from ..accounts import blueprints as signin_blueprints
-from . import applicant, documents, secretariat
+from . import applicant, documents, secretariat, staff
 from .common import applicants, ceremonies
 
 blueprints = ([applicants] + signin_blueprints + [secretariat.calls, applicant.applications]
-              + documents.blueprints + [ceremonies])
+              + documents.blueprints + [ceremonies, staff.staff])
