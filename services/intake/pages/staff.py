@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
 from shared.refusals import Refused
 from shared.signin import client_address, csrf_token, form_csrf_ok
@@ -224,3 +224,38 @@ def revoke_token(token_id):
         return web.refuse(exc.status, exc.message[0].upper() + exc.message[1:] + ".")
     flash(f"The token {done['name']} is revoked on every service.", "ok")
     return redirect(url_for("intake_staff.my_tokens"), 303)
+
+
+# --- single sign-on (optional: PRIZE_OIDC_*) ---
+
+def _oidc_client():
+    from shared.oidc import OidcClient
+    settings = current_app.extensions["prize"]["settings"].oidc
+    if settings is None:
+        abort(404)
+    return OidcClient(settings, _base_url() + "/staff/oidc/callback")
+
+
+@staff_pages.get("/staff/oidc/start")
+def oidc_start():
+    """Sign in through the organisation's OpenID Connect provider (roles stay ours)."""
+    return redirect(_oidc_client().begin(session), 303)
+
+
+@staff_pages.get("/staff/oidc/callback")
+def oidc_callback():
+    """The provider sends the person back here: a verified address of an active member signs in."""
+    from shared.oidc import OidcRefused
+    client = _oidc_client()
+    try:
+        who = client.finish(request.args, session)
+    except OidcRefused as exc:
+        return _page("secretariat/staff_message.html", exc.status, title="Single sign-on did not sign you in",
+                     message=exc.message, link=url_for("intake_staff.signin"), link_text="Back to staff sign-in")
+    staff_id = ops.member_by_email(_db(), who.email)
+    if staff_id is None:
+        return _page("secretariat/staff_message.html", 403, title="No staff account for this address",
+                     message=f"No active staff account has the address {who.email}. Ask an administrator of the "
+                             "prize to invite you.", link=url_for("intake_staff.signin"),
+                     link_text="Back to staff sign-in")
+    return _signed_in_as(staff_id)
