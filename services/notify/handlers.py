@@ -14,7 +14,6 @@ from sqlalchemy import select
 from shared.events import Event
 from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
-from shared.staff.roles import ROLE_LABELS
 
 from .models import Recipient, staff_tables
 from .ops import templates
@@ -295,21 +294,8 @@ def signin_requested(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
     if expires_at <= datetime.now(timezone.utc):
         log.info("sign-in link for %s expired before it could be mailed; not sending it", d["email"])
         return  # a dead link would only confuse; the applicant asks again
-    minutes = max(1, round((expires_at - event.occurred_at).total_seconds() / 60))
     language = templates.language_for("signin_link", d["language"])
-    place, site = templates.SIGNIN_PLACES[language][d.get("audience") or "applicant"]
-    context = {
-        "contact_name": d["contact_name"], "purpose": d["purpose"], "url": d["url"],
-        "place": place, "site": site,
-        # a registration for an address that is registered already: the email says so
-        "already_registered": d.get("reason") == "already_registered",
-        "code": d.get("code") or "", "minutes": minutes,
-        # a staff invitation: who invited them, as what, and where to sign in afterwards
-        "invited": d.get("reason") == "staff_invited", "invited_by": d.get("invited_by") or "",
-        "role_label": ROLE_LABELS.get(d.get("role") or "", ""),
-        "signin_page": d["url"].split("/staff/signin/")[0] + "/staff/signin",
-        "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    context = templates.signin_context(d, event.occurred_at, language)
     row = queue_email(uow.session, event, "signin_link", d["email"], language, context, expires_at=expires_at)
     _send_after_commit(uow, sender, row)
 

@@ -114,6 +114,11 @@ VALID = {
         "substitute": {"name": "Chen Wei", "role": "Deputy director", "email": None}},
     "ceremony.rsvp_reminder": {**GUEST, "reminder": "1d"},
     "ceremony.changed": {**GUEST, "changes": ["venue", "starts_at"]},
+    "staff.changed": {"staff_id": JUROR_ID, "email": "ada@wego.example", "name": "Ada Admin", "language": "en",
+                      "role": "admin", "active": True, "version": 1, "changed_by": "operator root"},
+    "staff.token_changed": {"token_id": EVENT_ID, "staff_id": JUROR_ID, "name": "export script",
+                            "token_hash": "a" * 64, "expires_at": WHEN, "revoked": False},
+    "staff.signed_out": {"staff_id": JUROR_ID, "family": EVENT_ID},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -129,6 +134,7 @@ REQUIRED = {
     "review.reminder": "due_at", "application.draft_reminder": "closes_at",
     "ceremony.invited": "basis", "ceremony.rsvp_received": "attending", "ceremony.rsvp_reminder": "ceremony",
     "ceremony.changed": "changes",
+    "staff.changed": "version", "staff.token_changed": "token_hash", "staff.signed_out": "family",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -146,6 +152,8 @@ WRONG_TYPE = {
     "ceremony.invited": ("invited_at", "soon"), "ceremony.rsvp_received": ("delegates", "Lin Mei-hua"),
     "ceremony.rsvp_reminder": ("year", "2026"),
     "ceremony.changed": ("changes", "venue"),
+    "staff.changed": ("active", "perhaps"), "staff.token_changed": ("expires_at", "soon"),
+    "staff.signed_out": ("family", 7),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -165,6 +173,8 @@ BAD_ENUM = {
     "ceremony.invited": ("basis", "guest_of_honour"), "ceremony.rsvp_received": ("revision", 0),
     "ceremony.rsvp_reminder": ("reminder", "2w"),
     "ceremony.changed": ("changes", ["dress_code"]),
+    "staff.changed": ("role", "superuser"), "staff.token_changed": ("token_hash", "not-a-sha-256"),
+    "staff.signed_out": ("family", "x" * 37),
 }
 TYPES = sorted(VALID)
 

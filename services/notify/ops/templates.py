@@ -12,6 +12,7 @@ from jinja2.exceptions import SecurityError
 from sqlalchemy import select
 
 from shared.refusals import Refused
+from shared.staff.roles import ROLE_LABELS
 
 from . import sandbox
 from ..models import TemplateOverride
@@ -55,6 +56,23 @@ SIGNIN_PLACES = {
     "ko": {"applicant": ("신청 포털", "신청 포털"), "juror": ("심사 페이지", "심사 페이지"),
            "staff": ("직원 페이지", "직원 페이지")},
 }
+
+
+def signin_context(d: dict, occurred_at, language: str) -> dict:
+    """What the signin_link template says of a ``signin.requested`` event's link or code."""
+    expires_at = d["expires_at"]
+    place, site = SIGNIN_PLACES[language][d.get("audience") or "applicant"]
+    return {
+        "contact_name": d["contact_name"], "purpose": d["purpose"], "url": d["url"], "place": place, "site": site,
+        # a registration for an address that is registered already: the email says so
+        "already_registered": d.get("reason") == "already_registered",
+        "code": d.get("code") or "", "minutes": max(1, round((expires_at - occurred_at).total_seconds() / 60)),
+        # a staff invitation: who invited them, as what, and where to sign in afterwards
+        "invited": d.get("reason") == "staff_invited", "invited_by": d.get("invited_by") or "",
+        "role_label": ROLE_LABELS.get(d.get("role") or "", ""),
+        "signin_page": d["url"].split("/staff/signin/")[0] + "/staff/signin",
+        "expires_at": expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def language_for(template: str, wanted: str | None) -> str:
