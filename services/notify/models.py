@@ -51,6 +51,8 @@ class Delivery(Base):
     handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # After this the email is pointless (a sign-in link that no longer works): not sent any more.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A resend's: who pressed Resend (a staff member's name and address, or an operator's name).
+    requested_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
 class Recipient(Base):

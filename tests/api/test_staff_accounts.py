@@ -114,6 +114,21 @@ def test_staff_sign_in_once_walk_every_service_and_get_cut_off_everywhere(stack)
     min_.go("notify", "/secretariat/outbox")
     page = min_.page("notify", "/secretariat/outbox")
     assert page.status_code == 200 and "Min Secretariat" in page.get_data(as_text=True)
+    # who did it: a resend names the member who pressed it
+    from services.notify.models import Delivery
+    notify_db = stack.apps["notify"].extensions["prize"]["db"]
+
+    def first_delivery():
+        with notify_db.session() as s:
+            return s.scalars(select(Delivery.id).order_by(Delivery.created_at)).first()
+    delivery_id = wait_until(first_delivery)
+    assert delivery_id
+    csrf = min_.csrf("notify", f"/secretariat/outbox/{delivery_id}")
+    r = min_.b["notify"].post(f"/secretariat/outbox/{delivery_id}/resend", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    with notify_db.session() as s:
+        assert s.scalars(select(Delivery.requested_by).where(Delivery.requested_by.is_not(None))).all() == [
+            "Min Secretariat <min@wego.example>"]
     # the bar leads back to intake, whose session is the same sign-in
     assert min_.page("intake", "/secretariat").status_code == 200
 

@@ -111,3 +111,21 @@ def test_only_an_admin_manages_staff_and_nobody_changes_their_own_role(stack):
     me = intake.get("/api/staff/me", headers=auth(tokens["admin"])).get_json()
     r = intake.patch(f"/api/staff/{me['subject']}", headers=auth(tokens["admin"]), json={"active": False})
     assert r.status_code in (404, 409)  # the admin copied here is no member of intake's list
+
+
+def test_what_a_member_changes_is_recorded_by_name(stack):
+    """Who did it: a change of an edition's terms by a secretariat member's token names them; an
+    operator's token names the operator."""
+    from tests.support.stack import open_call
+    tokens = _tokens(stack)
+    intake = stack.clients["intake"]
+    call = open_call(intake, tokens["secretariat"])
+    r = intake.patch(f"/api/calls/{call['id']}", headers=auth(tokens["secretariat"]),
+                     json={"theme": "Cities that listen", "reason": "the board's wording"})
+    assert r.status_code == 200, r.get_json()
+    r = intake.patch(f"/api/calls/{call['id']}", headers=auth(stack.secretariat_token()),
+                     json={"theme": "Cities that listen again", "reason": "typo"})
+    assert r.status_code == 200, r.get_json()
+    versions = intake.get(f"/api/calls/{call['id']}/versions", headers=auth(tokens["observer"])).get_json()
+    assert [v["changed_by"] for v in versions][-2:] == ["Secretariat <secretariat@wego.example>",
+                                                        "operator test-secretariat"]

@@ -53,7 +53,7 @@ class CallView(MethodView):
     def patch(self, data, call_id):
         """Change the terms. A draft is simply edited; an opened call gets a new version, with who
         changed it, when and why, and call.opened is published again so review learns the change."""
-        return ops_calls.change_call(_db(), call_id, data, g.principal.subject)
+        return ops_calls.change_call(_db(), call_id, data, g.principal.who)
 
 
 @calls.route("/<uuid:call_id>/versions")
@@ -79,7 +79,7 @@ class ExceptionsView(MethodView):
     @calls.response(201, ExceptionOut)
     def post(self, data, call_id):
         """Let one applicant submit until a later time; who granted it and why is kept."""
-        return ops_calls.grant_exception(_db(), call_id, data, g.principal.subject)
+        return ops_calls.grant_exception(_db(), call_id, data, g.principal.who)
 
 
 @calls.route("/<uuid:call_id>/exceptions/<uuid:exception_id>")
@@ -122,7 +122,7 @@ class ContactEmailView(MethodView):
         current address again changes nothing (200, no event).
         """
         done = ops_applicants.change_contact_email(_db(), str(applicant_id), data["contact_email"], data["reason"],
-                                                   g.principal.subject)
+                                                   g.principal.who)
         if done is None:
             raise Refused(404, f"no applicant {applicant_id}")
         return done[0]
@@ -161,7 +161,7 @@ class CeremonyView(MethodView):
         """Set (or change) date, venue, time zone and the RSVP date; invites at once every
         finalist, winner and special mention already released. Changing it later does not mail
         the invited again."""
-        return ops_guests.configure(_db(), call_id, data, g.principal.subject, _now(), _public_url())
+        return ops_guests.configure(_db(), call_id, data, g.principal.who, _now(), _public_url())
 
 
 @ceremonies.route("/calls/<uuid:call_id>/guests")

@@ -50,7 +50,7 @@ class ResendView(MethodView):
     def post(self, delivery_id):
         """Send this email again, as it was rendered, as a new delivery; 409 if its address is on
         the suppression list."""
-        row, status = ops.resend(web_sender(), str(delivery_id))
+        row, status = ops.resend(web_sender(), str(delivery_id), g.principal.who)
         return {"status": status, "delivery": row}
 
 
@@ -125,7 +125,7 @@ class OverrideView(MethodView):
         """Store this edition's wording; 422 naming every problem if it is broken (nothing stored)."""
         editions.require_known(name, language, edition)
         row = editions.save(_db(), name, language, edition, body["text_source"], body["html_source"],
-                            by=f"secretariat:{g.principal.subject}")
+                            by=f"secretariat:{g.principal.who}")
         return _override_out(row)
 
     @require_role("secretariat")

@@ -292,7 +292,7 @@ class Claims:
                 Delivery.created_at <= now - timedelta(seconds=older_than))
                 .order_by(Delivery.next_attempt_at).limit(limit)).all()
 
-    def resend_copy(self, delivery_id: str) -> tuple[str, Outgoing, int, str]:
+    def resend_copy(self, delivery_id: str, by: str | None = None) -> tuple[str, Outgoing, int, str]:
         """Record a resend of a delivery, claimed: (its id, its email, its attempt, its key).
 
         Its key is the original's with ``:resend:<n>`` (n counts the resends of it), so two clicks
@@ -317,4 +317,5 @@ class Claims:
             extra = self.copy(s, row, key, row.recipient, now)
             if extra is None:
                 raise ResendRefused("this email is being resent already; reload the page")
+            extra.requested_by = (by or "")[:300] or None
             return extra.id, self.outgoing(extra), extra.attempts, key

@@ -214,11 +214,11 @@ def sweep(sender: Sender, older_than: float = 0.0, limit: int = 200) -> int:
 
 # --- the secretariat's view and Resend -------------------------------------------------------------
 
-def resend(sender: Sender, delivery_id: str) -> tuple[Delivery, str]:
+def resend(sender: Sender, delivery_id: str, by: str | None = None) -> tuple[Delivery, str]:
     """Send a delivery's email again, as it was rendered, as a new delivery (the secretariat's
-    Resend): returns (the new delivery, its status after trying to send it now). Refused (404)
+    Resend, recorded as requested ``by`` them): returns (the new delivery, its status after trying to send it now). Refused (404)
     if there is no such delivery, ResendRefused (409) if its address is suppressed."""
-    extra_id, outgoing, attempts, key = sender.claims.resend_copy(delivery_id)
+    extra_id, outgoing, attempts, key = sender.claims.resend_copy(delivery_id, by)
     status = sender.deliver(extra_id, outgoing, attempts)
     with sender.db.session() as s:
         fresh = s.get(Delivery, extra_id)
