@@ -269,12 +269,13 @@ def demo():
 
     Safe to run again: nothing is added twice. Start the workers to let the events flow on."""
     from shared.migrations import upgrade
-    from services.intake.demo import DemoError, load_demo
+    from services.intake.demo import DemoError, ensure_demo_admin, load_demo
     settings = _settings()
     upgrade("intake", settings.database_url("intake"))
     app = _service_module("intake").create_app(settings=settings)
     try:
         counts = load_demo(app)
+        admin = ensure_demo_admin(app.extensions["prize"]["db"])
     except DemoError as exc:
         click.echo(f"demo: {exc}", err=True)
         sys.exit(1)
@@ -282,6 +283,9 @@ def demo():
         app.extensions["prize"]["db"].dispose()
     click.echo(f"demo: call {counts['call']} open; {counts['applicants']} applicants, "
                f"{counts['drafts']} drafts, {counts['submitted']} submitted")
+    if admin:
+        click.echo(f"demo: staff admin {admin['email']} added; sign in at {settings.public_url}/staff/signin "
+                   "(the link arrives in the mailbox folder, or wherever PRIZE_MAIL_URL sends it)")
 
 
 if __name__ == "__main__":

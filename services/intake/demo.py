@@ -211,3 +211,14 @@ def load_demo(app, now: datetime | None = None) -> dict:  # 64 lines: the demo s
                                                headers=headers), 200)
         counts["submitted" if application["status"] == "submitted" else "drafts"] += 1
     return counts
+
+
+DEMO_ADMIN = {"email": "secretariat@wego-cities.org", "name": "WeGO Secretariat (demo)"}
+
+
+def ensure_demo_admin(db) -> dict | None:
+    """The demo's first staff member, an admin, unless staff exist already; return it if added."""
+    from .ops import staff as staff_ops
+    if staff_ops.members(db):
+        return None
+    return staff_ops.add_member(db, DEMO_ADMIN["email"], DEMO_ADMIN["name"], "admin", "en", "prize demo")

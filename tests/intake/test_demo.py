@@ -67,3 +67,13 @@ def test_demo_command_reports_what_it_loaded(embedded_settings, monkeypatch):
     result = CliRunner().invoke(cli.main, ["demo"])
     assert result.exit_code == 0, result.output
     assert "7 applicants, 3 drafts, 4 submitted" in result.output
+
+
+def test_demo_adds_a_first_admin_once_and_only_without_staff(stack):
+    from services.intake.demo import DEMO_ADMIN, ensure_demo_admin
+    from services.intake.ops import staff as staff_ops
+    db = stack.apps["intake"].extensions["prize"]["db"]
+    added = ensure_demo_admin(db)
+    assert (added["email"], added["role"], added["active"]) == (DEMO_ADMIN["email"], "admin", True)
+    assert ensure_demo_admin(db) is None  # again: nothing added
+    assert [m["email"] for m in staff_ops.members(db)] == [DEMO_ADMIN["email"]]
