@@ -7,8 +7,6 @@ Create Date: 2026-12-03 03:34:17.456203
 from alembic import op
 import sqlalchemy as sa
 
-import shared.db
-
 
 revision = '0009'
 down_revision = '0008'
