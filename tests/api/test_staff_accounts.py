@@ -9,14 +9,16 @@ origin); a hand-off is the URL one service redirects to and the next one opens.
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from services.intake.ops import staff as staff_ops
 from shared.config import load_settings
-from shared.staff.handoff import make_handoff
+from shared.staff.handoff import SALT, make_handoff
 from tests.conftest import env_for
 from tests.support.stack import Stack, auth, open_call, signin_events, wait_until
 
@@ -26,6 +28,11 @@ def stack(request, tmp_path):
     s = Stack(load_settings(env_for(request, tmp_path / "var", request.param))).start_workers()
     yield s
     s.stop()
+
+
+class _SignedLongAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 120  # a hand-off lives 60 seconds
 
 
 def _csrf(html: str) -> str:
@@ -148,6 +155,10 @@ def test_staff_sign_in_once_walk_every_service_and_get_cut_off_everywhere(stack)
     assert wait_until(lambda: stack.clients["review"].get("/api/calls", headers=auth(token)).status_code == 200)
     assert stack.clients["notify"].get("/api/deliveries", headers=auth(token)).status_code == 200
 
+    # a hand-off taken before the deactivation, opened after it
+    r = min_.b["intake"].get("/staff/go?service=notify&next=/secretariat/outbox")
+    late_handoff = _path(r.headers["Location"])
+
     # the admin deactivates the member: every service refuses the next click and the token
     member_id = staff_ops.member_by_email(db, "min@wego.example")
     csrf = admin.csrf("intake", "/secretariat/staff")
@@ -160,6 +171,8 @@ def test_staff_sign_in_once_walk_every_service_and_get_cut_off_everywhere(stack)
     assert min_.page("notify", "/secretariat/outbox").status_code == 302
     for svc, path in (("intake", "/api/staff/me"), ("review", "/api/calls"), ("notify", "/api/deliveries")):
         assert stack.clients[svc].get(path, headers=auth(token)).status_code == 401, svc
+    r = stack.apps["notify"].test_client().get(late_handoff)
+    assert r.status_code == 403 and "not active" in r.get_data(as_text=True)
     # and cannot sign in again
     page = min_.b["intake"].get("/staff/signin").get_data(as_text=True)
     before = len(signin_events(min_.b["intake"], "min@wego.example"))
@@ -207,6 +220,11 @@ def test_a_hand_off_is_refused_when_forged_expired_or_for_another_service(stack)
         r = review.get("/staff/handoff", query_string={"t": token})
         assert r.status_code in (400, 403) and message in r.get_data(as_text=True), message
         assert review.get("/secretariat").status_code == 302
+    # one older than its minute
+    old = URLSafeTimedSerializer(secret, salt=SALT, signer=_SignedLongAgo).dumps(
+        {"s": added["id"], "f": "f1", "a": "review", "p": "/secretariat", "n": "nonce-1"})
+    r = review.get("/staff/handoff", query_string={"t": old})
+    assert r.status_code == 400 and "expired" in r.get_data(as_text=True)
     # an outside next is not followed, nor one with CR/LF
     for wanted in ("https://evil.example/", "//evil.example/x", "/secretariat\r\nSet-Cookie: x=1"):
         r = review.get("/staff/handoff", query_string={"t": make_handoff(secret, added["id"], "f2", "review", wanted)})
