@@ -1,25 +1,18 @@
-"""The secretariat's page session: what every service's secretariat pages share.
+"""The pages' Flask session: its cookie settings (each service names its own: the services run on
+one host on different ports, and browsers share cookies across ports), and the CSRF token of
+forms posted before anyone signed in (an operator's token form) or by a juror's page session.
 
-Interim sign-in until the secretariat gets the passwordless one (the rest of shared.signin, see
-docs/signin.md): the secretariat pastes a token of ``prize token secretariat`` once, and this
-browser keeps a page session in Flask's signed cookie (who and since when, not the token, which
-would also open the API). It lasts as long as a signed token lives. Each service names its own cookie: the services run on
-one host on different ports, and browsers share cookies across ports.
-
-Forms carry a CSRF token kept in the same session (or the passwordless session's, where the
-service has one, as review has for jurors).
+Who is signed in is no longer kept here: staff sessions are server-side (shared.staff), jurors'
+and applicants' too (the rest of shared.signin).
 """
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
 
 from flask import request, session
 
-from ..auth import Principal, TokenError, read_token
 
-PAGE_SESSION = 12 * 3600  # seconds, as long as a signed token lives
 
 
 def configure_page_cookie(app, cookie_name: str, secure: bool = False) -> None:
@@ -33,31 +26,6 @@ def configure_page_cookie(app, cookie_name: str, secure: bool = False) -> None:
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if secure:
         config["SESSION_COOKIE_SECURE"] = True
-
-
-def adopt_signed_token(secret_key: str, token: str, role: str) -> Principal | None:
-    """A valid signed token of ``role`` opens a page session in this browser; None otherwise."""
-    try:
-        principal = read_token(secret_key, token.strip())
-    except TokenError:
-        return None
-    if principal.role != role:
-        return None
-    session.clear()  # a new identity never inherits the old one's CSRF token or messages
-    session["who"] = {"role": principal.role, "subject": principal.subject, "since": int(time.time())}
-    session["csrf"] = secrets.token_urlsafe(32)
-    return principal
-
-
-def page_principal() -> Principal | None:
-    """Who this browser's page session is, if it has a live one."""
-    who = session.get("who")
-    if not isinstance(who, dict):
-        return None
-    if not 0 <= time.time() - who.get("since", 0) <= PAGE_SESSION:
-        session.clear()
-        return None
-    return Principal(role=who["role"], subject=who["subject"])
 
 
 def page_csrf(shared_session=None) -> str:

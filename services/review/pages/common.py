@@ -47,20 +47,10 @@ def _cookie_settings(state) -> None:
 
 # --- who is signing in ------------------------------------------------------------------------
 
-def adopt_signed_token(token: str, role: str) -> Principal | None:
-    """Interim sign-in (shared.signin.pagesession): a valid signed token of ``role`` opens a page session
-    in this browser. Called by /jury?token= and /secretariat/signin."""
-    return pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], token, role)
-
-
-def _page_session_principal() -> Principal | None:
-    return pagesession.page_principal()
-
-
 def _principal() -> Principal | None:
     """Who is calling: shared.web's principal (bearer token, or a juror's sign-in session), else
-    this browser's staff session (shared.staff), else its page session."""
-    return current_principal() or staff_web().principal() or _page_session_principal()
+    this browser's staff session (shared.staff)."""
+    return current_principal() or staff_web().principal()
 
 
 def _csrf() -> str:
