@@ -17,7 +17,7 @@ from ..outbox import record
 from ..web import SESSION_COOKIE
 from .common import LINK_LIFETIME, MAX_SECRET_LENGTH, SESSION_LIFETIME, UNSAFE_METHODS, _same, as_utc, utcnow
 from .csrf import client_address, csrf_token, current_session
-from .links import IssuedLink, RateLimits, check_rate, consume_link, issue_link
+from .links import IssuedLink, RateLimits, check_link, check_rate, consume_link, issue_link
 from .sessions import SessionInfo, find_session, open_session, revoke_session, touch_session
 from .tables import SignInTables
 from .web import install_cookie_hooks, make_api, make_pages
@@ -103,6 +103,11 @@ class SignIn:
             self.check_rate(s, email, client)
             subject = self.find_subject(s, email)
             self.issue_link(s, subject, email, purpose, client)
+
+    def check(self, token: str, purpose: str, noun: str = "sign-in link") -> None:
+        """Raise LinkRefused if the link or code could not sign in now; spend nothing."""
+        with _db().session() as s:
+            check_link(s, self.tables, token, purpose, utcnow(), noun, self.link_lifetime)
 
     def redeem(self, token: str, purpose: str, noun: str = "sign-in link") -> tuple[str, datetime]:
         """Spend a link or code and open a session of its kind; return the session's secret and expiry."""

@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from .common import (DEFAULT_LIMITS, LINK_LIFETIME, MAX_SECRET_LENGTH, PURPOSES, RATE_WINDOW, _minutes, as_utc,
-                     describe_lifetime, hash_secret, new_secret)
+                     describe_lifetime, hash_secret, is_expired, new_secret)
 from .tables import SignInTables
 
 
@@ -107,12 +107,34 @@ def consume_link(s: DbSession, tables: SignInTables, token: str, purpose: str, n
     link = s.execute(select(links).where(links.c.token_hash == token_hash)).first()
     if spent.rowcount == 1:
         return link._mapping[subject]
-    if link is None or link._mapping[subject] is None or link.purpose != purpose:
+    # (no refusal: the row was spent by another request between the two statements)
+    raise _refusal(tables, link, purpose, now, noun, lifetime) or LinkRefused(
+        410, f"This {noun} has already been used: it works only once.")
+
+
+def check_link(s: DbSession, tables: SignInTables, token: str, purpose: str, now: datetime,
+               noun: str = "sign-in link", lifetime: timedelta = LINK_LIFETIME) -> None:
+    """Raise the LinkRefused that consume_link would, without spending the link (its page shows
+    a Sign in button: mail scanners open every link of an email, and must not spend it)."""
+    if not token or len(token) > MAX_SECRET_LENGTH:
         raise LinkRefused(400, f"This {noun} is not valid.")
+    link = s.execute(select(tables.links).where(tables.links.c.token_hash == hash_secret(token))).first()
+    refusal = _refusal(tables, link, purpose, now, noun, lifetime)
+    if refusal is not None:
+        raise refusal
+
+
+def _refusal(tables: SignInTables, link, purpose: str, now: datetime, noun: str,
+             lifetime: timedelta) -> LinkRefused | None:
+    """Why ``link`` (its row, or None) cannot sign in now; None if it can."""
+    if link is None or link._mapping[tables.link_subject()] is None or link.purpose != purpose:
+        return LinkRefused(400, f"This {noun} is not valid.")
     if link.used_at is not None:
-        raise LinkRefused(410, f"This {noun} has already been used: it works only once.")
-    issued_for = as_utc(link.expires_at) - as_utc(link.created_at)
-    raise LinkRefused(410, f"This {noun} has expired: it works for {describe_lifetime(max(issued_for, lifetime))}.")
+        return LinkRefused(410, f"This {noun} has already been used: it works only once.")
+    if is_expired(link.expires_at, now):
+        issued_for = as_utc(link.expires_at) - as_utc(link.created_at)
+        return LinkRefused(410, f"This {noun} has expired: it works for {describe_lifetime(max(issued_for, lifetime))}.")
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,11 @@
 """The Flask parts of sign-in: the JSON API and page blueprints a :class:`~.flow.SignIn` builds,
-and its cookies (see docs/signin.md)."""
+and its cookies (see docs/signin.md).
+
+A one-time link's GET spends nothing: corporate mail scanners open every link of an email, and
+would spend it before the person clicks. Its page has a Sign in button whose POST (with the
+anonymous double-submit CSRF token, so that no other site can sign a visitor in as someone
+else) spends the link and opens the session.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -98,9 +104,15 @@ def make_api(flow: SignIn) -> Blueprint:
 def render_page(template: str, status: int = 200, **context):
     response = current_app.make_response((render_template(template, page_csrf="", lang="en", **context),
                                           status))
+    _link_headers(response)
+    return response
+
+
+def _link_headers(response) -> None:
     response.headers["Referrer-Policy"] = "no-referrer"  # the link's token must not leak onwards
     response.headers["Cache-Control"] = "no-store"
-    return response
+    # a framed Sign in button could be clicked for the visitor (login CSRF by clickjacking)
+    response.headers["X-Frame-Options"] = "DENY"
 
 
 def ask_for_link(flow: SignIn):
@@ -121,8 +133,26 @@ def ask_for_link(flow: SignIn):
     return render_page("signin/sent.html", 202, message=flow.accepted_message)
 
 
+def show_link(flow: SignIn, token: str):
+    """GET of a one-time link: its Sign in button, or why it cannot sign in; spends nothing.
+
+    Whether the link is spent or expired is told here already (a read, no write): it tells
+    nothing the button's POST would not, to whoever holds the link, and saves a person who
+    opens an old email a click on a button that cannot work. Guessing a token is hopeless.
+    """
+    try:
+        flow.check(token, "browser")
+    except LinkRefused as exc:
+        return render_page("signin/refused.html", exc.status, message=exc.message)
+    return render_page("signin/link.html")
+
+
 def open_link(flow: SignIn, token: str):
-    """Open a one-time link: a fresh session (new id at every sign-in), then the portal."""
+    """POST of a one-time link (its Sign in button): spend it, open a fresh session (new id at
+    every sign-in), then the portal. Without the form's CSRF token: 403, the link unspent."""
+    if not form_csrf_ok():
+        return render_page("signin/link.html", 403,
+                           error="This page has expired or did not come from this site. Press Sign in again.")
     try:
         secret, _ = flow.redeem(token, "browser")
     except LinkRefused as exc:
@@ -131,7 +161,7 @@ def open_link(flow: SignIn, token: str):
     if previous and len(previous) <= MAX_SECRET_LENGTH:
         flow.revoke(hash_secret(previous))  # whoever held the old cookie loses it
     response = redirect(flow.after_signin, 303)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    _link_headers(response)
     flow.set_session_cookie(response, secret)
     return response
 
@@ -160,7 +190,12 @@ def make_pages(flow: SignIn) -> PageBlueprint:
 
     @bp.get("/signin/<token>")
     def signin_link(token):
-        """Open a one-time link: a fresh session (new id at every sign-in), then the portal."""
+        """A one-time link's page: a Sign in button (opening the link spends nothing)."""
+        return show_link(flow, token)
+
+    @bp.post("/signin/<token>")
+    def signin_link_post(token):
+        """The Sign in button: spend the link, open a session, then the portal."""
         return open_link(flow, token)
 
     @bp.post("/logout")

@@ -59,6 +59,7 @@ def test_an_invited_city_answers_from_the_invitation_email(page, portal_system):
     page.get_by_role("button", name="Email me a sign-in link").click()
     signin = mail_to(stack, address, "Sign in")
     page.goto(re.search(r"(http://127\.0\.0\.1:\d+/signin/[\w-]+)", signin.get_body(("plain",)).get_content()).group(1))
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.goto(link)
     assert page.locator("h1").inner_text() == "Award ceremony"
     assert "COEX, Seoul" in page.locator("main").inner_text()

@@ -23,7 +23,7 @@ from shared.inbox import bind
 from tests.support.applicants import intake_and_notify_stack, intake_client, two_applicants  # noqa: F401 (fixtures)
 from tests.support.applicants import (OTHER, dispatch_to_notify, outbox_messages, seed_recipients,
                                      service_db)
-from tests.support.stack import (KAOHSIUNG, auth, open_call, signin_events, start_draft,
+from tests.support.stack import (KAOHSIUNG, auth, open_call, open_signin_link, signin_events, start_draft,
                                  submit_application)
 
 EMAIL = KAOHSIUNG["contact_email"]
@@ -76,7 +76,7 @@ def test_register_registered_address_answers_exactly_as_a_new_one_and_stores_not
     assert (reminder["applicant_id"], reminder["contact_name"], reminder["purpose"]) == (
         dict(registered)["id"], KAOHSIUNG["contact_name"], "browser")
     # ... and it signs in
-    r = intake.get(urlparse(reminder["url"]).path)
+    r = open_signin_link(intake, urlparse(reminder["url"]).path)
     assert (r.status_code, r.headers["Location"]) == (303, "/portal")
 
 
@@ -299,7 +299,7 @@ def test_notify_consumes_applicant_updated():
 def _browser(stack, address: str = EMAIL):
     client = stack.apps["intake"].test_client()
     assert client.post("/api/signin", json={"email": address, "purpose": "browser"}).status_code == 202
-    assert client.get(urlparse(signin_events(client, address)[-1]["url"]).path).status_code == 303
+    assert open_signin_link(client, urlparse(signin_events(client, address)[-1]["url"]).path).status_code == 303
     return client
 
 

@@ -23,7 +23,7 @@ from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher, bind
 from tests.conftest import env_for
 from tests.support.race import two_workers
-from tests.support.stack import Stack, auth, open_call, register, signin_events, submit_application
+from tests.support.stack import Stack, auth, open_call, open_signin_link, register, signin_events, submit_application
 
 PUBLIC_URL = "https://apply.example.org"
 STARTS = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
@@ -361,7 +361,7 @@ def _browser(stack, email: str):
     client = stack.apps["intake"].test_client()
     assert client.post("/api/signin", json={"email": email, "purpose": "browser"}).status_code == 202
     link = urlparse(signin_events(client, email)[-1]["url"]).path
-    assert client.get(link).status_code == 303
+    assert open_signin_link(client, link).status_code == 303
     return client
 
 

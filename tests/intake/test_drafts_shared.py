@@ -15,7 +15,7 @@ from sqlalchemy import update
 from services.intake.ops import drafts
 from services.intake.rules import RuleViolation, default_categories
 from services.intake.models import Application, Call
-from tests.support.stack import KAOHSIUNG, auth, open_call, register, signin_events
+from tests.support.stack import KAOHSIUNG, auth, open_call, open_signin_link, register, signin_events
 
 UNKNOWN_ID = "0f0f0f0f-0000-4000-8000-000000000000"
 
@@ -29,7 +29,7 @@ def _browser_session(stack, email: str):
     client = stack.apps["intake"].test_client()
     assert client.post("/api/signin", json={"email": email, "purpose": "browser"}).status_code == 202
     link = urlparse(signin_events(client, email)[-1]["url"]).path
-    assert client.get(link).status_code == 303
+    assert open_signin_link(client, link).status_code == 303
     return client
 
 

@@ -23,7 +23,7 @@ from shared.config import load_settings
 from tests.conftest import embedded_env
 from tests.intake.test_documents import PDF, PNG, post_file, prepare, start_upload
 from tests.support.moto import moto_s3
-from tests.support.stack import Stack, auth, signin_events
+from tests.support.stack import Stack, auth, open_signin_link, signin_events
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40
 BUCKET, PREFIX = "prize-documents", "docs"
@@ -54,7 +54,7 @@ def _browser(stack, email: str):
     """A Flask client signed in through the emailed link, like a browser."""
     client = stack.apps["intake"].test_client()
     assert client.post("/api/signin", json={"email": email, "purpose": "browser"}).status_code == 202
-    assert client.get(urlsplit(signin_events(client, email)[-1]["url"]).path).status_code == 303
+    assert open_signin_link(client, urlsplit(signin_events(client, email)[-1]["url"]).path).status_code == 303
     return client
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 
 from services.intake.models import StatusUpdate
-from tests.support.stack import KAOHSIUNG, open_call, register, signin_events, submit_application
+from tests.support.stack import KAOHSIUNG, open_call, open_signin_link, register, signin_events, submit_application
 
 
 def _browser_session(stack, email: str):
@@ -15,7 +15,7 @@ def _browser_session(stack, email: str):
     client = stack.apps["intake"].test_client()
     assert client.post("/api/signin", json={"email": email, "purpose": "browser"}).status_code == 202
     link = urlparse(signin_events(client, email)[-1]["url"]).path
-    assert client.get(link).status_code == 303
+    assert open_signin_link(client, link).status_code == 303
     return client
 
 

@@ -20,7 +20,8 @@ from services.intake.accounts import csrf_token, current_session
 from services.intake.models import Applicant, Application, Session, SignInLink, outbox
 from services.intake.api.schemas import ApplicantOut
 from services.intake.ops.applicants import registration_message
-from tests.support.stack import (KAOHSIUNG, Stack, api_token, auth, open_call, register,
+from shared.signin import ANONYMOUS_CSRF_COOKIE, new_secret
+from tests.support.stack import (KAOHSIUNG, Stack, api_token, auth, open_call, open_signin_link, register,
                                  signin_events, wait_until)
 
 EMAIL = KAOHSIUNG["contact_email"]
@@ -52,8 +53,8 @@ def _browser_link(intake, email_address: str = EMAIL) -> str:
 
 
 def _sign_in(intake, email_address: str = EMAIL) -> str:
-    """Open a fresh link in this client; return the session cookie it set."""
-    r = intake.get(_browser_link(intake, email_address))
+    """Open a fresh link in this client (its page, then Sign in); return the session cookie it set."""
+    r = open_signin_link(intake, _browser_link(intake, email_address))
     assert (r.status_code, r.headers["Location"]) == (303, "/portal"), r.get_data(as_text=True)
     return intake.get_cookie("prize_session").value
 
@@ -125,7 +126,7 @@ def test_public_url_must_be_an_http_address(tmp_path, value):
 def test_browser_link_signs_in_once_with_a_hardened_cookie(intake):
     applicant = _registered(intake)
     link = _path(signin_events(intake, EMAIL)[-1]["url"])
-    r = intake.get(link)
+    r = open_signin_link(intake, link)
     assert (r.status_code, r.headers["Location"]) == (303, "/portal")
     cookie_header = r.headers["Set-Cookie"]
     assert cookie_header.startswith("prize_session=")
@@ -139,16 +140,16 @@ def test_browser_link_signs_in_once_with_a_hardened_cookie(intake):
             hashlib.sha256(cookie.encode()).hexdigest(), "browser", applicant["id"])
     assert intake.get("/api/applications").status_code == 200  # the cookie alone signs in
 
-    again = intake.get(link)
-    assert again.status_code == 410
-    assert again.mimetype == "text/html"
-    page = again.get_data(as_text=True)
-    assert "already been used" in page and 'action="/signin"' in page
+    for again in (intake.get(link), intake.post(link, data={"csrf_token": _csrf_of(intake, cookie)})):
+        assert again.status_code == 410
+        assert again.mimetype == "text/html"
+        page = again.get_data(as_text=True)
+        assert "already been used" in page and 'action="/signin"' in page
 
 
 def test_browser_cookie_is_secure_over_https(intake):
     _registered(intake)
-    r = intake.get(_path(signin_events(intake, EMAIL)[-1]["url"]), base_url="https://localhost")
+    r = open_signin_link(intake, _path(signin_events(intake, EMAIL)[-1]["url"]), base_url="https://localhost")
     assert r.status_code == 303
     assert "Secure" in r.headers["Set-Cookie"]
 
@@ -168,12 +169,88 @@ def test_a_link_that_cannot_sign_in_gets_a_page_not_a_500(intake, case):
     else:
         intake.post("/api/signin", json={"email": EMAIL, "purpose": "api"})
         link, expected, words = "/signin/" + signin_events(intake, EMAIL)[-1]["code"], 400, "not valid"
-    r = intake.get(link)
-    assert r.status_code == expected
-    assert r.mimetype == "text/html"
-    assert words in r.get_data(as_text=True)
-    assert intake.get_cookie("prize_session") is None
-    assert _count(intake, Session) == 0
+    for r in (intake.get(link), intake.post(link, data=_anonymous_form(intake))):  # the page, and its button
+        assert r.status_code == expected
+        assert r.mimetype == "text/html"
+        assert words in r.get_data(as_text=True)
+        assert intake.get_cookie("prize_session") is None
+        assert _count(intake, Session) == 0
+
+
+def _anonymous_form(client) -> dict:
+    """What a page of this site posts before sign-in: the double-submit cookie and its field."""
+    token = new_secret()
+    client.set_cookie(ANONYMOUS_CSRF_COOKIE, token)
+    return {"csrf_token": token}
+
+
+def _spent(client) -> int:
+    return _count(client, SignInLink, SignInLink.used_at.is_not(None))
+
+
+# --- mail scanners open every link: only the Sign in button spends it ---------------------------
+
+def test_opening_a_link_many_times_spends_nothing_and_its_button_signs_in_once(intake):
+    """Corporate mail scanners GET every link of an email, often several times, before the
+    person clicks it: the GET shows a Sign in button, and only the button's POST spends the link."""
+    _registered(intake)
+    link = _path(signin_events(intake, EMAIL)[-1]["url"])
+    for _ in range(3):
+        r = intake.get(link)
+        assert (r.status_code, r.mimetype) == (200, "text/html")
+        assert (r.headers["Referrer-Policy"], r.headers["Cache-Control"], r.headers["X-Frame-Options"]) == (
+            "no-referrer", "no-store", "DENY")
+        page = r.get_data(as_text=True)
+        assert re.search(r'<form [^>]*method="post"', page) and re.search(r"<button[^>]*>Sign in</button>", page)
+        assert not any(c.startswith("prize_session=") for c in r.headers.getlist("Set-Cookie"))
+    assert intake.head(link).status_code == 200
+    assert (_count(intake, Session), _spent(intake)) == (0, 0)
+
+    r = intake.post(link, data={"csrf_token": _form_token(intake, link)})
+    assert (r.status_code, r.headers["Location"]) == (303, "/portal")
+    assert (r.headers["Referrer-Policy"], r.headers["Cache-Control"]) == ("no-referrer", "no-store")
+    cookie = intake.get_cookie("prize_session").value
+    assert intake.get("/api/applications").status_code == 200
+    # signed in now, the form carries the session's token
+    again = intake.post(link, data={"csrf_token": _csrf_of(intake, cookie)})
+    assert again.status_code == 410 and "already been used" in again.get_data(as_text=True)
+    assert (_count(intake, Session), _spent(intake)) == (1, 1)
+
+
+def test_the_page_of_a_spent_link_asks_for_a_new_one_with_its_own_form(intake):
+    _registered(intake)
+    link = _path(signin_events(intake, EMAIL)[-1]["url"])
+    assert open_signin_link(intake, link).status_code == 303
+    other = intake.application.test_client()  # another browser: not signed in
+    page = other.get(link)
+    assert page.status_code == 410
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = other.post("/signin", data={"email": EMAIL, "csrf_token": token})
+    assert r.status_code == 202
+    assert len(signin_events(intake, EMAIL)) == 2
+
+
+def test_the_sign_in_button_needs_the_forms_token_and_its_cookie(intake):
+    """Login CSRF: another site must not sign a visitor in as someone else by posting a link it
+    holds. Without the double-submit cookie and the field matching it: 403, and nothing is spent."""
+    _registered(intake)
+    link = _path(signin_events(intake, EMAIL)[-1]["url"])
+    token = new_secret()
+    refused = [intake.post(link)]  # neither
+    intake.delete_cookie(ANONYMOUS_CSRF_COOKIE)  # the 403 page set one, for its own form
+    refused.append(intake.post(link, data={"csrf_token": token}))  # a field, no cookie: another site's form
+    intake.delete_cookie(ANONYMOUS_CSRF_COOKIE)
+    intake.set_cookie(ANONYMOUS_CSRF_COOKIE, token)
+    refused.append(intake.post(link, data={"csrf_token": new_secret()}))  # a cookie, another field
+    refused.append(intake.post(link, data={}))  # a cookie, no field
+    for r in refused:
+        assert (r.status_code, r.mimetype) == (403, "text/html")
+        assert (r.headers["Referrer-Policy"], r.headers["Cache-Control"]) == ("no-referrer", "no-store")
+        assert re.search(r"<button[^>]*>Sign in</button>", r.get_data(as_text=True))  # try again
+    assert (_count(intake, Session), _spent(intake), intake.get_cookie("prize_session")) == (0, 0, None)
+    again = re.search(r'name="csrf_token" value="([^"]+)"', refused[-1].get_data(as_text=True)).group(1)
+    r = intake.post(link, data={"csrf_token": again})  # the 403 page's own button
+    assert (r.status_code, r.headers["Location"]) == (303, "/portal")
 
 
 def test_each_signin_gets_a_new_session_id_and_the_old_one_ends(intake):
@@ -393,7 +470,7 @@ def test_notify_mails_the_link_and_it_signs_in(embedded_settings):
         browser_text = texts["서울스마트도시상 신청 포털 로그인"]
         api_text = texts["서울스마트도시상 API 로그인 코드"]
         assert "15분" in browser_text
-        r = intake.get(_path(_link_in(browser_text)))
+        r = open_signin_link(intake, _path(_link_in(browser_text)))
         assert (r.status_code, r.headers["Location"]) == (303, "/portal")
         code = signin_events(intake, EMAIL)[-1]["code"]
         assert code in api_text
@@ -445,7 +522,7 @@ def test_link_arrives_by_smtp_and_signs_in_on_rabbitmq_and_postgres(tmp_path, pg
         text = smtp_server.text_of(message["message"])
         link = _link_in(text)
         assert link.startswith("https://prize.example.org/signin/")
-        r = intake.get(_path(link), base_url="https://prize.example.org")
+        r = open_signin_link(intake, _path(link), base_url="https://prize.example.org")
         assert (r.status_code, r.headers["Location"]) == (303, "/portal")
         assert "Secure" in r.headers["Set-Cookie"]
         assert intake.get(_path(link), base_url="https://prize.example.org").status_code == 410

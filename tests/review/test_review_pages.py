@@ -23,7 +23,7 @@ from services.review.models import AccessDenial, Application, inbox, outbox
 from shared.auth import issue_token
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher
-from tests.support.stack import Stack
+from tests.support.stack import Stack, open_signin_link
 
 CRITERIA = [
     {"key": "problem", "title": "Problem recognition and innovation", "weight": 1.0,
@@ -120,7 +120,7 @@ class Review:
             juror = s.get(Juror, juror_id)
             link = jury_signin.issue_link(s, juror, juror.email, "browser", "test", announce=False)
         client = self.app.test_client()
-        r = client.get(urlparse(link.url).path)
+        r = open_signin_link(client, urlparse(link.url).path)
         assert (r.status_code, r.headers["Location"]) == (303, "/jury"), r.get_data(as_text=True)
         return client
 
@@ -488,7 +488,7 @@ def test_review_pages_work_with_the_passwordless_sign_in_of_the_invitation(revie
     """The juror opens the one-time link of their invitation (shared.signin): the pages take that
     session and its CSRF token."""
     client = review.app.test_client()
-    r = client.get(review.invitation_path(scene["ana"]))
+    r = open_signin_link(client, review.invitation_path(scene["ana"]))
     assert r.status_code == 303 and r.headers["Location"] == "/jury"
     page = client.get("/jury").get_data(as_text=True)
     assert "0 of 1 scored" in page

@@ -3,14 +3,15 @@ a new link or an API code can be asked for later, and a deactivated juror gets n
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from services.review.models import Juror, outbox
+from services.review.models import Juror, outbox, signin_tables
 from shared.auth import issue_token
-from tests.support.stack import Stack, auth
+from tests.support.stack import Stack, auth, open_signin_link
 
 JUROR = {"name": "Dr. Ana Souza", "email": "Ana.Souza@usp.example.br", "country": "BR",
          "organisation": "Universidade de São Paulo", "expertise": ["tech_innovacity"], "languages": ["en", "pt"],
@@ -45,13 +46,46 @@ def test_the_invitation_link_signs_the_juror_in_once(review):
     client = review.clients["review"]
     juror, url = invite(review)
     assert url.startswith(f"{review.settings.review_public_url}/signin/")
-    r = client.get(urlsplit(url).path)
+    r = open_signin_link(client, urlsplit(url).path)
     assert (r.status_code, r.headers["Location"]) == (303, "/jury")
     assert "prize_jury_session=" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
     r = client.get("/api/jury/assignments")  # the session cookie is the juror
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["juror"]["id"] == juror["id"]
     assert client.get(urlsplit(url).path).status_code == 410  # used once
+
+
+def _sessions(stack) -> int:
+    db = stack.apps["review"].extensions["prize"]["db"]
+    with db.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(signin_tables.sessions)).scalar_one()
+
+
+def test_a_mail_scanner_opening_the_invitation_leaves_its_link_to_the_juror(review):
+    """A juror's mail scanner GETs the invitation's link (several times) before the juror clicks:
+    the link shows a Sign in button and stays unspent; a post without the form's CSRF cookie and
+    field is refused; the juror's click signs in, once."""
+    client = review.clients["review"]
+    juror, url = invite(review)
+    path = urlsplit(url).path
+    scanner = review.apps["review"].test_client()
+    for _ in range(3):
+        r = scanner.get(path)
+        assert r.status_code == 200 and ">Sign in</button>" in r.get_data(as_text=True)
+        assert (r.headers["Referrer-Policy"], r.headers["Cache-Control"]) == ("no-referrer", "no-store")
+        assert scanner.get_cookie("prize_jury_session") is None
+    assert scanner.post(path).status_code == 403  # no cookie, no field
+    assert scanner.post(path, data={"csrf_token": "made-up-" + "x" * 40}).status_code == 403
+    assert _sessions(review) == 0
+    r = open_signin_link(client, path)  # the juror, later
+    assert (r.status_code, r.headers["Location"]) == (303, "/jury")
+    assert client.get("/api/jury/assignments").get_json()["juror"]["id"] == juror["id"]
+    page = scanner.get(path)
+    assert page.status_code == 410 and "already been used" in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', scanner.post(path).get_data(as_text=True)).group(1)
+    r = scanner.post(path, data={"csrf_token": token})
+    assert r.status_code == 410 and scanner.get_cookie("prize_jury_session") is None
+    assert _sessions(review) == 1
 
 
 def test_a_juror_asks_for_a_new_link_or_an_api_code(review):

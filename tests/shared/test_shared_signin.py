@@ -17,6 +17,7 @@ from shared import signin as ss
 from shared.db import NAMING_CONVENTION, Database, make_engine
 from shared.events import ValidationError, make_event, parse_message
 from shared.outbox import define_outbox
+from shared.signin.links import check_link
 from shared.web import create_service_app, require_role
 
 T0 = datetime(2026, 7, 14, 9, 0, tzinfo=timezone.utc)
@@ -137,6 +138,28 @@ def test_links_that_are_not_valid_are_a_400(db, case):
     with _tx(db) as s:  # nothing was spent
         assert s.scalar(select(func.count()).select_from(db.tables.links)
                         .where(db.tables.links.c.used_at.is_not(None))) == 0
+
+
+def test_checking_a_link_spends_nothing_and_refuses_as_spending_would(db):
+    """The link's page (a GET, which mail scanners make) checks it; only its button spends it."""
+    with _tx(db) as s:
+        token, _ = ss.issue_link(s, db.tables, JUROR, "ji-woo@example.org", "browser", "c", T0)
+        old, _ = ss.issue_link(s, db.tables, JUROR, "ji-woo@example.org", "browser", "c", T0 - timedelta(minutes=15))
+        for _ in range(3):
+            assert check_link(s, db.tables, token, "browser", T0 + timedelta(minutes=1)) is None
+        assert s.scalar(select(func.count()).select_from(db.tables.links)
+                        .where(db.tables.links.c.used_at.is_not(None))) == 0
+        assert ss.consume_link(s, db.tables, token, "browser", T0 + timedelta(minutes=2)) == JUROR
+        for given, purpose, expected in [
+                (token, "browser", (410, "This sign-in link has already been used: it works only once.")),
+                (old, "browser", (410, "This sign-in link has expired: it works for 15 minutes.")),
+                (old, "api", (400, "This sign-in link is not valid.")), ("nope", "browser", (400, "This sign-in link is not valid.")),
+                ("", "browser", (400, "This sign-in link is not valid."))]:
+            with pytest.raises(ss.LinkRefused) as checked:
+                check_link(s, db.tables, given, purpose, T0 + timedelta(minutes=3))
+            with pytest.raises(ss.LinkRefused) as spent:
+                ss.consume_link(s, db.tables, given, purpose, T0 + timedelta(minutes=3))
+            assert (checked.value.status, checked.value.message) == (spent.value.status, spent.value.message) == expected
 
 
 def test_lifetimes_in_messages():
@@ -328,7 +351,7 @@ def test_a_juror_signs_in_with_a_link_under_the_services_cookie(jury):
     jury.client.post("/api/signin", json={"email": "ji-woo@example.org"})
     (event,) = _events(jury)
     assert event["url"].startswith("https://jury.example.org/signin/") and event["code"] is None
-    r = jury.client.get(event["url"].removeprefix("https://jury.example.org"))
+    r = _press_sign_in(jury, event["url"].removeprefix("https://jury.example.org"))
     assert r.status_code == 303 and r.headers["Location"] == "/portal"
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("prize_jury_session=") and "Secure" in cookie and "HttpOnly" in cookie
@@ -363,9 +386,17 @@ def test_an_invitation_link_is_not_announced_and_lasts_its_lifetime(jury):
     assert _events(jury) == []
     assert link.url.startswith("https://jury.example.org/signin/") and link.code is None
     assert timedelta(days=7) - timedelta(minutes=1) < link.expires_at - datetime.now(timezone.utc) <= timedelta(days=7)
-    r = jury.client.get(link.url.removeprefix("https://jury.example.org"))
+    r = _press_sign_in(jury, link.url.removeprefix("https://jury.example.org"))
     assert r.status_code == 303
     assert jury.client.get("/api/me").get_json()["subject"] == JUROR
+
+
+def _press_sign_in(jury, path: str):
+    """The POST of a link's Sign in button, with the double-submit CSRF cookie and field its page
+    carries (this bare app has no templates for the page itself: intake's and review's tests open it)."""
+    token = ss.new_secret()
+    jury.client.set_cookie(ss.ANONYMOUS_CSRF_COOKIE, token)
+    return jury.client.post(path, data={"csrf_token": token})
 
 
 def _jurors(jury):

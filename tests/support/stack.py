@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -101,6 +102,16 @@ def signin_events(intake, email: str | None = None) -> list[dict]:
                               .order_by(outbox.c.seq)).scalars().all()
     events = [json.loads(b)["data"] for b in bodies]
     return [e for e in events if email is None or e["email"] == email.lower()]
+
+
+def open_signin_link(client, path: str, **kwargs):
+    """Open a one-time sign-in link as a person does: its page (a GET spends nothing, since mail
+    scanners open every link), then its Sign in button (the POST that spends it). Returns the
+    POST's answer (303 to the portal when it signed in)."""
+    page = client.get(path, **kwargs)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return client.post(path, data={"csrf_token": token}, **kwargs)
 
 
 def api_token(intake, email: str) -> str:
