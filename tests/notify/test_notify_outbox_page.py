@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from services.notify.ops import sns
+from services.notify.ops import sns, templates
 from services.notify.models import Delivery, TemplateOverride
 from shared.auth import issue_token
 from shared.config import load_settings
+from shared.signin import new_secret
 from tests.conftest import embedded_env, env_for
 from tests.notify.test_notify_decisions import publish, submitted
 from tests.support.stack import Stack, auth, wait_until
@@ -211,6 +212,51 @@ def test_one_email_as_rendered_and_resent_from_the_page(notify, office, smtp_ser
     assert "Resent to lin.meihua@kcg.example.tw." in shown
     original = office.get(f"/secretariat/outbox/{delivery_id}").get_data(as_text=True)
     assert f"/secretariat/outbox/{new[0].id}" in original  # the original lists its resends
+
+
+def _signin_delivery(db, n: int, secret: str, purpose: str = "browser", **fields) -> str:
+    """A sign-in email as the worker renders and stores it: the link or code whole."""
+    url = ("https://apply.example.org/api/signin/token" if purpose == "api"
+           else f"https://apply.example.org/signin/{secret}")
+    subject, text, html = templates.render("signin_link", "en", {
+        "contact_name": "Lin Mei-hua", "purpose": purpose, "url": url, "code": secret if purpose == "api" else "",
+        "place": "the applicant portal", "site": "portal", "minutes": 15, "expires_at": "2026-07-14 09:15 UTC"})
+    return add_delivery(db, n, template="signin_link", event_type="signin.requested", subject=subject,
+                        body_text=text, body_html=html, **fields)
+
+
+def test_the_outbox_shows_sign_in_links_and_codes_masked_and_resends_them_whole(notify, office, smtp_server):
+    """The secretariat must not be able to sign in as an applicant or a juror from the outbox: a
+    live link or code is masked in everything these pages and the API show, never in the email."""
+    link, code, invitation = new_secret(), new_secret(), new_secret()
+    browser_id = _signin_delivery(notify.db, 1, link, recipient="lin.meihua@kcg.example.tw", status="failed",
+                                  last_error=f"552 message refused: https://apply.example.org/signin/{link}")
+    api_id = _signin_delivery(notify.db, 2, code, purpose="api")
+    subject, text, html = templates.render("juror_invited", "en", {
+        "name": "Dr. Ana Souza", "url": f"https://jury.example.org/signin/{invitation}", "expires_at": "2026-07-21"})
+    invitation_id = add_delivery(notify.db, 3, template="juror_invited", event_type="juror.invited", subject=subject,
+                                 body_text=text, body_html=html)
+    sec = auth(notify.secretariat_token())
+    for delivery_id, secret in ((browser_id, link), (api_id, code), (invitation_id, invitation)):
+        page = office.get(f"/secretariat/outbox/{delivery_id}").get_data(as_text=True)
+        body = office.get(f"/secretariat/outbox/{delivery_id}/body.html").get_data(as_text=True)
+        assert secret not in page and secret not in body, delivery_id
+        assert "••••••" in re.search(r'<pre class="email-text" id="text">(.*?)</pre>', page, re.S).group(1)
+        assert "••••••" in body
+        for path in (f"/api/deliveries/{delivery_id}", "/api/deliveries"):
+            assert secret not in notify.client.get(path, headers=sec).get_data(as_text=True), path
+    shown = office.get(f"/secretariat/outbox/{browser_id}").get_data(as_text=True)
+    assert "552 message refused: https://apply.example.org/signin/••••••" in shown
+    listing = office.get("/secretariat/outbox").get_data(as_text=True)
+    assert not any(secret in listing for secret in (link, code, invitation))
+    stored = {d.id: d for d in rows(notify.db)}
+    assert link in stored[browser_id].body_text and code in stored[api_id].body_html  # kept as sent
+
+    page = office.get(f"/secretariat/outbox/{browser_id}").get_data(as_text=True)
+    r = office.post(f"/secretariat/outbox/{browser_id}/resend", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 303
+    [message] = smtp_server.wait_for(1)
+    assert f"https://apply.example.org/signin/{link}" in smtp_server.text_of(message["message"])
 
 
 # --- the templates pages -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_dump, validate
 
 from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
+from ..ops.masking import mask_signin_secrets
 
 
 class DeliveryQuery(Schema):
@@ -26,6 +27,15 @@ class DeliveryOut(Schema):
     provider_message_id = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     sent_at = fields.AwareDateTime(allow_none=True)
+
+    @post_dump
+    def _mask_signin_secrets(self, data, **kwargs):
+        """A sign-in link or code in what the secretariat reads still works: masked (the
+        bodies are not in this API at all)."""
+        for key in ("subject", "last_error"):
+            if data.get(key):
+                data[key] = mask_signin_secrets(data[key])
+        return data
 
 
 class DeliveryPage(Schema):

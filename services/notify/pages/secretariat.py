@@ -4,7 +4,8 @@ a Resend button) and the email templates (preview, and the wording per edition).
 Server-rendered, without JavaScript. Sign-in is the same interim one as review's secretariat pages
 (paste a token of `prize token secretariat` once: the browser keeps a signed session cookie of its
 own, not the token). Every form carries a CSRF token. An email's HTML is shown in a sandboxed
-iframe from its own route whose Content-Security-Policy allows nothing but inline styles.
+iframe from its own route whose Content-Security-Policy allows nothing but inline styles. What is
+shown of an email has its sign-in links and codes masked (ops/masking.py: they still work).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from shared.web import current_principal
 from ..ops import deliveries, editions, templates
 from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
 from ..ops.deliveries import ResendRefused
+from ..ops.masking import mask_signin_secrets
 from ..samples import SAMPLES
 from ..web import _db, web_sender
 
@@ -38,6 +40,12 @@ EMAIL_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sa
 @pages.record_once
 def _cookie_settings(state) -> None:
     pagesession.configure_page_cookie(state.app, PAGE_COOKIE)
+
+
+@pages.app_template_filter("masked")
+def _masked(text: str | None) -> str:
+    """For whatever the pages show of an email (subject, text, error): its sign-in secrets masked."""
+    return mask_signin_secrets(text or "")
 
 
 # --- who is signed in ---------------------------------------------------------------------------
@@ -160,7 +168,7 @@ def delivery_html(delivery_id):
     """The email's HTML alone, for the sandboxed iframe of the delivery page."""
     _require_secretariat()
     row = _delivery(delivery_id)
-    response = current_app.make_response(row.body_html)
+    response = current_app.make_response(mask_signin_secrets(row.body_html))
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Content-Security-Policy"] = EMAIL_POLICY
     response.headers["Cache-Control"] = "no-store"
@@ -182,9 +190,9 @@ def resend_delivery(delivery_id):
     if status == "sent":
         flash(f"Resent to {row.recipient}.", "ok")
     elif status == "failed":
-        flash(f"The resend to {row.recipient} failed: {row.last_error}", "error")
+        flash(f"The resend to {row.recipient} failed: {_masked(row.last_error)}", "error")
     else:
-        flash(f"The resend to {row.recipient} is {status}: {row.last_error or 'it will be retried'}", "warn")
+        flash(f"The resend to {row.recipient} is {status}: {_masked(row.last_error) or 'it will be retried'}", "warn")
     return redirect(url_for("notify_pages.delivery", delivery_id=row.id), 303)
 
 
