@@ -462,7 +462,7 @@ def test_the_secretariat_sees_the_guest_list_on_a_page_and_downloads_it(stack, s
 
     office = stack.apps["intake"].test_client()
     r = office.get(path)  # not signed in: to the sign-in page, and back afterwards
-    assert r.status_code == 302 and r.headers["Location"].startswith("/secretariat/signin?next=")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/staff/signin?next=")  # staff sign in at intake
     page = office.get("/secretariat/signin").get_data(as_text=True)
     token = _csrf(page)
     r = office.post("/secretariat/signin", data={"csrf_token": token, "token": s.tokens["kaohsiung"], "next": path})

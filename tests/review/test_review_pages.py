@@ -173,8 +173,9 @@ def test_review_pages_send_an_anonymous_visitor_to_sign_in(review):
         r = client.get(path)
         assert r.status_code == 302 and r.headers["Location"] == "/signin", path  # the passwordless sign-in
     for path in ("/secretariat",):
-        r = client.get(path)
-        assert r.status_code == 302 and r.headers["Location"] == "/secretariat/signin"
+        r = client.get(path)  # staff sign in at intake, which hands them back here
+        assert r.status_code == 302
+        assert r.headers["Location"] == "http://127.0.0.1:8001/staff/go?service=review&next=%2Fsecretariat"
     assert client.get("/jury/signin").headers["Location"] == "/signin"
     page = client.get("/signin").get_data(as_text=True)
     assert "The email address you were invited with" in page and 'name="csrf_token"' in page
@@ -442,15 +443,15 @@ def test_review_sign_out_ends_the_page_session(review, scene):
 
 
 def test_review_page_session_ends_after_twelve_hours(review, monkeypatch):
-    import time as clock
+    from datetime import datetime, timedelta, timezone
 
-    from shared.signin import pagesession
-    # the secretariat's page session (its pasted token is not kept); jurors' sessions are
+    from shared.staff import store, web as staff_web
+    # the secretariat's staff session (its pasted token is not kept); jurors' sessions are
     # shared.signin's, which expire on their own (tests/shared/test_shared_signin.py)
     office = review.secretariat_browser()
     assert office.get("/secretariat").status_code == 200
-    later = clock.time() + pagesession.PAGE_SESSION + 60
-    monkeypatch.setattr(pagesession.time, "time", lambda: later)
+    later = datetime.now(timezone.utc) + store.SESSION_LIFETIME + timedelta(minutes=1)
+    monkeypatch.setattr(staff_web, "_now", lambda: later)
     assert office.get("/secretariat").status_code == 302
 
 

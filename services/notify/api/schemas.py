@@ -27,6 +27,7 @@ class DeliveryOut(Schema):
     provider_message_id = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     sent_at = fields.AwareDateTime(allow_none=True)
+    requested_by = fields.String(allow_none=True, metadata={"description": "a resend's: who pressed Resend"})
 
     @post_dump
     def _mask_signin_secrets(self, data, **kwargs):

@@ -10,6 +10,7 @@ shown of an email has its sign-in links and codes masked (ops/masking.py: they s
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
@@ -17,6 +18,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from shared.signin import pagesession
 from shared.auth import Principal
 from shared.refusals import Refused
+from shared.staff.web import safe_next, staff_web
 from shared.web import current_principal
 
 from ..ops import deliveries, editions, templates
@@ -32,7 +34,13 @@ pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_
 PAGE_COOKIE = "prize_notify_pages"  # not "session": the other services' pages on other ports use theirs
 PER_PAGE = 50
 PAGE_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
-               "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+               "frame-src 'self'; frame-ancestors 'none'; form-action 'self' {intake}; base-uri 'none'")
+
+
+def _intake_origin() -> str:
+    """Signing out here ends at intake (a redirect after the form: browsers hold it to form-action)."""
+    url = urlsplit(current_app.extensions["prize"]["settings"].public_url)
+    return f"{url.scheme}://{url.netloc}"
 # An email's HTML: inline styles only, no scripts, no network, sandboxed even when opened directly.
 EMAIL_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'"
 
@@ -51,11 +59,13 @@ def _masked(text: str | None) -> str:
 # --- who is signed in ---------------------------------------------------------------------------
 
 def _page_principal() -> Principal | None:
-    return pagesession.page_principal()
+    """This browser's staff session (shared.staff: signed in at intake, handed over to here)."""
+    return staff_web().principal()
 
 
 def _csrf() -> str:
-    return pagesession.page_csrf()
+    """The staff session's CSRF token; before sign-in (the operators' form) the page session's."""
+    return staff_web().csrf_token() or pagesession.page_csrf()
 
 
 def _check_csrf() -> None:
@@ -66,15 +76,21 @@ def _check_csrf() -> None:
 
 
 def _require_secretariat() -> Principal:
-    principal = current_principal() or _page_principal()
-    if principal is None:
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
-        abort(redirect(url_for("notify_pages.signin", next=target), 302))
-    if principal.role != "secretariat":
+    """A bearer token of the secretariat, or a staff session whose role allows the request
+    (reading for GET, changing otherwise; a form's CSRF token is checked too)."""
+    if not request.headers.get("Authorization"):
+        return staff_web().require()
+    principal = current_principal()
+    if principal is None or principal.role != "secretariat":
         abort(_page("pages/message.html", 403, title="Not for this account",
                     message="These pages are for the secretariat. Sign out and sign in with a secretariat token."))
     g.principal = principal
     return principal
+
+
+def staff_refusal(status: int, message: str):
+    """A page's refusal for staff (shared.staff.web calls it): the role, or the form's CSRF token."""
+    return _page("pages/message.html", status, title="Not allowed" if status == 403 else "Refused", message=message)
 
 
 def _page(template: str, status: int = 200, **context):
@@ -82,7 +98,7 @@ def _page(template: str, status: int = 200, **context):
     response = current_app.make_response((render_template(template, page_csrf=_csrf(), signed_in=signed_in,
                                                           **context), status))
     response.headers["Cache-Control"] = "no-store"  # emails hold personal data
-    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Content-Security-Policy"] = PAGE_POLICY.format(intake=_intake_origin())
     response.headers["Referrer-Policy"] = "same-origin"
     return response
 
@@ -103,23 +119,25 @@ def _refused(exc: Refused):
 
 @pages.route("/signin", methods=["GET", "POST"])
 def signin():
-    """Paste the token of `prize token secretariat` once; this browser keeps a session of its own."""
+    """Operators: paste the token of `prize token secretariat` once; this browser keeps a staff
+    session (named for the operator). Staff sign in at intake and come here by a hand-off."""
     error = ""
-    target = request.values.get("next") or ""
-    if not target.startswith("/secretariat/") or target.startswith("//"):
-        target = url_for("notify_pages.outbox")
+    target = safe_next(request.values.get("next"), url_for("notify_pages.outbox"), ("/secretariat/",))
     if request.method == "POST":
         _check_csrf()
-        if pagesession.adopt_signed_token(current_app.config["SECRET_KEY"], request.form.get("token", ""),
-                                          "secretariat") is not None:
-            return redirect(target, 303)
+        response = redirect(target, 303)
+        if staff_web().adopt_operator_token(response, request.form.get("token", "")):
+            return response
         error = "This is not a valid secretariat token, or it has expired. Print a new one with: prize token secretariat"
-    return _page("pages/signin.html", 401 if error else 200, error=error, next=target)
+    return _page("pages/signin.html", 401 if error else 200, error=error, next=target,
+                 staff_signin_url=staff_web().signin_url(target))
 
 
 @pages.post("/signout")
 def signout():
     _check_csrf()
+    if staff_web().current() is not None:
+        return redirect("/staff/signout", 307)  # the staff session ends there, on every service
     session.clear()
     flash("Signed out.", "ok")
     return redirect(url_for("notify_pages.signin"), 303)
@@ -179,11 +197,11 @@ def delivery_html(delivery_id):
 @pages.post("/outbox/<delivery_id>/resend")
 def resend_delivery(delivery_id):
     """The same email again as a new delivery, sent now; a suppressed address is refused, saying why."""
-    _require_secretariat()
+    principal = _require_secretariat()
     _check_csrf()
     _delivery(delivery_id)  # 404 first
     try:  # a refusal is said on the delivery's page, not as an error page
-        row, status = deliveries.resend(web_sender(), delivery_id)
+        row, status = deliveries.resend(web_sender(), delivery_id, principal.who)
     except ResendRefused as exc:
         flash(f"Not resent: {exc}.", "error")
         return redirect(url_for("notify_pages.delivery", delivery_id=delivery_id), 303)
@@ -238,7 +256,7 @@ def template_edit(name, language):
                  "html_source": request.form.get("html_source", "").replace("\r\n", "\n")}
         try:  # the form is shown again with the problems beside its fields
             editions.save(_db(), name, language, edition, typed["text_source"], typed["html_source"],
-                          by=f"secretariat:{principal.subject}")
+                          by=f"secretariat:{principal.who}")
         except templates.TemplateProblem as exc:
             problems, status = exc.problems, 422
         else:
