@@ -68,6 +68,9 @@ SAMPLES: dict[str, dict] = {
         "contact_name": "Ana Souza", "purpose": "browser",
         "url": "https://apply.wego-cities.example/signin/6f1c0d0e", "place": "the applicant portal",
         "site": "portal", "already_registered": False, "code": "", "minutes": 30, "expires_at": "2026-07-14 09:30 UTC",
+        # a staff invitation's (shared.staff): who invited them, as what, where to sign in afterwards
+        "invited": False, "invited_by": "Ada Kim <ada@wego.example>", "role_label": "Secretariat",
+        "signin_page": "https://apply.wego-cities.example/staff/signin",
     },
     "contact_email_changed": {
         "contact_name": "Lin Mei-hua", "organisation": "Kaohsiung City Government",

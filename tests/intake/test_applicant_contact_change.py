@@ -63,7 +63,7 @@ def test_secretariat_moves_the_address_lower_cased_audited_and_published(stack, 
     assert history.status_code == 200, history.get_json()
     [row] = history.get_json()
     assert {k: row[k] for k in ("applicant_id", "old_email", "new_email", "reason", "changed_by")} == {
-        "applicant_id": a["id"], "old_email": OLD, "new_email": NEW, "reason": REASON, "changed_by": "test-secretariat"}
+        "applicant_id": a["id"], "old_email": OLD, "new_email": NEW, "reason": REASON, "changed_by": "operator test-secretariat"}
     changed_at = datetime.fromisoformat(row["changed_at"])
     assert abs((datetime.now(timezone.utc) - changed_at).total_seconds()) < 60
 

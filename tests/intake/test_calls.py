@@ -74,7 +74,7 @@ def test_call_patch_after_opening_is_versioned_and_republished(stack, intake, se
     assert r.get_json()["version"] == 2
     versions = intake.get(f"/api/calls/{call['id']}/versions").get_json()
     assert [(v["version"], v["changed_by"], v["reason"]) for v in versions] == [
-        (2, "test-secretariat", "typhoon closed the city hall")]
+        (2, "operator test-secretariat", "typhoon closed the city hall")]
     assert versions[0]["terms"]["closes_at"] == "2099-08-01T09:00:00+00:00"
     events = _call_events(stack)
     assert [e.get("version") for e in events] == [1, 2]
@@ -123,7 +123,7 @@ def test_exception_granted_is_recorded_with_who_and_why(stack, intake, sec):
     assert r.status_code == 201
     body = r.get_json()
     assert (body["applicant_id"], body["granted_by"], body["reason"], body["revoked_at"]) == (
-        applicant["id"], "test-secretariat", "flood in the city hall", None)
+        applicant["id"], "operator test-secretariat", "flood in the city hall", None)
 
 
 def test_exception_not_extending_the_deadline_is_422(intake, sec):

@@ -75,7 +75,8 @@ def _assert_page_headers(response, referrer=("same-origin", "no-referrer")):
     assert policy.get("default-src") == ["'self'"], where
     assert policy.get("script-src") == ["'self'"], where  # no inline script, no other origin
     assert policy.get("object-src") == ["'none'"] and policy.get("base-uri") == ["'none'"], where
-    assert policy.get("form-action") == ["'self'"], where
+    # forms go to this site, and to review and notify (a staff sign-in ends with a hand-off there)
+    assert policy.get("form-action") == ["'self'", "http://127.0.0.1:8002", "http://127.0.0.1:8003"], where
     assert response.headers.get("X-Frame-Options") == "DENY", where
     assert response.headers.get("Referrer-Policy") in referrer, where
     assert response.headers.get("X-Content-Type-Options") == "nosniff", where

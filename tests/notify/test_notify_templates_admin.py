@@ -76,7 +76,7 @@ def test_an_override_applies_to_its_edition_only_until_deleted(stack, smtp_serve
     text = original["text_source"].replace("Application received:", "Received with thanks (v1):")
     r = put(client, sec, text, original["html_source"].replace("Thank you for applying", "Thank you, v1, for applying"))
     assert r.status_code == 200, r.get_json()
-    assert (r.get_json()["version"], r.get_json()["updated_by"]) == (1, "secretariat:test-secretariat")
+    assert (r.get_json()["version"], r.get_json()["updated_by"]) == (1, "secretariat:operator test-secretariat")
     # a juror invitation has no edition: the latest edition's override (2027, not 2025) is used
     juror = sources(client, sec, "/api/templates/juror_invited/en")
     for edition, word in ((2025, "OLD 2025"), (2027, "NEW 2027")):

@@ -226,7 +226,7 @@ def revoke_token(token_id):
     return redirect(url_for("intake_staff.my_tokens"), 303)
 
 
-# --- single sign-on (optional: PRIZE_OIDC_*) ---
+# --- single sign-on (optional: the PRIZE_OIDC_ISSUER settings) ---
 
 def _oidc_client():
     from shared.oidc import OidcClient
