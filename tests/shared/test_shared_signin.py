@@ -275,11 +275,15 @@ def test_signin_requested_for_a_juror():
 
 
 @pytest.mark.parametrize("data, errors", [
-    ({}, {"_schema": ["exactly one of applicant_id and juror_id is required"]}),
-    ({"applicant_id": JUROR, "juror_id": JUROR}, {"_schema": ["exactly one of applicant_id and juror_id is required"]}),
+    ({}, {"_schema": ["exactly one of applicant_id, juror_id and staff_id is required"]}),
+    ({"applicant_id": JUROR, "juror_id": JUROR},
+     {"_schema": ["exactly one of applicant_id, juror_id and staff_id is required"]}),
+    ({"juror_id": JUROR, "staff_id": JUROR},
+     {"_schema": ["exactly one of applicant_id, juror_id and staff_id is required"]}),
     ({"juror_id": JUROR}, {"audience": ["must be 'juror' for an event with juror_id"]}),
     ({"applicant_id": JUROR, "audience": "juror"}, {"audience": ["must be 'applicant' for an event with applicant_id"]}),
-    ({"juror_id": JUROR, "audience": "secretariat"}, {"audience": ["Must be one of: applicant, juror."]}),
+    ({"staff_id": JUROR, "audience": "applicant"}, {"audience": ["must be 'staff' for an event with staff_id"]}),
+    ({"juror_id": JUROR, "audience": "secretariat"}, {"audience": ["Must be one of: applicant, juror, staff."]}),
 ])
 def test_signin_requested_needs_exactly_one_subject_of_its_audience(data, errors):
     with pytest.raises(ValidationError) as exc_info:
