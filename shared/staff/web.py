@@ -145,7 +145,8 @@ class StaffWeb:
             abort(self.refuse(403, "This form has expired or did not come from this site. Go back, "
                                    "reload the page and send it again."))
         if not can(who.role, need):
-            abort(self.refuse(403, refusal(who.role, need)[0].upper() + refusal(who.role, need)[1:] + "."))
+            message = refusal(who.role, need)
+            abort(self.refuse(403, message[0].upper() + message[1:] + "."))
         g.principal = principal_of(who)
         return g.principal
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.events import make_event
@@ -113,12 +113,6 @@ def change_member(db, staff_id: str, changes: dict, by_subject: str, by: str) ->
         row = _get(s, staff_id)
         _announce(s, row, by)
         return _member_dict(row)
-
-
-def count_admins(db) -> int:
-    with db.session() as s:
-        return s.scalar(select(func.count()).select_from(T.members)
-                        .where(T.members.c.role == "admin", T.members.c.active.is_(True)))
 
 
 # --- signing in ---
