@@ -16,57 +16,11 @@ from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
 from .models import Recipient, staff_tables
-from .ops import templates
+from .ops import contexts, templates
+from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
 
 log = logging.getLogger("prize.notify")
-
-
-def _local_time(moment, zone: str | None, language: str) -> str:
-    """``moment`` in ``zone`` and in UTC, as a sentence shows it ("" when unknown)."""
-    if moment is None:
-        return ""
-    utc = moment.astimezone(timezone.utc)
-    try:
-        local = utc.astimezone(ZoneInfo(zone)) if zone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        local = None
-    if local is None:
-        return utc.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{_day(local, language)} {local:%H:%M} ({zone}; {utc:%Y-%m-%d %H:%M} UTC)"
-
-
-def _day(moment: datetime, language: str) -> str:
-    """A date in a sentence: "10 October 2026", "2026년 10월 10일"."""
-    if language == "ko":
-        return f"{moment.year}년 {moment.month}월 {moment.day}일"
-    return f"{moment.day} {templates.MONTHS['en'][moment.month - 1]} {moment.year}"
-
-
-def ceremony_record(ceremony: dict, url: str) -> dict:
-    """The ceremony of a ceremony.* event as the recipient row keeps it (JSON: ISO times)."""
-    record = {k: ceremony.get(k) or "" for k in ("time_zone", "venue", "address", "details")}
-    for key in ("starts_at", "rsvp_by"):
-        record[key] = ceremony[key].astimezone(timezone.utc).isoformat()
-    return {**record, "url": url}
-
-
-def ceremony_context(record: dict, language: str) -> dict:
-    """What the templates show of the ceremony: its local time in the venue's time zone (and in
-    UTC, for guests travelling from elsewhere), the venue, the answer link and date."""
-    def moment(iso: str) -> tuple[datetime, datetime]:
-        utc = datetime.fromisoformat(iso).astimezone(timezone.utc)
-        try:
-            return utc, utc.astimezone(ZoneInfo(record["time_zone"]))
-        except (ZoneInfoNotFoundError, ValueError):
-            return utc, utc
-
-    starts_utc, starts = moment(record["starts_at"])
-    rsvp_utc, rsvp = moment(record["rsvp_by"])
-    return {"date": _day(starts, language), "time": starts.strftime("%H:%M"), "time_zone": record["time_zone"],
-            "utc": starts_utc.strftime("%Y-%m-%d %H:%M UTC"), "venue": record["venue"],
-            "address": record.get("address") or "", "details": record.get("details") or "",
-            "rsvp_by": _day(rsvp, language), "rsvp_by_utc": rsvp_utc.strftime("%Y-%m-%d %H:%M UTC"), "url": record["url"]}
 
 
 def _send_after_commit(uow: UnitOfWork, sender: Sender, delivery) -> None:
@@ -119,12 +73,7 @@ def _recipient(uow: UnitOfWork, application_id, reference: str | None = None) ->
 
 def _mail(uow: UnitOfWork, sender: Sender, event: Event, recipient: Recipient, template: str, **extra) -> None:
     language = templates.language_for(template, recipient.language)
-    context = {
-        "contact_name": recipient.contact_name, "organisation": recipient.organisation,
-        "reference": recipient.reference, "title": recipient.title, "year": recipient.year,
-        "category_title": templates.CATEGORY_TITLES[language].get(recipient.category, recipient.category),
-        **extra,
-    }
+    context = contexts.application_context(recipient, language, extra)
     _send_after_commit(uow, sender, queue_email(uow.session, event, template, recipient.contact_email, language, context))
 
 

@@ -1,4 +1,8 @@
-"""notify's HTML pages: the secretariat's outbox and email templates (pages/secretariat.py)."""
-from .secretariat import blueprints, staff_refusal
+"""notify's HTML pages: the secretariat's outbox and email templates (pages/secretariat.py), and
+the preview of an email another service's page is about to cause (pages/previews.py)."""
+from .previews import preview_pages
+from .secretariat import blueprints as secretariat_blueprints, staff_refusal
+
+blueprints = [*secretariat_blueprints, preview_pages]
 
 __all__ = ["blueprints", "staff_refusal"]
