@@ -18,6 +18,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "application.eliminated",
         "award.decided",
         "results.released",
+        "message.requested",
     ),
     "review": (
         "call.opened",
@@ -26,6 +27,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "staff.changed",
         "staff.token_changed",
         "staff.signed_out",
+        "message.requested",
     ),
     "notify": (
         "application.submitted",
@@ -47,6 +49,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "staff.changed",
         "staff.token_changed",
         "staff.signed_out",
+        "message.addressed",
     ),
 }
 

@@ -6,11 +6,12 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from shared import group_messages
 from shared.events import Event
 from shared.inbox import UnitOfWork
 
-from .models import Application, StatusUpdate
-from .ops import ceremony
+from .models import Application, StatusUpdate, outbox
+from .ops import audiences, ceremony
 from .rules import RELEASED_PREFIX
 
 # Who may now be due a ceremony invitation, given the session and an application id.
@@ -68,6 +69,14 @@ def _invite_due(uow: UnitOfWork, event: Event, invite: Inviter) -> None:
     invite(uow.session, str(event.data["application_id"]))
 
 
+def message_requested(uow: UnitOfWork, event: Event) -> None:
+    """A group email of the secretariat's: name the members of an audience intake knows."""
+    if not group_messages.owns("intake", event.data["audience"]):
+        return  # review's to answer
+    found, refused = audiences.members(uow.session, event.data["year"], event.data["audience"])
+    group_messages.answer(uow.session, outbox, "intake", event.data, found, refused)
+
+
 # Wired in app.py (shared.inbox.bind): the decision handlers take ``invite``.
 HANDLERS = {
     "application.screened": application_screened,
@@ -75,4 +84,5 @@ HANDLERS = {
     "application.eliminated": application_eliminated,
     "award.decided": award_decided,
     "results.released": results_released,
+    "message.requested": message_requested,
 }

@@ -16,7 +16,7 @@ from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
 from .models import Recipient, staff_tables
-from .ops import contexts, templates
+from .ops import contexts, messages, templates
 from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
 
@@ -316,7 +316,13 @@ def draft_reminder(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
 
 
 # Wired in app.py (shared.inbox.bind): every handler that sends takes the ``sender``.
+def message_addressed(uow: UnitOfWork, event: Event) -> None:
+    """Members of a group email's audience, from the service that knows them (ops/messages.py)."""
+    messages.members_arrived(uow.session, event.data)
+
+
 HANDLERS = {
+    "message.addressed": message_addressed,
     "application.submitted": application_submitted,
     "signin.requested": signin_requested,
     "juror.invited": juror_invited,

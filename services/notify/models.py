@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
@@ -121,3 +121,43 @@ class TemplateOverride(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class GroupMessage(Base):
+    """An email the secretariat writes to a group of one edition (shared/events/notify.py's
+    MESSAGE_AUDIENCES), in the languages it has wording for (``texts``: language -> subject and
+    body). Drafted here; its members are asked of the service that knows them (message.requested)
+    and kept as they arrive (message.addressed); sent once, as one delivery per address.
+
+    status: draft -> addressing -> addressed (or refused) -> sent. ``revision`` grows with every
+    change of the wording or the members, and a send names the revision its confirmation showed.
+    """
+    __tablename__ = "group_messages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(30))
+    texts: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    parts: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    parts_received: Mapped[list] = mapped_column(JSON, default=list)
+    refused: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class GroupMessageRecipient(Base):
+    """One member of a group email's audience: one address once."""
+    __tablename__ = "group_message_recipients"
+    message_id: Mapped[str] = mapped_column(ForeignKey("group_messages.id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(300), default="")
+    reference: Mapped[str] = mapped_column(String(40), default="")
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    application_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

@@ -5,13 +5,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from shared import group_messages
 from shared.events import Event
 from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
-from .ops import history
+from .ops import audiences, history
 from .ops.jurors import record_conflicts
-from .models import Application, Assignment, Call, Juror, Round, staff_tables
+from .models import Application, Assignment, Call, Juror, Round, outbox, staff_tables
 
 
 def call_opened(uow: UnitOfWork, event: Event) -> None:
@@ -79,9 +80,18 @@ def application_withdrawn(uow: UnitOfWork, event: Event) -> None:
                    data={"reason": event.data.get("reason", ""), "assignments_removed": len(removed)})
 
 
+def message_requested(uow: UnitOfWork, event: Event) -> None:
+    """A group email of the secretariat's: name the members of an audience review knows."""
+    if not group_messages.owns("review", event.data["audience"]):
+        return  # intake's to answer
+    found, refused = audiences.members(uow.session, event.data["year"], event.data["audience"])
+    group_messages.answer(uow.session, outbox, "review", event.data, found, refused)
+
+
 HANDLERS = {
     "call.opened": call_opened,
     "application.submitted": application_submitted,
     "application.withdrawn": application_withdrawn,
+    "message.requested": message_requested,
     **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
 }

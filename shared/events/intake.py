@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .common import APPLICANT_TYPES, CATEGORIES, LANGUAGES, ApplicantSnapshot
+from .notify import MESSAGE_AUDIENCES, MESSAGE_PART_SIZE
 from .registry import contract
 from ..staff.roles import STAFF_ROLES
 
@@ -316,3 +317,26 @@ class StaffSignedOutV1(Schema):
     (``family``). ``staff_id`` is the member's id, or ``operator:<name>``."""
     staff_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     family = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class MessageRecipient(Schema):
+    email = fields.Email(required=True)
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    organisation = fields.String(load_default="", validate=validate.Length(max=300))
+    reference = fields.String(load_default="", validate=validate.Length(max=40))
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    # an application's contact: notify uses the address it holds now (it follows applicant.updated)
+    application_id = fields.UUID(load_default=None, allow_none=True)
+
+
+@contract("message.addressed", 1, also_by=("review",))  # review: the groups its decisions make
+class MessageAddressedV1(Schema):
+    """The members of a group email's audience, in parts of at most MESSAGE_PART_SIZE; or why there
+    are none to give (``refused``: e.g. finalists before their round is released)."""
+    message_id = fields.UUID(required=True)
+    audience = fields.String(required=True, validate=validate.OneOf(MESSAGE_AUDIENCES))
+    part = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    parts = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
+    recipients = fields.List(fields.Nested(MessageRecipient), required=True,
+                             validate=validate.Length(max=MESSAGE_PART_SIZE))
+    refused = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))

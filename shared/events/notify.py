@@ -22,3 +22,28 @@ class EmailFailedV1(_Delivery):
     error = fields.String(required=True, validate=validate.Length(max=2000))
     permanent = fields.Boolean(required=True)
     failed_at = fields.AwareDateTime(required=True)
+
+
+# Group emails: the secretariat writes to a group of one edition. The group's members are found
+# where their data lives (MESSAGE_AUDIENCES: audience -> the service that knows it), and notify
+# sends to the list it is given, once per address.
+MESSAGE_AUDIENCES = {
+    "drafts": "intake",             # applicants with a draft of the edition not yet submitted
+    "submitted": "intake",          # every application submitted to the edition (not withdrawn)
+    "guests_unanswered": "intake",  # applications invited to the ceremony without an answer yet
+    "eligible": "review",           # applications screened eligible (finalists and those not advanced too)
+    "finalists": "review",          # the finalists, once the finalist round is released
+    "winners": "review",            # winners and special mentions, once the award round is released
+    "jurors_pending": "review",     # active jurors with reviews outstanding in an open round
+}
+MESSAGE_PART_SIZE = 200  # recipients per message.addressed event (an SQS message stays under 256 KB)
+
+
+@contract("message.requested", 1)
+class MessageRequestedV1(Schema):
+    """The secretariat asked who belongs to a group; the service that knows it answers with
+    message.addressed."""
+    message_id = fields.UUID(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    audience = fields.String(required=True, validate=validate.OneOf(MESSAGE_AUDIENCES))
+    requested_by = fields.String(required=True, validate=validate.Length(min=1, max=300))
