@@ -18,6 +18,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "application.eliminated",
         "award.decided",
         "results.released",
+        "email.failed",
     ),
     "review": (
         "call.opened",

@@ -10,7 +10,7 @@ from shared.events import Event
 from shared.inbox import UnitOfWork
 
 from .models import Application, StatusUpdate
-from .ops import ceremony
+from .ops import ceremony, dashboard
 from .rules import RELEASED_PREFIX
 
 # Who may now be due a ceremony invitation, given the session and an application id.
@@ -68,6 +68,11 @@ def _invite_due(uow: UnitOfWork, event: Event, invite: Inviter) -> None:
     invite(uow.session, str(event.data["application_id"]))
 
 
+def email_failed(uow: UnitOfWork, event: Event) -> None:
+    """notify gave up on an email: kept for the secretariat's dashboard."""
+    dashboard.record_failure(uow.session, event.data, str(event.id))
+
+
 # Wired in app.py (shared.inbox.bind): the decision handlers take ``invite``.
 HANDLERS = {
     "application.screened": application_screened,
@@ -75,4 +80,5 @@ HANDLERS = {
     "application.eliminated": application_eliminated,
     "award.decided": award_decided,
     "results.released": results_released,
+    "email.failed": email_failed,
 }
