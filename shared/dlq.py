@@ -159,3 +159,17 @@ def replay(url: str, service: str, namespace: str = "", limit: int | None = None
     finally:
         publisher.close()
     return Replay(found=found, sent_back=moved, again=again, left=left)
+
+
+def waiting(url: str, services, namespace: str = "") -> dict[str, int]:
+    """How many dead letters wait in each service's dead-letter queue (a passive look: nothing
+    is taken). For a dashboard's count; ``prize dlq`` shows and replays them."""
+    counts = {}
+    with connect(url) as conn:
+        conn.ensure_connection(max_retries=1)  # a dashboard says "unknown" rather than waiting
+        channel = conn.channel()
+        topology.declare(channel, namespace)
+        for service in services:
+            counts[service] = _depth(channel, topology.dead_letter_queue_name(service, namespace))
+        channel.close()
+    return counts

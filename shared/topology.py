@@ -19,6 +19,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "award.decided",
         "results.released",
         "message.requested",
+        "email.failed",
     ),
     "review": (
         "call.opened",

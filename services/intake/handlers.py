@@ -11,7 +11,7 @@ from shared.events import Event
 from shared.inbox import UnitOfWork
 
 from .models import Application, StatusUpdate, outbox
-from .ops import audiences, ceremony
+from .ops import audiences, ceremony, dashboard
 from .rules import RELEASED_PREFIX
 
 # Who may now be due a ceremony invitation, given the session and an application id.
@@ -77,6 +77,11 @@ def message_requested(uow: UnitOfWork, event: Event) -> None:
     group_messages.answer(uow.session, outbox, "intake", event.data, found, refused)
 
 
+def email_failed(uow: UnitOfWork, event: Event) -> None:
+    """notify gave up on an email: kept for the secretariat's dashboard."""
+    dashboard.record_failure(uow.session, event.data, str(event.id))
+
+
 # Wired in app.py (shared.inbox.bind): the decision handlers take ``invite``.
 HANDLERS = {
     "application.screened": application_screened,
@@ -85,4 +90,5 @@ HANDLERS = {
     "award.decided": award_decided,
     "results.released": results_released,
     "message.requested": message_requested,
+    "email.failed": email_failed,
 }

@@ -253,3 +253,14 @@ class RsvpReminderSent(Base):
     offset_key: Mapped[str] = mapped_column(String(20))  # "1d" | "overdue"
     rsvp_by: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmailFailure(Base):
+    """An email notify gave up on (email.failed), kept for the secretariat's dashboard: what
+    failed for good recently, with a link to notify's outbox for the rest."""
+    __tablename__ = "email_failures"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    template: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(320))
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
