@@ -61,6 +61,8 @@ _CALL_RULES = [
     (DATES, "Must be greater than or equal to 1999", "a date-time has no bounds in OpenAPI 3.0 (x-minimum says it)"),
     ("json.(categories|documents)", "unique|only once", "uniqueItems compares whole items, not their keys"),
 ]
+_GROUP_WORDING = ("(subject|body)_[a-z]+", "no blank called|only blanks like|or neither|one line",
+                  "a wording's blanks are the ones named; a language's subject and text go together")
 _SECOND_ADDRESS = ("json.secondary_email", "must differ from the contact email", "one field against another")
 STATED_RULES = {
     "POST /api/signin/token": [("", "sign-in code is not valid", "which codes exist is stored data")],
@@ -86,6 +88,8 @@ STATED_RULES = {
         ("json.(scores|comments).*", "", "the criteria are the call's terms (stored data); keys have no schema in 3.0")],
     "POST /api/jury/assignments/{assignment_id}/submit": [
         ("json.(scores|comments).*", "", "every criterion scored and commented: stored data")],
+    "POST /api/messages": [_GROUP_WORDING],
+    "PATCH /api/messages/{message_id}": [_GROUP_WORDING],
     "PUT /api/templates/{name}/{language}/editions/{edition}": [
         ("json.(text|html)_source", "", "a Jinja template that renders the email: more than a schema")],
 }

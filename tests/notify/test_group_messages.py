@@ -180,3 +180,32 @@ def test_observers_read_group_emails_but_cannot_write_or_send(notify):
     client = notify.clients["notify"]
     assert client.get("/secretariat/messages").status_code in (302, 303)  # anonymous: to the sign-in
     assert client.post("/secretariat/messages/new", data={}).status_code in (302, 303, 403)
+
+
+def test_the_api_takes_the_same_steps_as_the_pages(notify):
+    client, headers = notify.clients["notify"], {"Authorization": f"Bearer {notify.secretariat_token()}"}
+    db = notify.apps["notify"].extensions["prize"]["db"]
+    body = {"year": 2027, "audience": "jurors_pending",
+            "texts": {"en": {"subject": "Three days left", "body": "Dear {{ name }}, two reviews wait for you."}}}
+    assert client.post("/api/messages", json=body).status_code == 401
+    bad = client.post("/api/messages", headers=headers, json={**body, "texts": {"en": {"subject": "", "body": "x"}}})
+    assert bad.status_code == 422 and "subject" in bad.get_json()["errors"]["json"]["texts"]["en"]
+    r = client.post("/api/messages", headers=headers, json=body)
+    assert r.status_code == 201 and r.get_json()["status"] == "draft"
+    message_id = r.get_json()["id"]
+    assert client.post(f"/api/messages/{message_id}/members", headers=headers).get_json()["status"] == "addressing"
+    with db.session() as s, s.begin():  # review's answer, as its handler writes it
+        messages.members_arrived(s, {"message_id": message_id, "part": 1, "parts": 1, "refused": None, "recipients": [
+            {"email": "Juror@Jury.example", "language": "en", "name": "Ana Souza"}]})
+    look = client.get(f"/api/messages/{message_id}", headers=headers).get_json()
+    assert look["members"] == 1 and look["samples"]["en"]["subject"] == "Three days left"
+    assert "Dear Ana Souza" in look["samples"]["en"]["text"]
+    assert client.post(f"/api/messages/{message_id}/send", headers=headers,
+                       json={"fingerprint": "0" * 32}).status_code == 409
+    sent = client.post(f"/api/messages/{message_id}/send", headers=headers, json={"fingerprint": look["fingerprint"]})
+    assert sent.status_code == 200 and sent.get_json()["queued"] == 1
+    again = client.post(f"/api/messages/{message_id}/send", headers=headers, json={"fingerprint": look["fingerprint"]})
+    assert again.get_json()["queued"] == 0
+    with db.session() as s:
+        (row,) = s.scalars(select(Delivery).where(Delivery.event_id == message_id)).all()
+        assert row.recipient == "juror@jury.example" and row.status == "pending" and row.template == "group_message"
