@@ -151,7 +151,7 @@ def undo(session: Session, decision_id, actor: str, now: datetime, application_i
         return {"application": app, "decision": row, "already": True}
     if row.status != "held" or now >= row.send_after:
         raise Refused(409, "the undo window has passed and the email has gone (or is going now): correct the "
-                           "decision with a new one, which is mailed too", status=row.status)
+                           "decision with a new one, which is mailed too", decision_status=row.status)
     claimed = session.execute(update(ScreeningDecision).where(ScreeningDecision.id == row.id,
                                                               ScreeningDecision.status == "held")
                               .values(status="undone", undone_by=actor, undone_at=now)).rowcount
