@@ -38,9 +38,9 @@ def _stack(request, tmp_path, kind="embedded", window=WINDOW) -> Stack:
     return Stack(load_settings(env), services=("review",))
 
 
-@pytest.fixture
+@pytest.fixture(params=["embedded", "real"])
 def review(request, tmp_path):
-    stack = _stack(request, tmp_path)
+    stack = _stack(request, tmp_path, kind=request.param)
     yield Review(stack.apps["review"])
     stack.stop()
 
@@ -73,7 +73,7 @@ def staff(review: Review, role: str = "secretariat", name: str | None = None):
     now = datetime.now(timezone.utc)
     with review.db.session() as s, s.begin():
         store.apply_member(s, tables, member, now)
-        secret = store.open_session(s, tables, member["staff_id"], "family-" + member["staff_id"], now)
+        secret = store.open_session(s, tables, member["staff_id"], str(uuid.uuid4()), now)
         csrf = s.execute(tables.sessions.select().where(tables.sessions.c.id_hash == store.hash_secret(secret))
                          ).one().csrf_token
     client = review.app.test_client()
