@@ -75,7 +75,7 @@ def _application(application_id: str, status: int = 200, *, typed: dict | None =
     if typed is None:
         typed = {"eligible": "", "reason": ""}
     return _page("review/screening.html", status, **_frame(
-        who={"name": principal.who}, app=view, typed=typed, errors=errors or {}, window=_window(),
+        who={"name": principal.who}, app=view, typed=typed, errors=errors or {}, window=_window(), when=_when(_window()),
         language=LANGUAGES.get(view["language"], view["language"])))
 
 
