@@ -266,6 +266,17 @@ def test_a_new_decision_while_one_is_held_replaces_it_and_only_the_last_is_maile
     assert [e["eligible"] for e in screened_events(review)] == [True]
 
 
+def test_an_application_withdrawn_while_its_email_is_held_gets_no_screening_email(review, scene):
+    client, csrf = staff(review)
+    assert decide(client, csrf, scene["app"]).status_code == 303
+    review.deliver(make_event("application.withdrawn", {
+        "application_id": scene["app"], "reference": f"SSCP-2026-{scene['app'][:6].upper()}", "reason": "",
+        "withdrawn_at": datetime.now(timezone.utc).isoformat()}, producer="intake"))
+    assert stage_of(review, scene["app"]) == "withdrawn"
+    assert publish(review, WINDOW + 1) == 0 and screened_events(review) == []
+    assert [d.status for d in decisions(review, scene["app"])] == ["dropped"]
+
+
 # --- the list ---------------------------------------------------------------------------------
 
 def test_the_list_filters_by_state_and_searches_reference_and_title(review, scene):
@@ -315,8 +326,6 @@ def test_observers_and_the_jury_chair_read_but_cannot_decide(review, scene):
                      f"/secretariat/applications/{scene['other']}/screening/{held.id}/undo"):
             r = client.post(path, data={"csrf_token": csrf, "eligible": "no", "reason": REASON, "fingerprint": "x"})
             assert r.status_code == 403 and "can read but not" in r.get_data(as_text=True), (role, path)
-        token = issue_token(review.secret, "secretariat", "x")  # an operator's token is the secretariat
-        assert token
     assert stage_of(review, scene["app"]) == "submitted"
     assert [d.status for d in decisions(review, scene["other"])] == ["held"]
 
