@@ -277,6 +277,18 @@ def test_an_application_withdrawn_while_its_email_is_held_gets_no_screening_emai
     assert [d.status for d in decisions(review, scene["app"])] == ["dropped"]
 
 
+def test_going_back_to_what_the_applicant_was_told_while_a_change_is_held_undoes_the_change(review, scene):
+    client, csrf = staff(review)
+    assert decide(client, csrf, scene["app"], eligible="yes", reason="").status_code == 303
+    assert publish(review, WINDOW + 1) == 1  # told: eligible
+    assert decide(client, csrf, scene["app"]).status_code == 303  # not eligible, held
+    r = decide(client, csrf, scene["app"], eligible="yes", reason="")  # eligible again before it went
+    assert "The decision waiting to be sent is undone" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert [d.status for d in decisions(review, scene["app"])] == ["published", "undone"]
+    assert stage_of(review, scene["app"]) == "eligible"
+    assert publish(review, 3 * WINDOW) == 0 and [e["eligible"] for e in screened_events(review)] == [True]
+
+
 # --- the list ---------------------------------------------------------------------------------
 
 def test_the_list_filters_by_state_and_searches_reference_and_title(review, scene):

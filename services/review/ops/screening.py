@@ -89,7 +89,8 @@ def held_decision(session: Session, application_id: str) -> ScreeningDecision | 
 def decide(session: Session, application_id, eligible: bool, reason: str, actor: str, now: datetime, *,
            hold: float = 0, fingerprint_seen: str | None = None) -> dict:
     """Record a screening decision; ``{"application", "decision" (None: nothing changed),
-    "replayed" (this confirmation had been recorded already)}``."""
+    "replayed" (this confirmation had been recorded already), "undone" (a held decision this one
+    took back: the application is as the applicant was last told)}``."""
     app = _get(session, Application, application_id, "application", lock=True)
     reason = check(app, eligible, reason)
     if fingerprint_seen is not None and fingerprint_seen != fingerprint(session, app, eligible, reason):
@@ -116,7 +117,7 @@ def decide(session: Session, application_id, eligible: bool, reason: str, actor:
             _restore(app, held)
             history.append(session, actor, "application.screening_undone", application_id=app.id, at=now,
                            data={"decision_id": held.id, "restored": held.previous_stage, "by_new_decision": True})
-            return {"application": app, "decision": None, "replayed": False}
+            return {"application": app, "decision": None, "replayed": False, "undone": held}
     else:
         previous = (app.stage, app.screening_reason or "", app.screened_by, app.screened_at)
     row = ScreeningDecision(id=str(uuid.uuid4()), application_id=app.id, eligible=eligible, reason=reason,

@@ -164,7 +164,9 @@ def confirm(application_id):
             return _application(application_id, exc.status, typed=typed, errors=exc.errors)
         app, decision = done["application"], done["decision"]
         label = STAGE_NAMES.get(app.stage, app.stage).lower()
-        if decision is None:
+        if decision is None and done.get("undone") is not None:
+            message = f"The decision waiting to be sent is undone: {app.reference} is {label} again; nothing is sent."
+        elif decision is None:
             message = f"{app.reference} is {label}: nothing changed, nothing is sent."
         elif done["replayed"]:
             message = f"Already recorded: {app.reference} is {label}."
