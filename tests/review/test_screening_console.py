@@ -255,6 +255,28 @@ def test_a_double_click_on_confirm_makes_one_decision(review, scene):
     assert publish(review, WINDOW + 1) == 1 and len(screened_events(review)) == 1
 
 
+def test_two_confirmations_at_the_same_moment_make_one_decision(review, scene):
+    """A double click that reaches two web threads at once: the application's row lock orders them
+    and the second finds the decision the first made from the same preview."""
+    client, csrf = staff(review)
+    form = confirm_form(preview(client, csrf, scene["app"]).get_data(as_text=True))
+    cookie = client.get_cookie("prize_staff_review").value
+    barrier, answers = threading.Barrier(2), []
+
+    def click():
+        other = review.app.test_client()
+        other.set_cookie("prize_staff_review", cookie)
+        barrier.wait()
+        answers.append(other.post(f"/secretariat/applications/{scene['app']}/screen/confirm", data=form).status_code)
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert answers == [303, 303]
+    assert len(decisions(review, scene["app"])) == 1
+
+
 def test_a_new_decision_while_one_is_held_replaces_it_and_only_the_last_is_mailed(review, scene):
     client, csrf = staff(review)
     assert decide(client, csrf, scene["app"]).status_code == 303
