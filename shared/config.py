@@ -116,6 +116,8 @@ class Settings:
     signin_limit_per_address: int = 5
     signin_limit_per_client: int = 20
     mail_retry_hours: int = 96
+    # how long a screening decision waits, undoable, before its email goes (0: at once)
+    screening_undo_seconds: int = 300
     # SNS topics whose SES notifications notify accepts; none: every SNS message is refused
     ses_topic_arns: tuple[str, ...] = ()
     oidc: OidcSettings | None = None  # staff may also sign in through this provider
@@ -253,6 +255,8 @@ def load_settings(env=None) -> Settings:
                                        "must be a whole number of at least 1"),
         mail_retry_hours=_whole(env, "PRIZE_MAIL_RETRY_HOURS", Settings.mail_retry_hours, 1, 720,
                                 "must be a whole number of hours from 1 to 720"),
+        screening_undo_seconds=_whole(env, "PRIZE_SCREENING_UNDO_SECONDS", Settings.screening_undo_seconds, 0,
+                                      86400, "must be a whole number of seconds from 0 to 86400"),
         web_workers=_whole(env, "PRIZE_WEB_WORKERS", 2, 1, 64, "must be a whole number from 1 to 64"),
         web_threads=_whole(env, "PRIZE_WEB_THREADS", 4, 1, 64, "must be a whole number from 1 to 64"),
         public_url=_public_url(env, "PRIZE_PUBLIC_URL", Settings.public_url, "applicants reach intake"),

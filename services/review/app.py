@@ -39,4 +39,7 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     # reminders to jurors with reviews pending before a round's due date (safe with two workers)
     remind = PeriodicJob("review-reminders", jobs.CHECK_EVERY_SECONDS,
                          lambda: jobs.send_reminders(db, settings.review_public_url))
-    return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS), jobs=[remind])
+    # screening emails held for the undo window, published once it has passed (safe with two workers)
+    screenings = PeriodicJob("review-screening-emails", jobs.SCREENING_EVERY_SECONDS,
+                             lambda: jobs.publish_screenings(db))
+    return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS), jobs=[remind, screenings])

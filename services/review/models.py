@@ -189,3 +189,31 @@ class ReminderSent(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the due date it reminded of
     pending: Mapped[int] = mapped_column(Integer)  # how many reviews were pending
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+
+class ScreeningDecision(Base):
+    """One screening decision as the secretariat confirmed it. Its application.screened event (the
+    applicant's email) is held until ``send_after`` so that it can be undone; review's worker then
+    writes the event to the outbox and sets ``published_at`` in one transaction (ops/screening.py).
+    ``previous_*`` is what undoing it restores; ``fingerprint`` is the preview it was confirmed
+    from (unique: a second click on the same Confirm finds this row instead of deciding again)."""
+    __tablename__ = "screening_decisions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # held | published | undone | superseded (replaced while held) | dropped (withdrawn while held)
+    status: Mapped[str] = mapped_column(String(20), default="held", index=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    previous_stage: Mapped[str] = mapped_column(String(20))
+    previous_reason: Mapped[str] = mapped_column(Text, default="")
+    previous_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    previous_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -410,7 +410,8 @@ class Edition:
         for (lang, outcome), app in self.apps.items():
             eligible = outcome != "ineligible"
             r = review.post(f"/api/applications/{app['id']}/screening", headers=sec,
-                            json={"eligible": eligible, "reason": "" if eligible else INELIGIBLE})
+                            json={"eligible": eligible, "reason": "" if eligible else INELIGIBLE,
+                                  "send_now": True})  # not held for the undo window
             assert r.status_code == 200, r.get_json()
         self.jurors: dict[str, dict] = {}
         for lang in ("en", "ko"):  # they get the assignment digests (review_assigned)

@@ -167,8 +167,10 @@ def edition(review: Review) -> dict:
 
 
 def screen_all(review: Review, apps: dict) -> None:
+    """Screen every application, its event at once (``send_now``: these tests are about the rounds;
+    the undo window is tests/review/test_screening_console.py's)."""
     for key, app_id in apps.items():
-        body = {"eligible": key != "X", "reason": "" if key != "X" else "not a project: a brochure"}
+        body = {"eligible": key != "X", "reason": "" if key != "X" else "not a project: a brochure", "send_now": True}
         r = review.client.post(f"/api/applications/{app_id}/screening", headers=review.sec, json=body)
         assert r.status_code == 200, r.get_json()
 
@@ -438,8 +440,9 @@ def test_screening_rules(review):
     url = lambda key: f"/api/applications/{apps[key]}/screening"  # noqa: E731
     r = review.client.post(url("X"), headers=review.sec, json={"eligible": False})
     assert r.status_code == 422 and "reason" in r.get_json()["errors"]["json"]
-    assert review.client.post(url("A1"), headers=review.sec, json={"eligible": True}).status_code == 200
-    assert review.client.post(url("A1"), headers=review.sec, json={"eligible": True}).status_code == 200
+    now = {"eligible": True, "send_now": True}  # published at once, not after the undo window
+    assert review.client.post(url("A1"), headers=review.sec, json=now).status_code == 200
+    assert review.client.post(url("A1"), headers=review.sec, json=now).status_code == 200
     assert len(review.events("application.screened")) == 1  # the same answer again: no second event
     r = review.client.post(url("A1"), headers=review.sec, json={"eligible": False, "reason": "out of scope"})
     assert r.status_code == 200 and r.get_json()["stage"] == "ineligible"  # corrected before the round

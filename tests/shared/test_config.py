@@ -122,6 +122,12 @@ def test_load_settings_mail_retry_is_four_days_unless_set(tmp_path):
     assert load_settings(_env(tmp_path, PRIZE_MAIL_RETRY_HOURS="120")).mail_retry_hours == 120
 
 
+def test_load_settings_screening_undo_window_is_five_minutes_unless_set(tmp_path):
+    assert load_settings(_env(tmp_path)).screening_undo_seconds == 300
+    assert load_settings(_env(tmp_path, PRIZE_SCREENING_UNDO_SECONDS="0")).screening_undo_seconds == 0  # at once
+    assert load_settings(_env(tmp_path, PRIZE_SCREENING_UNDO_SECONDS="900")).screening_undo_seconds == 900
+
+
 def test_load_settings_sqs_broker_is_accepted(tmp_path):
     assert load_settings(_env(tmp_path, PRIZE_BROKER_URL="sqs://")).broker_url == "sqs://"
 
@@ -149,6 +155,9 @@ BAD_VALUES = [
     ("PRIZE_MAIL_RETRY_HOURS", "0"),
     ("PRIZE_MAIL_RETRY_HOURS", "4d"),
     ("PRIZE_MAIL_RETRY_HOURS", "721"),
+    ("PRIZE_SCREENING_UNDO_SECONDS", "-1"),
+    ("PRIZE_SCREENING_UNDO_SECONDS", "5m"),
+    ("PRIZE_SCREENING_UNDO_SECONDS", "86401"),
 ]
 
 

@@ -84,10 +84,36 @@ class ScreeningIn(Schema):
     eligible = fields.Boolean(required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
                            metadata={"description": "required when ineligible"})
+    send_now = fields.Boolean(load_default=False, metadata={
+        "description": "publish the decision (and its email) at once instead of after the undo window "
+                       "(PRIZE_SCREENING_UNDO_SECONDS)"})
 
     # screen() refuses an ineligible application without a reason (blank counts as none)
     OPENAPI_RULES = {"anyOf": [{"properties": {"eligible": {"enum": [True]}}},
                                {"required": ["reason"], "properties": {"reason": {"pattern": NOT_BLANK_PATTERN}}}]}
+
+
+class ScreeningDecisionOut(Schema):
+    id = fields.String()
+    application_id = fields.String()
+    eligible = fields.Boolean()
+    reason = fields.String()
+    status = fields.String(metadata={"description": "held (its email waits for the undo window), published, "
+                                                    "undone, superseded (replaced while held) or dropped "
+                                                    "(withdrawn while held)"})
+    decided_by = fields.String()
+    decided_at = fields.AwareDateTime()
+    send_after = fields.AwareDateTime(metadata={"description": "when its event and email go"})
+    published_at = fields.AwareDateTime(allow_none=True)
+    undone_by = fields.String(allow_none=True)
+    undone_at = fields.AwareDateTime(allow_none=True)
+    previous_stage = fields.String(metadata={"description": "what undoing it restores"})
+
+
+class ScreeningHistoryOut(Schema):
+    application_id = fields.String()
+    stage = fields.String()
+    decisions = fields.List(fields.Nested(ScreeningDecisionOut), metadata={"description": "oldest first"})
 
 
 class ReviewedApplicationOut(ApplicationOut):
@@ -98,6 +124,11 @@ class ReviewedApplicationOut(ApplicationOut):
     award = fields.String()
     decided_by = fields.String(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
+
+
+class ScreenedApplicationOut(ReviewedApplicationOut):
+    screening = fields.Nested(ScreeningDecisionOut, allow_none=True, metadata={
+        "description": "the decision this request recorded (null: the same answer again, nothing changed)"})
 
 
 class RoundCreate(Schema):

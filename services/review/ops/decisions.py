@@ -7,38 +7,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Application, Call, Round
-from . import history
-from .common import OUTCOMES, ROUND_KINDS, ROUND_MEMBERS, SCREENED, Refused, _emit, _get
+from . import history, screening
+from .common import OUTCOMES, ROUND_KINDS, ROUND_MEMBERS, Refused, _emit, _get
 from .rounds import _open_round
 from .standings import standings
 
 # -- screening --------------------------------------------------------------------------------
 
 def screen(session: Session, application_id, eligible: bool, reason: str, actor: str,
-           now: datetime) -> Application:
-    app = _get(session, Application, application_id, "application", lock=True)
-    reason = (reason or "").strip()
-    if app.stage == "withdrawn":
-        raise Refused(409, f"application {app.reference} was withdrawn: it left every round")
-    if not eligible and not reason:
-        raise Refused(422, "an ineligible application needs a reason",
-                      errors={"reason": ["required when the application is ineligible"]})
-    stage = "eligible" if eligible else "ineligible"
-    if app.stage == stage:
-        return app  # the same answer again: nothing changes, nothing is sent
-    if app.stage not in ("submitted", *SCREENED):
-        raise Refused(409, f"application {app.reference} is already {app.stage}: screening is over for it")
-    if app.stage in SCREENED:
-        later = session.scalar(select(Round.id).where(Round.call_id == app.call_id, Round.kind == "finalist"))
-        if later is not None:
-            raise Refused(409, f"the finalist round of this call has started: {app.reference} stays {app.stage}")
-    previous = app.stage
-    app.stage, app.screening_reason, app.screened_by, app.screened_at = stage, reason, actor, now
-    history.append(session, actor, "application.screened", application_id=app.id, at=now,
-                   data={"eligible": eligible, "reason": reason, "previous": previous})
-    _emit(session, "application.screened", {"application_id": app.id, "reference": app.reference,
-                                             "eligible": eligible, "reason": reason, "screened_at": now}, app.id)
-    return app
+           now: datetime, *, hold: float = 0) -> Application:
+    """Mark an application eligible or not (ops/screening.py: with ``hold`` seconds to undo it
+    before its email goes; 0 publishes at once)."""
+    return screening.decide(session, application_id, eligible, reason, actor, now, hold=hold)["application"]
 
 
 # -- closing, awards, release ----------------------------------------------------------------

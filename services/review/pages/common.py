@@ -92,10 +92,11 @@ def _require(role: str) -> Principal:
     return principal
 
 
-def _page(template: str, status: int = 200, **context):
+def _page(template: str, status: int = 200, *, frames_notify: bool = False, **context):
+    """A page in review's frame; ``frames_notify``: it embeds notify's email preview."""
     response = current_app.make_response((render_template(template, page_csrf=_csrf(), **context), status))
     response.headers["Cache-Control"] = "no-store"  # jurors' pages hold confidential content
-    response.headers["Content-Security-Policy"] = page_policy()
+    response.headers["Content-Security-Policy"] = page_policy(frames_notify)
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
@@ -105,11 +106,20 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
                "frame-ancestors 'none'; form-action 'self' {intake}; base-uri 'none'")
 
 
-def page_policy() -> str:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def page_policy(frames_notify: bool = False) -> str:
     """PAGE_POLICY with intake's origin as a form target: signing out here ends at intake (a
-    redirect after the form, which browsers hold to form-action too)."""
-    url = urlsplit(current_app.extensions["prize"]["settings"].public_url)
-    return PAGE_POLICY.format(intake=f"{url.scheme}://{url.netloc}")
+    redirect after the form, which browsers hold to form-action too). A page that shows an email
+    as notify will send it (shared.email_preview) may frame notify's origin, and nothing else."""
+    settings = current_app.extensions["prize"]["settings"]
+    policy = PAGE_POLICY.format(intake=_origin(settings.public_url))
+    if frames_notify:
+        policy += f"; frame-src {_origin(settings.notify_public_url)}"
+    return policy
 
 
 def staff_refusal(status: int, message: str):

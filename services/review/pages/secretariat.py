@@ -1,5 +1,5 @@
-"""The secretariat's dashboard (server-rendered): screening, rounds, assignment, closing, awards,
-release and exports."""
+"""The secretariat's dashboard (server-rendered): rounds, assignment, closing, awards, release and
+exports (screening is screening.py's)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -148,17 +148,6 @@ def _call_of_round(round_id: str) -> str | None:
     with _db().session() as s:
         rnd = edition_ops.find_round(s, round_id)
         return rnd.call_id if rnd else None
-
-
-@secretariat_pages.post("/applications/<application_id>/screen")
-def screen(application_id):
-    principal = _require("secretariat")
-    _check_csrf()
-    eligible = request.form.get("eligible") == "yes"
-    return _operate(principal, lambda s: decide.screen(s, application_id, eligible, request.form.get("reason", ""),
-                                                     _actor(principal), _now()),
-                    lambda app: f"{app.reference} is {STAGE_NAMES.get(app.stage, app.stage).lower()}.",
-                    request.form.get("call"))
 
 
 @secretariat_pages.post("/calls/<call_id>/rounds")
