@@ -90,7 +90,8 @@ class TemplatesView(MethodView):
     @email_templates.doc(security=[{"bearer": []}])
     @email_templates.response(200, TemplateList)
     def get(self):
-        """Every email template, its languages and the editions whose wording is overridden."""
+        """Every email template: what it is for (title, purpose, audience, the events that send it, its
+        variables), its languages and the editions whose wording is overridden."""
         return {"items": editions.listing(_db())}
 
 
