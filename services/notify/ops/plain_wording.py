@@ -185,6 +185,18 @@ def html_of(pieces, parts: list[str], links: set[str], language: str) -> str:
             f'line-height:1.5">\n{body}\n</body></html>\n')
 
 
+def _unwrapped(body: str) -> str:
+    """The body with its hard wraps undone, for the HTML: a line of 60 characters or more followed
+    by a line that is not indented (a list's item) and not empty is one line; shorter lines
+    ("Dear Lin Mei-hua,", a signature) keep their break."""
+    lines = body.split("\n")
+    out = lines[0]
+    for before, line in zip(lines, lines[1:]):
+        joined = len(before.rstrip()) >= 60 and line.strip() and not line[:1].isspace() and "[[part" not in before + line
+        out += (" " + line) if joined else ("\n" + line)
+    return out
+
+
 def _links(sample: dict) -> set[str]:
     """The placeholders whose sample value is a web address (``url``, ``ceremony.url``...)."""
     found = set()
@@ -212,7 +224,8 @@ def sources_of(subject: str, body: str, parts: list[str], sample: dict, language
         raise TemplateProblem(problems)
     text_source = ("{% block subject %}" + _jinja(subject_pieces, parts) + "{% endblock %}\n"
                    "{% block text %}" + _jinja(body_pieces, parts) + "\n{% endblock %}\n")
-    return text_source, html_of(body_pieces, parts, _links(sample), language)
+    html_pieces = _pieces(_unwrapped(body.strip("\n")), parts, variables, [])
+    return text_source, html_of(html_pieces, parts, _links(sample), language)
 
 
 def as_people_problems(problems: dict[str, list[str]]) -> dict[str, list[str]]:
