@@ -10,7 +10,7 @@ import html
 import inspect
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from markupsafe import escape
@@ -87,14 +87,37 @@ def notify(tmp_path):
     s.stop()
 
 
-def browser_of(stack, role: str):
-    """A test client with a staff session of a member of ``role`` (as intake's hand-off opens it)."""
-    now = datetime.now(timezone.utc)
-    member = {"staff_id": str(uuid.uuid4()), "email": f"{role}@wego.example", "name": role.title(),
+def email_free(stack, email: str) -> bool:
+    with stack.db.session() as s:
+        return s.execute(select(staff_tables.members).where(staff_tables.members.c.email == email)).first() is None
+
+
+def member_of(stack, role: str) -> str:
+    """A staff member of ``role`` as the staff.changed event copies them to notify; their id."""
+    staff_id = str(uuid.uuid4())
+    email = f"{role}@wego.example" if email_free(stack, f"{role}@wego.example") else f"{role}-{staff_id[:8]}@wego.example"
+    member = {"staff_id": staff_id, "email": email, "name": role.title(),
               "language": "en", "role": role, "active": True, "version": 1, "changed_by": "test"}
     with stack.db.session() as s, s.begin():
-        store.apply_member(s, staff_tables, member, now)
-        secret = store.open_session(s, staff_tables, member["staff_id"], "family-" + role, now)
+        store.apply_member(s, staff_tables, member, datetime.now(timezone.utc))
+    return member["staff_id"]
+
+
+def token_of(stack, role: str) -> str:
+    """A personal API token of a new member of ``role`` (as staff.token_changed copies it)."""
+    staff_id, secret, now = member_of(stack, role), store.new_token_secret(), datetime.now(timezone.utc)
+    with stack.db.session() as s, s.begin():
+        store.apply_token(s, staff_tables, {"token_id": str(uuid.uuid4()), "staff_id": staff_id, "name": "test",
+                                            "token_hash": store.hash_secret(secret),
+                                            "expires_at": now + timedelta(days=1)}, now)
+    return secret
+
+
+def browser_of(stack, role: str):
+    """A test client with a staff session of a member of ``role`` (as intake's hand-off opens it)."""
+    staff_id, now = member_of(stack, role), datetime.now(timezone.utc)
+    with stack.db.session() as s, s.begin():
+        secret = store.open_session(s, staff_tables, staff_id, "family-" + role, now)
     client = stack.apps["notify"].test_client()
     client.set_cookie("prize_staff_notify", secret)
     return client
@@ -152,6 +175,19 @@ def test_the_api_lists_the_catalogue_facts_beside_the_existing_fields(notify):
     assert [v["name"] for v in finalist["variables"]] == sorted(SAMPLES["finalist_notice"])
     assert [lang["language"] for lang in finalist["languages"]] == ["en", "ko"]  # the fields there were
     assert items["delivery_failed_alert"]["events"] == []
+
+
+def test_through_the_api_only_administrators_and_operators_store_raw_jinja(notify):
+    client = notify.clients["notify"]
+    text, html_source = templates.file_sources("finalist_notice", "en")
+    path, body = "/api/templates/finalist_notice/en/editions/2026", {"text_source": text, "html_source": html_source}
+    for role, status in (("secretariat", 403), ("observer", 403), ("admin", 200)):
+        r = client.put(path, headers=auth(token_of(notify, role)), json=body)
+        assert r.status_code == status, (role, r.get_json())
+        if role == "secretariat":
+            assert "only an administrator writes the raw Jinja" in r.get_json()["message"]
+    assert client.put(path, headers=auth(notify.secretariat_token()), json=body).get_json()["version"] == 2
+    assert client.get("/api/templates", headers=auth(token_of(notify, "observer"))).status_code == 200
 
 
 # --- the people's editor -----------------------------------------------------------------------------
@@ -255,7 +291,7 @@ def test_raw_sources_from_a_secretariat_member_are_refused(notify):
     text, html_source = templates.file_sources("finalist_notice", "en")
     for data in ({"text_source": text, "html_source": html_source}, {"html_source": "<p>{{ title }}</p>"}):
         r = client.post(PAGE + "?edition=2026", data={"csrf_token": csrf, "action": "save", **data})
-        assert r.status_code == 403 and "Only an administrator edits the raw Jinja" in r.get_data(as_text=True)
+        assert r.status_code == 403 and "Only an administrator writes the raw Jinja" in r.get_data(as_text=True)
         r = client.post(PAGE + "?edition=2026&editor=raw", data={"csrf_token": csrf, "action": "preview", **data})
         assert r.status_code == 403
     assert overrides(notify) == 0

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from shared.refusals import Refused
+from shared.staff.roles import ROLE_LABELS
 
 from ..models import TemplateOverride
 from . import plain_wording, template_catalogue, templates
@@ -156,6 +157,21 @@ def preview_of(db, template: str, language: str, edition: int | None) -> dict:
 
 
 # --- the people's editor (ops/plain_wording.py) --------------------------------------------------
+
+RAW_REFUSED = ("only an administrator writes the raw Jinja sources (text_source, html_source); your role ({role}) "
+               "changes the wording with the subject and text editor of notify's template page")
+
+
+def may_write_raw(staff_role: str | None) -> bool:
+    """Whether a member of the secretariat with ``staff_role`` may store raw Jinja: administrators,
+    and operators' tokens (shared.web gives them the staff role admin; a secretariat principal with
+    no staff role at all can only be such a token): operators run the system."""
+    return staff_role in ("admin", None)
+
+
+def raw_refusal(staff_role: str | None) -> str:
+    return RAW_REFUSED.format(role=ROLE_LABELS.get(staff_role or "", staff_role))
+
 
 def current_wording(db, template: str, language: str, edition: int | None) -> plain_wording.Wording:
     """The edition's wording (its override, else the file) as the people's editor shows it."""

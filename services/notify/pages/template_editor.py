@@ -16,19 +16,17 @@ from dataclasses import dataclass, field
 from flask import request
 
 from shared.auth import Principal
-from shared.staff.roles import ROLE_LABELS, can
+from shared.staff.roles import can
 
 from ..ops import editions
 from ..ops.templates import TemplateProblem
 
 RAW_FIELDS = ("text_source", "html_source")
-RAW_REFUSED = ("Only an administrator edits the raw Jinja sources (text_source, html_source); your role ({role}) "
-               "changes the wording with the subject and text editor.")
 
 
 def may_edit_raw(principal: Principal) -> bool:
     """Whether ``principal`` may write the raw Jinja: an administrator, or an operator's token."""
-    return principal.role == "secretariat" and principal.staff_role in ("admin", None)
+    return principal.role == "secretariat" and editions.may_write_raw(principal.staff_role)
 
 
 def may_change(principal: Principal) -> bool:
@@ -37,7 +35,8 @@ def may_change(principal: Principal) -> bool:
 
 
 def raw_refusal(principal: Principal) -> str:
-    return RAW_REFUSED.format(role=ROLE_LABELS.get(principal.staff_role or "", principal.staff_role))
+    said = editions.raw_refusal(principal.staff_role)
+    return said[0].upper() + said[1:] + "."
 
 
 def editor_for(principal: Principal) -> str:
