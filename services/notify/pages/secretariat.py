@@ -276,6 +276,8 @@ def template_edit(name, language):
 
 
 def _template_page(principal, name, language, edition, editor, outcome, status):
+    """The template page: the preview (of the typed wording after a Preview), and the editor the
+    principal gets, holding what was typed or the edition's wording."""
     found = editions.edition_page(_db(), name, language, edition)
     problems = {**found["problems"], **(outcome.problems if outcome else {})}
     row, wording = found["override"], editions.current_wording(_db(), name, language, edition)
