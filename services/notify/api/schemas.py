@@ -79,8 +79,18 @@ class TemplateLanguageOut(Schema):
                              metadata={"description": "the editions with a stored override, latest first"})
 
 
+class TemplateVariableOut(Schema):
+    name = fields.String(metadata={"description": "as written in a wording: {{ name }}"})
+    description = fields.String()
+
+
 class TemplateOut(Schema):
-    name = fields.String()
+    name = fields.String(metadata={"description": "the template's code name (its files' name)"})
+    title = fields.String(metadata={"description": "what people call it, e.g. Finalist notice"})
+    purpose = fields.String(metadata={"description": "what it is for and who gets it"})
+    audience = fields.String(validate=validate.OneOf(("applicants", "guests", "jurors", "staff")))
+    events = fields.List(fields.String(), metadata={"description": "the events that send it (none: notify's own alert)"})
+    variables = fields.List(fields.Nested(TemplateVariableOut))
     languages = fields.List(fields.Nested(TemplateLanguageOut))
 
 

@@ -90,7 +90,8 @@ class TemplatesView(MethodView):
     @email_templates.doc(security=[{"bearer": []}])
     @email_templates.response(200, TemplateList)
     def get(self):
-        """Every email template, its languages and the editions whose wording is overridden."""
+        """Every email template: what it is for (title, purpose, audience, the events that send it, its
+        variables), its languages and the editions whose wording is overridden."""
         return {"items": editions.listing(_db())}
 
 
@@ -118,11 +119,16 @@ class OverrideView(MethodView):
         return found if isinstance(found, dict) else _override_out(found)
 
     @require_role("secretariat")
-    @email_templates.doc(security=[{"bearer": []}])
+    @email_templates.doc(security=[{"bearer": []}],
+                         responses={"403": {"description": "not an administrator: raw Jinja is theirs (and operators')"}})
     @email_templates.arguments(OverrideIn)
     @email_templates.response(200, OverrideOut)
     def put(self, body, name, language, edition):
-        """Store this edition's wording; 422 naming every problem if it is broken (nothing stored)."""
+        """Store this edition's wording (raw Jinja: administrators and operators only; the rest of
+        the secretariat words emails on notify's template page); 422 naming every problem if it is
+        broken (nothing stored)."""
+        if not editions.may_write_raw(g.principal.staff_role):
+            abort(403, message=editions.raw_refusal(g.principal.staff_role))
         editions.require_known(name, language, edition)
         row = editions.save(_db(), name, language, edition, body["text_source"], body["html_source"],
                             by=f"secretariat:{g.principal.who}")

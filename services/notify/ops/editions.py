@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from shared.refusals import Refused
+from shared.staff.roles import ROLE_LABELS
 
 from ..models import TemplateOverride
-from . import templates
+from . import plain_wording, template_catalogue, templates
 from .templates import TemplateProblem
 
 log = logging.getLogger("prize.notify.templates")
@@ -86,10 +87,11 @@ def require_known(name: str, language: str, edition: int | None = None) -> None:
 
 
 def listing(db) -> list[dict]:
-    """Every email template, its languages and the editions whose wording is overridden."""
+    """Every email template, what it is for (ops/template_catalogue.py), its languages and the
+    editions whose wording is overridden."""
     with db.session() as s:
         stored = overrides_by_template(s)
-        return [{"name": name, "languages": [
+        return [{"name": name, **template_catalogue.facts(name), "languages": [
             {"language": lang, "overridden": [
                 {"edition": o.edition, "version": o.version, "updated_at": o.updated_at, "updated_by": o.updated_by}
                 for o in stored.get((name, lang), [])]} for lang in languages]}
@@ -152,3 +154,49 @@ def preview_of(db, template: str, language: str, edition: int | None) -> dict:
     """preview in a session of its own."""
     with db.session() as s:
         return preview(s, template, language, edition)
+
+
+# --- the people's editor (ops/plain_wording.py) --------------------------------------------------
+
+RAW_REFUSED = ("only an administrator writes the raw Jinja sources (text_source, html_source); your role ({role}) "
+               "changes the wording with the subject and text editor of notify's template page")
+
+
+def may_write_raw(staff_role: str | None) -> bool:
+    """Whether a member of the secretariat with ``staff_role`` may store raw Jinja: administrators,
+    and operators' tokens (shared.web gives them the staff role admin; a secretariat principal with
+    no staff role at all can only be such a token): operators run the system."""
+    return staff_role in ("admin", None)
+
+
+def raw_refusal(staff_role: str | None) -> str:
+    return RAW_REFUSED.format(role=ROLE_LABELS.get(staff_role or "", staff_role))
+
+
+def current_wording(db, template: str, language: str, edition: int | None) -> plain_wording.Wording:
+    """The edition's wording (its override, else the file) as the people's editor shows it."""
+    if edition is None:
+        return plain_wording.wording_of(templates.file_sources(template, language)[0])
+    found = edition_sources(db, template, language, edition)
+    return plain_wording.wording_of(found["text_source"] if isinstance(found, dict) else found.text_source)
+
+
+def people_sources(template: str, language: str, edition: int | None, subject: str, body: str,
+                   parts: list[str]) -> tuple[str, str]:
+    """The (text, html) sources of a wording typed in the people's editor; TemplateProblem on
+    "subject" and "body" when it has statements or unknown placeholders, or does not render."""
+    sources = plain_wording.sources_of(subject, body, parts, templates._sample(template, edition), language)
+    try:
+        templates.check(template, language, *sources, edition)
+    except TemplateProblem as exc:
+        raise TemplateProblem(plain_wording.as_people_problems(exc.problems)) from None
+    return sources
+
+
+def try_wording(template: str, language: str, edition: int | None, text_source: str, html_source: str) -> dict:
+    """A wording rendered with the sample data, without storing anything (the editors' Preview);
+    TemplateProblem as on save."""
+    templates.file_sources(template, language)
+    subject, text, html = templates.check(template, language, text_source, html_source, edition)
+    return {"template": template, "language": language, "edition": edition, "overridden": True, "unsaved": True,
+            "subject": subject, "text": text, "html": html}

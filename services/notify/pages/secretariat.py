@@ -21,12 +21,13 @@ from shared.refusals import Refused
 from shared.staff.web import safe_next, staff_web
 from shared.web import current_principal
 
-from ..ops import deliveries, editions, templates
+from ..ops import deliveries, editions, template_catalogue, templates
 from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
 from ..ops.deliveries import ResendRefused
 from ..ops.masking import mask_signin_secrets
 from ..samples import SAMPLES
 from ..web import _db, web_sender
+from . import template_editor
 
 pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_folder="../templates",
                   static_folder="../static", static_url_path="/static")
@@ -218,10 +219,13 @@ def resend_delivery(delivery_id):
 
 @pages.get("/templates")
 def template_list():
-    """Every email template and language, with the editions whose wording is overridden."""
+    """Every email template by audience: what it is for, the events that send it, its languages
+    and the editions whose wording is overridden."""
     _require_secretariat()
-    stored = editions.overrides(_db())
-    return _page("pages/templates.html", available=templates.available(), stored=stored)
+    available = templates.available()
+    return _page("pages/templates.html", available=available, stored=editions.overrides(_db()),
+                 groups=template_catalogue.by_audience(available), audiences=template_catalogue.AUDIENCES,
+                 catalogue=template_catalogue.CATALOGUE)
 
 
 def _edition_arg() -> int | None:
@@ -237,40 +241,58 @@ def _edition_arg() -> int | None:
 
 @pages.route("/templates/<name>/<language>", methods=["GET", "POST"])
 def template_edit(name, language):
-    """Preview of the template for an edition, and the form to change its wording for that edition."""
+    """Preview of the template for an edition, and the form to change its wording for that edition:
+    the people's editor (subject and text), or the raw Jinja for administrators (template_editor.py)."""
     principal = _require_secretariat()
     if language not in templates.available().get(name, []):
         abort(404)
-    edition = _edition_arg()
-    problems, typed, status = {}, None, 200
+    edition, editor, outcome, status = _edition_arg(), template_editor.editor_for(principal), None, 200
+    here = {"name": name, "language": language, "edition": edition}
+    if editor == "people" and request.values.get("editor") == "people":
+        here["editor"] = "people"
     if request.method == "POST":
         _check_csrf()
+        if not template_editor.may_change(principal):
+            abort(staff_refusal(403, "Your role can read but not change the wording of the emails."))
         if edition is None:
             flash("Choose the edition (a year) whose wording you change.", "error")
             return redirect(url_for("notify_pages.template_edit", name=name, language=language), 303)
         if request.form.get("action") == "delete":
             deleted = editions.remove_override(_db(), name, language, edition)
             flash(f"The {edition} wording is the file's again." if deleted else "There was no override to delete.", "ok")
-            return redirect(url_for("notify_pages.template_edit", name=name, language=language, edition=edition), 303)
-        typed = {"text_source": request.form.get("text_source", "").replace("\r\n", "\n"),
-                 "html_source": request.form.get("html_source", "").replace("\r\n", "\n")}
-        try:  # the form is shown again with the problems beside its fields
-            editions.save(_db(), name, language, edition, typed["text_source"], typed["html_source"],
-                          by=f"secretariat:{principal.who}")
-        except templates.TemplateProblem as exc:
-            problems, status = exc.problems, 422
+            return redirect(url_for("notify_pages.template_edit", **here), 303)
+        if any(f in request.form for f in template_editor.RAW_FIELDS):
+            if not template_editor.may_edit_raw(principal):  # the server decides, not the page's look
+                abort(staff_refusal(403, template_editor.raw_refusal(principal)))
+            editor = "raw"
         else:
+            editor = "people"
+        outcome = template_editor.submit(_db(), name, language, edition, editor, by=f"secretariat:{principal.who}")
+        if outcome.saved is not None:
             flash(f"Saved: {name} ({language}) emails of {edition} use this wording from now on.", "ok")
-            return redirect(url_for("notify_pages.template_edit", name=name, language=language, edition=edition), 303)
+            return redirect(url_for("notify_pages.template_edit", **here), 303)
+        status = 422 if outcome.problems else 200
+    return _template_page(principal, name, language, edition, editor, outcome, status)
+
+
+def _template_page(principal, name, language, edition, editor, outcome, status):
+    """The template page: the preview (of the typed wording after a Preview), and the editor the
+    principal gets, holding what was typed or the edition's wording."""
     found = editions.edition_page(_db(), name, language, edition)
-    problems = {**found["problems"], **problems}
-    row = found["override"]
-    if typed is None:
+    problems = {**found["problems"], **(outcome.problems if outcome else {})}
+    row, wording = found["override"], editions.current_wording(_db(), name, language, edition)
+    typed = dict(outcome.typed) if outcome else {}
+    if editor == "raw" and not typed:
         text, html = (row.text_source, row.html_source) if row is not None else templates.file_sources(name, language)
         typed = {"text_source": text, "html_source": html}
-    return _page("pages/template.html", status, name=name, language=language, edition=edition, shown=found["shown"],
-                 override=row, editions=found["editions"], typed=typed, problems=problems,
-                 variables=sorted(SAMPLES[name]))
+    elif editor == "people" and not typed:
+        typed = {"subject": wording.subject, "body": wording.body}
+    entry = template_catalogue.CATALOGUE.get(name)
+    return _page("pages/template.html", status, name=name, language=language, edition=edition,
+                 shown=(outcome.tried if outcome and outcome.tried else found["shown"]), override=row,
+                 editions=found["editions"], typed=typed, problems=problems, editor=editor, entry=entry,
+                 parts=wording.parts, variables=entry.variables if entry else dict.fromkeys(SAMPLES[name], ""),
+                 may_raw=template_editor.may_edit_raw(principal), may_change=template_editor.may_change(principal))
 
 
 @pages.get("/templates/<name>/<language>/preview.html")
