@@ -40,7 +40,8 @@ def jurors():
         return _frame("review/jurors.html", rows=juror_admin.jurors_overview(s), needing=juror_admin.needing_jurors(s))
 
 
-def _juror_page(s, juror_id: str, status: int = 200, typed: dict | None = None, errors: dict | None = None):
+def _juror_page(s, juror_id: str, status: int = 200, typed: dict | None = None, errors: dict | None = None,
+                message: str = ""):
     try:
         view = juror_admin.juror_overview(s, juror_id)
     except Refused:
@@ -51,7 +52,7 @@ def _juror_page(s, juror_id: str, status: int = 200, typed: dict | None = None, 
                       "categories": [e for e in juror.expertise or [] if e in CATEGORIES],
                       "max_load": "" if juror.max_load is None else str(juror.max_load), "version": juror.version}
     return _frame("review/jurors_detail.html", status, view=view, juror=juror, shown=shown, errors=errors or {},
-                  assignments=juror_admin.juror_assignments(s, juror.id))
+                  assignments=juror_admin.juror_assignments(s, juror.id), message=message)
 
 
 @secretariat_pages.get("/jurors/<juror_id>")
@@ -109,10 +110,11 @@ def edit(juror_id):
                 s.commit()
             except Refused as exc:
                 s.rollback()
+                message = ""
                 if exc.status == 409 and not exc.errors:
-                    flash(f"Not saved: {_sentence(exc.message)} What you typed is shown below.", "error")
+                    message = f"Not saved: {_sentence(exc.message)} What you typed is shown below."
                     typed["version"] = exc.details.get("version", typed["version"])
-                return _juror_page(s, juror_id, exc.status, typed, exc.errors or {})
+                return _juror_page(s, juror_id, exc.status, typed, exc.errors or {}, message)
             flash("Saved.", "ok")
             return redirect(url_for("review_secretariat_pages.juror", juror_id=juror_id), 303)
         s.rollback()
@@ -129,8 +131,7 @@ def _act(juror_id: str, operation, done: str):
             s.rollback()
             if exc.status == 404:
                 abort(404)
-            flash(_sentence(exc.message), "error")
-            return _juror_page(s, juror_id, exc.status)
+            return _juror_page(s, juror_id, exc.status, message=_sentence(exc.message))
     flash(done, "ok")
     return redirect(url_for("review_secretariat_pages.juror", juror_id=juror_id), 303)
 
