@@ -99,8 +99,15 @@ def world(embedded_settings):
     stack.stop()
 
 
-@pytest.fixture
-def scene(world):
+@pytest.fixture(params=["embedded", "real"])
+def both_worlds(request):
+    """The key tests on both stacks: SQLite, and PostgreSQL (row locks, the unique address)."""
+    stack = Stack(request.getfixturevalue(f"{request.param}_settings"), services=("review", "notify"))
+    yield World(stack)
+    stack.stop()
+
+
+def _scene(world) -> dict:
     """Three applications (TW, PL, AU), four jurors (BR, DE, KR, FR), two jurors per application."""
     call_id = world.open_call()
     apps = [world.submit(call_id),
@@ -117,6 +124,11 @@ def scene(world):
     return {"call": call_id, "apps": apps, "round": round_id, **jurors}
 
 
+@pytest.fixture
+def scene(world):
+    return _scene(world)
+
+
 def _busiest(world, scene) -> str:
     return max(("ana", "ben", "cho", "dan"), key=lambda n: (len(world.live(scene[n])), n))
 
@@ -131,7 +143,9 @@ def _submit(world, assignment_id: str, *, submitted: bool = True) -> None:
 
 # --- deactivation releases exactly the open assignments; assignment skips the juror ----------------
 
-def test_deactivating_releases_exactly_the_open_assignments_and_assignment_skips_the_juror(world, scene):
+def test_deactivating_releases_exactly_the_open_assignments_and_assignment_skips_the_juror(both_worlds):
+    world = both_worlds
+    scene = _scene(world)
     name = _busiest(world, scene)
     x = scene[name]
     done, started = world.live(x)[:2]
@@ -182,7 +196,9 @@ def test_deactivating_releases_exactly_the_open_assignments_and_assignment_skips
     assert [a.id for a in world.live(x)] == [done.id]
 
 
-def test_a_declined_juror_gives_back_open_work_and_is_skipped_by_assignment(world, scene):
+def test_a_declined_juror_gives_back_open_work_and_is_skipped_by_assignment(both_worlds):
+    world = both_worlds
+    scene = _scene(world)
     y = scene[_busiest(world, scene)]
     before = {a.id for a in world.live(y)}
     r = world.client.post("/api/jury/invitation", headers=world.token("juror", y), json={"answer": "decline"})
@@ -325,7 +341,9 @@ def test_editing_a_juror_on_their_page_keeps_what_was_typed_beside_the_errors(wo
 
 # --- the CSV import -----------------------------------------------------------------------------
 
-def test_csv_import_through_the_api_previews_then_creates_exactly_the_preview(world, scene):
+def test_csv_import_through_the_api_previews_then_creates_exactly_the_preview(both_worlds):
+    world = both_worlds
+    scene = _scene(world)
     sec = world.tokens["secretariat"]
     text = CSV + "Ana Souza,ana@usp.example.br,en,,BR\n"
     r = world.client.post("/api/jurors/import", headers=sec, json={"csv": text})

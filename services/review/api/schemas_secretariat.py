@@ -80,12 +80,6 @@ class JurorProgress(Schema):
     submitted = fields.Integer()
 
 
-class JurorDetail(Schema):
-    juror = fields.Nested(JurorOut)
-    conflicts = fields.List(fields.Nested(ConflictOut))
-    progress = fields.List(fields.Nested(JurorProgress))
-
-
 class ScreeningIn(Schema):
     eligible = fields.Boolean(required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=2000),
