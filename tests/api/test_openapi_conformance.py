@@ -86,6 +86,10 @@ STATED_RULES = {
         ("json.(scores|comments).*", "", "the criteria are the call's terms (stored data); keys have no schema in 3.0")],
     "POST /api/jury/assignments/{assignment_id}/submit": [
         ("json.(scores|comments).*", "", "every criterion scored and commented: stored data")],
+    "POST /api/jurors/import": [
+        ("json\\.csv(\\..*)?", "", "a CSV's columns and lines, checked against the jurors: more than a schema")],
+    "POST /api/jurors/import/confirm": [
+        ("json\\.csv(\\..*)?", "", "a CSV's columns and lines, checked against the jurors: more than a schema")],
     "PUT /api/templates/{name}/{language}/editions/{edition}": [
         ("json.(text|html)_source", "", "a Jinja template that renders the email: more than a schema")],
 }
