@@ -303,6 +303,13 @@ def test_editing_a_juror_through_the_api(world, scene):
     conflicts = world.client.get(f"/api/jurors/{scene['dan']}", headers=sec).get_json()["conflicts"]
     assert [(c["reference"], c["reason"]) for c in conflicts] == [(f"SSCP-2026-{scene['apps'][0][:6].upper()}",
                                                                    "same country")]
+    # moving back: the conflict that no longer holds goes (the ledger keeps both)
+    r = world.client.patch(f"/api/jurors/{scene['dan']}", headers=sec, json={"country": "FR"})
+    assert r.status_code == 200
+    assert world.client.get(f"/api/jurors/{scene['dan']}", headers=sec).get_json()["conflicts"] == []
+    with world.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEntry).where(
+            LedgerEntry.action == "conflict.cleared", LedgerEntry.juror_id == scene["dan"])) == 1
     assert world.client.patch(f"/api/jurors/{uuid.uuid4()}", headers=sec, json={"name": "X"}).status_code == 404
     with world.db.session() as s:
         entry = s.scalars(select(LedgerEntry).where(LedgerEntry.action == "juror.changed")).first()

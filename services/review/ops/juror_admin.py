@@ -21,8 +21,9 @@ from shared.events.common import CATEGORIES, LANGUAGES
 
 from ..models import Application, Assignment, Call, Conflict, Juror, Round, signin_tables
 from . import history
-from .common import Refused, _get
-from .jurors import record_conflicts, send_invitation
+from .common import SOURCES, Refused, _get
+from ..assignment import conflicts
+from .jurors import as_candidate, as_juror, record_conflicts, send_invitation
 from .rounds import round_applications
 
 EDITABLE = ("name", "email", "country", "organisation", "expertise", "languages", "language", "max_load")
@@ -117,9 +118,25 @@ def update_juror(session: Session, juror_id, data: dict, actor: str, now: dateti
     session.flush()
     history.append(session, actor, "juror.changed", juror_id=juror.id, at=now, data={"changes": changes})
     if {"country", "organisation", "email"} & set(changes):
+        _clear_stale_conflicts(session, juror, actor, now)
         in_review = session.scalars(select(Application).where(Application.stage != "withdrawn")).all()
         record_conflicts(session, [juror], list(in_review), "auto", now)
     return juror
+
+
+def _clear_stale_conflicts(session: Session, juror: Juror, actor: str, now: datetime) -> None:
+    """Automatic conflicts whose reason no longer holds (the juror moved country, organisation or
+    address) go, each with a ledger entry; declared ones stay."""
+    plain = as_juror(juror)
+    rows = session.execute(select(Conflict, Application).join(Application, Application.id == Conflict.application_id)
+                           .where(Conflict.juror_id == juror.id, Conflict.source != "declared")).all()
+    for conflict, app in rows:
+        holding = {SOURCES.get(reason, reason) for reason in conflicts(plain, as_candidate(app))}
+        if conflict.source not in holding:
+            session.delete(conflict)
+            history.append(session, actor, "conflict.cleared", application_id=app.id, juror_id=juror.id, at=now,
+                           data={"source": conflict.source, "reason": conflict.reason})
+    session.flush()
 
 
 # -- releasing, deactivating, re-inviting -------------------------------------------------------
