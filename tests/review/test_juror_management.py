@@ -533,3 +533,24 @@ def test_the_dashboard_links_the_jurors(world, scene):
     for name in ("Ana Souza", "Ben Weber", "Cho Min-ji", "Dan Martin"):
         assert name in listing
     assert "4 juror(s)" in listing and "Invited" in listing
+
+
+def test_two_confirms_of_one_preview_at_once_create_each_juror_once(both_worlds):
+    """A double submit that arrives together: one confirm invites, the other is refused (409), on
+    PostgreSQL by the unique address, on SQLite by the write lock and the stale preview."""
+    import threading
+
+    from tests.support.race import in_threads
+    world = both_worlds
+    world.open_call()
+    sec = world.tokens["secretariat"]
+    preview = world.client.post("/api/jurors/import", headers=sec, json={"csv": CSV}).get_json()
+
+    def confirm():
+        return world.app.test_client().post("/api/jurors/import/confirm", headers=sec,
+                                            json={"csv": CSV, "token": preview["token"]}).status_code
+
+    assert sorted(in_threads(confirm, 2, threading.Barrier(2, timeout=10))) == [201, 409]
+    with world.db.session() as s:
+        assert sorted(s.scalars(select(Juror.email))) == ["ewa@lublin-tech.example.pl", "kenji@kyoto.example.jp"]
+    assert len(_invited(world)) == 2
