@@ -90,6 +90,15 @@ class Juror(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     invited_by: Mapped[str] = mapped_column(String(200))
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the juror's answer to the invitation: invited | accepted | declined (with their reason)
+    invitation: Mapped[str] = mapped_column(String(20), default="invited")
+    declined_reason: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deactivated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # counts changes: a stale edit is refused
 
 
 class Conflict(Base):

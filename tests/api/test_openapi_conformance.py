@@ -90,6 +90,10 @@ STATED_RULES = {
         ("json.(scores|comments).*", "", "every criterion scored and commented: stored data")],
     "POST /api/messages": [_GROUP_WORDING],
     "PATCH /api/messages/{message_id}": [_GROUP_WORDING],
+    "POST /api/jurors/import": [
+        ("json\\.csv(\\..*)?", "", "a CSV's columns and lines, checked against the jurors: more than a schema")],
+    "POST /api/jurors/import/confirm": [
+        ("json\\.csv(\\..*)?", "", "a CSV's columns and lines, checked against the jurors: more than a schema")],
     "PUT /api/templates/{name}/{language}/editions/{edition}": [
         ("json.(text|html)_source", "", "a Jinja template that renders the email: more than a schema")],
 }

@@ -23,6 +23,7 @@ OTHERS = {
     ("post", "/api/signin"): "anyone",
     ("post", "/api/signin/token"): "anyone",
     ("delete", "/api/session"): "signed in",
+    ("post", "/api/jury/invitation"): "juror",  # a juror's own answer (tests/review/test_juror_management.py)
 }
 NAMES = {"{app}": "{application_id}", "{juror}": "{juror_id}", "{round}": "{round_id}", "{call}": "{call_id}",
          "{assignment}": "{assignment_id}", "{doc}": "{document_id}"}

@@ -18,7 +18,9 @@ from flask_smorest import Blueprint
 from shared.web import require_role
 
 from ..current import db as _db, settings as _settings, storage as _storage
-from ..ops import desk, desk_queries
+from ..ops import desk, desk_queries, juror_admin
+from ..ops.common import in_transaction
+from .schemas_jurors import InvitationAnswer, InvitationOut
 from .schemas_jury import (AssignmentState, ConflictDeclare, ConflictDeclared, DocumentLink, DocumentQuery,
                            JurorApplication, MyAssignments, PeerScores, ScoresSave, ScoresSubmit)
 
@@ -32,6 +34,10 @@ def _json_default(value):
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _juror_id() -> str:
@@ -153,6 +159,22 @@ class ConflictView(MethodView):
         # secretariat reads that in the ledger.
         return {"application_id": result.application_id, "declared_at": result.declared_at,
                 "message": "recorded: this application has left your assignments"}
+
+
+@jury.route("/invitation")
+class InvitationView(MethodView):
+    @require_role("juror")
+    @jury.doc(security=SECURITY)
+    @jury.arguments(InvitationAnswer)
+    @jury.response(200, InvitationOut)
+    def post(self, data):
+        """Accept or decline my invitation (declining needs a reason and gives back my open
+        assignments). I may change my answer later."""
+        result = in_transaction(_db(), lambda s: juror_admin.answer_invitation(
+            s, _juror_id(), data["answer"], data["reason"], _now()))
+        juror = result["juror"]
+        return {"status": result["status"], "declined_reason": juror.declined_reason,
+                "answered_at": juror.answered_at, "released": len(result["released"])}
 
 
 blueprints = [jury]

@@ -45,6 +45,12 @@ class JurorOut(Schema):
     active = fields.Boolean()
     invited_by = fields.String()
     invited_at = fields.AwareDateTime()
+    invitation = fields.String(metadata={"description": "the juror's answer: invited | accepted | declined"})
+    declined_reason = fields.String()
+    answered_at = fields.AwareDateTime(allow_none=True)
+    deactivated_by = fields.String(allow_none=True)
+    deactivated_at = fields.AwareDateTime(allow_none=True)
+    version = fields.Integer(metadata={"description": "counts changes; send it back with PATCH to refuse a stale edit"})
 
 
 class ConflictOut(Schema):
@@ -72,12 +78,6 @@ class JurorProgress(Schema):
     round_id = fields.String()
     assigned = fields.Integer()
     submitted = fields.Integer()
-
-
-class JurorDetail(Schema):
-    juror = fields.Nested(JurorOut)
-    conflicts = fields.List(fields.Nested(ConflictOut))
-    progress = fields.List(fields.Nested(JurorProgress))
 
 
 class ScreeningIn(Schema):

@@ -21,7 +21,7 @@ from ..ops.common import in_transaction, plain
 from .schemas import ApplicationOut, ApplicationPage, ApplicationQuery, CallOut
 from .schemas_secretariat import (AccessDenialPage, AccessDenialQuery, AdjustIn, AssignmentOut, AssignOut,
                                   AwardIn, CloseIn, CloseOut, ConflictPage, ConflictQuery, JurorCreate,
-                                  JurorDetail, JurorOut, LedgerVerifyOut, ReleaseIn, ReleaseOut,
+                                  JurorOut, LedgerVerifyOut, ReleaseIn, ReleaseOut,
                                   ReviewedApplicationOut, RoundCreate, RoundDetail, RoundOut, RoundQuery,
                                   ScreenedApplicationOut, ScreeningDecisionOut, ScreeningHistoryOut, ScreeningIn,
                                   StandingsOut, StandingsQuery)
@@ -78,17 +78,6 @@ class JurorsView(MethodView):
         """Invite a juror: their conflicts with every application in review are detected at once, and
         juror.invited asks notify to send the sign-in link. 409 when the email is already invited."""
         return in_transaction(_db(), lambda s: jury_ops.invite_juror(s, data, _actor(), _now()))
-
-
-@jurors.route("/<uuid:juror_id>")
-class JurorView(MethodView):
-    @require_role("secretariat")
-    @jurors.doc(security=SECURITY)
-    @jurors.response(200, JurorDetail)
-    def get(self, juror_id):
-        """A juror, their conflicts and their progress in each round."""
-        with _db().session() as s:
-            return jury_ops.juror_detail(s, juror_id)
 
 
 @conflicts.route("")

@@ -88,11 +88,23 @@ def invite_juror(session: Session, data: dict, actor: str, now: datetime) -> Jur
         "organisation": juror.organisation, "expertise": juror.expertise, "max_load": juror.max_load})
     in_review = session.scalars(select(Application).where(Application.stage != "withdrawn")).all()
     record_conflicts(session, [juror], list(in_review), "auto", now)
+    send_invitation(session, juror, now)
+    return juror
+
+
+def send_invitation(session: Session, juror: Juror, now: datetime) -> None:
+    """A new one-time sign-in link and juror.invited with it: each event is one email (notify's
+    delivery key is the event's id, the template and the address), so a re-invitation is sent
+    once more and a redelivered event never twice."""
     url, expires_at = invitation_link(session, juror, now)
     _emit(session, "juror.invited", {
         "juror_id": juror.id, "name": juror.name, "email": juror.email, "language": juror.language,
         "organisation": juror.organisation, "url": url, "expires_at": expires_at}, juror.id)
-    return juror
+
+
+def takes_work(juror: Juror) -> bool:
+    """Whether assignment may give the juror applications: active and not declined."""
+    return bool(juror.active) and juror.invitation != "declined"
 
 
 def juror_summary(session: Session, juror: Juror) -> dict:

@@ -11,7 +11,7 @@ from .. import assignment
 from ..models import Application, Assignment, Call, Juror, Round
 from . import history
 from .common import ROUND_KINDS, ROUND_MEMBERS, Refused, _emit, _get, _id
-from .jurors import as_candidate, as_juror, conflicted_pairs, record_conflicts
+from .jurors import as_candidate, as_juror, conflicted_pairs, record_conflicts, takes_work
 
 # -- rounds -----------------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ def auto_assign(session: Session, round_id, actor: str, now: datetime,
     by_app = {a.id: a for a in apps}
     rows = session.scalars(select(Assignment).where(Assignment.round_id == rnd.id)).all()
     jurors = {j.id: j for j in session.scalars(select(Juror).order_by(Juror.invited_at, Juror.id))}
-    active = [j for j in jurors.values() if j.active]
+    active = [j for j in jurors.values() if takes_work(j)]  # deactivated and declined jurors take none
     # Conflicts found since (a juror invited while an application arrived) are stored first.
     record_conflicts(session, active, apps, "auto", now)
     declared = conflicted_pairs(session, by_app)
@@ -118,7 +118,7 @@ def auto_assign(session: Session, round_id, actor: str, now: datetime,
 
     people = [as_juror(j) for j in active]
     for juror_id in {jid for ids in existing.values() for jid in ids}:
-        if not jurors[juror_id].active:  # keeps their work, takes no more
+        if not takes_work(jurors[juror_id]):  # keeps their submitted work, takes no more
             load = sum(juror_id in ids for ids in existing.values())
             people.append(as_juror(jurors[juror_id], max_load=load))
     try:
@@ -176,8 +176,10 @@ def adjust(session: Session, round_id, application_id, add: list, remove: list, 
             refused[juror_id] = reasons
         elif not juror.active:
             refused[juror_id] = ["inactive"]
+        elif juror.invitation == "declined":
+            refused[juror_id] = ["declined the invitation"]
     if refused:
-        raise Refused(409, f"conflicted or inactive juror(s) cannot review {app.reference}", refused=refused)
+        raise Refused(409, f"conflicted, inactive or declined juror(s) cannot review {app.reference}", refused=refused)
     for juror_id in remove:
         row = rows.get(juror_id)
         if row is None or row.status == "removed":

@@ -6,9 +6,11 @@ from flask import current_app, flash, jsonify, redirect, request, url_for
 from shared.auth import Principal
 
 from ..current import db as _db, storage as _storage
-from ..ops import desk, desk_queries
-from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _juror_signin_url, _not_found, _page, _principal, _require,
-                     _sentence, jury_pages)
+from ..models import Juror
+from ..ops import desk, desk_queries, juror_admin
+from ..ops.common import Refused
+from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _juror_signin_url, _not_found, _now, _page, _principal,
+                     _require, _sentence, jury_pages)
 
 # --- jurors -----------------------------------------------------------------------------------
 
@@ -29,11 +31,14 @@ def _juror(s, principal: Principal) -> dict:
 
 
 @jury_pages.get("")
-def home():
-    """My assignments per round, with progress."""
+def home(status: int = 200, reason: str = "", error: str = ""):
+    """My invitation (accept, or decline with a reason) and my assignments per round, with progress."""
     principal = _require("juror")
     with _db().session() as s:
         mine = desk_queries.my_assignments(s, principal.subject)
+        juror = s.get(Juror, principal.subject)
+        invitation = {"status": juror.invitation, "declined_reason": juror.declined_reason,
+                      "answered_at": juror.answered_at}
     # The page a juror opens most: the link and the category's name of each row are made here
     # once (one url_for, not one per row), so the template only prints.
     link = url_for("review_jury_pages.application", application_id="APPLICATION").replace("APPLICATION", "{}")
@@ -41,7 +46,31 @@ def home():
         for a in rnd["assignments"]:
             a["href"] = link.format(a["application_id"])
             a["category_name"] = CATEGORY_NAMES.get(a["category"], a["category"])
-    return _page("review/jury_home.html", who=mine["juror"], rounds=mine["rounds"], kinds=ROUND_NAMES)
+    return _page("review/jury_home.html", status, who=mine["juror"], rounds=mine["rounds"], kinds=ROUND_NAMES,
+                 invitation=invitation, reason=reason, error=error)
+
+
+@jury_pages.post("/invitation")
+def invitation():
+    """Accept the invitation, or decline it with a reason (open assignments go back)."""
+    principal = _require("juror")
+    _check_csrf()
+    answer, reason = request.form.get("answer", ""), request.form.get("reason", "")
+    with _db().session() as s:
+        try:
+            result = juror_admin.answer_invitation(s, principal.subject, answer, reason, _now())
+            s.commit()
+        except Refused as exc:
+            s.rollback()
+            if exc.status != 422:
+                return _page("review/message.html", exc.status, title="Not possible", message=_sentence(exc.message))
+            return home(422, reason, _sentence(exc.message))
+    if result["status"] == "accepted":
+        flash("Thank you for accepting: your assignments appear here as the secretariat makes them.", "ok")
+    else:
+        flash("You declined; the secretariat has your reason. You may still accept below if you change your mind.",
+              "ok")
+    return redirect(url_for("review_jury_pages.home"), 303)
 
 
 @jury_pages.get("/signin")
