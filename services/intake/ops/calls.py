@@ -14,7 +14,7 @@ from shared.outbox import record
 from shared.refusals import Refused
 
 from .. import rules
-from ..models import Applicant, Call, CallVersion, DeadlineException, outbox
+from ..models import Applicant, Application, Call, CallVersion, DeadlineException, outbox
 
 PRODUCER = "intake"
 
@@ -206,3 +206,22 @@ def revoke_exception(db, call_id, exception_id, who: str) -> DeadlineException:
         if row.revoked_at is None:
             row.revoked_at, row.revoked_by = _now(), who
     return row
+
+
+def find_applicant(db, wanted: str) -> Applicant | None:
+    """The applicant a secretariat page names: by the address they sign in with, or by the
+    reference of one of their applications (SSCP-2026-...)."""
+    wanted = wanted.strip()
+    with db.session() as s:
+        if "@" in wanted:
+            return s.scalar(select(Applicant).where(Applicant.contact_email == wanted.lower()))
+        applicant_id = s.scalar(select(Application.applicant_id).where(Application.reference == wanted.upper()))
+        return s.get(Applicant, applicant_id) if applicant_id else None
+
+
+def exceptions_with_applicants(db, call_id) -> list[tuple[DeadlineException, Applicant]]:
+    """The call's exceptions, oldest first, each with its applicant (for the secretariat's page)."""
+    with db.session() as s:
+        return [tuple(row) for row in s.execute(
+            select(DeadlineException, Applicant).join(Applicant, Applicant.id == DeadlineException.applicant_id)
+            .where(DeadlineException.call_id == str(call_id)).order_by(DeadlineException.granted_at)).all()]

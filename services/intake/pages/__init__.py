@@ -11,11 +11,12 @@ from ..web import storage
 from ..accounts import page_blueprints as signin_pages
 from . import applicant_status  # noqa: F401  (its routes are on the portal blueprint)
 from .applicant import portal
+from .editions import editions
 from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
 from .staff import signed_out_here, staff_pages  # noqa: F401
 
-blueprints = signin_pages + [portal, secretariat, staff_pages]
+blueprints = signin_pages + [portal, secretariat, editions, staff_pages]
 
 
 # Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
