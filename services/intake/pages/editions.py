@@ -90,6 +90,7 @@ def create():
 
 @editions.get("/<call_id>")
 def edition(call_id):
+    _require("read")
     call = load(call_id)
     versions = ops.call_versions(_db(), call.id)
     granted = ops.exceptions_with_applicants(_db(), call.id)
