@@ -119,3 +119,126 @@ def test_a_member_creates_an_edition_in_its_time_zone_and_sees_it_listed(stack, 
     assert "Cities that listen" in _text(sec_browser.get(BASE))
     home = _text(sec_browser.get("/secretariat"))
     assert "PUT /api" not in home and f"{BASE}/{call_id}" in home
+
+
+def _pages(call_id: str) -> list[str]:
+    return [BASE, f"{BASE}/new", f"{BASE}/{call_id}", f"{BASE}/{call_id}/terms",
+            f"{BASE}/{call_id}/categories/leadership", f"{BASE}/{call_id}/documents", f"{BASE}/{call_id}/open",
+            f"{BASE}/{call_id}/close", f"{BASE}/{call_id}/exceptions", f"{BASE}/{call_id}/ceremony"]
+
+
+def test_every_role_reads_every_page_only_admin_and_secretariat_change_and_strangers_sign_in(stack, sec_browser):
+    call_id = _create(sec_browser)
+    for role in ROLES:
+        browser = _browser(stack, role)
+        for path in _pages(call_id):
+            r = browser.get(path)
+            assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", (role, path)
+            if role in ("observer", "jury_chair") and path.endswith(("/new", "/terms", "/leadership", "/documents",
+                                                                       "/exceptions", "/ceremony")):
+                assert "<fieldset disabled" in _text(r) and "can read this page but not change" in _text(r), path
+        forms = [p for i, p in enumerate(_pages(call_id)) if i not in (0, 2)]
+        for path in forms + [f"{BASE}/{call_id}/exceptions/{uuid.uuid4()}/revoke"]:
+            r = browser.post(path, data={"csrf_token": browser.csrf, **NEW, "reason": "r"})
+            if role in ("observer", "jury_chair"):
+                assert r.status_code == 403 and "can read but not change" in _text(r), (role, path)
+            else:
+                assert r.status_code != 403 and r.status_code < 500, (role, path, r.status_code)
+    with _db(stack).session() as s:
+        assert s.get(Call, call_id).status == "draft"  # a POST without its confirmation's marker opens nothing
+    for path in _pages(call_id):
+        r = stack.apps["intake"].test_client().get(path)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/staff/signin"), path
+
+
+def test_an_unknown_edition_is_a_404_page(sec_browser):
+    for path in _pages(str(uuid.uuid4()))[2:]:
+        assert sec_browser.get(path).status_code == 404, path
+    call_id = _create(sec_browser)
+    assert sec_browser.get(f"{BASE}/{call_id}/categories/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"theme": "", "year": ""}, "theme", "is required"),
+    ({"theme": "x" * 301}, "theme", "at most 300"),
+    ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Choose a time zone"),
+    ({"closes_at": "2031-01-01T09:00"}, "closes_at", "after the opening time"),
+    ({"opens_at": "next tuesday"}, "opens_at", "date and time"),
+    ({"opens_at": "2031-13-45T99:99"}, "opens_at", "date and time"),
+    ({"score_max": "1"}, "score_max", "greater than the lowest"),
+    ({"year": "99999"}, "year", "between 2000 and 2100"),
+])
+def test_creating_with_bad_input_is_a_422_naming_the_field_with_the_typed_values_kept(sec_browser, changes, field,
+                                                                                       words):
+    r = sec_browser.post(f"{BASE}/new", data={"csrf_token": sec_browser.csrf, **NEW, **changes})
+    assert r.status_code == 422
+    text = _text(r)
+    error = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', text)
+    assert error and words in error.group(1), text
+    assert f'aria-describedby="{field}' in text or f'aria-describedby="{field}-hint {field}-error"' in text
+    for name, value in {**NEW, **changes}.items():
+        if name != "time_zone" and value and len(value) < 100:
+            assert f'value="{value}"' in text, name
+    assert "Nothing was saved" in text
+
+
+def test_a_second_edition_of_the_same_year_is_a_409_next_to_the_year(sec_browser):
+    _create(sec_browser)
+    r = sec_browser.post(f"{BASE}/new", data={"csrf_token": sec_browser.csrf, **NEW, "theme": "Again"})
+    assert r.status_code == 409 and 'id="year-error"' in _text(r) and 'value="Again"' in _text(r)
+
+
+def _terms(browser, call_id, **changes):
+    page = _text(browser.get(f"{BASE}/{call_id}/terms"))
+    data = {"csrf_token": browser.csrf, "marker": _marker(page), "theme": NEW["theme"], "time_zone": "Asia/Seoul",
+            "opens_at": NEW["opens_at"], "closes_at": NEW["closes_at"], "score_min": "1", "score_max": "10"}
+    return browser.post(f"{BASE}/{call_id}/terms", data={**data, **changes})
+
+
+def test_a_draft_is_simply_edited_and_the_time_zone_reads_the_dates(stack, sec_browser):
+    call_id = _create(sec_browser)
+    r = _terms(sec_browser, call_id, theme="Cities that care", time_zone="America/Sao_Paulo",
+               closes_at="2031-07-01T12:00")
+    assert r.status_code == 303, _text(r)
+    with _db(stack).session() as s:
+        call = s.get(Call, call_id)
+        assert (call.theme, call.version, call.time_zone) == ("Cities that care", 1, "America/Sao_Paulo")
+        assert call.closes_at.replace(tzinfo=timezone.utc) == datetime(2031, 7, 1, 15, 0, tzinfo=timezone.utc)
+    page = _text(sec_browser.get(f"{BASE}/{call_id}/terms"))
+    assert 'value="2031-07-01T12:00"' in page and "<option selected>America/Sao_Paulo</option>" in page
+
+
+def test_a_stale_form_is_a_409_that_keeps_the_typed_values(stack, sec_browser):
+    call_id = _create(sec_browser)
+    page = _text(sec_browser.get(f"{BASE}/{call_id}/terms"))
+    other = _browser(stack, "admin")
+    assert _terms(other, call_id, theme="Changed by the admin").status_code == 303
+    r = sec_browser.post(f"{BASE}/{call_id}/terms", data={
+        "csrf_token": sec_browser.csrf, "marker": _marker(page), "theme": "My own theme", "time_zone": "Asia/Seoul",
+        "opens_at": NEW["opens_at"], "closes_at": NEW["closes_at"], "score_min": "1", "score_max": "10"})
+    assert r.status_code == 409
+    assert "Someone else changed this edition" in _text(r) and 'value="My own theme"' in _text(r)
+    with _db(stack).session() as s:
+        assert s.get(Call, call_id).theme == "Changed by the admin"
+    # sent again from the page the 409 gave, it replaces theirs
+    r = sec_browser.post(f"{BASE}/{call_id}/terms", data={
+        "csrf_token": sec_browser.csrf, "marker": _marker(_text(r)), "theme": "My own theme",
+        "time_zone": "Asia/Seoul", "opens_at": NEW["opens_at"], "closes_at": NEW["closes_at"], "score_min": "1",
+        "score_max": "10"})
+    assert r.status_code == 303
+
+
+def test_an_open_editions_change_needs_a_reason_and_makes_a_version_with_who_when_why(stack, intake, sec,
+                                                                                    sec_browser):
+    call = open_call(intake, sec, year=2032)
+    r = _terms(sec_browser, call["id"], theme="Open and changed", opens_at="2026-01-01T00:00",
+               closes_at="2099-07-14T18:00")
+    assert r.status_code == 422 and 'id="reason-error"' in _text(r) and 'value="Open and changed"' in _text(r)
+    r = _terms(sec_browser, call["id"], theme="Open and changed", opens_at="2026-01-01T00:00",
+               closes_at="2099-07-14T18:00", reason="a typo in the theme")
+    assert r.status_code == 303
+    page = _text(sec_browser.get(f"{BASE}/{call['id']}"))
+    assert "Version history" in page and "a typo in the theme" in page and sec_browser.who.split(" <")[0] in page
+    with _db(stack).session() as s:
+        assert s.get(Call, call["id"]).version == 2
+        assert s.execute(outbox.select().where(outbox.c.type == "call.opened")).all().__len__() == 2
