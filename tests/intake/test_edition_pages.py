@@ -137,6 +137,8 @@ def test_every_role_reads_every_page_only_admin_and_secretariat_change_and_stran
             if role in ("observer", "jury_chair") and path.endswith(("/new", "/terms", "/leadership", "/documents",
                                                                        "/exceptions", "/ceremony")):
                 assert "<fieldset disabled" in _text(r) and "can read this page but not change" in _text(r), path
+            elif role == "secretariat" and "/editions/" in path and not path.endswith(call_id):
+                assert f'<input type="hidden" name="csrf_token" value="{browser.csrf}">\n' in _text(r), path
         forms = [p for i, p in enumerate(_pages(call_id)) if i not in (0, 2)]
         for path in forms + [f"{BASE}/{call_id}/exceptions/{uuid.uuid4()}/revoke"]:
             r = browser.post(path, data={"csrf_token": browser.csrf, **NEW, "reason": "r"})
@@ -242,3 +244,95 @@ def test_an_open_editions_change_needs_a_reason_and_makes_a_version_with_who_whe
     with _db(stack).session() as s:
         assert s.get(Call, call["id"]).version == 2
         assert s.execute(outbox.select().where(outbox.c.type == "call.opened")).all().__len__() == 2
+
+
+def _category_form(browser, call_id, key="leadership"):
+    """The category form as the page fills it: {field: value} (checked boxes only)."""
+    html = _text(browser.get(f"{BASE}/{call_id}/categories/{key}"))
+    data = {"csrf_token": browser.csrf}
+    for m in re.finditer(r'<input id="([^"]+)" name="[^"]+" type="text" value="([^"]*)"', html):
+        data[m.group(1)] = m.group(2)
+    for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html):
+        data[m.group(1)] = m.group(2)
+    for m in re.finditer(r'<textarea id="([^"]+)"[^>]*>([^<]*)</textarea>', html):
+        data[m.group(1)] = m.group(2)
+    boxes = [m.groups() for m in re.finditer(r'<input type="checkbox" name="([^"]+)" value="([^"]+)" checked', html)]
+    return data, boxes
+
+
+def _post_category(browser, call_id, changes, key="leadership", drop=()):
+    data, boxes = _category_form(browser, call_id, key)
+    data.update(changes)
+    body = [(k, v) for k, v in data.items()] + [b for b in boxes if b[0] not in drop]
+    from werkzeug.datastructures import MultiDict
+    return browser.post(f"{BASE}/{call_id}/categories/{key}", data=MultiDict(body))
+
+
+def test_criteria_are_edited_added_and_removed(stack, sec_browser):
+    call_id = _create(sec_browser)
+    r = _post_category(sec_browser, call_id, {"title": "Leadership award", "c0-weight": "2.5", "c0-word_limit": "300",
+                                              "c0-guidance": "Line one\nLine two", "c4-title": "Courage",
+                                              "c4-weight": "1", "c1-remove": "1"})
+    assert r.status_code == 303, _text(r)
+    with _db(stack).session() as s:
+        leadership = next(c for c in s.get(Call, call_id).categories if c["key"] == "leadership")
+    assert leadership["title"] == "Leadership award"
+    assert [c["key"] for c in leadership["criteria"]] == ["vision", "collaboration", "influence", "courage"]
+    assert (leadership["criteria"][0]["weight"], leadership["criteria"][0]["word_limit"],
+            leadership["criteria"][0]["guidance"]) == (2.5, 300, ["Line one", "Line two"])
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"c0-weight": "0"}, "c0-weight", "more than 0"),
+    ({"c0-weight": "-2"}, "c0-weight", "more than 0"),
+    ({"c0-weight": "heavy"}, "c0-weight", "a number"),
+    ({"c1-title": "Vision and innovation in the use of technology and data"}, "c1-title", "Two criteria"),
+    ({"title": "Tech-InnovaCity"}, "title", "Another category"),
+    ({"title": ""}, "title", "is required"),
+    ({"c0-title": "y" * 301}, "c0-title", "at most 300"),
+    ({"c0-word_limit": "0"}, "c0-word_limit", "between 1 and 100000"),
+    ({"rows": "lots"}, "title", ""),  # an odd row count is read as the default, not a 500
+])
+def test_bad_criteria_are_a_422_next_to_the_field(stack, sec_browser, changes, field, words):
+    call_id = _create(sec_browser)
+    r = _post_category(sec_browser, call_id, changes)
+    if not words:
+        assert r.status_code in (303, 422)
+        return
+    assert r.status_code == 422, _text(r)
+    error = re.search(rf'id="{field}-error">([^<]*)<', _text(r))
+    assert error and words in error.group(1), _text(r)
+    assert all(f'value="{v}"' in _text(r) for k, v in changes.items() if "title" in k and v and len(v) < 100)
+
+
+def test_a_category_without_applicant_types_or_the_last_category_withdrawn_is_refused(stack, sec_browser):
+    call_id = _create(sec_browser)
+    r = _post_category(sec_browser, call_id, {}, drop=("applicant_types",))
+    assert r.status_code == 422 and 'id="applicant_types-error"' in _text(r)
+    for key in ("tech_innovacity", "human_centricity"):
+        assert _post_category(sec_browser, call_id, {}, key=key, drop=("offered",)).status_code == 303
+    r = _post_category(sec_browser, call_id, {}, drop=("offered",))
+    assert r.status_code == 422 and "at least one category" in _text(r)
+    with _db(stack).session() as s:
+        assert [c["key"] for c in s.get(Call, call_id).categories] == ["leadership"]
+    # offered again from the defaults
+    assert _post_category(sec_browser, call_id, {"offered": "1"}, key="tech_innovacity").status_code == 303
+
+
+def test_documents_and_the_upload_limit(stack, sec_browser):
+    call_id = _create(sec_browser)
+    base = {"csrf_token": sec_browser.csrf, "marker": _marker(_text(sec_browser.get(f"{BASE}/{call_id}/documents"))),
+            "rows": "4", "d0-key": "application_form", "d0-title": "Application form (PDF)", "d0-required": "1",
+            "d1-key": "supporting_material", "d1-title": "Supporting material", "max_upload_mb": "20"}
+    for changes, field in (({"max_upload_mb": "0"}, "max_upload_mb"), ({"max_upload_mb": "ten"}, "max_upload_mb"),
+                           ({"d2-title": "Supporting material"}, "d2-title"), ({"d0-title": "z" * 301}, "d0-title")):
+        r = sec_browser.post(f"{BASE}/{call_id}/documents", data={**base, **changes})
+        assert r.status_code == 422 and f'id="{field}-error"' in _text(r), changes
+    r = sec_browser.post(f"{BASE}/{call_id}/documents", data={**base, "d2-title": "Letter of support",
+                                                              "d2-required": "1", "d1-remove": "1"})
+    assert r.status_code == 303, _text(r)
+    with _db(stack).session() as s:
+        call = s.get(Call, call_id)
+        assert [(d["key"], d["required"]) for d in call.documents] == [("application_form", True),
+                                                                        ("letter_of_support", True)]
+        assert call.max_upload_bytes == 20 * 1024 * 1024

@@ -184,6 +184,11 @@ def parse_terms(values: dict, call) -> tuple[dict, Form]:
 
 # --- a category and its criteria ---
 
+def _flat(prefix: str, rows: list[dict]) -> dict:
+    """A list's rows as the form's field names ("c0-title"), which the errors are named by."""
+    return {f"{prefix}{i}-{name}": value for i, row in enumerate(rows) for name, value in row.items()}
+
+
 def slug(title: str) -> str:
     """A criterion's key from its title: lower-case ASCII letters, digits and underscores."""
     key = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:40]
@@ -221,7 +226,7 @@ def category_form_values(form_data, rows: int) -> dict:
 
 def parse_category(values: dict, key: str, call, other_titles: list[str]) -> tuple[dict | None, Form]:
     """The category as CategoryTerms holds it (None when it is no longer offered)."""
-    form = Form(values)
+    form = Form({**values, **_flat("c", values["criteria"])})
     title = form.text("title", "The category's name", max_length=300)
     if title and title.casefold() in {t.casefold() for t in other_titles}:
         form.error("title", f"Another category of this edition is already called {title!r}.")
@@ -297,7 +302,7 @@ def documents_form_values(form_data, rows: int) -> dict:
 
 
 def parse_documents(values: dict, call) -> tuple[dict, Form]:
-    form = Form(values)
+    form = Form({**values, **_flat("d", values["documents"])})
     documents, titles, keys = [], set(), set()
     for i, row in enumerate(values["documents"]):
         if row["remove"] or not (row["key"] or row["title"].strip()):
