@@ -336,3 +336,160 @@ def test_documents_and_the_upload_limit(stack, sec_browser):
         assert [(d["key"], d["required"]) for d in call.documents] == [("application_form", True),
                                                                         ("letter_of_support", True)]
         assert call.max_upload_bytes == 20 * 1024 * 1024
+
+
+def _confirm(browser, path, **data):
+    page = _text(browser.get(path))
+    return page, browser.post(path, data={"csrf_token": browser.csrf, "marker": _marker(page), **data})
+
+
+def test_opening_after_its_confirmation_once_however_often_it_is_pressed(stack, sec_browser):
+    call_id = _create(sec_browser)
+    page, r = _confirm(sec_browser, f"{BASE}/{call_id}/open")
+    assert "register and apply" in page and "call.opened" in page and "05 January 2031, 09:00 (Asia/Seoul)" in page
+    assert r.status_code == 303
+    again = sec_browser.post(f"{BASE}/{call_id}/open", data={"csrf_token": sec_browser.csrf, "marker": _marker(page)})
+    assert again.status_code == 303 and "open already" in _text(sec_browser.get(again.headers["Location"]))
+    with _db(stack).session() as s:
+        assert s.get(Call, call_id).status == "open"
+        assert len(s.execute(outbox.select().where(outbox.c.type == "call.opened")).all()) == 1
+
+
+def test_a_confirmation_replayed_after_the_draft_changed_is_refused_as_stale(stack, sec_browser):
+    call_id = _create(sec_browser)
+    page = _text(sec_browser.get(f"{BASE}/{call_id}/open"))
+    assert _terms(_browser(stack, "admin"), call_id, closes_at="2031-03-01T18:00").status_code == 303
+    r = sec_browser.post(f"{BASE}/{call_id}/open", data={"csrf_token": sec_browser.csrf, "marker": _marker(page)})
+    assert r.status_code == 409 and "changed since this confirmation" in _text(r)
+    assert "01 March 2031, 18:00 (Asia/Seoul)" in _text(r)  # the confirmation shows the terms as they are now
+    with _db(stack).session() as s:
+        assert s.get(Call, call_id).status == "draft"
+    assert sec_browser.post(f"{BASE}/{call_id}/open", data={"csrf_token": sec_browser.csrf,
+                                                            "marker": _marker(_text(r))}).status_code == 303
+
+
+def test_closing_early_needs_a_reason_is_versioned_and_a_second_click_changes_nothing(stack, intake, sec,
+                                                                                     sec_browser):
+    call = open_call(intake, sec, year=2033)
+    path = f"{BASE}/{call['id']}/close"
+    page, r = _confirm(sec_browser, path, reason="")
+    assert "Exceptions" in page or "exception" in page
+    assert r.status_code == 422 and 'id="reason-error"' in _text(r)
+    r = sec_browser.post(path, data={"csrf_token": sec_browser.csrf, "marker": _marker(page), "reason": "w" * 2001})
+    assert r.status_code == 422 and "at most 2000" in _text(r)
+    r = sec_browser.post(path, data={"csrf_token": sec_browser.csrf, "marker": _marker(page),
+                                     "reason": "the board decided"})
+    assert r.status_code == 303
+    again = sec_browser.post(path, data={"csrf_token": sec_browser.csrf, "marker": _marker(page),
+                                         "reason": "the board decided"})
+    assert again.status_code == 303 and "closed already" in _text(sec_browser.get(again.headers["Location"]))
+    versions = intake.get(f"/api/calls/{call['id']}/versions").get_json()
+    assert [(v["changed_by"], v["reason"]) for v in versions] == [(sec_browser.who, "the board decided")]
+    assert "Closed" in _text(sec_browser.get(f"{BASE}/{call['id']}"))
+
+
+def test_closing_replayed_after_a_change_is_stale_and_a_draft_has_nothing_to_close(stack, intake, sec, sec_browser):
+    call = open_call(intake, sec, year=2034)
+    page = _text(sec_browser.get(f"{BASE}/{call['id']}/close"))
+    assert intake.patch(f"/api/calls/{call['id']}", headers=auth(sec),
+                        json={"theme": "New theme", "reason": "typo"}).status_code == 200
+    r = sec_browser.post(f"{BASE}/{call['id']}/close", data={"csrf_token": sec_browser.csrf, "marker": _marker(page),
+                                                             "reason": "done"})
+    assert r.status_code == 409 and "changed since this confirmation" in _text(r) and ">done</textarea>" in _text(r)
+    draft_id = _create(sec_browser)
+    r = sec_browser.post(f"{BASE}/{draft_id}/close", data={"csrf_token": sec_browser.csrf, "reason": "x"})
+    assert r.status_code == 303 and "nothing to close" in _text(sec_browser.get(r.headers["Location"]))
+
+
+def _grant(browser, call_id, **changes):
+    data = {"csrf_token": browser.csrf, "applicant": "mei.lin@kcg.example.tw", "closes_at": "2099-12-31T12:00",
+            "reason": "flood in the city hall"}
+    return browser.post(f"{BASE}/{call_id}/exceptions", data={**data, **changes})
+
+
+def test_an_exception_is_granted_by_address_or_reference_and_revoked_with_who(stack, intake, sec, sec_browser):
+    from tests.support.stack import start_draft
+    call = open_call(intake, sec, year=2035)
+    applicant, token = register(intake)
+    r = _grant(sec_browser, call["id"], applicant="  MEI.LIN@kcg.example.tw ")
+    assert r.status_code == 303, _text(r)
+    listed = _text(sec_browser.get(r.headers["Location"]))
+    assert "Kaohsiung City Government" in listed and "31 December 2099, 12:00 (Asia/Seoul)" in listed
+    draft = start_draft(intake, token, call["id"])
+    assert _grant(sec_browser, call["id"], applicant=draft["reference"].lower()).status_code == 303
+    with _db(stack).session() as s:
+        rows = s.query(DeadlineException).order_by(DeadlineException.granted_at).all()
+        assert [(e.applicant_id, e.granted_by) for e in rows] == [(applicant["id"], sec_browser.who)] * 2
+        first = rows[0].id
+    revoke = f"{BASE}/{call['id']}/exceptions/{first}/revoke"
+    admin = _browser(stack, "admin")
+    assert admin.post(revoke, data={"csrf_token": admin.csrf}).status_code == 303
+    r = sec_browser.post(revoke, data={"csrf_token": sec_browser.csrf})
+    assert r.status_code == 303 and "revoked already, by Admin Kim" in _text(sec_browser.get(r.headers["Location"]))
+    with _db(stack).session() as s:
+        assert s.get(DeadlineException, first).revoked_by == admin.who
+    assert "revoked by Admin Kim" in _text(sec_browser.get(f"{BASE}/{call['id']}/exceptions"))
+    api = intake.get(f"/api/calls/{call['id']}/exceptions", headers=auth(sec)).get_json()
+    assert api[0]["revoked_by"] == admin.who
+    assert sec_browser.post(f"{BASE}/{call['id']}/exceptions/{uuid.uuid4()}/revoke",
+                            data={"csrf_token": sec_browser.csrf}).status_code == 404
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"applicant": ""}, "applicant", "is required"),
+    ({"applicant": "a" * 321}, "applicant", "at most 320"),
+    ({"applicant": "nobody@nowhere.example"}, "applicant", "No applicant"),
+    ({"applicant": "SSCP-2035-NOPE00"}, "applicant", "No applicant"),
+    ({"closes_at": ""}, "closes_at", "is required"),
+    ({"closes_at": "soon"}, "closes_at", "date and time"),
+    ({"closes_at": "2030-01-01T00:00"}, "closes_at", "after the edition's closing time"),
+    ({"reason": ""}, "reason", "is required"),
+    ({"reason": "r" * 2001}, "reason", "at most 2000"),
+])
+def test_bad_exceptions_are_a_422_next_to_the_field(stack, intake, sec, sec_browser, changes, field, words):
+    call = open_call(intake, sec, year=2035)
+    register(intake)
+    r = _grant(sec_browser, call["id"], **changes)
+    assert r.status_code == 422, _text(r)
+    error = re.search(rf'id="{field}-error">([^<]*)<', _text(r))
+    assert error and words in error.group(1).replace("&#39;", "'"), _text(r)
+    typed = {**{"applicant": "mei.lin@kcg.example.tw", "reason": "flood in the city hall"}, **changes}
+    assert all(v in _text(r) for v in typed.values() if v and len(v) < 100)
+
+
+CEREMONY = {"time_zone": "Asia/Seoul", "starts_at": "2099-10-10T18:00", "rsvp_by": "2099-09-20T18:00",
+            "venue": "COEX, Seoul", "address": "513 Yeongdong-daero", "details": "Dress: smart",
+            "max_delegates": "3"}
+
+
+def test_the_ceremony_is_set_and_changed_in_its_own_time_zone(stack, intake, sec, sec_browser):
+    call = open_call(intake, sec, year=2036)
+    path = f"{BASE}/{call['id']}/ceremony"
+    page, r = _confirm(sec_browser, path, **CEREMONY)
+    assert r.status_code == 303, _text(r)
+    cer = intake.get(f"/api/calls/{call['id']}/ceremony", headers=auth(sec)).get_json()
+    assert cer["starts_at"] == "2099-10-10T09:00:00+00:00" and cer["updated_by"] == sec_browser.who
+    page, r = _confirm(sec_browser, path, **{**CEREMONY, "time_zone": "Europe/Madrid", "venue": "IFEMA, Madrid"})
+    assert r.status_code == 303
+    page = _text(sec_browser.get(path))
+    assert 'value="2099-10-10T18:00"' in page and "10 October 2099, 18:00 (Europe/Madrid)" in page
+    # a form built before someone else's change is refused, the typed values kept
+    other = _browser(stack, "admin")
+    assert _confirm(other, path, **{**CEREMONY, "venue": "Seoul City Hall"})[1].status_code == 303
+    r = sec_browser.post(path, data={"csrf_token": sec_browser.csrf, "marker": _marker(page),
+                                     **{**CEREMONY, "venue": "Busan"}})
+    assert r.status_code == 409 and "Someone else changed this ceremony" in _text(r) and 'value="Busan"' in _text(r)
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"time_zone": "Asia/Atlantis"}, "time_zone"), ({"venue": ""}, "venue"), ({"venue": "v" * 301}, "venue"),
+    ({"rsvp_by": "2099-10-11T18:00"}, "rsvp_by"), ({"starts_at": "2001-01-01T00:00"}, "starts_at"),
+    ({"max_delegates": "0"}, "max_delegates"), ({"max_delegates": "many"}, "max_delegates"),
+    ({"starts_at": ""}, "starts_at"),
+])
+def test_a_bad_ceremony_is_a_422_next_to_the_field(stack, intake, sec, sec_browser, changes, field):
+    call = open_call(intake, sec, year=2037)
+    r = sec_browser.post(f"{BASE}/{call['id']}/ceremony", data={"csrf_token": sec_browser.csrf, "marker": "",
+                                                                **{**CEREMONY, **changes}})
+    assert r.status_code == 422 and f'id="{field}-error"' in _text(r), _text(r)
+    assert 'value="COEX, Seoul"' in _text(r) or field == "venue"
