@@ -493,3 +493,15 @@ def test_a_bad_ceremony_is_a_422_next_to_the_field(stack, intake, sec, sec_brows
                                                                 **{**CEREMONY, **changes}})
     assert r.status_code == 422 and f'id="{field}-error"' in _text(r), _text(r)
     assert 'value="COEX, Seoul"' in _text(r) or field == "venue"
+
+
+def test_a_nul_in_any_form_is_a_422_not_a_database_error(stack, intake, sec, sec_browser):
+    r = sec_browser.post(f"{BASE}/new", data={"csrf_token": sec_browser.csrf, **NEW, "theme": "a\x00b"})
+    assert r.status_code == 422 and 'id="theme-error"' in _text(r)
+    call_id = _create(sec_browser)
+    assert _post_category(sec_browser, call_id, {"c0-guidance": "x\x00y"}).status_code == 422
+    call = open_call(intake, sec, year=2038)
+    page = _text(sec_browser.get(f"{BASE}/{call['id']}/close"))
+    r = sec_browser.post(f"{BASE}/{call['id']}/close", data={"csrf_token": sec_browser.csrf, "marker": _marker(page),
+                                                             "reason": "\x00"})
+    assert r.status_code == 422

@@ -27,6 +27,9 @@ class Form:
     def __init__(self, values: dict):
         self.values = values
         self.errors: dict[str, list[str]] = {}
+        for field, value in values.items():  # PostgreSQL stores no NUL (the API refuses it before any view)
+            if isinstance(value, str) and "\x00" in value:
+                self.error(field, "This field may not contain NUL characters.")
 
     def error(self, field: str, message: str) -> None:
         self.errors.setdefault(field, []).append(message)

@@ -63,6 +63,7 @@ def close_edition(call_id):
     reason = request.form.get("reason", "").strip()
     marker = request.form.get("marker", "")
     error = ("Give the reason for closing early (it is kept with the change)." if not reason else
+             "The reason may not contain NUL characters." if "\x00" in reason else
              f"The reason may have at most 2000 characters (this has {len(reason)})." if len(reason) > 2000 else "")
     if error:
         return show("close.html", 422, call=call, marker=marker, closed=False, reason=reason,
