@@ -68,7 +68,7 @@ def _browser(stack, role: str):
               "changed_by": "test"}
     with app.extensions["prize"]["db"].session() as s, s.begin():
         store.apply_member(s, staff_tables, member, now)
-        secret = store.open_session(s, staff_tables, member["staff_id"], "family-" + member["staff_id"], now)
+        secret = store.open_session(s, staff_tables, member["staff_id"], str(uuid.uuid4()), now)
         csrf = s.execute(staff_tables.sessions.select().where(
             staff_tables.sessions.c.id_hash == store.hash_secret(secret))).one().csrf_token
     client = app.test_client()
@@ -498,10 +498,36 @@ def test_a_bad_ceremony_is_a_422_next_to_the_field(stack, intake, sec, sec_brows
 def test_a_nul_in_any_form_is_a_422_not_a_database_error(stack, intake, sec, sec_browser):
     r = sec_browser.post(f"{BASE}/new", data={"csrf_token": sec_browser.csrf, **NEW, "theme": "a\x00b"})
     assert r.status_code == 422 and 'id="theme-error"' in _text(r)
-    call_id = _create(sec_browser)
+    call_id = _create(sec_browser, year="2039")
     assert _post_category(sec_browser, call_id, {"c0-guidance": "x\x00y"}).status_code == 422
     call = open_call(intake, sec, year=2038)
     page = _text(sec_browser.get(f"{BASE}/{call['id']}/close"))
     r = sec_browser.post(f"{BASE}/{call['id']}/close", data={"csrf_token": sec_browser.csrf, "marker": _marker(page),
                                                              "reason": "\x00"})
     assert r.status_code == 422
+
+
+@pytest.fixture
+def pg_stack(real_settings):
+    from tests.support.stack import Stack
+    s = Stack(real_settings, services=("intake",))
+    yield s
+    s.stop()
+
+
+def test_the_pages_on_postgresql(pg_stack):
+    """The same path on PostgreSQL (row locks, NUL refused before the database, UTC round trips)."""
+    stack, intake, sec = pg_stack, pg_stack.clients["intake"], pg_stack.secretariat_token()
+    member = _browser(stack, "secretariat")
+    test_a_member_creates_an_edition_in_its_time_zone_and_sees_it_listed(stack, member)
+    call_id = re.search(rf'{BASE}/([0-9a-f-]{{36}})"', _text(member.get(BASE))).group(1)
+    page = _text(member.get(f"{BASE}/{call_id}/terms"))
+    assert _terms(_browser(stack, "admin"), call_id, theme="Theirs").status_code == 303
+    r = member.post(f"{BASE}/{call_id}/terms", data={"csrf_token": member.csrf, "marker": _marker(page),
+                                                     **{k: v for k, v in NEW.items() if k != "year"}})
+    assert r.status_code == 409
+    _, r = _confirm(member, f"{BASE}/{call_id}/open")
+    assert r.status_code == 303
+    test_a_nul_in_any_form_is_a_422_not_a_database_error(stack, intake, sec, _browser(stack, "admin"))
+    test_an_exception_is_granted_by_address_or_reference_and_revoked_with_who(stack, intake, sec, member)
+    test_the_ceremony_is_set_and_changed_in_its_own_time_zone(stack, intake, sec, member)
