@@ -531,3 +531,13 @@ def test_the_pages_on_postgresql(pg_stack):
     test_a_nul_in_any_form_is_a_422_not_a_database_error(stack, intake, sec, _browser(stack, "admin"))
     test_an_exception_is_granted_by_address_or_reference_and_revoked_with_who(stack, intake, sec, member)
     test_the_ceremony_is_set_and_changed_in_its_own_time_zone(stack, intake, sec, member)
+
+
+def test_who_created_opened_and_last_changed_an_edition_is_shown(stack, sec_browser):
+    call_id = _create(sec_browser)
+    admin = _browser(stack, "admin")
+    assert _terms(admin, call_id, theme="Edited by the admin").status_code == 303
+    assert _confirm(sec_browser, f"{BASE}/{call_id}/open")[1].status_code == 303
+    who = re.search(r'<p class="hint" id="who">(.*?)</p>', _text(sec_browser.get(f"{BASE}/{call_id}")), re.S).group(1)
+    name = sec_browser.who.split(" <")[0]
+    assert f"Created by {name}" in who and f"Opened by {name}" in who and "Last changed by Admin Kim" in who

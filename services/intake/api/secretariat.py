@@ -36,7 +36,7 @@ class CallsView(MethodView):
     @calls.response(201, CallOut)
     def post(self, data):
         """Create an edition as a draft; open it to publish it."""
-        return ops_calls.create_call(_db(), data)
+        return ops_calls.create_call(_db(), data, g.principal.who)
 
 
 @calls.route("/<uuid:call_id>")
@@ -99,7 +99,7 @@ class OpenCallView(MethodView):
     @calls.response(200, CallOut)
     def post(self, call_id):
         """Open the edition: applicants may enter, review learns its terms (call.opened)."""
-        return ops_calls.open_call(_db(), call_id)
+        return ops_calls.open_call(_db(), call_id, who=g.principal.who)
 
 
 @calls.route("/<uuid:call_id>/close")

@@ -77,10 +77,10 @@ def read_call(db, call_id) -> Call:
         return get_call(s, call_id)
 
 
-def create_call(db, data: dict) -> Call:
+def create_call(db, data: dict, who: str = "") -> Call:
     """A new edition, as a draft: one edition a year."""
     data = dict(data)
-    call = Call(id=str(uuid.uuid4()), status="draft", created_at=_now(), version=1,
+    call = Call(id=str(uuid.uuid4()), status="draft", created_at=_now(), version=1, created_by=who or None,
                 categories=data.pop("categories", None) or rules.default_categories(),
                 documents=data.pop("documents", None) or rules.DEFAULT_DOCUMENTS, **data)
     with db.session() as s, s.begin():
@@ -118,6 +118,7 @@ def change_call(db, call_id, data: dict, who: str, *, expected: str | None = Non
         errors = _inconsistent(call)
         if errors:
             raise Refused(422, "the changed terms are inconsistent", {"json": errors})
+        call.changed_by, call.changed_at = who, _now()
         if call.status != "draft":
             _new_version(s, call, who, reason)
     return call
@@ -137,7 +138,7 @@ def call_versions(db, call_id) -> list[CallVersion]:
                          .order_by(CallVersion.version)).all()
 
 
-def open_call(db, call_id, *, expected: str | None = None) -> Call:
+def open_call(db, call_id, *, expected: str | None = None, who: str = "") -> Call:
     """Open the edition: applicants may enter, review learns its terms (call.opened). Opening an
     open call changes nothing (a second click); ``expected``: the marker of the draft the
     confirmation showed, refused as stale if the draft changed since."""
@@ -145,7 +146,7 @@ def open_call(db, call_id, *, expected: str | None = None) -> Call:
         call = get_call(s, call_id, lock=True)
         if call.status != "open":
             _check_marker(call, expected)
-            call.status, call.opened_at = "open", _now()
+            call.status, call.opened_at, call.opened_by = "open", _now(), who or None
             record(s, outbox, call_event(call))
     return call
 
@@ -169,7 +170,7 @@ def close_call(db, call_id, reason: str, who: str, *, expected: str | None = Non
         _check_marker(call, expected)
         if rules.as_utc(call.opens_at) >= now:
             raise Refused(409, "the edition has not opened yet: change its dates instead")
-        call.closes_at = now
+        call.closes_at, call.changed_by, call.changed_at = now, who, now
         _new_version(s, call, who, reason)
     return call, True
 

@@ -77,14 +77,14 @@ def create():
         return show("new.html", 422, form=values, errors=form.errors, error=INVALID)
     try:
         call = ops.create_call(_db(), CallCreate().load({**data, "opens_at": data["opens_at"].isoformat(),
-                                                         "closes_at": data["closes_at"].isoformat()}))
+                                                         "closes_at": data["closes_at"].isoformat()}), principal.who)
     except ValidationError as exc:
         return show("new.html", 422, form=values, errors=forms.schema_errors(exc.messages), error=INVALID)
     except Refused as exc:
         return show("new.html", exc.status, form=values, errors={"year": [first_upper(exc.message) + "."]},
                     error=first_upper(exc.message) + ". Nothing was saved.")
     flash(f"The {call.year} edition is created as a draft, with the prize's three categories and their "
-          f"criteria. Check its terms, then open it. ({principal.who})", "ok")
+          "criteria. Check its terms, then open it.", "ok")
     return redirect(url_for("intake_editions.edition", call_id=call.id), 303)
 
 
@@ -104,16 +104,17 @@ def _change(call, data: dict, marker: str, template: str, values: dict, **contex
     """Save a change of terms through ops.change_call (the API's rules); None when saved, else
     the page again with what went wrong next to the fields and the typed values kept."""
     payload = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
+    fields = context.pop("fields", None)
     try:
         ops.change_call(_db(), call.id, CallChange().load(payload), _require().who, expected=marker)
     except ValidationError as exc:
         return show(template, 422, call=call, form=values, marker=marker,
-                    errors=forms.schema_errors(exc.messages, context.pop("fields", None)), error=INVALID, **context)
+                    errors=forms.schema_errors(exc.messages, fields), error=INVALID, **context)
     except ops.Stale as exc:
         return show(template, 409, call=load(call.id), form=values, marker=exc.details["marker"], errors={},
                     error=STALE, **context)
     except Refused as exc:
-        errors = forms.schema_errors(exc.errors or {}, context.pop("fields", None))
+        errors = forms.schema_errors(exc.errors or {}, fields)
         return show(template, exc.status, call=call, form=values, marker=marker, errors=errors,
                     error=first_upper(exc.message) + ". Nothing was saved.", **context)
     return None

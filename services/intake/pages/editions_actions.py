@@ -38,11 +38,11 @@ def open_edition(call_id):
         flash(f"The {call.year} edition is open already: nothing was changed.", "ok")
         return _back(call)
     try:
-        opened = ops.open_call(_db(), call.id, expected=request.form.get("marker", ""))
+        opened = ops.open_call(_db(), call.id, expected=request.form.get("marker", ""), who=principal.who)
     except ops.Stale:
         fresh = load(call.id)
         return show("open.html", 409, call=fresh, marker=ops.marker(fresh), error=STALE_CONFIRMATION)
-    flash(f"The {opened.year} edition is open ({principal.who}): applicants can register and apply from "
+    flash(f"The {opened.year} edition is open: applicants can register and apply from "
           f"{forms.shown(opened.opens_at, opened.time_zone)}; review learns its terms.", "ok")
     return _back(opened)
 
