@@ -181,7 +181,7 @@ def test_creating_with_bad_input_is_a_422_naming_the_field_with_the_typed_values
     for name, value in {**NEW, **changes}.items():
         if name != "time_zone" and value and len(value) < 100:
             assert f'value="{value}"' in text, name
-    assert "Nothing was saved" in text
+    assert "Nothing was saved" in text and f'<a href="#{field}">' in text  # the summary leads to the field
 
 
 def test_a_second_edition_of_the_same_year_is_a_409_next_to_the_year(sec_browser):
@@ -256,7 +256,8 @@ def _category_form(browser, call_id, key="leadership"):
         data[m.group(1)] = m.group(2)
     for m in re.finditer(r'<textarea id="([^"]+)"[^>]*>([^<]*)</textarea>', html):
         data[m.group(1)] = m.group(2)
-    boxes = [m.groups() for m in re.finditer(r'<input type="checkbox" name="([^"]+)" value="([^"]+)" checked', html)]
+    boxes = [m.groups() for m in re.finditer(r'<input type="checkbox"(?: id="[^"]+")? name="([^"]+)" value="([^"]+)" checked',
+                                                   html)]
     return data, boxes
 
 
