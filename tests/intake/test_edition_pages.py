@@ -542,3 +542,10 @@ def test_who_created_opened_and_last_changed_an_edition_is_shown(stack, sec_brow
     who = re.search(r'<p class="hint" id="who">(.*?)</p>', _text(sec_browser.get(f"{BASE}/{call_id}")), re.S).group(1)
     name = sec_browser.who.split(" <")[0]
     assert f"Created by {name}" in who and f"Opened by {name}" in who and "Last changed by Admin Kim" in who
+
+
+def test_the_secretariat_home_says_closed_once_an_edition_closed_early(stack, intake, sec, sec_browser):
+    call = open_call(intake, sec, year=2040)
+    assert intake.post(f"/api/calls/{call['id']}/close", headers=auth(sec), json={"reason": "x"}).status_code == 200
+    row = re.search(rf'{call["id"]}".*?</tr>', _text(sec_browser.get("/secretariat")), re.S).group(0)
+    assert '<td data-label="Call">closed</td>' in row
