@@ -43,6 +43,12 @@ class Call(Base):
     documents: Mapped[list] = mapped_column(JSON, default=list)
     max_upload_bytes: Mapped[int] = mapped_column(BigInteger, default=50 * 1024 * 1024)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Who did what to it (a draft's edits are not versioned, so its last change is kept here);
+    # empty for editions older than these columns.
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    opened_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class CallVersion(Base):
@@ -69,6 +75,7 @@ class DeadlineException(Base):
     granted_by: Mapped[str] = mapped_column(String(200))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class Applicant(Base):

@@ -97,6 +97,11 @@ class CallChange(Schema):
         _check_call_terms(data)
 
 
+class CallClose(Schema):
+    """Close an opened edition now, before its closing time: the reason is kept with the version."""
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class CallVersionOut(Schema):
     version = fields.Integer()
     changed_by = fields.String()
@@ -120,6 +125,7 @@ class ExceptionOut(Schema):
     granted_by = fields.String()
     granted_at = fields.AwareDateTime()
     revoked_at = fields.AwareDateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
 
 
 class CallOut(Schema):

@@ -14,7 +14,7 @@ from ..ops import calls as ops_calls
 from ..ops import guests as ops_guests
 from ..web import _db, _now, _public_url, csv_download
 from .common import applicants, ceremonies
-from .schemas import (ApplicantOut, CallChange, CallCreate, CallOut, CallVersionOut, ContactChangeOut,
+from .schemas import (ApplicantOut, CallChange, CallClose, CallCreate, CallOut, CallVersionOut, ContactChangeOut,
                       ContactEmailChange, ExceptionCreate, ExceptionOut)
 from .schemas_ceremony import CeremonyIn, CeremonyOut, GuestListOut
 
@@ -36,7 +36,7 @@ class CallsView(MethodView):
     @calls.response(201, CallOut)
     def post(self, data):
         """Create an edition as a draft; open it to publish it."""
-        return ops_calls.create_call(_db(), data)
+        return ops_calls.create_call(_db(), data, g.principal.who)
 
 
 @calls.route("/<uuid:call_id>")
@@ -88,8 +88,8 @@ class ExceptionView(MethodView):
     @calls.doc(security=[{"bearer": []}])
     @calls.response(200, ExceptionOut)
     def delete(self, call_id, exception_id):
-        """Revoke: the row stays, marked revoked, so the audit trail keeps it."""
-        return ops_calls.revoke_exception(_db(), call_id, exception_id)
+        """Revoke: the row stays, marked revoked with who and when, so the audit trail keeps it."""
+        return ops_calls.revoke_exception(_db(), call_id, exception_id, g.principal.who)
 
 
 @calls.route("/<uuid:call_id>/open")
@@ -99,7 +99,22 @@ class OpenCallView(MethodView):
     @calls.response(200, CallOut)
     def post(self, call_id):
         """Open the edition: applicants may enter, review learns its terms (call.opened)."""
-        return ops_calls.open_call(_db(), call_id)
+        return ops_calls.open_call(_db(), call_id, who=g.principal.who)
+
+
+@calls.route("/<uuid:call_id>/close")
+class CloseCallView(MethodView):
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.arguments(CallClose)
+    @calls.response(200, CallOut)
+    @calls.alt_response(404, description="no such edition")
+    @calls.alt_response(409, description="a draft, or an edition whose opening time is still ahead")
+    def post(self, data, call_id):
+        """Close the edition now, before its closing time: a new version of the terms with who,
+        when and why, and call.opened again so review learns it. Exceptions already granted still
+        apply. A closed edition answers 200 and changes nothing."""
+        return ops_calls.close_call(_db(), call_id, data["reason"], g.principal.who)[0]
 
 
 # --- an applicant's sign-in address -----------------------------------------------------------

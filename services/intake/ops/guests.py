@@ -105,12 +105,21 @@ def read_ceremony(db, call_id) -> dict:
         return _ceremony_out(s, row)
 
 
-def configure(db, call_id, data: dict, who: str, now: datetime, public_url: str) -> dict:
-    """Set (or change) the ceremony under the call's lock; invites those already released."""
+def ceremony_marker(row: Ceremony | None) -> str:
+    """What a ceremony form was built from: when the ceremony was last set ("" when never)."""
+    return as_utc(row.updated_at).isoformat() if row is not None else ""
+
+
+def configure(db, call_id, data: dict, who: str, now: datetime, public_url: str, *,
+              expected: str | None = None) -> dict:
+    """Set (or change) the ceremony under the call's lock; invites those already released.
+    ``expected``: the ceremony_marker a page's form was built from (refused if it moved since)."""
     if as_utc(data["starts_at"]) <= now:
         raise RuleViolation(422, "the ceremony must be in the future", {"starts_at": ["must be in the future"]})
     with db.session() as s, s.begin():
         call = _call(s, call_id, lock=True)
+        if expected is not None and expected != ceremony_marker(s.get(Ceremony, call.id)):
+            raise Refused(409, "someone else changed this ceremony since you opened the page")
         row = ceremony.set_ceremony(s, call, data, who, now, public_url)
         return _ceremony_out(s, row)
 

@@ -16,6 +16,7 @@ from shared.web import current_principal
 
 from .. import rules
 from ..ops import applicants
+from ..ops import calls as call_ops
 from ..ops import guests as guest_ops
 from ..models import Call, Ceremony
 from ..api.schemas import ContactEmailChange
@@ -89,7 +90,8 @@ _local = rules.local_time
 @secretariat.get("")
 def home():
     _require()
-    editions = [{"id": call.id, "year": call.year, "theme": call.theme, "status": call.status, "invited": invited,
+    editions = [{"id": call.id, "year": call.year, "theme": call.theme, "invited": invited,
+                 "status": "closed" if call_ops.is_closed(call) else call.status,
                  "ceremony": f"{_local(cer.starts_at, cer.time_zone)} ({cer.time_zone}), {cer.venue}" if cer else ""}
                 for call, cer, invited in guest_ops.editions(_db())]
     return _page("secretariat/home.html", editions=editions)
