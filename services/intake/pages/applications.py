@@ -30,10 +30,12 @@ STATUS_LABELS = {"registered": "Registered, no draft", "draft": "Draft", "submit
                  "withdrawn": "Withdrawn", "eligible": "Eligible", "ineligible": "Not eligible",
                  "finalist": "Finalist", "not_advanced": "Not advanced", "winner": "Winner",
                  "special_mention": "Special mention", "not_awarded": "Not awarded"}
+STAGE_LABELS = {**STATUS_LABELS, "draft": "Draft started", "submitted": "Submitted"}
 COLUMNS = (("reference", "Application"), ("organisation", "Applicant"), ("edition", "Edition"),
            ("category", "Category"), ("country", "Country"), ("region", "Region"), ("type", "Type"),
            ("status", "Status"), ("completeness", "Complete"), ("activity", "Last activity"))
-LABELS = {"categories": CATEGORY_LABELS, "statuses": STATUS_LABELS, "types": TYPE_LABELS, "regions": REGION_LABELS}
+LABELS = {"categories": CATEGORY_LABELS, "statuses": STATUS_LABELS, "types": TYPE_LABELS, "regions": REGION_LABELS,
+          "stages": STAGE_LABELS}
 
 
 def _not_found(message: str):
