@@ -121,16 +121,23 @@ class _Pipe(io.RawIOBase):
 
 def stream_zip(storage, entries: list[tuple[str, str]]) -> Iterator[bytes]:
     """The ZIP of ``entries`` ([(name, storage key)]), made while it is sent: each file is read
-    from the store in chunks and written on, so no whole file or archive is held in memory."""
-    pipe = _Pipe()
+    from the store in chunks and written on, so no whole file or archive is held in memory. A
+    file the store no longer has is left out and named in MISSING.txt (the answer has started
+    by then: the archive stays whole instead of breaking off)."""
+    pipe, missing = _Pipe(), []
+    stamp = datetime.now(timezone.utc).timetuple()[:6]
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for name, key in entries:
-            info = zipfile.ZipInfo(name, date_time=datetime.now(timezone.utc).timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as member:
+            if storage.stat(key) is None:
+                missing.append(name)
+                continue
+            with archive.open(zipfile.ZipInfo(name, date_time=stamp), "w", force_zip64=True) as member:
                 for chunk in storage.iter_chunks(key):
                     member.write(chunk)
                     if pipe.size >= 256 * 1024:
                         yield pipe.take()
             yield pipe.take()
+        if missing:
+            archive.writestr(zipfile.ZipInfo("MISSING.txt", date_time=stamp), "The document store no longer has:\n"
+                             + "".join(f"- {name}\n" for name in missing), compress_type=zipfile.ZIP_DEFLATED)
     yield pipe.take()

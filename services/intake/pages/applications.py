@@ -52,6 +52,11 @@ def index():
     """The list: filters and search from the query string, sort links, a pager."""
     _require("read")
     query = registry.lenient_query(request.args)
+    canonical = {k: str(v) for k, v in query.args().items()}
+    if request.args.to_dict(flat=False) != {k: [v] for k, v in canonical.items()}:
+        # the form sends every field, empty ones too: the short URL (what differs from the
+        # defaults, unknown values dropped) is the one to share and bookmark
+        return _no_store(redirect(url_for("intake_applications.index", **canonical), 302))
     found = registry.search(_db(), query)
     return _page("secretariat/applications/list.html", found=found, query=query, columns=COLUMNS,
                  choices=registry.choices(_db()), labels=LABELS,
