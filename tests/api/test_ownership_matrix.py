@@ -78,6 +78,15 @@ SECRETARIAT_ONLY = {
                                                                    "reason": "I want the account"},
     ("/api/applicants/<uuid:applicant_id>/contact-email/history", "GET"): None,
 }
+# The secretariat's Applications pages and registry API (pages/applications.py, api/registry.py):
+# staff only. No applicant, the owner included, reads them: a portal session goes to the staff
+# sign-in, an applicant's token is refused for its role (403), alike for a real and a missing id.
+STAFF_ONLY = {
+    ("/secretariat/applications/<application_id>", "GET"): PAGE,
+    ("/secretariat/applications/<application_id>/documents.zip", "GET"): PAGE,
+    ("/secretariat/applications/documents/<document_id>", "GET"): PAGE,
+    ("/api/secretariat/applications/<uuid:application_id>", "GET"): API,
+}
 APPLICATION_TARGETS = ("draft", "submitted")
 DOCUMENT_TARGETS = ("verified document", "pending document", "frozen document")
 
@@ -88,7 +97,7 @@ def _id_routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_with_an_application_or_document_id_is_in_the_matrix(stack):
-    routes, known = _id_routes(stack.apps["intake"]), set(ROUTES) | set(SECRETARIAT_ONLY)
+    routes, known = _id_routes(stack.apps["intake"]), set(ROUTES) | set(SECRETARIAT_ONLY) | set(STAFF_ONLY)
     assert routes == known, (
         f"not covered here: {sorted(routes - known)}; gone: {sorted(known - routes)}")
 
@@ -292,6 +301,33 @@ def test_secretariat_only_routes_refuse_every_applicant_the_same_for_a_missing_i
     r = getattr(sec, method.lower())(template.format(id=real), headers=auth(world.stack.secretariat_token()),
                                      **({"json": body} if body else {}))
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
+
+
+def _staff_cases():
+    for (rule, method), kind in sorted(STAFF_ONLY.items()):
+        for target in (("verified document",) if "document_id" in rule else APPLICATION_TARGETS):
+            yield pytest.param(rule, method, kind, target, id=f"{method} {rule} [{target}]")
+
+
+@pytest.mark.parametrize("rule,method,kind,target", list(_staff_cases()))
+def test_staff_only_routes_give_applicants_nothing_and_the_same_for_a_missing_id(world, rule, method, kind, target):
+    template = re.sub(r"<(?:uuid:)?(application_id|document_id)>", "{id}", rule)
+    real = world.ids[target]
+    expected = {"owner (API token)": 403, "other (API token)": 403, "garbage token": 401,
+                "owner (browser session)": 302 if kind == PAGE else 403,
+                "other (browser session)": 302 if kind == PAGE else 403, "nobody": 302 if kind == PAGE else 401}
+    for who, status in expected.items():
+        missing = str(uuid.uuid4())
+        theirs = _request(world, who, kind, method, template.format(id=real), None)
+        absent = _request(world, who, kind, method, template.format(id=missing), None)
+        assert theirs.status_code == status, (who, theirs.status_code, theirs.get_data(as_text=True)[:300])
+        assert _comparable(theirs, real) == _comparable(absent, missing), who
+        if status == 302:
+            assert theirs.headers["Location"].startswith("/staff/signin?next="), who
+        body = theirs.get_data(as_text=True)
+        assert world.a["organisation"] not in body and world.a["contact_email"] not in body, who
+    staff = world.app.test_client().get(template.format(id=real), headers=auth(world.stack.secretariat_token()))
+    assert staff.status_code in (200, 302), staff.get_data(as_text=True)[:300]
 
 
 def test_the_other_applicants_csrf_token_is_what_lets_its_posts_through(world):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..accounts import blueprints as signin_blueprints
 from . import applicant, documents, secretariat, staff
+from .registry import registry_api
 from .common import applicants, ceremonies
 
 blueprints = ([applicants] + signin_blueprints + [secretariat.calls, applicant.applications]
-              + documents.blueprints + [ceremonies, staff.staff])
+              + documents.blueprints + [ceremonies, staff.staff, registry_api])
