@@ -1,5 +1,6 @@
-"""review's server-rendered pages per audience: jury.py and secretariat.py (common.py: what both share)."""
-from . import jury, secretariat  # noqa: F401  (their routes register on the blueprints below)
+"""review's server-rendered pages per audience: jury.py and secretariat.py (+ rounds.py, the looks before
+assigning, closing and releasing; common.py: what both share)."""
+from . import jury, rounds, secretariat  # noqa: F401  (their routes register on the blueprints below)
 from .common import jury_pages, pages, secretariat_pages, staff_refusal  # noqa: F401  (app.py wires it)
 
 blueprints = [pages, jury_pages, secretariat_pages]

@@ -92,10 +92,11 @@ def _require(role: str) -> Principal:
     return principal
 
 
-def _page(template: str, status: int = 200, **context):
+def _page(template: str, status: int = 200, frames_notify: bool = False, **context):
+    """A page; ``frames_notify``: it frames notify's previews of the emails it is about to cause."""
     response = current_app.make_response((render_template(template, page_csrf=_csrf(), **context), status))
     response.headers["Cache-Control"] = "no-store"  # jurors' pages hold confidential content
-    response.headers["Content-Security-Policy"] = page_policy()
+    response.headers["Content-Security-Policy"] = page_policy(frames_notify)
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
@@ -105,11 +106,17 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
                "frame-ancestors 'none'; form-action 'self' {intake}; base-uri 'none'")
 
 
-def page_policy() -> str:
+def page_policy(frames_notify: bool = False) -> str:
     """PAGE_POLICY with intake's origin as a form target: signing out here ends at intake (a
-    redirect after the form, which browsers hold to form-action too)."""
-    url = urlsplit(current_app.extensions["prize"]["settings"].public_url)
-    return PAGE_POLICY.format(intake=f"{url.scheme}://{url.netloc}")
+    redirect after the form, which browsers hold to form-action too); with ``frames_notify``
+    notify's origin may be framed (its preview of an email, shared.email_preview)."""
+    settings = current_app.extensions["prize"]["settings"]
+    url = urlsplit(settings.public_url)
+    policy = PAGE_POLICY.format(intake=f"{url.scheme}://{url.netloc}")
+    if frames_notify:
+        notify = urlsplit(settings.notify_public_url)
+        policy += f"; frame-src 'self' {notify.scheme}://{notify.netloc}"
+    return policy
 
 
 def staff_refusal(status: int, message: str):
