@@ -69,31 +69,9 @@ def assignment_preview(session: Session, round_id) -> dict:
     active = [j for j in jurors.values() if j.active]
     # the same query and order as auto_assign's: the same input gives the same assignment
     rows = session.scalars(select(Assignment).where(Assignment.round_id == rnd.id)).all()
-    stored = session.execute(select(Conflict.juror_id, Conflict.application_id, Conflict.source)
-                             .where(Conflict.application_id.in_(list(by_app)))).all() if by_app else []
-    reasons: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for juror_id, app_id, source in stored:
-        reasons[(juror_id, app_id)].add(source.replace("_", " "))
-    for j in active:  # found when assigning (auto_assign stores them first)
-        plain_juror = as_juror(j)
-        for a in apps:
-            for reason in assignment.conflicts(plain_juror, as_candidate(a)):
-                reasons[(j.id, a.id)].add(reason.replace("same ", ""))
+    reasons = _conflicts(session, apps, active)
     declared = set(reasons)
-
-    existing: dict[str, list[str]] = defaultdict(list)
-    ending = []
-    for r in rows:
-        if r.status == "removed":
-            continue
-        if r.application_id not in by_app or (r.juror_id, r.application_id) in declared:
-            ending.append({"application_id": r.application_id, "juror_id": r.juror_id,
-                           "juror": jurors[r.juror_id].name,
-                           "reference": by_app[r.application_id].reference if r.application_id in by_app else "",
-                           "why": "application left the round" if r.application_id not in by_app
-                           else "conflict of interest"})
-            continue
-        existing[r.application_id].append(r.juror_id)
+    existing, ending = _kept_and_ending(rows, by_app, declared, jurors)
     people = [as_juror(j) for j in active]
     for juror_id in {jid for ids in existing.values() for jid in ids}:
         if not jurors[juror_id].active:
@@ -126,6 +104,42 @@ def assignment_preview(session: Session, round_id) -> dict:
         return preview
     _describe_result(preview, result, apps, jurors, existing)
     return preview
+
+
+def _conflicts(session: Session, apps: list[Application], active: list[Juror]) -> dict[tuple[str, str], set[str]]:
+    """(juror, application) → why: the stored conflicts of these applications and those assigning
+    would find and store first (auto_assign's record_conflicts)."""
+    reasons: dict[tuple[str, str], set[str]] = defaultdict(set)
+    if apps:
+        for juror_id, app_id, source in session.execute(
+                select(Conflict.juror_id, Conflict.application_id, Conflict.source)
+                .where(Conflict.application_id.in_([a.id for a in apps]))):
+            reasons[(juror_id, app_id)].add(source.replace("_", " "))
+    candidates = [as_candidate(a) for a in apps]
+    for j in active:
+        plain_juror = as_juror(j)
+        for candidate in candidates:
+            for reason in assignment.conflicts(plain_juror, candidate):
+                reasons[(j.id, candidate.id)].add(reason.replace("same ", ""))
+    return reasons
+
+
+def _kept_and_ending(rows, by_app: dict[str, Application], declared: set, jurors: dict[str, Juror]):
+    """The assignments kept (application → jurors, as auto_assign keeps them) and those that end."""
+    existing: dict[str, list[str]] = defaultdict(list)
+    ending = []
+    for r in rows:
+        if r.status == "removed":
+            continue
+        if r.application_id not in by_app or (r.juror_id, r.application_id) in declared:
+            left = r.application_id not in by_app
+            ending.append({"application_id": r.application_id, "juror_id": r.juror_id,
+                           "juror": jurors[r.juror_id].name,
+                           "reference": "" if left else by_app[r.application_id].reference,
+                           "why": "application left the round" if left else "conflict of interest"})
+            continue
+        existing[r.application_id].append(r.juror_id)
+    return existing, ending
 
 
 def _describe_result(preview: dict, result: assignment.Assignment, apps: list[Application],
