@@ -362,3 +362,50 @@ def test_confirming_without_a_preview_shows_the_preview(review, tied):
     assert r.status_code == 422 and 'id="confirm-close"' in r.get_data(as_text=True)
     assert count(review, Round, Round.status == "closed") == 0
     assert office.get("/secretariat/rounds/0f0f0f0f-0000-4000-8000-000000000000/close").status_code == 404
+
+
+# --- a double click that really is at the same moment -------------------------------------------
+
+@pytest.fixture(params=["embedded", "real"])
+def any_stack(request, tmp_path):
+    from shared.config import load_settings
+    from tests.conftest import env_for
+    s = Stack(load_settings(env_for(request, tmp_path / "var", request.param)), services=("review", "notify"))
+    yield s
+    s.stop()
+
+
+def test_two_confirmations_at_the_same_moment_have_one_effect(any_stack):
+    from tests.support.race import in_threads
+    import threading
+    review = Review(any_stack.apps["review"])
+    call_id = review.open_call(CALL_YEAR)
+    first = submit(review, any_stack, call_id, "Hydrogen buses", "AU", "a@ryde.example.au")
+    submit(review, any_stack, call_id, "Street lights", "PL", "b@lublin.example.pl", "ko")
+    juror = review.invite("Ana Souza", "ana@guarulhos.example.br", "BR")
+    review.screen_all(call_id)
+    round_id = review.open_round(call_id, jurors_per_application=1, advance_per_category=1, min_reviews=1)
+    browsers = [staff_browser(review.app, "secretariat") for _ in range(2)]
+
+    def twice(path: str, preview_path: str, form_id: str | None = None, **extra) -> list[int]:
+        fields = [form_of(b.get(preview_path).get_data(as_text=True), form_id) for b in browsers]
+        assert fields[0]["fingerprint"] == fields[1]["fingerprint"]
+        clicks = iter(zip(browsers, fields))
+        lock, barrier = threading.Lock(), threading.Barrier(2, timeout=10)
+
+        def click():
+            with lock:
+                browser, data = next(clicks)
+            return browser.post(path, data={**data, **extra}).status_code
+        return in_threads(click, 2, barrier)
+
+    assert twice(f"/secretariat/rounds/{round_id}/assign", f"/secretariat/rounds/{round_id}/assign") == [303, 303]
+    assert count(review, Assignment) == 2 and len(events(review, "review.assigned")) == 1
+    score_all(review, juror, {"Hydrogen buses": 8, "Street lights": 6})
+    assert twice(f"/secretariat/rounds/{round_id}/close", f"/secretariat/rounds/{round_id}/close",
+                 "confirm-close") == [303, 303]
+    assert [e["data"]["application_id"] for e in events(review, "application.advanced")] == [first]
+    assert len(events(review, "application.eliminated")) == 1
+    assert twice(f"/secretariat/calls/{call_id}/release", f"/secretariat/calls/{call_id}/release?kind=finalist",
+                 "confirm-release", year=str(CALL_YEAR)) == [303, 303]
+    assert len(events(review, "results.released")) == 2
