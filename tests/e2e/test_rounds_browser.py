@@ -14,6 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from shared.auth import issue_token
+from tests.e2e.test_review_browser import DUPLICATE_IDS
 from tests.review.test_review_pages import Review
 from tests.review.test_round_previews import score_all, submit
 from tests.support import browser
@@ -54,6 +55,7 @@ def page(playwright):
 def shoot(page, name: str) -> None:
     """The page at 1280x900 and at 390x844 (where nothing may scroll sideways) into docs/img/."""
     IMAGES.mkdir(parents=True, exist_ok=True)
+    assert page.evaluate(DUPLICATE_IDS) == []  # each label and aria reference points at one element
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
