@@ -53,14 +53,18 @@ def page(playwright):
 
 
 def shoot(page, name: str) -> None:
-    """The page at 1280x900 and at 390x844 (where nothing may scroll sideways) into docs/img/."""
+    """The page at 1280x900 and at 390x844 (where nothing may scroll sideways) into docs/img/, whole:
+    the viewport is stretched to the page's height (a full-page capture leaves iframes blank)."""
     IMAGES.mkdir(parents=True, exist_ok=True)
     assert page.evaluate(DUPLICATE_IDS) == []  # each label and aria reference points at one element
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{name} scrolls sideways at 390 px"
-    page.screenshot(path=str(IMAGES / f"{name}-phone.png"), full_page=True)
+    for width, height, suffix in ((1280, 900, ""), (390, 844, "-phone")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)  # the framed emails lay out again at the new width
+        if width == 390:
+            assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{name} scrolls sideways at 390 px"
+        page.set_viewport_size({"width": width, "height": page.evaluate("document.documentElement.scrollHeight")})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(IMAGES / f"{name}{suffix}.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
