@@ -230,6 +230,9 @@ def test_close_preview_lists_ties_and_short_of_reviews_and_what_each_applicant_i
     assert r.status_code == 422 and f'id="decision-{lights}-error"' in page
     assert re.search(rf'name="decision-{hydrogen}" value="advance" checked', page)
     assert count(review, Round, Round.status == "closed") == 0
+    r = review.app.test_client().post(f"/api/rounds/{tied['round']}/close", headers=sec_api(review),
+                                      json={"fingerprint": fields["fingerprint"], "decisions": {hydrogen: "advance"}})
+    assert r.status_code == 422 and set(r.get_json()["errors"]["json"]["decisions"]) == {lights, tablets}
     decided = {**fields, f"decision-{hydrogen}": "advance", f"decision-{lights}": "eliminate",
                f"decision-{tablets}": "eliminate"}
     first = office.post(f"/secretariat/rounds/{tied['round']}/close", data=decided)

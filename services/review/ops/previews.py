@@ -229,19 +229,21 @@ def confirm_close(session: Session, round_id, given: str | None, decisions: dict
                   normalise: bool = False) -> dict:
     """Close the round as previewed, with a decision for each tie and each application short of
     reviews (422 naming the ones missing); 409 when the standings changed since; once."""
+    if given is None:  # the API without a preview, as before
+        return {**close_round(session, round_id, actor, now, decisions=decisions, normalise=normalise),
+                "already": False}
     rnd = _get(session, Round, round_id, "round", lock=True)
-    if rnd.status != "open" and given is not None and _confirmed(session, rnd.id, "close", given):
+    if rnd.status != "open" and _confirmed(session, rnd.id, "close", given):
         return {"round": rnd, "advanced": 0, "eliminated": 0, "already": True}
     preview = close_preview(session, rnd.id, normalise)
     _check(given, preview, "scores, reviews or the round's settings")
     decisions = {str(k): v for k, v in (decisions or {}).items()}
     missing = [a for a in preview["needs_decision"] if decisions.get(a) not in ("advance", "eliminate")]
-    if given is not None and missing:
+    if missing:
         raise Refused(422, "decide every tie and every application short of reviews",
-                      errors={f"decision-{a}": ["choose advance or do not advance"] for a in missing})
+                      errors={"decisions": {a: ["choose advance or do not advance"] for a in missing}})
     result = close_round(session, rnd.id, actor, now, decisions=decisions, normalise=normalise)
-    if given is not None:
-        _remember(session, actor, now, rnd.id, "close", given)
+    _remember(session, actor, now, rnd.id, "close", given)
     return {**result, "already": False}
 
 

@@ -132,9 +132,10 @@ def close(round_id):
     result, refusal = _confirm(lambda s: previews.confirm_close(s, round_id, given, decisions, _actor(principal),
                                                                 _now(), normalise=normalise))
     if refusal is not None:
-        kept = decisions if refusal.status == 422 else {}
+        undecided = (refusal.errors or {}).get("decisions", {}) if refusal.status == 422 else {}
         return _show_close(round_id, normalise, refusal.status, _sentence(refusal.message),
-                           errors=refusal.errors if refusal.status == 422 else None, chosen=kept)
+                           errors={f"decision-{a}": problems for a, problems in undecided.items()},
+                           chosen=decisions if refusal.status == 422 else {})
     flash("This round was closed already: nothing changed." if result["already"] else
           f"Round closed: {result['advanced']} finalist(s), {result['eliminated']} not advanced. "
           "Nothing reaches the applicants before you release the results.", "ok")
