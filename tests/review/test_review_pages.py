@@ -137,6 +137,14 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def confirm_form(page: str, form_id: str | None = None) -> dict:
+    """The hidden fields of a preview's confirmation form (pages/rounds.py): its CSRF token and
+    the preview's fingerprint."""
+    if form_id:
+        page = page[page.index(f'id="{form_id}"'):]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.split("</form>")[0]))
+
+
 def form_fields(page: str) -> dict:
     """The hidden fields of the scoring form."""
     form = page[page.index('id="scoring-form"'):]
@@ -321,14 +329,16 @@ def test_review_secretariat_closing_a_tied_round_shows_the_ties_then_closes(revi
                                                  "comment-problem": "Good.", "comment-design": "Good."})
         assert r.status_code == 303
     office = review.secretariat_browser()
-    page = office.get("/secretariat").get_data(as_text=True)
-    token = csrf_of(page)
-    r = office.post(f"/secretariat/rounds/{round_id}/close", data={"csrf_token": token, "call": call_id})
-    assert r.status_code == 409
+    # closing shows the cut first: the tie, with a decision for each
+    preview = office.get(f"/secretariat/rounds/{round_id}/close").get_data(as_text=True)
+    assert "Tied at the cut" in preview and f'name="decision-{first}"' in preview
+    fields = confirm_form(preview, "confirm-close")
+    r = office.post(f"/secretariat/rounds/{round_id}/close", data=fields)
+    assert r.status_code == 422  # not decided: nothing closes
     refused = r.get_data(as_text=True)
-    assert "tie at the cut" in refused and f'name="decision-{first}"' in refused
+    assert f'id="decision-{first}-error"' in refused and f'name="decision-{second}"' in refused
     r = office.post(f"/secretariat/rounds/{round_id}/close", data={
-        "csrf_token": token, "call": call_id, f"decision-{first}": "advance", f"decision-{second}": "eliminate"})
+        **fields, f"decision-{first}": "advance", f"decision-{second}": "eliminate"})
     assert r.status_code == 303
     page = office.get(r.headers["Location"]).get_data(as_text=True)
     assert "Round closed: 1 finalist(s), 1 not advanced" in page
@@ -409,9 +419,10 @@ def test_review_secretariat_opens_the_award_round_decides_and_releases(review):
     office = review.secretariat_browser()
     token = csrf_of(office.get("/secretariat").get_data(as_text=True))
     call = {"csrf_token": token, "call": call_id}
-    r = office.post(f"/secretariat/calls/{call_id}/release", data={**call, "kind": "finalist"})
+    r = office.get(f"/secretariat/calls/{call_id}/release?kind=finalist")
     assert r.status_code == 409 and "Close the finalist round before releasing" in r.get_data(as_text=True)
-    assert office.post(f"/secretariat/rounds/{round_id}/close", data=call).status_code == 303
+    closing = confirm_form(office.get(f"/secretariat/rounds/{round_id}/close").get_data(as_text=True), "confirm-close")
+    assert office.post(f"/secretariat/rounds/{round_id}/close", data=closing).status_code == 303
     r = office.post(f"/secretariat/calls/{call_id}/rounds",
                     data={**call, "kind": "award", "jurors_per_application": "1", "min_reviews": "1"})
     assert r.status_code == 303
@@ -426,7 +437,10 @@ def test_review_secretariat_opens_the_award_round_decides_and_releases(review):
                                                            "award": "Inclusive lighting"})
     assert r.status_code == 303
     assert "Special mention recorded" in office.get(r.headers["Location"]).get_data(as_text=True)
-    r = office.post(f"/secretariat/calls/{call_id}/release", data={**call, "kind": "award"})
+    preview = office.get(f"/secretariat/calls/{call_id}/release?kind=award").get_data(as_text=True)
+    assert ">2 email(s)<" in preview
+    r = office.post(f"/secretariat/calls/{call_id}/release",
+                    data={**confirm_form(preview, "confirm-release"), "year": "2026"})
     assert r.status_code == 303
     assert "Released: 2 result(s)" in office.get(r.headers["Location"]).get_data(as_text=True)
 
@@ -464,8 +478,9 @@ def test_review_scores_lock_when_the_round_closes(review, scene):
     ana = review.juror_browser(scene["ana"])
     _score_and_submit(ana, scene["app"])
     office = review.secretariat_browser()
-    token = csrf_of(office.get("/secretariat").get_data(as_text=True))
-    assert office.post(f"/secretariat/rounds/{scene['round']}/close", data={"csrf_token": token}).status_code == 303
+    preview = office.get(f"/secretariat/rounds/{scene['round']}/close").get_data(as_text=True)
+    r = office.post(f"/secretariat/rounds/{scene['round']}/close", data=confirm_form(preview, "confirm-close"))
+    assert r.status_code == 303
     path = f"/jury/applications/{scene['app']}"
     page = ana.get(path).get_data(as_text=True)
     assert "This round is closed: your scores are locked." in page and "<fieldset disabled" in page

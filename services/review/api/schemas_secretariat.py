@@ -5,6 +5,7 @@ from shared.events.common import CATEGORIES, LANGUAGES
 from shared.web import NOT_BLANK_PATTERN
 
 from .schemas import ApplicationOut
+from .schemas_previews import FINGERPRINT
 
 SOURCES = ("country", "organisation", "email_domain", "declared")
 
@@ -186,6 +187,7 @@ class AssignOut(Schema):
     jurors_notified = fields.Integer()
     loads = fields.Dict(keys=fields.String(), values=fields.Integer())
     pairs = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    already = fields.Boolean(metadata={"description": "this preview was confirmed before: nothing changed"})
 
 
 class AdjustIn(Schema):
@@ -276,12 +278,14 @@ class CloseIn(Schema):
                             metadata={"description": "application id -> advance | eliminate, for ties at the cut "
                                                      "and applications short of reviews"})
     normalise = fields.Boolean(load_default=False, metadata={"description": "cut by the normalised ranking"})
+    fingerprint = FINGERPRINT
 
 
 class CloseOut(Schema):
     round = fields.Nested(RoundOut)
     advanced = fields.Integer()
     eliminated = fields.Integer()
+    already = fields.Boolean(metadata={"description": "this preview was confirmed before: nothing changed"})
 
 
 class AwardIn(Schema):
@@ -291,6 +295,7 @@ class AwardIn(Schema):
 
 class ReleaseIn(Schema):
     round = fields.String(required=True, validate=validate.OneOf(("finalist", "award")))
+    fingerprint = FINGERPRINT
 
 
 class ReleaseOut(Schema):

@@ -16,9 +16,11 @@ from shared.web import require_role
 from ..current import db as _db, settings as _settings
 from ..ops import applications as applications_ops, decisions as decide, desk_access, exports
 from ..ops import screening as screening_ops
-from ..ops import jurors as jury_ops, rounds as round_ops, standings as standing_ops
+from ..ops import jurors as jury_ops, previews, rounds as round_ops, standings as standing_ops
 from ..ops.common import in_transaction, plain
 from .schemas import ApplicationOut, ApplicationPage, ApplicationQuery, CallOut
+from .schemas_previews import (AssignIn, AssignmentPreviewOut, ClosePreviewOut, ClosePreviewQuery, ReleasePreviewOut,
+                               ReleasePreviewQuery)
 from .schemas_secretariat import (AccessDenialPage, AccessDenialQuery, AdjustIn, AssignmentOut, AssignOut,
                                   AwardIn, CloseIn, CloseOut, ConflictPage, ConflictQuery, JurorCreate,
                                   JurorOut, LedgerVerifyOut, ReleaseIn, ReleaseOut,
@@ -203,16 +205,40 @@ class RoundView(MethodView):
             return round_ops.round_detail(s, round_id)
 
 
+def _preview(operation, *args):
+    """A preview reads and writes nothing: its session is rolled back."""
+    with _db().session() as s:
+        try:
+            return operation(s, *args)
+        finally:
+            s.rollback()
+
+
+@rounds.route("/<uuid:round_id>/assignment-preview")
+class AssignmentPreviewView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.response(200, AssignmentPreviewOut)
+    def get(self, round_id):
+        """The assignment that POST .../assign would save now, without saving it: each application's
+        jurors, each juror's load, the conflicts avoided, the assignments that would end, or why no
+        complete assignment exists; with the fingerprint that saves exactly it."""
+        return _preview(previews.assignment_preview, str(round_id))
+
+
 @rounds.route("/<uuid:round_id>/assign")
 class AssignView(MethodView):
     @require_role("secretariat")
     @rounds.doc(security=SECURITY)
+    @rounds.arguments(AssignIn, required=False)
     @rounds.response(200, AssignOut)
-    @rounds.alt_response(409, description="no complete assignment exists; nothing was written")
-    def post(self, round_id):
+    @rounds.alt_response(409, description="no complete assignment exists, or the preview is stale; nothing was written")
+    def post(self, data, round_id):
         """Assign k non-conflicted jurors to every application of the round, keeping the assignments
-        made so far; each juror with new work gets one review.assigned digest."""
-        return in_transaction(_db(), lambda s: round_ops.auto_assign(s, round_id, _actor(), _now(), jury_url=_jury_url()))
+        made so far; each juror with new work gets one review.assigned digest. With the fingerprint
+        of an assignment preview: exactly that assignment (409 when anything changed), once."""
+        return in_transaction(_db(), lambda s: previews.save_assignment(s, str(round_id), (data or {}).get("fingerprint"),
+                                                                        _actor(), _now(), jury_url=_jury_url()))
 
 
 @rounds.route("/<uuid:round_id>/assignments")
@@ -241,6 +267,19 @@ class StandingsView(MethodView):
             return standing_ops.standings(s, round_id, normalise=query["normalise"])
 
 
+@rounds.route("/<uuid:round_id>/close-preview")
+class ClosePreviewView(MethodView):
+    @require_role("secretariat")
+    @rounds.doc(security=SECURITY)
+    @rounds.arguments(ClosePreviewQuery, location="query", unknown=RAISE)
+    @rounds.response(200, ClosePreviewOut)
+    def get(self, query, round_id):
+        """What closing the round now does: the cut per category, the ties at the cut and the
+        applications short of reviews (each needs a decision), the email each applicant gets after
+        the release; with the fingerprint that closes exactly it."""
+        return _preview(previews.close_preview, str(round_id), query["normalise"])
+
+
 @rounds.route("/<uuid:round_id>/close")
 class CloseView(MethodView):
     @require_role("secretariat")
@@ -251,9 +290,11 @@ class CloseView(MethodView):
     def post(self, data, round_id):
         """Close the round: scores lock; in the finalist round the top N per category advance and the
         rest are eliminated. Ties at the cut are never broken here: they are listed (409) until the
-        secretariat closes again with a decision for each."""
-        return in_transaction(_db(), lambda s: decide.close_round(s, round_id, _actor(), _now(), decisions=data["decisions"],
-                                                normalise=data["normalise"]))
+        secretariat closes again with a decision for each. With the fingerprint of a close preview:
+        409 when the standings changed since, 422 naming each tie left undecided; once."""
+        return in_transaction(_db(), lambda s: previews.confirm_close(s, str(round_id), data.get("fingerprint"),
+                                                                      data["decisions"], _actor(), _now(),
+                                                                      normalise=data["normalise"]))
 
 
 def _export(round_id, normalise, mimetype, suffix):
@@ -287,6 +328,18 @@ class XlsxExportView(MethodView):
 
 # -- release ------------------------------------------------------------------------------------
 
+@releases.route("/<uuid:call_id>/release-preview")
+class ReleasePreviewView(MethodView):
+    @require_role("secretariat")
+    @releases.doc(security=SECURITY)
+    @releases.arguments(ReleasePreviewQuery, location="query", unknown=RAISE)
+    @releases.response(200, ReleasePreviewOut)
+    def get(self, query, call_id):
+        """Every email releasing the round causes: counts per template and language, the recipients
+        and one application of each group; with the fingerprint that releases exactly it."""
+        return _preview(previews.release_preview, str(call_id), query["round"])
+
+
 @releases.route("/<uuid:call_id>/release")
 class ReleaseView(MethodView):
     @require_role("secretariat")
@@ -295,8 +348,10 @@ class ReleaseView(MethodView):
     @releases.response(200, ReleaseOut)
     def post(self, data, call_id):
         """Release a round's decisions: one results.released per decided application, after which
-        intake shows them. Releasing again changes nothing."""
-        return in_transaction(_db(), lambda s: decide.release(s, call_id, data["round"], _actor(), _now()))
+        intake shows them. Releasing again changes nothing. With the fingerprint of a release
+        preview: 409 when a decision changed since."""
+        return in_transaction(_db(), lambda s: previews.confirm_release(s, str(call_id), data["round"],
+                                                                        data.get("fingerprint"), _actor(), _now()))
 
 
 # -- audit --------------------------------------------------------------------------------------

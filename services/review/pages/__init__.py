@@ -1,6 +1,7 @@
 """review's server-rendered pages per audience: jury.py, secretariat.py, screening.py (the
-secretariat's screening) and jurors.py (managing jurors); common.py: what they share."""
-from . import jurors, jury, screening, secretariat  # noqa: F401  (their routes register on the blueprints below)
+secretariat's screening), jurors.py (managing jurors) and rounds.py (the looks before assigning,
+closing and releasing); common.py: what they share."""
+from . import jurors, jury, rounds, screening, secretariat  # noqa: F401  (their routes register on the blueprints below)
 from .common import jury_pages, pages, secretariat_pages, staff_refusal  # noqa: F401  (app.py wires it)
 
 blueprints = [pages, jury_pages, secretariat_pages]

@@ -1,10 +1,10 @@
-"""The secretariat's dashboard (server-rendered): rounds, assignment, closing, awards, release and
-exports (screening is screening.py's)."""
+"""The secretariat's dashboard (server-rendered): rounds, awards and exports; screening is
+screening.py's, and assigning, closing and releasing go through a preview first (rounds.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from markupsafe import Markup
 
 from shared.auth import Principal
@@ -58,9 +58,9 @@ def _funnel(counts: dict[tuple[str, str | None], int]) -> list[tuple[str, int]]:
 LISTED = 50  # applications awaiting screening listed at once
 
 
-def _round_view(s, rnd: Round, normalise: bool, close_refusal=None) -> dict:
+def _round_view(s, rnd: Round, normalise: bool) -> dict:
     view = {"round": rnd, "name": ROUND_NAMES.get(rnd.kind, rnd.kind), "summary": round_ops.round_summary(s, rnd),
-            "progress": edition_ops.progress(s, rnd.id), "standings": None, "error": "", "close_refusal": close_refusal,
+            "progress": edition_ops.progress(s, rnd.id), "standings": None, "error": "",
             "flags": [], "scores_svg": None, "category_names": CATEGORY_NAMES}
     view["progress_svg"] = Markup(charts.progress(
         [(p["name"], p["done"], p["total"]) for p in view["progress"]],
@@ -85,7 +85,7 @@ def _round_view(s, rnd: Round, normalise: bool, close_refusal=None) -> dict:
     return view
 
 
-def _dashboard(s, principal: Principal, status: int = 200, close_refusal: dict | None = None):
+def _dashboard(s, principal: Principal, status: int = 200):
     calls = edition_ops.calls(s)
     wanted = request.values.get("call")
     call = next((c for c in calls if c.id == wanted), calls[0] if calls else None)
@@ -101,8 +101,7 @@ def _dashboard(s, principal: Principal, status: int = 200, close_refusal: dict |
             waiting=found["waiting"], waiting_total=found["counts"].get("submitted", 0),
             finalists=found["finalists"], listed=LISTED, counts=found["counts"], steps=steps,
             funnel_svg=Markup(charts.funnel(steps, title=f"Applications that reached each stage, {call.year}")),
-            rounds=[_round_view(s, r, normalise, close_refusal if close_refusal and close_refusal["round_id"] == r.id
-                                else None) for r in rounds],
+            rounds=[_round_view(s, r, normalise) for r in rounds],
             open_kinds=[k for k in ROUND_NAMES if k not in {r.kind for r in rounds}],
             award_round=found["award_round"], others=found["others"])
     s.rollback()
@@ -178,41 +177,6 @@ def open_round(call_id):
                     lambda rnd: f"{ROUND_NAMES.get(rnd.kind, rnd.kind)}: round opened.", call_id)
 
 
-@secretariat_pages.post("/rounds/<round_id>/assign")
-def assign(round_id):
-    principal = _require("secretariat")
-    _check_csrf()
-    jury_url = current_app.extensions["prize"]["settings"].review_public_url + "/jury"
-    return _operate(principal, lambda s: round_ops.auto_assign(s, round_id, _actor(principal), _now(), jury_url=jury_url),
-                    lambda r: f"Assigned: {r['added']} new assignment(s) over {r['applications']} application(s); "
-                              f"{r['jurors_notified']} juror(s) notified.", _call_of_round(round_id))
-
-
-@secretariat_pages.post("/rounds/<round_id>/close")
-def close(round_id):
-    """Close a round. When jury refuses because of ties at the cut (or applications short of
-    reviews), the dashboard lists them with a decision for each; sending those closes it."""
-    principal = _require("secretariat")
-    _check_csrf()
-    decisions = {name[len("decision-"):]: value for name, value in request.form.items()
-                 if name.startswith("decision-") and value}
-    normalise = request.form.get("normalise") == "1"
-    with _db().session() as s:
-        try:
-            result = decide.close_round(s, round_id, _actor(principal), _now(), decisions=decisions, normalise=normalise)
-            s.commit()
-        except Refused as exc:
-            s.commit() if exc.keep else s.rollback()
-            flash(_sentence(exc.message) + _details(exc), "error")
-            refusal = dict(exc.details or {}, round_id=round_id) if exc.details else None
-            return _dashboard(s, principal, exc.status, close_refusal=refusal)
-        call_id = result["round"].call_id
-        message = (f"Round closed: {result['advanced']} finalist(s), {result['eliminated']} not advanced. "
-                   "Nothing reaches the applicants before you release the results.")
-    flash(message, "ok")
-    return redirect(url_for("review_secretariat_pages.dashboard", call=call_id) + "#finalists", 303)
-
-
 @secretariat_pages.post("/applications/<application_id>/award")
 def award(application_id):
     principal = _require("secretariat")
@@ -228,17 +192,6 @@ def award(application_id):
 def special_mention():
     """The award form for an application chosen from a list (those that did not advance)."""
     return award(request.form.get("application_id", ""))
-
-
-@secretariat_pages.post("/calls/<call_id>/release")
-def release(call_id):
-    principal = _require("secretariat")
-    _check_csrf()
-    kind = request.form.get("kind", "")
-    return _operate(principal, lambda s: decide.release(s, call_id, kind, _actor(principal), _now()),
-                    lambda r: ("Already released." if r["already"] else
-                               f"Released: {r['released']} result(s) of the {ROUND_NAMES.get(kind, kind).lower()}."),
-                    call_id)
 
 
 EXPORTS = {"csv": (exports.round_csv, "text/csv"),
