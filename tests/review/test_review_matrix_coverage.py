@@ -23,6 +23,7 @@ OTHERS = {
     ("post", "/api/signin"): "anyone",
     ("post", "/api/signin/token"): "anyone",
     ("delete", "/api/session"): "signed in",
+    ("post", "/api/applications/{application_id}/screening/{decision_id}/undo"): "secretariat",
     ("post", "/api/jury/invitation"): "juror",  # a juror's own answer (tests/review/test_juror_management.py)
 }
 NAMES = {"{app}": "{application_id}", "{juror}": "{juror_id}", "{round}": "{round_id}", "{call}": "{call_id}",
@@ -66,7 +67,7 @@ def test_every_api_route_is_in_a_matrix(stack):
 @pytest.mark.parametrize("method,path", [k for k, who in OTHERS.items() if who == "secretariat"])
 def test_the_older_secretariat_reads(stack, method, path):
     client, key = stack.clients["review"], stack.settings.secret_key
-    path = path.replace("{application_id}", str(uuid.uuid4()))
+    path = path.replace("{application_id}", str(uuid.uuid4())).replace("{decision_id}", str(uuid.uuid4()))
     for headers, expected in (({}, 401), (auth(issue_token(key, "applicant", str(uuid.uuid4()))), 403),
                               (auth(issue_token(key, "juror", str(uuid.uuid4()))), 403)):
         r = getattr(client, method)(path, headers=headers)

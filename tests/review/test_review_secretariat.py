@@ -560,6 +560,7 @@ ENDPOINTS = [
     ("post", "/api/jurors/import", {"csv": "name,email,language,categories\nLi Wei,li@tsinghua.example.cn,zh,\n"}),
     ("post", "/api/jurors/import/confirm", {"csv": "name,email,language,categories\n", "token": "0" * 64}),
     ("post", "/api/applications/{app}/screening", {"eligible": True}),
+    ("get", "/api/applications/{app}/screening", None),
     ("get", "/api/conflicts", None),
     ("get", "/api/rounds", None),
     ("post", "/api/rounds", {"call_id": "{call}", "kind": "finalist"}),
