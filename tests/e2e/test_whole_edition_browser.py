@@ -473,7 +473,8 @@ def write_to_the_finalists(page, urls, smtp_server, shoot) -> None:
     page.locator("#sent-by").wait_for()
     subject = re.compile(r"^See you in Seoul, ")
     for address in FINALISTS:
-        latest_mail(smtp_server, address, subject)
+        text = RecordingSMTPServer.text_of(latest_mail(smtp_server, address, subject))
+        assert f"is a finalist of {YEAR}" in text and "{{" not in text, text  # the blanks filled in
     time.sleep(1.5)  # a second email would follow within the worker's next sweeps
     for address in FINALISTS:
         assert len(mails_to(smtp_server, address, subject)) == 1, address
@@ -555,6 +556,11 @@ def test_the_secretariat_runs_a_whole_edition_in_the_browser(served, new_page, s
     assert TIE_ADVANCES in finalists and "Accessible Beyoğlu" in finalists and TIE_STAYS not in finalists
     release(page, YEAR)
     shoot(page, "7-released")
+    for title in (TIE_ADVANCES, "Accessible Beyoğlu"):  # the release reaches the finalists, once each
+        app = applications[title]
+        latest_mail(smtp_server, app["contact_email"], f"Finalist of the Seoul Smart City Prize {YEAR}")
+    assert latest_mail(smtp_server, applications[TIE_STAYS]["contact_email"], "result of the selection of finalists")
+    assert not mails_to(smtp_server, applications[TIE_STAYS]["contact_email"], "Finalist of")
 
     # 8. the finalists' email
     write_to_the_finalists(page, urls, smtp_server, shoot)
