@@ -378,35 +378,52 @@ def open_the_round(page, urls) -> None:
     flash_ok(page, "Selection of finalists: round opened.")
 
 
-def assign_jurors(page, applications: int, jurors: int) -> None:
-    """Assign k jurors to each eligible application (today: one button on the dashboard)."""
-    page.locator("#round-finalist-section").get_by_role("button", name="Assign jurors").click()
+def assign_jurors(page, applications: int, jurors: int, shoot=None) -> None:
+    """Assign k jurors to each eligible application: the proposed assignment first (nothing
+    saved), then "Save this assignment" saves exactly that."""
+    page.locator("#round-finalist-section").get_by_role("link", name="Assign jurors").click()
+    summary = page.locator("#assign-summary")
+    summary.wait_for()
+    assert f"{2 * applications} new assignment(s)" in summary.inner_text()
+    if shoot:
+        shoot(page, "6-assign-preview")
+    page.get_by_role("button", name="Save this assignment").click()
     flash_ok(page, f"Assigned: {2 * applications} new assignment(s) over {applications} application(s); "
                    f"{jurors} juror(s) notified.")
 
 
 def close_with_tie(page, advances: str, stays: str, shoot=None) -> None:
-    """Close the round: refused with the tie at the cut listed (shot as ``7-ties``), then closed
-    with a decision for each of the tied."""
-    page.locator("#round-finalist-section").get_by_role("button", name="Close the round").click()
-    ties = page.locator("#ties")
-    ties.wait_for()
-    assert "2 application(s) tie at the cut" in page.locator(".flash.error").inner_text()
+    """Close the round: its preview shows the cut with the tie (shot as ``7-ties``); closed with a
+    decision for each of the tied."""
+    page.locator("#round-finalist-section").get_by_role("link", name="Close the round").click()
+    form = page.locator("#confirm-close")
+    form.wait_for()
+    ties = form.locator("table[id^=ties-]")
+    assert ties.count() == 1
     tied = ties.inner_text()
     assert advances in tied and stays in tied
     ties.locator("tr", has_text=advances).get_by_label("Advance", exact=True).check()
     ties.locator("tr", has_text=stays).get_by_label("Do not advance").check()
     if shoot:
         shoot(page, "7-ties")
-    ties.get_by_role("button", name="Close with these decisions").click()
+    form.get_by_role("button", name="Close the round").click()
     page.locator("#finalists").wait_for()
     flash_ok(page, "Round closed: 2 finalist(s)")
 
 
-def release(page, year: int) -> None:
-    """Release the finalist round's results (today: one button on the dashboard; ``year`` is for
-    the confirmation that will ask to type it)."""
-    page.locator("#round-finalist-section").get_by_role("button", name="Release the results").click()
+def release(page, year: int, shoot=None) -> None:
+    """Release the finalist round's results: every email it causes is listed with notify's
+    preview of each kind, and the edition's year must be typed (a wrong year releases nothing)."""
+    page.locator("#round-finalist-section").get_by_role("link", name="Release the results").click()
+    page.locator("#email-count").wait_for()
+    page.frame_locator("iframe.email").first.locator("#preview-language").wait_for()
+    if shoot:
+        shoot(page, "7-release-preview")
+    page.get_by_label("Type the edition's year").fill(str(year - 1))
+    page.get_by_role("button", name="Release the results").click()
+    assert f"type {year} to confirm" in page.locator("#year-error").inner_text()
+    page.get_by_label("Type the edition's year").fill(str(year))
+    page.get_by_role("button", name="Release the results").click()
     flash_ok(page, "Released:")
     assert "released" in page.locator("#round-finalist").inner_text()
 
@@ -544,7 +561,7 @@ def test_the_secretariat_runs_a_whole_edition_in_the_browser(served, new_page, s
 
     # 6. the finalist round: opened, assigned, scored to a tie at the cut
     open_the_round(page, urls)
-    assign_jurors(page, applications=4, jurors=3)
+    assign_jurors(page, applications=4, jurors=3, shoot=shoot)
     shoot(page, "6-dashboard-assigned")
     assert jurors_score(stack, smtp_server) == 8
     page.reload()
@@ -554,7 +571,7 @@ def test_the_secretariat_runs_a_whole_edition_in_the_browser(served, new_page, s
     close_with_tie(page, TIE_ADVANCES, TIE_STAYS, shoot)
     finalists = page.locator("#finalists").inner_text()
     assert TIE_ADVANCES in finalists and "Accessible Beyoğlu" in finalists and TIE_STAYS not in finalists
-    release(page, YEAR)
+    release(page, YEAR, shoot)
     shoot(page, "7-released")
     for title in (TIE_ADVANCES, "Accessible Beyoğlu"):  # the release reaches the finalists, once each
         app = applications[title]
