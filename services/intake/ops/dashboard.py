@@ -17,7 +17,7 @@ from .. import rules
 from ..models import (Applicant, Application, Call, Ceremony, DeadlineException, EmailFailure, StatusUpdate)
 
 STEPS = ("registered", "drafts", "submitted", "eligible", "finalists", "winners")
-STEP_TITLES = {"registered": "Registered", "drafts": "Drafts", "submitted": "Submitted", "eligible": "Eligible",
+STEP_TITLES = {"registered": "Registered", "drafts": "Started", "submitted": "Submitted", "eligible": "Eligible",
                "finalists": "Finalists", "winners": "Winners"}
 SCREENING = {"eligible": True, "ineligible": False}
 FINALIST = {"finalist": True, "not_advanced": False}
