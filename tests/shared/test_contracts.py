@@ -119,6 +119,13 @@ VALID = {
     "staff.token_changed": {"token_id": EVENT_ID, "staff_id": JUROR_ID, "name": "export script",
                             "token_hash": "a" * 64, "expires_at": WHEN, "revoked": False},
     "staff.signed_out": {"staff_id": JUROR_ID, "family": EVENT_ID},
+    "message.requested": {"message_id": EVENT_ID, "year": 2026, "audience": "finalists",
+                          "requested_by": "secretariat:Kim Ji-won <kim@wego.example>"},
+    "message.addressed": {"message_id": EVENT_ID, "audience": "drafts", "part": 1, "parts": 1, "refused": None,
+                          "recipients": [{"email": "mei.lin@kcg.example.tw", "name": "Lin Mei-hua",
+                                          "organisation": "Kaohsiung City Government",
+                                          "reference": "SSCP-2026-ABC234", "language": "ko",
+                                          "application_id": APP_ID}]},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -135,6 +142,7 @@ REQUIRED = {
     "ceremony.invited": "basis", "ceremony.rsvp_received": "attending", "ceremony.rsvp_reminder": "ceremony",
     "ceremony.changed": "changes",
     "staff.changed": "version", "staff.token_changed": "token_hash", "staff.signed_out": "family",
+    "message.requested": "audience", "message.addressed": "recipients",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -154,6 +162,7 @@ WRONG_TYPE = {
     "ceremony.changed": ("changes", "venue"),
     "staff.changed": ("active", "perhaps"), "staff.token_changed": ("expires_at", "soon"),
     "staff.signed_out": ("family", 7),
+    "message.requested": ("year", "2026"), "message.addressed": ("part", "one"),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -175,6 +184,8 @@ BAD_ENUM = {
     "ceremony.changed": ("changes", ["dress_code"]),
     "staff.changed": ("role", "superuser"), "staff.token_changed": ("token_hash", "not-a-sha-256"),
     "staff.signed_out": ("family", "x" * 37),
+    "message.requested": ("audience", "everyone"),
+    "message.addressed": ("recipients", [{"email": "a@city.example", "language": "en"}] * 201),
 }
 TYPES = sorted(VALID)
 
