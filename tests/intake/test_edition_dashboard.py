@@ -122,3 +122,25 @@ def test_only_staff_see_the_dashboard(intake):
     staff = _staff_browser(intake)
     assert staff.get(f"/secretariat/editions/{uuid.uuid4()}/dashboard").status_code == 404
     assert staff.get("/secretariat").get_data(as_text=True).count("/dashboard") == 1  # linked from the home
+
+
+def test_the_api_gives_the_pages_figures(intake):
+    client, token = intake.clients["intake"], intake.secretariat_token()
+    call = open_call(client, token, year=2027)
+    _, kaohsiung = register(client)
+    a = complete_new_draft(client, kaohsiung, call["id"])
+    assert client.post(f"/api/applications/{a['id']}/submit", headers=auth(kaohsiung)).status_code == 200
+    _decide(intake.apps["intake"].extensions["prize"]["db"], a["id"], "eligible")
+    path = f"/api/calls/{call['id']}/dashboard"
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers=auth(kaohsiung)).status_code == 403
+    assert client.get(f"/api/calls/{uuid.uuid4()}/dashboard", headers=auth(token)).status_code == 404
+    body = client.get(path, headers=auth(token)).get_json()
+    assert [(s["step"], s["count"]) for s in body["funnel"]] == [
+        ("registered", 1), ("drafts", 1), ("submitted", 1), ("eligible", 1), ("finalists", 0), ("winners", 0)]
+    assert body["by_country"] == [{"key": "TW", "title": "TW", "counts": {
+        "registered": 1, "drafts": 1, "submitted": 1, "eligible": 1, "finalists": 0, "winners": 0}}]
+    assert body["dead_letters"] == {"intake": 0, "review": 0, "notify": 0}
+    assert body["deadlines"][0]["what"] == "The call closes" and body["deadlines"][0]["time_zone"] == "Asia/Seoul"
+    html = _staff_browser(intake).get(f"/secretariat/editions/{call['id']}/dashboard").get_data(as_text=True)
+    assert [_count(html, s["step"]) for s in body["funnel"]] == [s["count"] for s in body["funnel"]]

@@ -1,10 +1,11 @@
 """intake's JSON API, per audience: applicant.py (accounts, applications, the ceremony
-invitation), secretariat.py (editions, exceptions, sign-in addresses, the ceremony) and
+invitation), secretariat.py (editions, exceptions, sign-in addresses, the ceremony; dashboard.py: an edition's
+figures) and
 documents.py (uploads and the embedded store). ``blueprints`` is what app.py registers."""
 from __future__ import annotations
 
 from ..accounts import blueprints as signin_blueprints
-from . import applicant, documents, secretariat, staff
+from . import applicant, dashboard, documents, secretariat, staff  # noqa: F401  (dashboard.py: a route on secretariat.calls)
 from .registry import registry_api
 from .common import applicants, ceremonies
 

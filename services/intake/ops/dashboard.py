@@ -8,14 +8,18 @@ release: they are the secretariat's own decisions.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from shared import dlq
+
 from .. import rules
 from ..models import (Applicant, Application, Call, Ceremony, DeadlineException, EmailFailure, StatusUpdate)
 
+log = logging.getLogger("prize.intake")
 STEPS = ("registered", "drafts", "submitted", "eligible", "finalists", "winners")
 STEP_TITLES = {"registered": "Registered", "drafts": "Started", "submitted": "Submitted", "eligible": "Eligible",
                "finalists": "Finalists", "winners": "Winners"}
@@ -161,3 +165,31 @@ def record_failure(session, data: dict, event_id: str) -> None:
         session.add(EmailFailure(event_id=event_id, template=data["template"], recipient=data["recipient"],
                                  error=(data.get("error") or "")[:2000], failed_at=data["failed_at"]))
 
+
+
+SERVICES = ("intake", "review", "notify")
+
+
+def dead_letters(settings) -> tuple[dict[str, int] | None, str]:
+    """Each service's dead letters waiting (read from the broker), or why they could not be
+    counted just now: the dashboard shows the rest either way."""
+    try:
+        return dlq.waiting(settings.broker_url, SERVICES, settings.namespace), ""
+    except Exception as exc:  # the broker's state is its own alert; the page must still answer
+        log.warning("dashboard: dead letters not counted: %s", exc)
+        return None, "the message broker did not answer just now"
+
+
+def as_json(found: dict) -> dict:
+    """``edition``'s figures as the API gives them: steps by key, times in UTC."""
+    def rows(table):
+        return [{"key": r["key"], "title": r["title"], "counts": dict(zip(STEPS, r["counts"]))} for r in table]
+    return {
+        "call_id": found["call"].id, "year": found["call"].year, "status": found["call"].status,
+        "funnel": [{"step": key, "title": title, "count": n} for key, (title, n) in zip(STEPS, found["funnel"])],
+        "withdrawn": found["withdrawn"], "by_category": rows(found["by_category"]),
+        "by_country": rows(found["by_country"]), "by_type": rows(found["by_type"]),
+        "deadlines": [{"what": d["what"], "at": d["at"], "time_zone": d["zone"], "local": d["local"]}
+                      for d in found["deadlines"]],
+        "emails_failed": {"days": found["failures"]["days"], "count": found["failures"]["count"]},
+    }

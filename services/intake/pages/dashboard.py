@@ -3,11 +3,7 @@ to winners, by category, country and applicant type; the deadlines coming; the e
 failed for good recently; the dead letters waiting in each service's queue."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, abort, current_app
-
-from shared import dlq
 
 from ..ops import dashboard as ops
 from ..web import _db
@@ -15,18 +11,6 @@ from .secretariat import _page, _require
 
 dashboard_pages = Blueprint("intake_dashboard", __name__, url_prefix="/secretariat/editions",
                             template_folder="../templates")
-SERVICES = ("intake", "review", "notify")
-log = logging.getLogger("prize.intake")
-
-
-def _dead_letters() -> tuple[dict[str, int] | None, str]:
-    """Each service's dead letters waiting, or why they could not be counted just now."""
-    settings = current_app.extensions["prize"]["settings"]
-    try:
-        return dlq.waiting(settings.broker_url, SERVICES, settings.namespace), ""
-    except Exception as exc:  # the page shows the rest; the broker's state is its own alert
-        log.warning("dashboard: dead letters not counted: %s", exc)
-        return None, "the message broker did not answer just now"
 
 
 @dashboard_pages.get("/<call_id>/dashboard")
@@ -35,8 +19,8 @@ def edition_dashboard(call_id):
     found = ops.edition(_db(), call_id)
     if found is None:
         abort(404)
-    waiting, problem = _dead_letters()
     settings = current_app.extensions["prize"]["settings"]
+    waiting, problem = ops.dead_letters(settings)
     registered = max(1, found["funnel"][0][1])
     return _page("secretariat/dashboard.html", **found, registered=registered, steps=ops.STEPS,
                  step_titles=ops.STEP_TITLES, dead_letters=waiting, dead_letters_problem=problem,
