@@ -6,7 +6,6 @@ deadline exception and sets the ceremony. Screenshots at 1280x900 and 390x844 go
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -17,21 +16,13 @@ from tests.support.stack import register
 
 pytestmark = pytest.mark.e2e
 
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 MEMBER = "min@wego.example"
-WIDE, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 
 
 def shoot(page, name: str) -> None:
     """The page at 1280x900 and at 390x844 (where nothing may scroll sideways), into docs/img/."""
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size(WIDE)
-    page.screenshot(path=str(IMG / f"editions-{name}.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    overflow = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert overflow[0] <= overflow[1], (name, overflow)
-    page.screenshot(path=str(IMG / f"editions-{name}-phone.png"), full_page=True)
-    page.set_viewport_size(WIDE)
+    scroll_width, width = browser.desktop_and_phone(page, f"editions-{name}")
+    assert scroll_width <= width, (name, [scroll_width, width])
 
 
 def sign_in(page, stack, base: str) -> None:

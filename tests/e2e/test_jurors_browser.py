@@ -6,7 +6,6 @@ jurors-*-phone.png at 390x844)."""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,9 +19,7 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-WIDE, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+WIDE = browser.DESKTOP
 CSV = ("name,email,language,categories,country,organisation\n"
        "Ewa Kowalska,ewa.kowalska@lublin-tech.example.pl,en,tech_innovacity;human_centricity,PL,Lublin University of Technology\n"
        "Kenji Sato,kenji.sato@kyoto-u.example.jp,en,leadership,JP,Kyoto University\n"
@@ -30,14 +27,9 @@ CSV = ("name,email,language,categories,country,organisation\n"
 
 
 def shots(page, name: str) -> None:
-    """The page at 1280x900 and at 390x844 (no sideways scroll there), into docs/img/."""
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size(WIDE)
-    page.screenshot(path=str(DOCS_IMG / f"jurors-{name}.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{name}: scrolls sideways at 390 px"
-    page.screenshot(path=str(DOCS_IMG / f"jurors-{name}-phone.png"), full_page=True)
-    page.set_viewport_size(WIDE)
+    """The page at 1280x900 and at 390x844 (where nothing may scroll sideways), into docs/img/."""
+    scroll_width, width = browser.desktop_and_phone(page, f"jurors-{name}")
+    assert scroll_width <= width, f"{name}: scrolls sideways at 390 px"
 
 
 @pytest.fixture

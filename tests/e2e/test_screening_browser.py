@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -23,8 +22,6 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @pytest.fixture
@@ -66,14 +63,9 @@ def page(playwright):
 
 
 def shoot(page, name: str) -> None:
-    """The step at 1280x900 and on a phone (390x844), where nothing may scroll sideways."""
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(DOCS_IMG / f"screening-{name}.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{name} scrolls sideways on a phone"
-    page.screenshot(path=str(DOCS_IMG / f"screening-{name}-phone.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    """The page at 1280x900 and at 390x844 (where nothing may scroll sideways), into docs/img/."""
+    scroll_width, width = browser.desktop_and_phone(page, f"screening-{name}")
+    assert scroll_width <= width, f"{name} scrolls sideways on a phone"
 
 
 def test_screening_not_eligible_previewed_confirmed_and_undone(served, page):

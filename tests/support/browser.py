@@ -32,3 +32,21 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+
+
+def desktop_and_phone(page, name: str) -> tuple[int, int]:
+    """Whole-page screenshots into docs/img/: ``name``.png at 1280x900 and ``name``-phone.png at
+    390x844. Returns (scrollWidth, innerWidth) on the phone, for the caller's no-sideways-scroll
+    assertion; the page is left at desktop size."""
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    widths = tuple(page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]"))
+    page.screenshot(path=str(DOCS_IMG / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    return widths
