@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench up down clean
+.PHONY: install run test lint bench up down clean messages
 
 $(BIN)/prize: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: install lint  ## the whole suite; RabbitMQ and PostgreSQL must be running 
 
 bench: install  ## throughput and latency figures beside their baselines
 	$(BIN)/python -m bench
+
+messages: install  ## extract the pages' English text into shared/locales/messages.pot and merge it into each catalogue
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header -o shared/locales/messages.pot .
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete --omit-header -i shared/locales/messages.pot -d shared/locales
 
 up:  ## the docker compose stack (RabbitMQ, PostgreSQL, the services)
 	docker compose up --build

@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         app.register_blueprint(blueprint)
     pages.secure_pages(app, pages.blueprints)
     accounts.init_app(app)
+    pages.page_language.init_app(app)  # the portal in the applicant's language (shared.i18n)
     # staff: sessions, the hand-off to review's and notify's pages, personal API tokens
     StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal).init_app(app)
     app.extensions["prize"]["staff_signed_out"] = pages.signed_out_here

@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     for blueprint in accounts.page_blueprints + pages.blueprints:  # server-rendered pages
         app.register_blueprint(blueprint)
     jurors.invitation_link = accounts.invitation_link  # an invitation carries a sign-in link
+    pages.page_language.init_app(app)  # the jury pages in the juror's language (shared.i18n)
     accounts.init_app(app)  # jurors' sessions and bearer tokens become Principal("juror", id)
     # staff: sessions handed over from intake's staff sign-in, personal API tokens
     StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal).init_app(app)

@@ -14,6 +14,7 @@ from .applications import applications
 from .applicant import portal
 from .dashboard import dashboard_pages
 from .editions import editions
+from .language import page_language  # noqa: F401  (app.py wires it)
 from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
 from .staff import signed_out_here, staff_pages  # noqa: F401

@@ -42,7 +42,7 @@ def _signed_in_applicant(session, required: bool = True):
 
 def _render(template: str, applicant=None, **context):
     return render_template(template, applicant=applicant, page_csrf=_csrf(), stage_labels=STAGE_LABELS,
-                           lang=getattr(applicant, "language", "en"), **context)
+                           **context)
 
 
 _local = rules.local_time
