@@ -215,8 +215,9 @@ class PageLanguage:
         own language; anyone else the switch's cookie, else their browser's preference."""
         if "prize_language" in g:
             return g.prize_language
-        who = None if request.path.startswith(STAFF_PATHS) else self._who()
-        if request.path.startswith(STAFF_PATHS) or (who is not None and who[0] not in TRANSLATED_ROLES):
+        english_only = request.path.startswith(STAFF_PATHS + _UNTRANSLATED_PATHS)
+        who = None if english_only else self._who()
+        if english_only or (who is not None and who[0] not in TRANSLATED_ROLES):
             language = SOURCE_LANGUAGE
         else:
             own = who[1] if who is not None else None
