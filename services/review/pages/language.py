@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from shared.i18n import PageLanguage
-from shared.signin import pagesession
+from flask import request
+
+from shared.signin import csrf_token, form_csrf_ok, pagesession
 
 from ..current import db as _db
 from ..models import Juror
@@ -30,4 +32,14 @@ def _set_person(language: str) -> None:
                                  datetime.now(timezone.utc))
 
 
-page_language = PageLanguage(_person, _set_person, _csrf, lambda: pagesession.page_csrf_ok(_csrf()))
+def _token() -> str:
+    """The token the page's own forms carry: the sign-in pages' (shared.signin), else the jury
+    pages' page-session token, so the switch and the page's form share one."""
+    return csrf_token() if request.path.startswith("/signin") else _csrf()
+
+
+def _token_ok() -> bool:
+    return form_csrf_ok() or pagesession.page_csrf_ok(_csrf())
+
+
+page_language = PageLanguage(_person, _set_person, _token, _token_ok)
