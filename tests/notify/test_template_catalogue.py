@@ -174,7 +174,7 @@ def test_the_api_lists_the_catalogue_facts_beside_the_existing_fields(notify):
     assert finalist["events"] == ["results.released", "application.advanced"]
     assert {"name": "reference", "description": "the application's reference, e.g. SSCP-2026-KHH001"} in finalist["variables"]
     assert [v["name"] for v in finalist["variables"]] == sorted(SAMPLES["finalist_notice"])
-    assert [lang["language"] for lang in finalist["languages"]] == ["en", "ko"]  # the fields there were
+    assert [lang["language"] for lang in finalist["languages"]] == ["en", "ko", "pt"]  # the fields there were
     assert items["delivery_failed_alert"]["events"] == []
 
 
