@@ -16,7 +16,7 @@ from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
 from .models import Recipient, staff_tables
-from .ops import contexts, messages, templates
+from .ops import contexts, languages, messages, templates
 from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
 
@@ -71,8 +71,11 @@ def _recipient(uow: UnitOfWork, application_id, reference: str | None = None) ->
     return row
 
 
-def _mail(uow: UnitOfWork, sender: Sender, event: Event, recipient: Recipient, template: str, **extra) -> None:
+def _mail(uow: UnitOfWork, sender: Sender, event: Event, recipient: Recipient, template: str,
+          with_ceremony: bool = False, **extra) -> None:
     language = templates.language_for(template, recipient.language)
+    if with_ceremony:  # the ceremony as the email's language writes its dates
+        extra["ceremony"] = ceremony_context(recipient.ceremony, language) if recipient.ceremony else None
     context = contexts.application_context(recipient, language, extra)
     _send_after_commit(uow, sender, queue_email(uow.session, event, template, recipient.contact_email, language, context))
 
@@ -94,7 +97,7 @@ def _send_due(uow: UnitOfWork, sender: Sender, event: Event, recipient: Recipien
         if recipient.award_outcome in ("winner", "special_mention"):
             # the invitation to the ceremony comes with it when known (else on its own later)
             _mail(uow, sender, event, recipient, "award_winner", outcome=recipient.award_outcome,
-                  award=recipient.award_title or "", ceremony=_ceremony(recipient))
+                  award=recipient.award_title or "", with_ceremony=True)
             if recipient.ceremony:
                 recipient.ceremony_notified_at = now
         else:
@@ -102,13 +105,9 @@ def _send_due(uow: UnitOfWork, sender: Sender, event: Event, recipient: Recipien
         recipient.award_notified_at = now
     if recipient.ceremony and recipient.ceremony_notified_at is None:
         # the same invitation for every finalist: it says nothing of the award
-        _mail(uow, sender, event, recipient, "ceremony_invitation", ceremony=_ceremony(recipient),
+        _mail(uow, sender, event, recipient, "ceremony_invitation", with_ceremony=True,
               finalist=recipient.finalist_decision == "advanced")
         recipient.ceremony_notified_at = now
-
-
-def _ceremony(recipient: Recipient) -> dict | None:
-    return ceremony_context(recipient.ceremony, recipient.language) if recipient.ceremony else None
 
 
 def application_screened(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
@@ -283,7 +282,7 @@ def review_reminder(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
         "name": d["name"], "year": d["year"], "url": d["url"], "count": d["pending"],
         "round_title": templates.ROUND_TITLES[language][d["round"]],
         "due_at": due.strftime("%Y-%m-%d %H:%M UTC"),
-        "due_day": due.day, "due_month": templates.MONTHS[language][due.month - 1],
+        "due_day": due.day, "due_month": languages.month(due, language),
         "applications": [{"reference": a["reference"], "title": a["title"],
                           "category_title": titles.get(a["category"], a["category"])}
                          for a in d["applications"]],
@@ -302,13 +301,13 @@ def draft_reminder(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
         closes_local = local.strftime("%Y-%m-%d %H:%M ") + d["time_zone"]
     except (ZoneInfoNotFoundError, ValueError):  # an unknown zone: UTC alone
         local, closes_local = closes, ""
-    labels = {"ko": {"title": "제목", "summary": "요약"}}.get(language, {})
+    labels = languages.FIELD_TITLES[language]
     context = {
         "name": d["name"], "year": d["year"], "url": d["url"], "reference": d["reference"],
         "title": d["title"], "reminder": d["reminder"],
         "category_title": templates.CATEGORY_TITLES[language].get(d["category"], d["category"]),
         "closes_at": closes.strftime("%Y-%m-%d %H:%M UTC"), "closes_local": closes_local,
-        "closes_day": local.day, "closes_month": templates.MONTHS[language][local.month - 1],
+        "closes_day": local.day, "closes_month": languages.month(local, language),
         "missing": [{"title": labels.get(m["key"], m["title"]), "over_limit": m.get("over_limit", False)}
                     for m in d["missing"]],
     }

@@ -2,7 +2,10 @@
 sender (delivery.py) gives it, with realistic values.
 
 Used to preview a template and to check a stored override on save: a variable that is not here is
-one the real emails do not have. Every template file needs an entry (tests/unit/test_notify_samples.py
+one the real emails do not have. Written in English; ops/templates.sample_of gives a template's
+sample in its language (ops/languages.localised: the categories, rounds, pages, months and dates
+that the handlers write in the email's language), so a Korean or Portuguese preview reads as the
+email will. Every template file needs an entry (tests/unit/test_notify_samples.py
 fails otherwise); keep each one a plain dict.
 """
 from __future__ import annotations

@@ -78,6 +78,8 @@ class OverviewOut(Schema):
     message = fields.Nested(MessageOut)
     members = fields.Integer(metadata={"description": "how many addresses the group has"})
     by_language = fields.Dict(keys=fields.String(), values=fields.Integer())
+    unwritten = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "members by language the email has no wording in: they read the English one"})
     samples = fields.Dict(keys=fields.String(), values=fields.Nested(SampleOut),
                           metadata={"description": "per wording: the email as one member will read it"})
     suppressed = fields.List(fields.String())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import templates
+from . import languages
 
 
 def application_context(recipient, language: str, extra: dict) -> dict:
@@ -14,7 +14,7 @@ def application_context(recipient, language: str, extra: dict) -> dict:
     return {
         "contact_name": recipient.contact_name, "organisation": recipient.organisation,
         "reference": recipient.reference, "title": recipient.title, "year": recipient.year,
-        "category_title": templates.CATEGORY_TITLES[language].get(recipient.category, recipient.category),
+        "category_title": languages.CATEGORY_TITLES[language].get(recipient.category, recipient.category),
         **extra,
     }
 
@@ -34,10 +34,8 @@ def local_time(moment, zone: str | None, language: str) -> str:
 
 
 def day(moment: datetime, language: str) -> str:
-    """A date in a sentence: "10 October 2026", "2026년 10월 10일"."""
-    if language == "ko":
-        return f"{moment.year}년 {moment.month}월 {moment.day}일"
-    return f"{moment.day} {templates.MONTHS['en'][moment.month - 1]} {moment.year}"
+    """A date in a sentence: "10 October 2026", "2026년 10월 10일", "10 de outubro de 2026"."""
+    return languages.day(moment, language)
 
 
 def ceremony_record(ceremony: dict, url: str) -> dict:

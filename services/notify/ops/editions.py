@@ -61,7 +61,7 @@ def preview(session, template: str, language: str, edition: int | None) -> dict:
     file (no edition: the file). The sample's year becomes the edition's. TemplateProblem if
     the stored wording fails."""
     templates.file_sources(template, language)
-    context = templates._sample(template, edition)
+    context = templates.sample_of(template, language, edition)
     row = session.get(TemplateOverride, (template, language, edition)) if edition is not None else None
     if row is not None:
         try:
@@ -185,7 +185,7 @@ def people_sources(template: str, language: str, edition: int | None, subject: s
                    parts: list[str]) -> tuple[str, str]:
     """The (text, html) sources of a wording typed in the people's editor; TemplateProblem on
     "subject" and "body" when it has statements or unknown placeholders, or does not render."""
-    sources = plain_wording.sources_of(subject, body, parts, templates._sample(template, edition), language)
+    sources = plain_wording.sources_of(subject, body, parts, templates.sample_of(template, language, edition), language)
     try:
         templates.check(template, language, *sources, edition)
     except TemplateProblem as exc:

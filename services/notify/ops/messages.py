@@ -247,6 +247,8 @@ def overview(db, message_id, listed: int = 50) -> dict:
             Delivery.event_id == message.id).group_by(Delivery.status)).all())
         return {"message": message, "members": len(members), "listed": [_member(m) for m in members[:listed]],
                 "by_language": dict(sorted(by_language.items())), "samples": samples,
+                # members whose language the message has no wording in: they read the English one
+                "unwritten": {lang: n for lang, n in sorted(by_language.items()) if lang not in message.texts},
                 "suppressed": sorted(suppressed), "fingerprint": fingerprint(message, members),
                 "deliveries": deliveries}
 

@@ -44,7 +44,7 @@ _SAID = {
     "applications": ("the applications in question, a list: each has reference, title and category_title "
                      "(shown with a loop; only the raw editor can change its wording)"),
     "count": "how many applications",
-    "round_title": "the jury round, e.g. selection of finalists",
+    "round_title": "the jury round, in the email's language, e.g. selection of finalists",
     "due_at": "when the reviews are due, in UTC",
 }
 
@@ -97,7 +97,7 @@ CATALOGUE: dict[str, Entry] = {
         _vars("name", "year", "reference", "title", "category_title",
               url="the link to the draft", reminder="which reminder this is, e.g. 7d (seven days before)",
               closes_at="when the call closes, in UTC", closes_local="when the call closes, local time",
-              closes_day="the closing day of the month, e.g. 14", closes_month="the closing month, e.g. July",
+              closes_day="the closing day of the month, e.g. 14", closes_month="the closing month, in the email's language, e.g. July",
               missing="what is still missing, a list: each has title and over_limit (shown with a loop)")),
     "contact_email_changed": Entry(
         "Sign-in address changed",
@@ -154,7 +154,7 @@ CATALOGUE: dict[str, Entry] = {
         "Sent to a juror before the round's due date, listing the reviews they still have to do.",
         "jurors", ("review.reminder",),
         _vars("name", "year", "url", "count", "round_title", "due_at", "applications",
-              due_day="the due day of the month, e.g. 14", due_month="the due month, e.g. August")),
+              due_day="the due day of the month, e.g. 14", due_month="the due month, in the email's language, e.g. August")),
     "delivery_failed_alert": Entry(
         "Email failed: alert",
         "Sent to the secretariat's address when an email to a city fails for good (notify itself sends it).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError,
@@ -14,9 +15,10 @@ from sqlalchemy import select
 from shared.refusals import Refused
 from shared.staff.roles import ROLE_LABELS
 
-from . import sandbox
+from . import languages, sandbox
 from ..models import TemplateOverride
 from ..samples import SAMPLES
+from .template_catalogue import CATALOGUE
 
 log = logging.getLogger("prize.notify.templates")
 
@@ -30,32 +32,9 @@ _env = Environment(
     keep_trailing_newline=True,
 )
 
-CATEGORY_TITLES = {
-    "en": {"tech_innovacity": "Tech-InnovaCity", "human_centricity": "Human-CentriCity",
-           "leadership": "Leadership"},
-    "ko": {"tech_innovacity": "Tech-InnovaCity (기술혁신도시)", "human_centricity": "Human-CentriCity (포용도시)",
-           "leadership": "리더십"},
-}
-
-ROUND_TITLES = {
-    "en": {"finalist": "selection of finalists", "award": "selection of the winners"},
-    "ko": {"finalist": "결선 진출작 선정", "award": "수상작 선정"},
-}
-
-# Month names for dates in subject lines ("by 14 August", "8월 14일까지"), not locale-dependent.
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-    "ko": tuple(f"{m}월" for m in range(1, 13)),
-}
-
-# Where a sign-in link leads, by audience: (place in a sentence, site in a subject line).
-SIGNIN_PLACES = {
-    "en": {"applicant": ("the applicant portal", "portal"), "juror": ("the jury's pages", "jury pages"),
-           "staff": ("the staff pages", "staff pages")},
-    "ko": {"applicant": ("신청 포털", "신청 포털"), "juror": ("심사 페이지", "심사 페이지"),
-           "staff": ("직원 페이지", "직원 페이지")},
-}
+# The per-language words of the emails (categories, rounds, pages, dates) are in languages.py;
+# the handlers and tests read them here too.
+CATEGORY_TITLES, ROUND_TITLES, SIGNIN_PLACES = languages.CATEGORY_TITLES, languages.ROUND_TITLES, languages.SIGNIN_PLACES
 
 
 def signin_context(d: dict, occurred_at, language: str) -> dict:
@@ -75,10 +54,49 @@ def signin_context(d: dict, occurred_at, language: str) -> dict:
     }
 
 
+# --- which language an email is written in ------------------------------------------------------
+
+def translated_templates() -> list[str]:
+    """The templates people read in their own language: every one but the secretariat's own
+    (the catalogue's audience "staff", in English as the staff pages are)."""
+    return [name for name in available() if name not in CATALOGUE or CATALOGUE[name].audience != "staff"]
+
+
+def missing_emails(language: str) -> list[str]:
+    """What notify lacks to write every email in ``language``: the template files
+    (``finalist_notice.pt.html``) and the tables of languages.py without it."""
+    files = [f"{name}.{language}.{kind}" for name in translated_templates() for kind in ("txt", "html")
+             if not (FOLDER / f"{name}.{language}.{kind}").exists()]
+    return files + [f"languages.{table}" for table in languages.missing_words(language)]
+
+
+def complete_languages() -> tuple[str, ...]:
+    """The languages every email a person gets exists in (English first): an email is written
+    in its recipient's language only if that language is here, so nobody reads some emails
+    in their language and the next one in English."""
+    return _complete(FOLDER)
+
+
+@lru_cache(maxsize=4)
+def _complete(folder: Path) -> tuple[str, ...]:
+    # once per process (and folder): the template files are part of the release
+    found = {language for languages_of in available().values() for language in languages_of}
+    return (DEFAULT_LANGUAGE,) + tuple(sorted(lang for lang in found - {DEFAULT_LANGUAGE}
+                                              if not missing_emails(lang)))
+
+
 def language_for(template: str, wanted: str | None) -> str:
-    """The recipient's language if we have this template in it, else English."""
-    if wanted and (FOLDER / f"{template}.{wanted}.txt").exists():
+    """The language of an email of ``template`` to someone who reads ``wanted``: theirs when
+    notify has every email in it (complete_languages), else English, and the fallback logged
+    with what is missing. The secretariat's own emails are in English."""
+    if not wanted or wanted == DEFAULT_LANGUAGE or template not in translated_templates():
+        return DEFAULT_LANGUAGE
+    if wanted in complete_languages():
         return wanted
+    missing = missing_emails(wanted)
+    log.warning("email %s in English for a reader of %r: notify's emails are not complete in %r "
+                "(missing %s%s)", template, wanted, wanted, ", ".join(missing[:5]),
+                f" and {len(missing) - 5} more" if len(missing) > 5 else "")
     return DEFAULT_LANGUAGE
 
 
@@ -220,9 +238,10 @@ def is_edition(year: int) -> bool:
     return FIRST_EDITION <= year <= LAST_EDITION
 
 
-def _sample(template: str, edition: int | None) -> dict:
-    """The template's sample data, of ``edition`` when given (its emails carry that year)."""
-    context = dict(SAMPLES[template])
+def sample_of(template: str, language: str = DEFAULT_LANGUAGE, edition: int | None = None) -> dict:
+    """The template's sample data (samples.py) as an email in ``language`` has it (its category,
+    round, dates... in that language), of ``edition`` when given (its emails carry that year)."""
+    context = languages.localised(SAMPLES[template], language)
     if edition is not None and "year" in context:
         context["year"] = edition
     return context
@@ -247,7 +266,7 @@ def check(template: str, language: str, text_source: str, html_source: str,
     of this template do not have, a missing ``subject`` or ``text`` block, what the sandbox
     refuses or finds too costly, an empty subject or one with a line break or any other control
     character (which every email of the template would then fail on)."""
-    sample = _sample(template, edition)
+    sample = sample_of(template, language, edition)
     problems: dict[str, list[str]] = {}
     compiled = {}
     for field, env, source in (("text_source", _stored_text, text_source), ("html_source", _stored_html, html_source)):

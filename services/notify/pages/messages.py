@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from shared.events.common import LANGUAGES
 from shared.refusals import Refused
 
-from ..ops import messages
+from ..ops import messages, templates
 from ..web import _db
 from .secretariat import _check_csrf, _page, _require_secretariat
 
@@ -33,7 +33,8 @@ def _year(typed: dict):
 def _form(status: int = 200, typed: dict | None = None, errors: dict | None = None, message=None):
     return _page("pages/group_message_form.html", status, typed=typed or {"year": "", "audience": "", "texts": {}},
                  errors=errors or {}, message=message, audiences=messages.AUDIENCE_TITLES,
-                 variables=messages.VARIABLES, languages=LANGUAGES, language_names=LANGUAGE_NAMES)
+                 variables=messages.VARIABLES, languages=LANGUAGES, language_names=LANGUAGE_NAMES,
+                 open_languages=templates.complete_languages())
 
 
 @message_pages.get("")

@@ -21,7 +21,7 @@ from shared.refusals import Refused
 from shared.staff.web import safe_next, staff_web
 from shared.web import current_principal
 
-from ..ops import deliveries, editions, template_catalogue, templates
+from ..ops import deliveries, editions, languages, template_catalogue, templates
 from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
 from ..ops.deliveries import ResendRefused
 from ..ops.masking import mask_signin_secrets
@@ -31,6 +31,9 @@ from . import template_editor
 
 pages = Blueprint("notify_pages", __name__, url_prefix="/secretariat", template_folder="../templates",
                   static_folder="../static", static_url_path="/static")
+
+# "한국어 Korean": how the templates pages name a template's language
+pages.add_app_template_filter(languages.label, "language_label")
 
 PAGE_COOKIE = "prize_notify_pages"  # not "session": the other services' pages on other ports use theirs
 PER_PAGE = 50
@@ -289,6 +292,7 @@ def _template_page(principal, name, language, edition, editor, outcome, status):
         typed = {"subject": wording.subject, "body": wording.body}
     entry = template_catalogue.CATALOGUE.get(name)
     return _page("pages/template.html", status, name=name, language=language, edition=edition,
+                 languages=templates.available().get(name, []),
                  shown=(outcome.tried if outcome and outcome.tried else found["shown"]), override=row,
                  editions=found["editions"], typed=typed, problems=problems, editor=editor, entry=entry,
                  parts=wording.parts, variables=entry.variables if entry else dict.fromkeys(SAMPLES[name], ""),
