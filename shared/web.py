@@ -37,15 +37,15 @@ DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} API</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code{background:#f3f3f3;padding:0 .2em}.m{display:inline-block;min-width:4.5em;font-weight:bold}
-li{margin:.3em 0}</style></head><body>
+code{background:#f3f3f3;padding:0 .2em;overflow-wrap:anywhere}.m{display:inline-block;min-width:4.5em;font-weight:bold}
+li{margin:.3em 0}</style></head><body><main>
 <h1>{{ title }} API <small>v{{ version }}</small></h1>
 <p>The machine-readable description is at <a href="openapi.json"><code>/openapi.json</code></a>.
 Send <code>Authorization: Bearer &lt;token&gt;</code>; errors come back as JSON with a
 <code>message</code> and, for invalid input, field-level <code>errors</code>.</p>
 <ul>{% for path, ops in paths %}{% for method, op in ops %}
 <li><span class="m">{{ method|upper }}</span> <code>{{ path }}</code> {{ op.get('summary', '') }}</li>
-{% endfor %}{% endfor %}</ul></body></html>"""
+{% endfor %}{% endfor %}</ul></main></body></html>"""
 
 
 def _stated_limits(converter, field, ret, **_) -> dict:

@@ -1,0 +1,252 @@
+"""One edition in every state a page can show, on the three services served over real HTTP with
+their workers running (embedded stack), and the browser signed in as each kind of person: what
+the accessibility tests (tests/e2e/test_axe_every_page.py) walk through.
+
+The edition: two staff members (one signs in, with a personal API token); an open 2026 call with its ceremony and a 2027 draft; four applications submitted
+(three screened eligible, one waiting for screening) and a draft; two jurors who accepted; the
+finalist round scored and closed (not released, so its release preview can be shown) and the award
+round open with a review in progress; two finalists invited to the ceremony, one of them answered;
+a group email to the jurors with reviews pending, addressed. Everything goes through the services' APIs and
+events, as in production; only the release reaches intake by hand, since review's round stays
+unreleased."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from services.intake.handlers import HANDLERS as INTAKE_HANDLERS
+from services.intake.handlers import inviter
+from services.intake.models import inbox as intake_inbox
+from services.intake.models import outbox as intake_outbox
+from services.intake.ops import staff as staff_ops
+from shared.auth import issue_token
+from shared.events import make_event, parse_message
+from shared.inbox import InboxDispatcher, bind
+from tests.api.test_staff_accounts import _copied
+from tests.support.stack import (SERVICES, KAOHSIUNG, Stack, auth, open_call, register, start_draft,
+                                 submit_application, wait_until)
+
+STAFF, STAFF_NAME = "seo.yuna@wego.example", "Seo Yuna"
+APPLICANT = KAOHSIUNG["contact_email"]
+# (registration, category, title); the first is the applicant who signs in
+APPLICANTS = {
+    "kaohsiung": ({}, "tech_innovacity", "Hydrogen buses for the harbour"),
+    "lublin": ({"organisation": "Urząd Miasta Lublin", "country": "PL", "city": "Lublin",
+                "contact_name": "Zofia Wiśniewska", "contact_email": "zofia@lublin.example.pl"},
+               "tech_innovacity", "Lublin digital twin"),
+    "beyoglu": ({"organisation": "Beyoğlu Belediyesi", "country": "TR", "city": "Beyoğlu",
+                 "contact_name": "Ayşe Yılmaz", "contact_email": "ayse.yilmaz.smart-city-office@beyoglu.example.tr"},
+                "human_centricity", "Accessible Beyoğlu"),
+    "chiangmai": ({"organisation": "Chiang Mai Municipality", "country": "TH", "city": "Chiang Mai",
+                   "contact_name": "Somchai Jaidee", "contact_email": "somchai@chiangmai.example.th"},
+                  "human_centricity", "Clean air for Chiang Mai"),  # left waiting for screening
+}
+# every juror gives these to every criterion of the finalist round: one finalist per category
+SCORES = {"kaohsiung": 8, "lublin": 6, "beyoglu": 7}
+JURORS = {"kenji.sato@kyoto-u.example.jp": ("Kenji Sato", "JP"), "ana@guarulhos.example.br": ("Ana Souza", "BR")}
+
+
+@dataclass
+class Edition:
+    stack: Stack
+    urls: dict
+    call_id: str = ""
+    draft_call_id: str = ""
+    apps: dict = field(default_factory=dict)  # name -> intake's application
+    draft_id: str = ""
+    jurors: dict = field(default_factory=dict)  # email -> juror id
+    rounds: dict = field(default_factory=dict)  # kind -> round id
+    message_id: str = ""
+    delivery_id: str = ""
+
+    @property
+    def sec(self) -> dict:
+        return auth(self.stack.secretariat_token())
+
+    def client(self, svc: str):
+        return self.stack.clients[svc]
+
+
+class _Slot:
+    """A WSGI app filled in later: the servers bind their ports first (no race for a free port),
+    then the services are made with settings that know those ports."""
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+def serve(settings_for) -> tuple[Stack, dict, list]:
+    """The three services over real HTTP, each on a port of its own, with their workers running.
+    ``settings_for(urls)`` makes the settings. Returns (stack, urls, servers)."""
+    slots = {svc: _Slot() for svc in SERVICES}
+    servers = {svc: make_server("127.0.0.1", 0, slots[svc], threaded=True) for svc in SERVICES}
+    urls = {svc: f"http://127.0.0.1:{server.server_port}" for svc, server in servers.items()}
+    stack = Stack(settings_for(urls)).start_workers()
+    for svc, server in servers.items():
+        slots[svc].app = stack.apps[svc]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    return stack, urls, list(servers.values())
+
+
+def _ok(response, status: int = 200):
+    assert response.status_code == status, (response.request.path, response.status_code, response.get_json())
+    return response.get_json()
+
+
+def seed(stack: Stack, urls: dict) -> Edition:
+    e = Edition(stack, urls)
+    db = stack.apps["intake"].extensions["prize"]["db"]
+    member = staff_ops.add_member(db, STAFF, STAFF_NAME, "admin", "en", "a11y test")  # as `prize staff add` does
+    staff_ops.create_token(db, member["id"], "monthly export script (finance office)", 30)
+    staff_ops.add_member(db, "kim.minji.secretariat-office@wego.example", "Kim Min-ji", "secretariat", "en", STAFF)
+    _intake(e)
+    _review(e)
+    _ceremony(e)
+    _notify(e)
+    for svc in ("review", "notify"):  # they learn of staff by events
+        assert wait_until(lambda s=svc: _copied(stack, s, STAFF, active=True), timeout=30), svc
+    return e
+
+
+def _intake(e: Edition) -> None:
+    intake, sec = e.client("intake"), e.stack.secretariat_token()
+    e.call_id = open_call(intake, sec)["id"]
+    starts = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=60)
+    _ok(intake.put(f"/api/calls/{e.call_id}/ceremony", headers=auth(sec), json={
+        "starts_at": starts.isoformat(), "time_zone": "Asia/Seoul", "venue": "COEX, Seoul",
+        "address": "513 Yeongdong-daero, Gangnam-gu", "rsvp_by": (starts - timedelta(days=14)).isoformat(),
+        "max_delegates": 3}))
+    e.draft_call_id = _ok(intake.post("/api/calls", headers=auth(sec), json={
+        "year": 2027, "theme": "Cities that listen", "opens_at": "2026-11-01T09:00:00+09:00",
+        "closes_at": "2099-06-30T18:00:00+09:00", "time_zone": "Asia/Seoul"}), 201)["id"]
+    for name, (fields, category, title) in APPLICANTS.items():
+        _, token = register(intake, **fields)
+        e.apps[name] = submit_application(intake, token, e.call_id, category, title=title,
+                                          summary=f"{title}: what the city did, with its residents.")
+        e.apps[name]["token"] = token
+    e.draft_id = start_draft(intake, e.apps["kaohsiung"]["token"], e.call_id, "human_centricity",
+                             title="Open data for every district", summary="A portal residents asked for.")["id"]
+
+
+def _review(e: Edition) -> None:
+    review, sec = e.client("review"), e.sec
+    assert wait_until(lambda: _ok(review.get("/api/applications", headers=sec))["total"] == len(e.apps),
+                      timeout=30), "review never heard of the applications"
+    for name, app in e.apps.items():
+        if name != "chiangmai":
+            _ok(review.post(f"/api/applications/{app['id']}/screening", headers=sec,
+                            json={"eligible": True, "reason": "", "send_now": True}))
+    for email, (name, country) in JURORS.items():
+        juror = _ok(review.post("/api/jurors", headers=sec, json={
+            "name": name, "email": email, "country": country, "organisation": "University",
+            "expertise": ["tech_innovacity", "human_centricity"], "language": "en"}), 201)
+        e.jurors[email] = juror["id"]
+        _ok(review.post("/api/jury/invitation", headers=_juror(e, juror["id"]), json={"answer": "accept"}))
+    e.rounds["finalist"] = _open_and_assign(e, "finalist")
+    by_id = {app["id"]: name for name, app in e.apps.items()}
+    for juror_id in e.jurors.values():
+        for item, keys in _assignments(e, juror_id, "finalist"):
+            _score(e, juror_id, item, {k: SCORES[by_id[item["application_id"]]] for k in keys}, submit=True)
+    _ok(review.post(f"/api/rounds/{e.rounds['finalist']}/close", headers=sec, json={}))
+    e.rounds["award"] = _open_and_assign(e, "award")
+    juror_id = next(iter(e.jurors.values()))
+    item, keys = _assignments(e, juror_id, "award")[0]
+    _score(e, juror_id, item, {keys[0]: 9}, submit=False)  # a review in progress
+
+
+def _juror(e: Edition, juror_id: str) -> dict:
+    return auth(issue_token(e.stack.settings.secret_key, "juror", juror_id))
+
+
+def _open_and_assign(e: Edition, kind: str) -> str:
+    review = e.client("review")
+    body = {"call_id": e.call_id, "kind": kind, "jurors_per_application": 2, "min_reviews": 1}
+    if kind == "finalist":
+        body["advance_per_category"] = 1
+    round_id = _ok(review.post("/api/rounds", headers=e.sec, json=body), 201)["id"]
+    _ok(review.post(f"/api/rounds/{round_id}/assign", headers=e.sec))
+    return round_id
+
+
+def _assignments(e: Edition, juror_id: str, kind: str) -> list[tuple[dict, list[str]]]:
+    review, headers = e.client("review"), _juror(e, juror_id)
+    mine = _ok(review.get("/api/jury/assignments", headers=headers))
+    items = [a for r in mine["rounds"] if r["kind"] == kind for a in r["assignments"]]
+    found = []
+    for item in items:
+        application = _ok(review.get(f"/api/jury/applications/{item['application_id']}", headers=headers))
+        found.append((item, [c["key"] for c in application["criteria"]]))
+    return found
+
+
+def _score(e: Edition, juror_id: str, item: dict, scores: dict, submit: bool) -> None:
+    review, headers = e.client("review"), _juror(e, juror_id)
+    saved = _ok(review.patch(f"/api/jury/assignments/{item['id']}", headers=headers, json={
+        "scores": scores, "comments": {k: f"Scored {v}: the residents' evidence." for k, v in scores.items()},
+        "revision": item["revision"]}))
+    if submit:
+        _ok(review.post(f"/api/jury/assignments/{item['id']}/submit", headers=headers,
+                        json={"revision": saved["revision"]}))
+
+
+def _ceremony(e: Edition) -> None:
+    """The finalists' results released to intake (review's round stays unreleased, for its
+    preview): both are invited; Beyoğlu answers, with a long delegation."""
+    intake, db = e.client("intake"), e.stack.apps["intake"].extensions["prize"]["db"]
+    finalists = [e.apps["kaohsiung"], e.apps["beyoglu"]]
+    for app in finalists:  # review's decision has reached intake (the applicant sees it at release)
+        assert wait_until(lambda a=app: _decided(db, a["id"]), timeout=30), app["title"]
+    dispatch = InboxDispatcher(db, intake_inbox, intake_outbox, "intake",
+                               bind(INTAKE_HANDLERS, invite=inviter(e.urls["intake"])))
+    for app in finalists:
+        event = make_event("results.released", {"application_id": app["id"], "round": "finalist",
+                                                 "released_at": datetime.now(timezone.utc)}, producer="review")
+        dispatch(parse_message(json.loads(json.dumps(event.to_message()))))
+    beyoglu = e.apps["beyoglu"]
+    _ok(intake.put(f"/api/applications/{beyoglu['id']}/ceremony", headers=auth(beyoglu["token"]), json={
+        "attending": True, "delegates": [
+            {"name": "Ayşe Yılmaz", "role": "Head of the Smart City Office", "email": APPLICANTS["beyoglu"][0]["contact_email"]},
+            {"name": "Mehmet Demir", "role": "Deputy Mayor for Digital Transformation"}],
+        "substitute": {"name": "Elif Kaya", "role": "Project manager"},
+        "accessibility": "Step-free access for one delegate, as in https://beyoglu.bel.tr/engelsiz-beyoglu/erisilebilirlik-rehberi-2026",
+        "visa_letter": True, "visa_details": "AYSE YILMAZ, Türkiye, U12345678; MEHMET DEMIR, Türkiye, U87654321",
+        "comments": "Arriving on 9 October."}))
+
+
+def _decided(db, application_id: str) -> bool:
+    from services.intake.models import StatusUpdate
+    with db.session() as s:
+        return s.scalar(select(StatusUpdate.event_id).where(StatusUpdate.application_id == application_id,
+                                                            StatusUpdate.stage == "finalist")) is not None
+
+
+def _notify(e: Edition) -> None:
+    notify, sec = e.client("notify"), e.sec
+    message = _ok(notify.post("/api/messages", headers=sec, json={
+        "year": 2026, "audience": "jurors_pending",
+        "texts": {"en": {"subject": "Three days left, {{ name }}",
+                         "body": "Dear {{ name }},\n\nyour reviews of the award round wait for you."}}}), 201)
+    e.message_id = message["id"]
+    _ok(notify.post(f"/api/messages/{e.message_id}/members", headers=sec), 202)
+    assert wait_until(lambda: _ok(notify.get(f"/api/messages/{e.message_id}", headers=sec))["message"]["status"] == "addressed",
+                      timeout=30), "review never answered with the jurors"
+    deliveries = wait_until(lambda: _ok(notify.get("/api/deliveries", headers=sec))["items"], timeout=30)
+    e.delivery_id = deliveries[0]["id"]
+
+
+# --- signing the browser in -----------------------------------------------------------------------
+
+def outbox_signins(stack: Stack, service: str) -> list[dict]:
+    """The data of a service's signin.requested events (the one-time links it had mailed), oldest first."""
+    from importlib import import_module
+    outbox = import_module(f"services.{service}.models").outbox
+    with stack.apps[service].extensions["prize"]["db"].engine.connect() as conn:
+        bodies = conn.execute(select(outbox.c.body).where(outbox.c.type == "signin.requested")
+                              .order_by(outbox.c.seq)).scalars().all()
+    return [json.loads(b)["data"] for b in bodies]
