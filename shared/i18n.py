@@ -191,7 +191,7 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-_UNTRANSLATED_PATHS = ("/api/", "/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+_UNTRANSLATED_PATHS = ("/api/", "/storage/", "/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
 # The staff's pages, in English whatever the browser asks.
 STAFF_PATHS = ("/secretariat", "/staff", "/operator")
 
