@@ -340,3 +340,18 @@ class MessageAddressedV1(Schema):
     recipients = fields.List(fields.Nested(MessageRecipient), required=True,
                              validate=validate.Length(max=MESSAGE_PART_SIZE))
     refused = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+@contract("applicant.erased", 1)
+class ApplicantErasedV1(Schema):
+    """The secretariat approved an applicant's request to erase their personal data (GDPR
+    Art. 17, PIPA Art. 36); intake has erased its part. Only ids travel: each consumer finds the
+    person's names and addresses in its own rows (by these applications) and takes them out,
+    keeping scores and decisions. ``applicant_type`` tells whether the organisation is a person
+    (``individual``: their name, erased too) or an organisation (kept, for statistics).
+    ``application_ids`` lists every application the applicant had, drafts (deleted) included."""
+    applicant_id = fields.UUID(required=True)
+    applicant_type = fields.String(required=True, validate=validate.OneOf(APPLICANT_TYPES))
+    application_ids = fields.List(fields.UUID(), required=True)
+    request_id = fields.UUID(required=True)
+    erased_at = fields.AwareDateTime(required=True)
