@@ -127,7 +127,11 @@ VALID = {
                                           "reference": "SSCP-2026-ABC234", "language": "ko",
                                           "application_id": APP_ID}]},
     "applicant.erased": {"applicant_id": APPLICANT_ID, "applicant_type": "city_government",
-                         "application_ids": [APP_ID], "request_id": EVENT_ID, "erased_at": WHEN},
+                         "application_ids": [APP_ID], "request_id": EVENT_ID, "erased_at": WHEN,
+                         "applications": [{"application_id": APP_ID, "title": "Hydrogen buses for the harbour",
+                                           "summary": "Clean mobility for 高雄.", "answers": {"problem": "Buses."},
+                                           "project": {"location": "高雄", "start_date": "2024-01",
+                                                       "budget": "", "partners": ""}}]},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field

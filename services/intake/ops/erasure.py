@@ -18,6 +18,7 @@ import uuid
 from sqlalchemy import func, select
 
 from shared.events import make_event
+from shared.erasure import ERASED
 from shared.outbox import record
 from shared.refusals import Refused
 
@@ -192,14 +193,25 @@ def approve(db, storage, request_id: str, who: str, expected: str, now) -> tuple
 
 def _erase(s, row: ErasureRequest, applicant: Applicant, who: str, now) -> None:
     done = erase(s, applicant, now)
+    s.flush()
+    kept = s.scalars(select(Application).where(Application.applicant_id == applicant.id)
+                     .order_by(Application.created_at)).all()
     event = make_event("applicant.erased", {
         "applicant_id": applicant.id, "applicant_type": applicant.type, "application_ids": done.application_ids,
-        "request_id": row.id, "erased_at": now}, producer=PRODUCER, correlation_id=applicant.id)
+        "applications": [_content(a) for a in kept], "request_id": row.id, "erased_at": now},
+        producer=PRODUCER, correlation_id=applicant.id)
     record(s, outbox, event)
     row.status, row.decided_by, row.decided_at, row.event_id = "approved", who, now, str(event.id)
     # keys and ids only: what a second approval needs to finish removing the files
     row.summary = {"counts": done.counts, "application_ids": done.application_ids,
                    "storage_keys": done.storage_keys}
+
+
+def _content(row: Application) -> dict:
+    """A kept application's content after the erasure (what review's copy becomes)."""
+    return {"application_id": row.id, "title": row.title or ERASED, "summary": row.summary or "",
+            "answers": {k: v or "" for k, v in (row.answers or {}).items()},
+            "project": {f: getattr(row, f) or "" for f in ("location", "start_date", "budget", "partners")}}
 
 
 def remove_files(storage, application_ids: list[str], keys: list[str]) -> int:

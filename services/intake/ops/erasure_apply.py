@@ -138,9 +138,12 @@ def _sign_in(s, applicant: Applicant, redactor: Redactor, done: Erased) -> None:
 
 
 def _reshape(individual: bool):
-    """What else intake's outbox loses of the applicant's events: document file names always;
-    an individual's city and application content too."""
+    """What else intake's outbox loses of the applicant's events: the ceremony answers' people,
+    needs and visa details, and document file names, always; an individual's city and
+    application content too."""
     def reshape(type_: str, data: dict) -> dict:
+        if type_ == "ceremony.rsvp_received":  # as the answer's row: the people, needs and passports go
+            data.update(delegates=[], substitute=None, accessibility="", visa_details="", comments="")
         for doc in data.get("documents") or []:
             if isinstance(doc, dict) and "filename" in doc:
                 doc["filename"] = ERASED

@@ -40,11 +40,18 @@ def _deliveries(session, redactor: Redactor, ids: list[str]) -> int:
     for row in rows:
         row.key = f"{row.event_id}:{row.template}:erased:{row.id}"[:200]
         row.recipient, row.subject, row.body_text, row.body_html = ERASED_EMAIL, ERASED, ERASED, ERASED
+        row.provider_message_id = None  # the file mailer's names the address; SES's is of no use now
         if row.status in ("pending", "sending"):
             row.status, row.last_error = "failed", NOT_SENT
         elif row.last_error:
             row.last_error = redactor.text(row.last_error)
     return len(rows)
+
+
+def _reshape(type_: str, data: dict) -> dict:
+    if "provider_message_id" in data:  # email.sent: it may name the address (the file mailer's does)
+        data["provider_message_id"] = None
+    return data
 
 
 def erase_applicant(session, data: dict) -> dict:
@@ -54,15 +61,17 @@ def erase_applicant(session, data: dict) -> dict:
     individual = data["applicant_type"] == "individual"
     redactor = _people(session, ids, applicant_id, individual)
     counts = {"deliveries": _deliveries(session, redactor, [*ids, applicant_id])}
+    titles = {str(c["application_id"]): c["title"] for c in data.get("applications") or []}
     for recipient in session.scalars(select(Recipient).where(Recipient.application_id.in_(ids)).with_for_update()):
         recipient.contact_name = recipient.contact_email = recipient.secondary_email = None
+        recipient.title = titles.get(recipient.application_id, recipient.title)  # the people taken out
         if individual:
-            recipient.organisation, recipient.title = ERASED, ERASED
+            recipient.organisation = ERASED
     members = [GroupMessageRecipient.application_id.in_(ids)]
     if redactor.emails:
         members.append(func.lower(GroupMessageRecipient.email).in_(redactor.emails))
         counts["suppressions"] = session.execute(
             delete(Suppression).where(func.lower(Suppression.email).in_(redactor.emails))).rowcount
     counts["group_members"] = session.execute(delete(GroupMessageRecipient).where(or_(*members))).rowcount
-    counts["events"] = scrub_outbox(session, outbox, [applicant_id, *ids], redactor)
+    counts["events"] = scrub_outbox(session, outbox, [applicant_id, *ids], redactor, _reshape)
     return counts

@@ -2,8 +2,9 @@
 Art. 17, PIPA Art. 36), in the handler's transaction. Flask-free.
 
 Each copy of the applicant's submitted applications loses the contact address and the list of
-documents (their files are gone from the store); an individual's (Leadership) also their name,
-city and the application's content. Their addresses and names are taken out of the screening
+documents (their files are gone from the store), and takes the content intake sends (the people's
+names and addresses taken out; an individual's blanked); an individual (Leadership) also loses
+their name and city. Their addresses (and an individual's name) are taken out of the screening
 reasons, the award's title, the jurors' comments and review's sent events. The scores, the
 decisions and the hash-chained history stay: an ``applicant.erased`` entry is appended to it (the
 history never held the applicant's contact details, so no entry is edited)."""
@@ -49,13 +50,19 @@ def erase_applicant(session, data: dict, now: datetime) -> int:
     individual = data["applicant_type"] == "individual"
     redactor = Redactor([r.contact_email for r in rows], [r.organisation for r in rows] if individual else [])
     mine = [r.id for r in rows]
+    contents = {str(c["application_id"]): c for c in data.get("applications") or []}
     for row in rows:
         row.contact_email, row.documents = ERASED_EMAIL, []
         if individual:
+            row.organisation = row.city = ERASED
+        content = contents.get(row.id)
+        if content is not None:  # intake's, with the people it knows taken out
+            row.title, row.summary = content["title"], content["summary"]
+            row.answers, row.project = dict(content["answers"]), dict(content["project"])
+        elif individual:
             _blank(row)
-        else:
-            row.title, row.summary = redactor.text(row.title or ""), redactor.text(row.summary or "")
-            row.answers, row.project = redactor.value(row.answers or {}), redactor.value(row.project or {})
+        row.title, row.summary = redactor.text(row.title or ""), redactor.text(row.summary or "")
+        row.answers, row.project = redactor.value(row.answers or {}), redactor.value(row.project or {})
         row.screening_reason, row.award = redactor.text(row.screening_reason or ""), redactor.text(row.award or "")
         row.erased_at = now
         history.append(session, "system", "applicant.erased", application_id=row.id, at=now,
