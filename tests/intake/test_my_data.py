@@ -271,3 +271,18 @@ def test_an_individual_loses_name_city_and_content_and_another_applicant_keeps_e
     assert "Kim Min-ji" not in text and "Suwon" not in text and "minji@example.kr" not in text
     theirs = intake.get(f"/api/applications/{kept['id']}", headers=sec).get_json()
     assert theirs["title"] == "Flood sensors" and OTHER["contact_email"] in text
+
+
+def test_the_page_speaks_the_applicants_language(stack, intake, call):
+    _, token = register(intake, language="ko")
+    application = submit_application(intake, token, call["id"])
+    browser = _browser(stack, KAOHSIUNG["contact_email"])
+    html = browser.get("/portal/my-data").get_data(as_text=True)
+    assert 'lang="ko"' in html and "내 개인정보 내려받기" in html and "신청서 1건" in html
+    assert f"{application['reference']}(2026년)은 아직 심사 중입니다" in html
+    _stage(stack, application["id"], "ineligible")
+    html = browser.get("/portal/my-data").get_data(as_text=True)
+    assert "삭제되는 정보" in html and "남는 정보" in html
+    r = browser.post("/portal/my-data/erasure", data={"csrf_token": _csrf(html), "confirm": "yes"})
+    html = browser.get(r.headers["Location"]).get_data(as_text=True)
+    assert "요청이 접수되었습니다" in html and "개인정보 삭제를 요청하셨습니다" in html
