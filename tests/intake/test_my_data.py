@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import pytest
@@ -286,3 +286,25 @@ def test_the_page_speaks_the_applicants_language(stack, intake, call):
     r = browser.post("/portal/my-data/erasure", data={"csrf_token": _csrf(html), "confirm": "yes"})
     html = browser.get(r.headers["Location"]).get_data(as_text=True)
     assert "요청이 접수되었습니다" in html and "개인정보 삭제를 요청하셨습니다" in html
+
+
+def test_a_ceremony_set_after_the_erasure_invites_nobody_erased(stack, intake, call):
+    _, token = register(intake)
+    application = submit_application(intake, token, call["id"])
+    _stage(stack, application["id"], "eligible", "finalist", "released:finalist", "winner", "released:award")
+    browser = _browser(stack, KAOHSIUNG["contact_email"])
+    html = browser.get("/portal/my-data").get_data(as_text=True)
+    assert browser.post("/portal/my-data/erasure", data={"csrf_token": _csrf(html), "confirm": "yes"}).status_code == 303
+    secretariat = staff_browser(stack, "secretariat")
+    with _db(stack).session() as s:
+        request_id = s.scalar(select(ErasureRequest.id))
+    marker = _marker(secretariat.get(f"/secretariat/erasure/{request_id}").get_data(as_text=True))
+    secretariat.post(f"/secretariat/erasure/{request_id}/approve", data={"csrf_token": secretariat.csrf, "marker": marker})
+    soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    r = intake.put(f"/api/calls/{call['id']}/ceremony", headers=auth(stack.secretariat_token()), json={
+        "starts_at": soon.isoformat(), "rsvp_by": (soon - timedelta(days=7)).isoformat(), "venue": "COEX, Seoul"})
+    assert r.status_code == 200, r.get_json()
+    guests = intake.get(f"/api/calls/{call['id']}/guests", headers=auth(stack.secretariat_token())).get_json()
+    assert guests["guests"] == []
+    with _db(stack).session() as s:
+        assert s.scalars(select(outbox.c.event_id).where(outbox.c.type == "ceremony.invited")).all() == []
