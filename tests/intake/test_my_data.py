@@ -178,11 +178,23 @@ def test_the_secretariat_reads_what_goes_then_approves_once_and_the_applicant_is
 
     r = observer.post(f"/secretariat/erasure/{request_id}/approve", data={"csrf_token": observer.csrf, "marker": marker})
     assert r.status_code == 403 and "can read but not" in r.get_data(as_text=True)
+    # the applicant themselves is no staff: neither their session nor their token approves
+    assert browser.post(f"/secretariat/erasure/{request_id}/approve", data={"marker": marker}).status_code in (302, 403)
+    token = register(intake, **{k: v for k, v in OTHER.items() if k != "type"})[1]
+    r = intake.post(f"/secretariat/erasure/{request_id}/approve", data={"marker": marker}, headers=auth(token))
+    assert r.status_code == 403
     r = secretariat.post(f"/secretariat/erasure/{request_id}/approve", data={"csrf_token": secretariat.csrf,
                                                                             "marker": "stale"})
     assert r.status_code == 409 and "Nothing was erased" in r.get_data(as_text=True)
+    # another applicant asking erases nobody but themselves, and only once the secretariat approves
+    other = _browser(stack, OTHER["contact_email"])
+    html = other.get("/portal/my-data").get_data(as_text=True)
+    assert other.post("/portal/my-data/erasure", data={"csrf_token": _csrf(html), "confirm": "yes"}).status_code == 303
     with _db(stack).session() as s:
         assert s.get(ErasureRequest, request_id).status == "requested"
+        asked = {s.get(Applicant, r.applicant_id).contact_email for r in s.scalars(select(ErasureRequest))}
+        assert asked == {KAOHSIUNG["contact_email"], OTHER["contact_email"]}
+        assert s.scalars(select(Applicant).where(Applicant.erased_at.is_not(None))).all() == []
 
     r = secretariat.post(f"/secretariat/erasure/{request_id}/approve", data={"csrf_token": secretariat.csrf,
                                                                             "marker": marker})
