@@ -29,6 +29,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "staff.token_changed",
         "staff.signed_out",
         "message.requested",
+        "applicant.erased",
     ),
     "notify": (
         "application.submitted",
@@ -51,6 +52,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "staff.token_changed",
         "staff.signed_out",
         "message.addressed",
+        "applicant.erased",
     ),
 }
 

@@ -17,7 +17,7 @@ from shared.signin import (LinkRefused, RateLimited, SessionInfo, SignIn, client
                            current_session, form_csrf_ok)
 
 from .models import outbox, signin_tables
-from .ops.applicants import PRODUCER, find_applicant, signin_event
+from .ops.applicants import PRODUCER, signin_event, signin_subject
 
 __all__ = ["applicant_signin", "blueprints", "client_address", "csrf_token", "current_session",
            "form_csrf_ok", "init_app", "LinkRefused", "load_principal", "page_blueprints", "RateLimited",
@@ -28,7 +28,7 @@ ACCEPTED = ("If this address belongs to a registered applicant, a sign-in messag
 
 applicant_signin = SignIn(
     role="applicant", tables=signin_tables, outbox=outbox, producer=PRODUCER,
-    find_subject=find_applicant, event_data=signin_event, import_name=__name__,
+    find_subject=signin_subject, event_data=signin_event, import_name=__name__,
     accepted_message=ACCEPTED, address_error="Enter the email address you registered with.",
     after_signin="/portal", after_logout="/")
 

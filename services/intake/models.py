@@ -92,6 +92,25 @@ class Applicant(Base):
     secondary_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     language: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the person's data was erased at their request (ops/erasure.py): the row stays,
+    # holding what is no person's (type, country, an organisation's name), so the decisions stay.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ErasureRequest(Base):
+    """An applicant asked for their personal data to be erased (GDPR Art. 17, PIPA Art. 36); the
+    secretariat approves (intake erases and publishes applicant.erased) or refuses with a reason.
+    Who decided and when are kept; ``summary`` says what was erased, in counts and ids only."""
+    __tablename__ = "erasure_requests"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested", index=True)  # requested | approved | refused
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    refusal_reason: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the applicant.erased event
 
 
 class ContactChange(Base):

@@ -258,3 +258,29 @@ def timeline(application, updates) -> list[dict]:
         stages.append({"stage": "withdrawn", "at": as_utc(application.withdrawn_at),
                        "detail": application.withdrawal_reason or ""})
     return stages
+
+
+# Erasure at the applicant's request (GDPR Art. 17, PIPA Art. 36) waits for the edition: while an
+# application is being judged, or its ceremony is still to come, the jury and the secretariat
+# still need the person. A draft or a withdrawn application never waits: it is out of the running.
+FINAL_STAGES = frozenset({"withdrawn", "ineligible", "not_advanced", "winner", "special_mention", "not_awarded"})
+ERASURE_WAITS = {
+    "in_review": "is still in the running: its results are not released yet",
+    "ceremony_ahead": "is invited to an award ceremony that has not taken place yet",
+}
+
+
+def erasure_blockers(applications, updates: dict, ceremony_ahead: set) -> list[tuple[object, str]]:
+    """(application, why) for each application that stops erasure now, ``why`` a key of
+    ERASURE_WAITS. ``updates``: application id -> its StatusUpdate rows; ``ceremony_ahead``: the
+    ids of applications invited to a ceremony that has not started."""
+    blockers = []
+    for application in applications:
+        if application.status in ("draft", "withdrawn"):
+            continue
+        reached = {st["stage"] for st in timeline(application, updates.get(application.id, []))}
+        if not reached & FINAL_STAGES:  # unreleased decisions are left out of the timeline
+            blockers.append((application, "in_review"))
+        elif application.id in ceremony_ahead:
+            blockers.append((application, "ceremony_ahead"))
+    return blockers

@@ -16,7 +16,7 @@ from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
 from .models import Recipient, staff_tables
-from .ops import contexts, languages, messages, templates
+from .ops import contexts, erasure, languages, messages, templates
 from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
 
@@ -320,6 +320,12 @@ def message_addressed(uow: UnitOfWork, event: Event) -> None:
     messages.members_arrived(uow.session, event.data)
 
 
+def applicant_erased(uow: UnitOfWork, event: Event) -> None:
+    """intake erased an applicant at their request: their addresses, names and emails go from
+    notify too (ops/erasure.py)."""
+    log.info("erased an applicant's people: %s", erasure.erase_applicant(uow.session, event.data))
+
+
 HANDLERS = {
     "message.addressed": message_addressed,
     "application.submitted": application_submitted,
@@ -338,5 +344,6 @@ HANDLERS = {
     "ceremony.rsvp_reminder": rsvp_reminder,
     "ceremony.changed": ceremony_changed,
     "applicant.updated": applicant_updated,
+    "applicant.erased": applicant_erased,
     **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
 }

@@ -10,7 +10,7 @@ from shared.events import Event
 from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
-from .ops import audiences, history
+from .ops import audiences, erasure, history
 from .ops.jurors import record_conflicts
 from .models import Application, Assignment, Call, Juror, Round, outbox, staff_tables
 
@@ -88,10 +88,17 @@ def message_requested(uow: UnitOfWork, event: Event) -> None:
     group_messages.answer(uow.session, outbox, "review", event.data, found, refused)
 
 
+def applicant_erased(uow: UnitOfWork, event: Event) -> None:
+    """intake erased an applicant at their request: review's copies lose the person, the scores
+    and decisions stay (ops/erasure.py)."""
+    erasure.erase_applicant(uow.session, event.data, datetime.now(timezone.utc))
+
+
 HANDLERS = {
     "call.opened": call_opened,
     "application.submitted": application_submitted,
     "application.withdrawn": application_withdrawn,
     "message.requested": message_requested,
+    "applicant.erased": applicant_erased,
     **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
 }

@@ -73,6 +73,9 @@ class Application(Base):
     award: Mapped[str] = mapped_column(String(300), default="")
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the applicant's personal data was erased at their request (applicant.erased, ops/erasure.py):
+    # the scores and decisions stay, nobody's name or address does; no group email reaches it
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Juror(Base):

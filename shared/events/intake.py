@@ -340,3 +340,32 @@ class MessageAddressedV1(Schema):
     recipients = fields.List(fields.Nested(MessageRecipient), required=True,
                              validate=validate.Length(max=MESSAGE_PART_SIZE))
     refused = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ErasedContent(Schema):
+    """A kept application's content as intake holds it after the erasure: the people taken out."""
+    application_id = fields.UUID(required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    summary = fields.String(required=True, validate=validate.Length(max=5000))
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)),
+                          values=fields.String(validate=validate.Length(max=100_000)), required=True)
+    project = fields.Nested(ProjectFacts, required=True)
+
+
+@contract("applicant.erased", 1)
+class ApplicantErasedV1(Schema):
+    """The secretariat approved an applicant's request to erase their personal data (GDPR
+    Art. 17, PIPA Art. 36); intake has erased its part. No personal data travels: ids, and each
+    submitted application's content as intake now holds it (``applications``: its people's names
+    and addresses taken out, an individual's content blanked), which consumers put in place of
+    their copies; each consumer finds the person's addresses in its own rows (by these
+    applications) and takes them out, keeping scores and decisions. ``applicant_type`` tells
+    whether the organisation is a person (``individual``: their name, erased too) or an
+    organisation (kept, for statistics). ``application_ids`` lists every application the
+    applicant had, drafts (deleted) included."""
+    applicant_id = fields.UUID(required=True)
+    applicant_type = fields.String(required=True, validate=validate.OneOf(APPLICANT_TYPES))
+    application_ids = fields.List(fields.UUID(), required=True)
+    applications = fields.List(fields.Nested(ErasedContent), required=True)
+    request_id = fields.UUID(required=True)
+    erased_at = fields.AwareDateTime(required=True)

@@ -115,7 +115,8 @@ def test_the_applicant_record_is_reached_only_as_me_or_by_the_id_in_this_matrix(
                      "/secretariat/tokens/<token_id>/revoke", "/signin/<token>", "/staff/signin/<token>"], by_id
     assert sorted(r for r in rules if r.startswith("/api/applicants")) == [
         "/api/applicants", "/api/applicants/<uuid:applicant_id>", "/api/applicants/<uuid:applicant_id>/contact-email",
-        "/api/applicants/<uuid:applicant_id>/contact-email/history", "/api/applicants/me"]
+        "/api/applicants/<uuid:applicant_id>/contact-email/history", "/api/applicants/me",
+        "/api/applicants/me/export"]  # the caller's own data as a ZIP (tests/intake/test_my_data.py)
 
 
 def _cases():

@@ -126,6 +126,12 @@ VALID = {
                                           "organisation": "Kaohsiung City Government",
                                           "reference": "SSCP-2026-ABC234", "language": "ko",
                                           "application_id": APP_ID}]},
+    "applicant.erased": {"applicant_id": APPLICANT_ID, "applicant_type": "city_government",
+                         "application_ids": [APP_ID], "request_id": EVENT_ID, "erased_at": WHEN,
+                         "applications": [{"application_id": APP_ID, "title": "Hydrogen buses for the harbour",
+                                           "summary": "Clean mobility for 高雄.", "answers": {"problem": "Buses."},
+                                           "project": {"location": "高雄", "start_date": "2024-01",
+                                                       "budget": "", "partners": ""}}]},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -143,6 +149,7 @@ REQUIRED = {
     "ceremony.changed": "changes",
     "staff.changed": "version", "staff.token_changed": "token_hash", "staff.signed_out": "family",
     "message.requested": "audience", "message.addressed": "recipients",
+    "applicant.erased": "application_ids",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -163,6 +170,7 @@ WRONG_TYPE = {
     "staff.changed": ("active", "perhaps"), "staff.token_changed": ("expires_at", "soon"),
     "staff.signed_out": ("family", 7),
     "message.requested": ("year", "2026"), "message.addressed": ("part", "one"),
+    "applicant.erased": ("application_ids", APP_ID),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -186,6 +194,7 @@ BAD_ENUM = {
     "staff.signed_out": ("family", "x" * 37),
     "message.requested": ("audience", "everyone"),
     "message.addressed": ("recipients", [{"email": "a@city.example", "language": "en"}] * 201),
+    "applicant.erased": ("applicant_type", "person"),
 }
 TYPES = sorted(VALID)
 

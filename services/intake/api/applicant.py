@@ -2,7 +2,7 @@
 submission, withdrawal, stages; the secretariat reads them too) and the ceremony invitation."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import Response, current_app, g, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from shared.events import json_safe
@@ -14,8 +14,9 @@ from ..accounts import applicant_signin
 from ..ops import applicants as ops_applicants
 from ..ops import applications as ops_applications
 from ..ops import guests as ops_guests
+from ..ops import personal_data
 from ..ops import submission
-from ..web import _db, _now, _public_url
+from ..web import _db, _now, _public_url, storage
 from .common import applicants, ceremonies, owner
 from .schemas import (ApplicantCreate, ApplicantOut, ApplicantUpdate, ApplicationCreate, ApplicationOut,
                       ApplicationUpdate, StatusOut, Withdrawal)
@@ -91,6 +92,25 @@ class MyRecordView(MethodView):
         The sign-in address (contact_email), the type and the country cannot be changed here.
         """
         return _update(g.principal.subject, data)
+
+
+@applicants.route("/me/export")
+class MyDataView(MethodView):
+    @require_role("applicant")
+    @applicants.doc(security=[{"bearer": []}], responses={"200": {
+        "description": "a ZIP: data.json and the documents", "content": {"application/zip": {}}}})
+    def get(self):
+        """Everything intake keeps about the caller, as one ZIP (GDPR Art. 15 and 20, PIPA Art. 35).
+
+        ``data.json`` holds the applicant record, every application with its answers, status
+        history (released stages), documents' details and ceremony answer, the moves of the
+        sign-in address and the sign-in records; ``documents/<reference>/`` the checked files,
+        streamed from the document store. The portal's My data page gives the same file."""
+        data_json, files = personal_data.export(_db(), g.principal.subject)
+        body = stream_with_context(personal_data.export_zip(storage(), data_json, files))
+        return Response(body, mimetype="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{personal_data.archive_filename(_now())}"',
+            "Cache-Control": "no-store"})
 
 
 @applicants.route("/<uuid:applicant_id>")

@@ -50,7 +50,7 @@ def register_applicant(db, signin, data: dict, client: str) -> str:
                 existing = find_applicant(s, email)
                 if existing is None:
                     _create_applicant(s, signin, {**data, "contact_email": email}, client)
-                else:
+                elif existing.erased_at is None:  # an erased one's address reaches nobody
                     _mail_registered_applicant(s, signin, existing, client)
             break
         except IntegrityError:
@@ -159,6 +159,9 @@ def change_contact_email(db, applicant_id: str, new_email: str, reason: str, cha
         applicant = s.get(Applicant, applicant_id, with_for_update=True)
         if applicant is None:
             return None
+        if applicant.erased_at is not None:
+            raise RuleViolation(409, "this applicant's personal data was erased at their request: "
+                                     "there is no sign-in address to move")
         old = applicant.contact_email
         if email == old.lower():
             return applicant, None
@@ -191,10 +194,14 @@ def contact_changes(db, applicant_id: str) -> list[ContactChange] | None:
                               .order_by(ContactChange.changed_at, ContactChange.id)))
 
 
-
-
 def find_applicant(s, email: str) -> Applicant | None:
     return s.scalar(select(Applicant).where(Applicant.contact_email == email))
+
+
+def signin_subject(s, email: str) -> Applicant | None:
+    """The applicant who may sign in with ``email``: never one whose data was erased."""
+    applicant = find_applicant(s, email)
+    return applicant if applicant is not None and applicant.erased_at is None else None
 
 
 def signin_event(applicant: Applicant, link) -> dict:

@@ -20,7 +20,7 @@ def members(session, year: int, audience: str) -> tuple[list[dict], str | None]:
     if call_id is None:
         return [], f"there is no {year} edition"
     q = (select(Applicant, Application).join(Application, Application.applicant_id == Applicant.id)
-         .where(Application.call_id == call_id).order_by(Application.reference))
+         .where(Application.call_id == call_id, Applicant.erased_at.is_(None)).order_by(Application.reference))
     if audience == "drafts":
         q = q.where(Application.status == "draft")
     elif audience == "submitted":

@@ -153,6 +153,8 @@ def invite_due(session: Session, now: datetime, public_url: str, *, call_id: str
         if basis is None:
             continue
         applicant = session.get(Applicant, app.applicant_id)
+        if applicant.erased_at is not None:  # erased at their request: nobody to invite
+            continue
         try:
             event = make_event("ceremony.invited", {
                 **_guest(call, app, applicant, ceremony, public_url), "basis": basis, "invited_at": now,
@@ -224,7 +226,7 @@ def _tell_the_invited(session: Session, call: Call, cer: Ceremony, changes: list
         select(Application, Applicant)
         .join(CeremonyInvitation, CeremonyInvitation.application_id == Application.id)
         .join(Applicant, Applicant.id == Application.applicant_id)
-        .where(CeremonyInvitation.call_id == call.id, Application.withdrawn_at.is_(None))
+        .where(CeremonyInvitation.call_id == call.id, Application.withdrawn_at.is_(None), Applicant.erased_at.is_(None))
         .order_by(Application.id)).all()
     for app, applicant in invited:
         record(session, outbox, make_event("ceremony.changed", {
@@ -345,6 +347,8 @@ def due_rsvp_reminders(session: Session, now: datetime, *, public_url: str) -> i
                 if as_utc(invitation.invited_at) >= opened:
                     continue  # invited after this window opened: the invitation itself is fresh
                 applicant = session.get(Applicant, app.applicant_id)
+                if applicant.erased_at is not None:
+                    continue
                 try:
                     event = make_event("ceremony.rsvp_reminder", {
                         **_guest(call, app, applicant, ceremony, public_url), "reminder": key,

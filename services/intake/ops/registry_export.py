@@ -119,14 +119,18 @@ class _Pipe(io.RawIOBase):
         return data
 
 
-def stream_zip(storage, entries: list[tuple[str, str]]) -> Iterator[bytes]:
+def stream_zip(storage, entries: list[tuple[str, str]], first: Iterable[tuple[str, bytes]] = ()) -> Iterator[bytes]:
     """The ZIP of ``entries`` ([(name, storage key)]), made while it is sent: each file is read
     from the store in chunks and written on, so no whole file or archive is held in memory. A
     file the store no longer has is left out and named in MISSING.txt (the answer has started
-    by then: the archive stays whole instead of breaking off)."""
+    by then: the archive stays whole instead of breaking off). ``first``: small files made here
+    ([(name, bytes)]), written before the stored ones."""
     pipe, missing = _Pipe(), []
     stamp = datetime.now(timezone.utc).timetuple()[:6]
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, content in first:
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), content, compress_type=zipfile.ZIP_DEFLATED)
+            yield pipe.take()
         for name, key in entries:
             if storage.stat(key) is None:
                 missing.append(name)

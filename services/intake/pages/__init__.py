@@ -9,17 +9,18 @@ from flask import current_app, request
 
 from ..web import storage
 from ..accounts import page_blueprints as signin_pages
-from . import applicant_status  # noqa: F401  (its routes are on the portal blueprint)
+from . import applicant_status, my_data  # noqa: F401  (their routes are on the portal blueprint)
 from .applications import applications
 from .applicant import portal
 from .dashboard import dashboard_pages
 from .editions import editions
+from .erasure import erasure_pages
 from .language import page_language  # noqa: F401  (app.py wires it)
 from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
 from .staff import signed_out_here, staff_pages  # noqa: F401
 
-blueprints = signin_pages + [portal, secretariat, editions, applications, staff_pages, dashboard_pages]
+blueprints = signin_pages + [portal, secretariat, editions, applications, staff_pages, dashboard_pages, erasure_pages]
 
 
 # Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the

@@ -155,6 +155,9 @@ def contact_email():
         message = "Another applicant signs in with this address; one address signs in to one applicant."
         return _page("secretariat/contact_email.html", 409, form=form, errors={"contact_email": [message]},
                      error=message + " Nothing was changed.")
+    except rules.RuleViolation as exc:  # the applicant was erased
+        return _page("secretariat/contact_email.html", exc.status, form=form, errors={},
+                     error=exc.message[:1].upper() + exc.message[1:] + ". Nothing was changed.")
     if done is None:  # gone in between
         abort(_page("secretariat/contact_email.html", 404, form=form, errors={}, error="No such applicant."))
     applicant, change = done

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import Database
+from shared.erasure import ERASED_EMAIL
 from shared.events import make_event
 from shared.outbox import record
 from shared.refusals import Refused
@@ -304,6 +305,8 @@ class Claims:
             row = s.get(Delivery, delivery_id)
             if row is None:
                 raise Refused(404, f"no delivery {delivery_id}")
+            if row.recipient == ERASED_EMAIL:
+                raise ResendRefused("this email's address and text were erased at the person's request")
             suppressed = s.get(Suppression, row.recipient.strip().lower())
             if suppressed is not None:
                 detail = f" ({suppressed.detail})" if suppressed.detail else ""

@@ -27,7 +27,8 @@ def members(session, year: int, audience: str) -> tuple[list[dict], str | None]:
     call_id = session.scalar(select(Call.id).where(Call.year == year))
     if call_id is None:
         return [], f"review knows no {year} edition"
-    apps = select(Application).where(Application.call_id == call_id).order_by(Application.reference)
+    apps = (select(Application).where(Application.call_id == call_id, Application.erased_at.is_(None))
+            .order_by(Application.reference))
     if audience == "eligible":
         return [_applicant(a) for a in session.scalars(apps.where(Application.stage.in_(ELIGIBLE_STAGES)))], None
     if audience == "finalists":
