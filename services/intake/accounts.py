@@ -13,6 +13,7 @@ the address they sign in with: only the secretariat moves that (``PUT
 """
 from __future__ import annotations
 
+from shared.i18n import _l
 from shared.signin import (LinkRefused, RateLimited, SessionInfo, SignIn, client_address, csrf_token,
                            current_session, form_csrf_ok)
 
@@ -30,6 +31,10 @@ applicant_signin = SignIn(
     role="applicant", tables=signin_tables, outbox=outbox, producer=PRODUCER,
     find_subject=signin_subject, event_data=signin_event, import_name=__name__,
     accepted_message=ACCEPTED, address_error="Enter the email address you registered with.",
+    # the same two on the sign-in pages, in the applicant's language (the API keeps English)
+    accepted_page_message=_l("If this address belongs to a registered applicant, a sign-in message is on "
+                             "its way to it. Its link works once, within 15 minutes."),
+    address_page_error=_l("Please give the email address you registered with, like name@city.gov."),
     after_signin="/portal", after_logout="/")
 
 signin = applicant_signin.api  # POST /api/signin, POST /api/signin/token, DELETE /api/session

@@ -25,7 +25,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 APPLICANTS = [
     ({"type": "city_government", "organisation": "Kaohsiung City Government (高雄市政府)",
       "country": "TW", "city": "高雄 Kaohsiung", "contact_name": "林美華 Lin Mei-hua",
-      "contact_email": "mei.lin@kcg.demo.example.tw", "language": "zh",
+      "contact_email": "mei.lin@kcg.demo.example.tw", "language": "en",
       "secondary_name": "陳志明 Chen Chih-ming", "secondary_email": "chen.cm@kcg.demo.example.tw"},
      "tech_innovacity", "Hydrogen buses for the harbour", "Clean mobility for 高雄's port district.", True),
     ({"type": "city_government", "organisation": "Prefeitura de Guarulhos", "country": "BR",
@@ -33,7 +33,7 @@ APPLICANTS = [
       "language": "pt"},
      "human_centricity", "Saúde na palma da mão", "Atendimento de saúde por aplicativo para todos os bairros.", True),
     ({"type": "city_government", "organisation": "Beyoğlu Belediyesi", "country": "TR", "city": "Beyoğlu",
-      "contact_name": "Ayşe Yılmaz", "contact_email": "ayse.yilmaz@beyoglu.demo.example.tr", "language": "tr"},
+      "contact_name": "Ayşe Yılmaz", "contact_email": "ayse.yilmaz@beyoglu.demo.example.tr", "language": "en"},
      "human_centricity", "Erişilebilir Beyoğlu", "Engelsiz sokaklar için açık veri haritası.", False),
     ({"type": "city_government", "organisation": "Urząd Miasta Lublin", "country": "PL", "city": "Lublin",
       "contact_name": "Zofia Wiśniewska", "contact_email": "zofia.wisniewska@lublin.demo.example.pl", "language": "en"},

@@ -92,6 +92,9 @@ class Applicant(Base):
     secondary_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     language: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The WeGO region of the country (ops/regions.py), kept for the statistics; it follows the
+    # country wherever that is set (ops/applicants.set_country).
+    region: Mapped[str] = mapped_column(String(20), server_default="other")
     # Set when the person's data was erased at their request (ops/erasure.py): the row stays,
     # holding what is no person's (type, country, an organisation's name), so the decisions stay.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

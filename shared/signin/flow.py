@@ -46,6 +46,10 @@ class SignIn:
     accepted_message: str = ("If this address is known here, a sign-in message is on its way to it. "
                              "Its link or code works once, within 15 minutes.")
     address_error: str = "Enter the email address you registered with."
+    # The two sentences as the sign-in pages say them, in the reader's language (lazy gettext
+    # strings, shared.i18n._l); None: the English ones above.
+    accepted_page_message: Any = None
+    address_page_error: Any = None
     api_prefix: str = "/api"
     page_prefix: str = ""
     after_signin: str = "/portal"

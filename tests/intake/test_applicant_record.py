@@ -312,7 +312,7 @@ def test_profile_page_is_linked_from_the_dashboard_and_shows_the_record(stack, t
     for value in (KAOHSIUNG["organisation"], KAOHSIUNG["city"], "Chen Wei", "chen.wei@kcg.example.tw", EMAIL):
         assert value in html
     assert '<label for="secondary_email">' in html and 'name="csrf_token"' in html
-    assert '<option value="en" selected>' in html
+    assert '<option value="en" lang="en" selected>' in html
     assert OTHER["organisation"] not in html
 
 

@@ -4,9 +4,11 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from shared.events.common import APPLICANT_TYPES, CATEGORIES, LANGUAGES
+from shared.events.common import APPLICANT_TYPES, CATEGORIES
 from shared.events.intake import CategoryTerms
+from shared.i18n import is_offered, language_name, offered_languages
 
+from ..ops.regions import country_codes, is_country
 from ..rules import SAME_ADDRESS
 
 
@@ -144,16 +146,46 @@ class CallOut(Schema):
     version = fields.Integer()
 
 
+class Country(validate.Validator):
+    """An ISO 3166-1 alpha-2 country code (the pages offer them by name)."""
+    error = "must be an ISO 3166 alpha-2 country code such as KR"
+
+    @property
+    def choices(self) -> list[str]:  # the OpenAPI document lists them
+        return sorted(country_codes())
+
+    def __call__(self, value):
+        if not is_country(value):
+            raise ValidationError(self.error)
+        return value
+
+
+class OfferedLanguage(validate.Validator):
+    """A language the pages are translated into (shared.i18n.offered_languages, read at each
+    call): emails and pages in any other would silently be English."""
+
+    @property
+    def choices(self) -> list[str]:
+        return list(offered_languages())
+
+    def __call__(self, value):
+        if not is_offered(value):
+            offered = ", ".join(f"{code} ({language_name(code)})" for code in offered_languages())
+            raise ValidationError(f"{value[:20]} is not offered: the portal has no complete translation into it; "
+                                  f"the languages offered are {offered}")
+        return value
+
+
 class ApplicantCreate(Schema):
     type = fields.String(required=True, validate=validate.OneOf(APPLICANT_TYPES))
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an ISO 3166 alpha-2 code such as KR"))
+    country = fields.String(required=True, validate=Country())
     city = fields.String(required=True, validate=validate.Length(min=1, max=200))
     contact_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     contact_email = fields.Email(required=True, validate=validate.Length(max=320))
     secondary_email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
     secondary_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
-    language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+    language = fields.String(load_default="en", validate=OfferedLanguage())
 
     @validates_schema
     def _two_contacts(self, data, **kwargs):
@@ -217,6 +249,8 @@ class ApplicantOut(Schema):
     secondary_email = fields.String(allow_none=True)
     secondary_name = fields.String(allow_none=True)
     language = fields.String()
+    region = fields.String(metadata={"description": "the WeGO region of the country (asia_pacific, europe, "
+                                                    "latin_america, ...; other)"})
 
 
 class ApplicationCreate(Schema):

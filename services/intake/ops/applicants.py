@@ -16,6 +16,7 @@ from shared.outbox import record
 from .. import rules
 from ..models import Applicant, Application, ContactChange, outbox, signin_tables
 from ..rules import SAME_ADDRESS, RuleViolation
+from .regions import region_of
 
 PRODUCER = "intake"
 
@@ -60,8 +61,16 @@ def register_applicant(db, signin, data: dict, client: str) -> str:
     return registration_message(email)
 
 
+def set_country(applicant: Applicant, country: str) -> None:
+    """The one way an applicant's country is set, so that its WeGO region follows it (today only
+    registration sets it: neither the applicant nor the secretariat changes it afterwards)."""
+    applicant.country = country
+    applicant.region = region_of(country)
+
+
 def _create_applicant(s, signin, data: dict, client: str) -> None:
     applicant = Applicant(id=str(uuid.uuid4()), created_at=_now(), **data)
+    set_country(applicant, data["country"])
     s.add(applicant)
     s.flush()
     record(s, outbox, make_event("applicant.registered", {

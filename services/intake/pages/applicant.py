@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 
+from shared.i18n import _
 from shared.web import current_principal
 
 from .. import rules
@@ -16,6 +17,7 @@ from ..ops import drafts, submission
 from ..ops import portal as portal_reads
 from ..models import Applicant, Application, Call
 from ..web import _db, _now
+from .applicant_texts import STATUS_NAMES
 
 portal = Blueprint("portal", __name__, template_folder="../templates", static_folder="../static",
                    static_url_path="/static/portal")
@@ -60,99 +62,13 @@ def home():
     with _db().session() as s:
         applicant = _signed_in_applicant(s, required=False)
         views = [{"year": c.year, "theme": c.theme, "time_zone": c.time_zone,
-                  "closes_local": _local(c.closes_at, c.time_zone), "categories": c.categories}
+                  "closes_at": c.closes_at, "categories": c.categories}
                  for c in portal_reads.open_calls(s, _now())]
         return _render("portal/home.html", applicant, calls=views)
 
 
-REGISTER_FIELDS = ("type", "organisation", "country", "city", "contact_name", "contact_email",
-                   "secondary_name", "secondary_email", "language")
-
-
-@portal.route("/register", methods=["GET", "POST"])
-def register():
-    """Registration as a plain form: the same schema and rules as POST /api/applicants, and the
-    same answer whether the address was registered already or not."""
-    from marshmallow import ValidationError
-
-    from ..accounts import RateLimited, applicant_signin, client_address, form_csrf_ok
-    from ..api.schemas import ApplicantCreate
-    from ..ops.applicants import register_applicant
-
-    form, errors = {}, {}
-    if request.method == "POST":
-        form = {k: request.form.get(k, "").strip() for k in REGISTER_FIELDS}
-        if not form_csrf_ok():
-            flash("This form has expired. Please send it again.", "error")
-            return _render("portal/register.html", None, form=form, errors={}), 403
-        data = {k: v for k, v in form.items() if v != "" or k not in ("secondary_name", "secondary_email")}
-        if "country" in data:
-            data["country"] = data["country"].upper()
-        try:
-            message = register_applicant(_db(), applicant_signin, ApplicantCreate().load(data), client_address())
-        except ValidationError as exc:
-            errors = _field_errors(exc.messages)
-        except RateLimited as exc:
-            flash(_sentence(exc.message) + ".", "error")
-            return _render("portal/register.html", None, form=form, errors={}), 429
-        else:
-            return _render("signin/sent.html", None, message=message), 202
-    return _render("portal/register.html", None, form=form, errors=errors), (422 if errors else 200)
-
-
-def _field_errors(messages: dict) -> dict:
-    """marshmallow's messages as the forms show them: field -> [message, ...]."""
-    return {k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
-
-
-PROFILE_FIELDS = ("organisation", "city", "contact_name", "secondary_name", "secondary_email", "language")
-
-
-def _profile_values(applicant) -> dict:
-    return {k: getattr(applicant, k) or "" for k in PROFILE_FIELDS}
-
-
-@portal.route("/portal/profile", methods=["GET", "POST"])
-def profile():
-    """The applicant's own record: the same schema and rules as PATCH /api/applicants/me."""
-    from marshmallow import ValidationError
-
-    from ..accounts import form_csrf_ok
-    from ..api.schemas import ApplicantUpdate
-    from ..ops.applicants import ChangeRefused, update_own_record
-
-    with _db().session() as s:
-        applicant = _signed_in_applicant(s)
-    # the read session is closed before any write (on SQLite a reader would hold the lock)
-    form, errors, status = _profile_values(applicant), {}, 200
-    if request.method == "POST":
-        form = {k: request.form.get(k, "").strip() for k in PROFILE_FIELDS}
-        if not form_csrf_ok():
-            flash("This form has expired. Please send it again.", "error")
-            return _render("portal/profile.html", applicant, form=form, errors={}, fixed=_fixed(applicant)), 403
-        # an emptied second contact is cleared; every other field must stay filled
-        data = {k: (v if v != "" or k not in ("secondary_name", "secondary_email") else None)
-                for k, v in form.items()}
-        try:
-            saved = update_own_record(_db(), applicant.id, ApplicantUpdate().load(data))
-        except ValidationError as exc:
-            errors, status = _field_errors(exc.messages), 422
-        except ChangeRefused as exc:
-            errors, status = {exc.field: [_sentence(exc.problem) + "."]}, 422
-        else:
-            if saved is None:  # the applicant is gone since the page was read
-                abort(redirect("/signin"))
-            flash("Saved. Our emails use these details from now on.", "ok")
-            return redirect(url_for("portal.profile"))
-    return _render("portal/profile.html", applicant, form=form, errors=errors, fixed=_fixed(applicant)), status
-
-
-def _fixed(applicant) -> dict:
-    """What the page shows but does not change (the sign-in address, the type, the country)."""
-    return {"type": TYPE_LABELS.get(applicant.type, applicant.type), "country": applicant.country,
-            "contact_email": applicant.contact_email}
-
-
+# The applicant types as the secretariat's pages name them (the portal's own, translated, are in
+# applicant_texts.py).
 TYPE_LABELS = {"city_government": "City or regional government",
                "institution": "Institution (public agency, NGO, university, association)",
                "corporation": "Corporation", "individual": "Individual (Leadership category only)"}
@@ -168,7 +84,7 @@ def dashboard():
         choices = [(c, t) for c in open_calls for t in c.categories
                    if applicant.type in t["applicant_types"] and (c.id, t["key"]) not in taken]
         return _render("portal/dashboard.html", applicant, applications=rows, calls=calls,
-                       choices=choices, titles=_category_titles(calls.values()))
+                       choices=choices, titles=_category_titles(calls.values()), status_names=STATUS_NAMES)
 
 
 def _category_titles(calls) -> dict:
@@ -179,9 +95,9 @@ def _category_titles(calls) -> dict:
 def start_application():
     with _db().session() as s, s.begin():
         applicant = _signed_in_applicant(s)
-        call_id, _, category = request.form.get("choice", "").partition(":")
+        call_id, _colon, category = request.form.get("choice", "").partition(":")
         if not call_id or not category:
-            flash("Choose a category to apply in.", "error")
+            flash(_("Choose a category to apply in."), "error")
             return redirect(url_for("portal.dashboard"))
         try:
             row = drafts.start_draft(s, applicant.id, call_id, category, "", "", _now())
