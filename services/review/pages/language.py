@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from shared.i18n import PageLanguage
-from shared.signin import pagesession
+from shared.signin.csrf import csrf_token, form_csrf_ok
 
 from ..current import db as _db
 from ..models import Juror
 from ..ops import juror_admin
-from .common import _csrf, _principal
+from .common import _principal
 
 
 def _person():
@@ -30,4 +30,6 @@ def _set_person(language: str) -> None:
                                  datetime.now(timezone.utc))
 
 
-page_language = PageLanguage(_person, _set_person, _csrf, lambda: pagesession.page_csrf_ok(_csrf()))
+# The switch's form carries the token of the sign-in pages' forms (the session's once signed in,
+# else the anonymous double-submit cookie's), so every form of a page shares one token.
+page_language = PageLanguage(_person, _set_person, csrf_token, form_csrf_ok)
