@@ -16,18 +16,22 @@ from .tables import SignInTables
 
 
 class RateLimited(Exception):
-    def __init__(self, message: str):
+    """Too many links asked for: ``scope`` "address" or "network", ``minutes`` to wait. The
+    message is the API's English; a page says it in the visitor's language from the fields."""
+
+    def __init__(self, message: str, scope: str = "", minutes: int = 0):
         super().__init__(message)
-        self.message = message
+        self.message, self.scope, self.minutes = message, scope, minutes
 
 
 class LinkRefused(Exception):
-    """A link or code that cannot sign anyone in; ``status`` 400 (not valid) or 410 (spent)."""
+    """A link or code that cannot sign anyone in; ``status`` 400 (not valid) or 410 (spent).
+    ``reason`` is "invalid", "used" or "expired" (then ``lifetime`` is how long it worked), so a
+    page can say it in the visitor's language; the message is the API's English."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, reason: str = "", lifetime: timedelta | None = None):
         super().__init__(message)
-        self.status = status
-        self.message = message
+        self.status, self.message, self.reason, self.lifetime = status, message, reason, lifetime
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,13 @@ def check_rate(s: DbSession, tables: SignInTables, email: str | None, client: st
         sent = s.scalar(select(func.count()).select_from(links)
                         .where(links.c.email == email, links.c.created_at > since))
         if not limits.allows(sent, limits.per_address):
-            raise RateLimited(f"too many sign-in requests for this address; try again in {wait} minutes")
+            raise RateLimited(f"too many sign-in requests for this address; try again in {wait} minutes",
+                              "address", wait)
     sent = s.scalar(select(func.count()).select_from(links)
                     .where(links.c.client == client, links.c.created_at > since))
     if not limits.allows(sent, limits.per_client):
-        raise RateLimited(f"too many sign-in requests from your network; try again in {wait} minutes")
+        raise RateLimited(f"too many sign-in requests from your network; try again in {wait} minutes",
+                          "network", wait)
 
 
 def issue_link(s: DbSession, tables: SignInTables, subject_id: str | None, email: str, purpose: str,
@@ -96,7 +102,7 @@ def consume_link(s: DbSession, tables: SignInTables, token: str, purpose: str, n
     or the link's own if it was issued for longer, as an invitation's).
     """
     if not token or len(token) > MAX_SECRET_LENGTH:
-        raise LinkRefused(400, f"This {noun} is not valid.")
+        raise LinkRefused(400, f"This {noun} is not valid.", "invalid")
     links, subject = tables.links, tables.link_subject()
     token_hash = hash_secret(token)
     # One conditional UPDATE decides who wins when the link is opened twice at once, on
@@ -109,7 +115,7 @@ def consume_link(s: DbSession, tables: SignInTables, token: str, purpose: str, n
         return link._mapping[subject]
     # (no refusal: the row was spent by another request between the two statements)
     raise _refusal(tables, link, purpose, now, noun, lifetime) or LinkRefused(
-        410, f"This {noun} has already been used: it works only once.")
+        410, f"This {noun} has already been used: it works only once.", "used")
 
 
 def check_link(s: DbSession, tables: SignInTables, token: str, purpose: str, now: datetime,
@@ -117,7 +123,7 @@ def check_link(s: DbSession, tables: SignInTables, token: str, purpose: str, now
     """Raise the LinkRefused that consume_link would, without spending the link (its page shows
     a Sign in button: mail scanners open every link of an email, and must not spend it)."""
     if not token or len(token) > MAX_SECRET_LENGTH:
-        raise LinkRefused(400, f"This {noun} is not valid.")
+        raise LinkRefused(400, f"This {noun} is not valid.", "invalid")
     link = s.execute(select(tables.links).where(tables.links.c.token_hash == hash_secret(token))).first()
     refusal = _refusal(tables, link, purpose, now, noun, lifetime)
     if refusal is not None:
@@ -128,12 +134,13 @@ def _refusal(tables: SignInTables, link, purpose: str, now: datetime, noun: str,
              lifetime: timedelta) -> LinkRefused | None:
     """Why ``link`` (its row, or None) cannot sign in now; None if it can."""
     if link is None or link._mapping[tables.link_subject()] is None or link.purpose != purpose:
-        return LinkRefused(400, f"This {noun} is not valid.")
+        return LinkRefused(400, f"This {noun} is not valid.", "invalid")
     if link.used_at is not None:
-        return LinkRefused(410, f"This {noun} has already been used: it works only once.")
+        return LinkRefused(410, f"This {noun} has already been used: it works only once.", "used")
     if is_expired(link.expires_at, now):
-        issued_for = as_utc(link.expires_at) - as_utc(link.created_at)
-        return LinkRefused(410, f"This {noun} has expired: it works for {describe_lifetime(max(issued_for, lifetime))}.")
+        worked = max(as_utc(link.expires_at) - as_utc(link.created_at), lifetime)
+        return LinkRefused(410, f"This {noun} has expired: it works for {describe_lifetime(worked)}.", "expired",
+                           worked)
     return None
 
 
