@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 from flask import Blueprint as PageBlueprint
 from flask import current_app, g, redirect, render_template, request
 from flask.views import MethodView
+from flask_babel import format_timedelta
 from flask_smorest import Blueprint, abort
 
+from ..i18n import _, ngettext
 from ..web import current_principal
 from .common import ANONYMOUS_CSRF_COOKIE, MAX_SECRET_LENGTH, RATE_WINDOW, hash_secret
 from .csrf import form_csrf_ok
@@ -102,8 +104,8 @@ def make_api(flow: SignIn) -> Blueprint:
 # --- pages ---
 
 def render_page(template: str, status: int = 200, **context):
-    response = current_app.make_response((render_template(template, page_csrf="", lang="en", **context),
-                                          status))
+    """A sign-in page, in the language the service's shared.i18n chose for this visitor."""
+    response = current_app.make_response((render_template(template, page_csrf="", **context), status))
     _link_headers(response)
     return response
 
@@ -115,19 +117,43 @@ def _link_headers(response) -> None:
     response.headers["X-Frame-Options"] = "DENY"
 
 
+def refused_text(exc: LinkRefused) -> str:
+    """Why a link cannot sign in, in the page's language (the exception's message is the API's)."""
+    if exc.reason == "invalid":
+        return _("This sign-in link is not valid.")
+    if exc.reason == "used":
+        return _("This sign-in link has already been used: it works only once.")
+    if exc.reason == "expired" and exc.lifetime is not None:
+        return _("This sign-in link has expired: it works for %(lifetime)s.",
+                 lifetime=format_timedelta(exc.lifetime, threshold=1))
+    return exc.message
+
+
+def rate_limited_text(exc: RateLimited) -> str:
+    """Too many links asked for, in the page's language (the exception's message is the API's)."""
+    if exc.scope == "address":
+        return ngettext("Too many sign-in requests for this address. Please try again in %(num)d minute.",
+                        "Too many sign-in requests for this address. Please try again in %(num)d minutes.",
+                        exc.minutes)
+    if exc.scope == "network":
+        return ngettext("Too many sign-in requests from your network. Please try again in %(num)d minute.",
+                        "Too many sign-in requests from your network. Please try again in %(num)d minutes.",
+                        exc.minutes)
+    return exc.message[0].upper() + exc.message[1:] + "."
+
+
 def ask_for_link(flow: SignIn):
     """POST /signin: mail a link to a known address (the answer does not tell whether it is)."""
     email = (request.form.get("email") or "").strip()
     if not form_csrf_ok():
         return render_page("signin/request.html", 403, email=email,
-                           error="This form has expired. Please send it again.")
+                           error=_("This form has expired. Please send it again."))
     if "@" not in email or len(email) > 320:
         return render_page("signin/request.html", 422, email=email, error=flow.address_error)
     try:
         flow.request_link(email, "browser")
     except RateLimited as exc:
-        response = render_page("signin/request.html", 429, email=email,
-                               error=exc.message[0].upper() + exc.message[1:] + ".")
+        response = render_page("signin/request.html", 429, email=email, error=rate_limited_text(exc))
         response.headers["Retry-After"] = RETRY_AFTER
         return response
     return render_page("signin/sent.html", 202, message=flow.accepted_message)
@@ -143,7 +169,7 @@ def show_link(flow: SignIn, token: str):
     try:
         flow.check(token, "browser")
     except LinkRefused as exc:
-        return render_page("signin/refused.html", exc.status, message=exc.message)
+        return render_page("signin/refused.html", exc.status, message=refused_text(exc))
     return render_page("signin/link.html")
 
 
@@ -152,11 +178,11 @@ def open_link(flow: SignIn, token: str):
     every sign-in), then the portal. Without the form's CSRF token: 403, the link unspent."""
     if not form_csrf_ok():
         return render_page("signin/link.html", 403,
-                           error="This page has expired or did not come from this site. Press Sign in again.")
+                           error=_("This page has expired or did not come from this site. Press Sign in again."))
     try:
-        secret, _ = flow.redeem(token, "browser")
+        secret, _expires = flow.redeem(token, "browser")
     except LinkRefused as exc:
-        return render_page("signin/refused.html", exc.status, message=exc.message)
+        return render_page("signin/refused.html", exc.status, message=refused_text(exc))
     previous = request.cookies.get(flow.cookie_name)
     if previous and len(previous) <= MAX_SECRET_LENGTH:
         flow.revoke(hash_secret(previous))  # whoever held the old cookie loses it
