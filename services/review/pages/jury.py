@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, jsonify, redirect, request, url_for
+from flask_babel import format_time
 
 from shared.auth import Principal
 from shared.i18n import _
@@ -45,6 +46,8 @@ def home(status: int = 200, reason: str = "", error: str = ""):
     # once (one url_for, not one per row), so the template only prints.
     link = url_for("review_jury_pages.application", application_id="APPLICATION").replace("APPLICATION", "{}")
     for rnd in mine["rounds"]:
+        # due in UTC, its time without seconds (the day is the template's local_date)
+        rnd["due_time"] = format_time(rnd["due_at"], "short") if rnd["due_at"] else ""
         for a in rnd["assignments"]:
             a["href"] = link.format(a["application_id"])
             a["category_name"] = CATEGORY_NAMES.get(a["category"], a["category"])
