@@ -11,14 +11,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from shared.i18n import _l
 from shared.signin import IssuedLink, SignIn
 
 from .models import Juror, outbox, signin_tables
 
 PRODUCER = "review"
 INVITATION_VALID = timedelta(days=7)
-ACCEPTED = ("If this address belongs to an invited juror, a sign-in message is on its way to it. "
-            "Its link or code works once, within 15 minutes.")
+# Lazy: the sign-in page says them in the visitor's language; the API (always English) says the same.
+ACCEPTED = _l("If this address belongs to an invited juror, a sign-in message is on its way to it. "
+              "Its link or code works once, within 15 minutes.")
+ADDRESS_ERROR = _l("Enter the email address you were invited with.")
 
 
 def _find_juror(s, email: str) -> Juror | None:
@@ -33,7 +36,7 @@ def _signin_event(juror: Juror, link: IssuedLink) -> dict:
 jury_signin = SignIn(
     role="juror", tables=signin_tables, outbox=outbox, producer=PRODUCER,
     find_subject=_find_juror, event_data=_signin_event, import_name=__name__,
-    accepted_message=ACCEPTED, address_error="Enter the email address you were invited with.",
+    accepted_message=ACCEPTED, address_error=ADDRESS_ERROR,
     after_signin="/jury", after_logout="/signin", public_url_setting="review_public_url",
     cookie_name="prize_jury_session")
 

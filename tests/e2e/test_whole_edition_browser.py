@@ -349,19 +349,25 @@ def invite_jurors(page, urls, tmp_path, shoot) -> None:
 
 
 def jurors_accept(new_page, urls, smtp_server, shoot) -> None:
-    """Each juror opens the link of their invitation email and accepts on their page."""
+    """Each juror opens the link of their invitation email and accepts on their page, in their
+    language (Ana, of Guarulhos, reads Portuguese)."""
+    said = {"en": ("Will you serve on the jury?", "Accept", "Accepted"),
+            "pt": ("Aceita fazer parte do júri?", "Aceitar", "Aceito")}
+    languages = dict(line.split(",")[1:3] for line in JURORS_CSV.splitlines()[1:])
     for n, (address, name) in enumerate(JURORS.items()):
+        question, accept, accepted = said[languages[address]]
         invitation = latest_mail(smtp_server, address)
         juror = new_page()
         juror.goto(link_in(invitation, re.escape(urls["review"]) + r"/signin/\S+"))
         juror.get_by_role("button", name="Sign in", exact=True).click()
         juror.wait_for_url(urls["review"] + "/jury")
-        assert "Will you serve on the jury?" in juror.locator("#invitation").inner_text()
+        assert question in juror.locator("#invitation").inner_text()
+        assert juror.locator("html").get_attribute("lang") == languages[address]
         if n == 0:
             shoot(juror, "5-juror-invitation")
-        juror.get_by_role("button", name="Accept").click()
+        juror.get_by_role("button", name=accept, exact=True).click()
         juror.wait_for_url(urls["review"] + "/jury")
-        assert "Accepted" in juror.locator("#invitation").inner_text(), name
+        assert accepted in juror.locator("#invitation").inner_text(), name
         juror.context.close()
 
 

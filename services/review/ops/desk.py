@@ -52,6 +52,16 @@ from .desk_queries import _assignment_state, _total
 
 # ---- scoring ----
 
+# The field errors of a save, in the API's English; the jurors' pages put each in the juror's
+# language (pages/jury_text.py), so they are named here once.
+UNKNOWN_CRITERION = "unknown criterion; this category is scored on: {keys}"
+NOT_A_NUMBER = "must be a number"
+OFF_SCALE = "must be between {low} and {high}"
+TOO_LONG = f"at most {MAX_COMMENT} characters"
+NOT_SCORED = "not scored yet"
+NO_COMMENT = "a comment is required"
+
+
 def _check_values(scores: dict, comments: dict, t: Terms) -> dict:
     """Field errors of a save: unknown criteria, scores off the scale or not numbers."""
     errors: dict[str, dict] = {}
@@ -59,18 +69,17 @@ def _check_values(scores: dict, comments: dict, t: Terms) -> dict:
     for name, given in (("scores", scores), ("comments", comments)):
         for key in given:
             if key not in known:
-                errors.setdefault(name, {})[key] = [
-                    f"unknown criterion; this category is scored on: {', '.join(t.keys) or 'nothing yet'}"]
+                errors.setdefault(name, {})[key] = [UNKNOWN_CRITERION.format(keys=", ".join(t.keys) or "nothing yet")]
     for key, value in scores.items():
         if key not in known or value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            errors.setdefault("scores", {})[key] = ["must be a number"]
+            errors.setdefault("scores", {})[key] = [NOT_A_NUMBER]
         elif not t.score_min <= value <= t.score_max:
-            errors.setdefault("scores", {})[key] = [f"must be between {t.score_min} and {t.score_max}"]
+            errors.setdefault("scores", {})[key] = [OFF_SCALE.format(low=t.score_min, high=t.score_max)]
     for key, value in comments.items():
         if key in known and value is not None and len(value) > MAX_COMMENT:
-            errors.setdefault("comments", {})[key] = [f"at most {MAX_COMMENT} characters"]
+            errors.setdefault("comments", {})[key] = [TOO_LONG]
     return errors
 
 
@@ -78,19 +87,20 @@ def _missing(scores: dict, comments: dict, t: Terms) -> dict:
     errors: dict[str, dict] = {}
     for key in t.keys:
         if scores.get(key) is None:
-            errors.setdefault("scores", {})[key] = ["not scored yet"]
+            errors.setdefault("scores", {})[key] = [NOT_SCORED]
         if not (comments.get(key) or "").strip():
-            errors.setdefault("comments", {})[key] = ["a comment is required"]
+            errors.setdefault("comments", {})[key] = [NO_COMMENT]
     return errors
 
 
 def _writable(a: Assignment, rnd: Round, revision: int | None) -> None:
     if rnd.status != "open":
-        raise Refusal(409, f"the {rnd.kind} round is closed; its scores are locked")
+        raise Refusal(409, f"the {rnd.kind} round is closed; its scores are locked", code="round_closed",
+                      round=rnd.kind)
     if revision is not None and revision != a.revision:
         raise Refusal(409, f"these scores were saved elsewhere since (now revision {a.revision}); "
                            "reload them before saving", errors={"revision": [str(a.revision)]},
-                      revision=a.revision)
+                      code="stale", revision=a.revision)
 
 
 def save_scores(session: Session, juror_id: str, assignment_id: str, scores: dict | None,
@@ -104,7 +114,8 @@ def save_scores(session: Session, juror_id: str, assignment_id: str, scores: dic
         t = terms(session, app)
         errors = _check_values(scores, comments, t)
         if errors:
-            raise Refusal(422, "some scores or comments cannot be saved (see errors)", errors={"json": errors})
+            raise Refusal(422, "some scores or comments cannot be saved (see errors)", errors={"json": errors},
+                          code="invalid")
         new_scores, new_comments = dict(a.scores or {}), dict(a.comments or {})
         for key, value in scores.items():
             if value is None:
@@ -121,7 +132,7 @@ def save_scores(session: Session, juror_id: str, assignment_id: str, scores: dic
             gaps = _missing(new_scores, new_comments, t)
             if gaps:
                 raise Refusal(422, "a submitted review must stay complete: a score and a comment for "
-                                   "every criterion", errors={"json": gaps})
+                                   "every criterion", errors={"json": gaps}, code="must_stay_complete")
         changed = {"scores": {k: new_scores.get(k) for k in scores if new_scores.get(k) != (a.scores or {}).get(k)},
                    "comments": {k: new_comments.get(k) for k in comments
                                 if new_comments.get(k) != (a.comments or {}).get(k)}}
@@ -154,14 +165,16 @@ def submit_scores(session: Session, juror_id: str, assignment_id: str, revision:
         a, app, rnd = _own_assignment(session, juror.id, assignment_id, path, lock=True)
         _writable(a, rnd, revision)
         if a.status == "submitted":
-            raise Refusal(409, "this review was already submitted; change a score to revise it")
+            raise Refusal(409, "this review was already submitted; change a score to revise it",
+                          code="already_submitted")
         t = terms(session, app)
         if not t.criteria:
-            raise Refusal(409, "the call's criteria are not known to review yet; try again later")
+            raise Refusal(409, "the call's criteria are not known to review yet; try again later",
+                          code="criteria_unknown")
         gaps = _missing(a.scores or {}, a.comments or {}, t)
         if gaps:
             raise Refusal(422, "every criterion needs a score and a comment before submitting (see errors)",
-                          errors={"json": gaps})
+                          errors={"json": gaps}, code="incomplete")
         now = _now()
         a.status, a.submitted_at, a.updated_at = "submitted", now, now
         a.revision += 1
@@ -185,9 +198,10 @@ def peer_scores(session: Session, juror_id: str, assignment_id: str, path: str =
     a, app, rnd = _own_assignment(session, juror.id, assignment_id, path)
     try:
         if rnd.peer_scores == "never":
-            raise Refusal(403, "this round does not show other jurors' scores")
+            raise Refusal(403, "this round does not show other jurors' scores", code="peers_never")
         if a.status != "submitted":
-            raise Refusal(409, "other jurors' scores are shown once you have submitted your own")
+            raise Refusal(409, "other jurors' scores are shown once you have submitted your own",
+                          code="peers_after_own")
         t = terms(session, app)
         others = session.scalars(select(Assignment).where(
             Assignment.round_id == rnd.id, Assignment.application_id == app.id, Assignment.id != a.id,
@@ -225,7 +239,8 @@ def declare_conflict(session: Session, juror_id: str, application_id: str, reaso
         juror = active_juror(session, juror_id)
         app = _visible_application(session, juror.id, application_id, path)
         if not reason:
-            raise Refusal(422, "say why you are in conflict", errors={"json": {"reason": ["must not be empty"]}})
+            raise Refusal(422, "say why you are in conflict", errors={"json": {"reason": ["must not be empty"]}},
+                          code="conflict_reason")
         now = _now()
         session.add(Conflict(id=str(uuid.uuid4()), juror_id=juror.id, application_id=app.id, source="declared",
                              reason=reason, created_by=_actor(juror.id), created_at=now))

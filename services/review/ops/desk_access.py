@@ -27,7 +27,12 @@ MAX_COMMENT = 10_000
 class Refusal(Refused):
     """The desk said no (shared.refusals.Refused): a status, a message, optional field errors and
     details (the current revision of a stale save) that the pages use; the API answers with the
-    message and the field errors only."""
+    message and the field errors only. ``code`` names the case for the jurors' pages, which say it
+    in the juror's language (the message stays the API's English)."""
+
+    def __init__(self, status: int, message: str, errors: dict | None = None, *, code: str = "", **details):
+        super().__init__(status, message, errors, **details)
+        self.code = code
 
     @property
     def extra(self) -> dict:
@@ -55,7 +60,7 @@ def active_juror(session: Session, juror_id: str) -> Juror:
     juror = session.get(Juror, str(juror_id))
     if juror is None or not juror.active:
         session.rollback()
-        raise Refusal(403, "this juror account is not active; ask the secretariat")
+        raise Refusal(403, "this juror account is not active; ask the secretariat", code="inactive")
     return juror
 
 
@@ -72,7 +77,7 @@ def _deny(session: Session, juror_id: str, application_id: str | None, path: str
                              path=(path or "")[:500], reason=reason))
     session.commit()
     log.warning("juror %s refused %s (%s)", juror_id, path, reason)
-    raise Refusal(404, message)
+    raise Refusal(404, message, code="not_found")
 
 
 def _why_not(session: Session, juror_id: str, application_id: str) -> str | None:

@@ -63,7 +63,7 @@ def my_assignments(session: Session, juror_id: str) -> dict:
             found = conn.execute(_JUROR, {"juror_id": str(juror_id)}).first()
             juror = tuple(found) if found else None
         if juror is None or not juror[2]:
-            raise Refusal(403, "this juror account is not active; ask the secretariat")
+            raise Refusal(403, "this juror account is not active; ask the secretariat", code="inactive")
         rounds: dict[str, dict] = {}
         keys_of: dict[tuple, list[str]] = {}
         # Rows unpacked by position (the order of _MINE's columns): 60 rows × 20 names by
@@ -160,7 +160,7 @@ def document_link(session: Session, juror_id: str, application_id: str, document
     log.info("juror %s asked for document %s of %s", juror.id, document_id, app.id)
     session.rollback()
     if doc is None:
-        raise Refusal(404, NOT_FOUND_DOCUMENT)
+        raise Refusal(404, NOT_FOUND_DOCUMENT, code="not_found")
     return storage.download_url(doc["storage_key"], doc.get("filename") or "document",
                                 doc.get("content_type") or "application/octet-stream")
 

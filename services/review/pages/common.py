@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template,
                    request, session, url_for)
 
+from shared.i18n import _, _l
 from shared.signin import pagesession
 from shared.auth import Principal
 from shared.signin.pagesession import configure_page_cookie
@@ -63,9 +64,9 @@ def _csrf() -> str:
 
 def _check_csrf() -> None:
     if not pagesession.page_csrf_ok(_csrf()):
-        abort(_page("review/message.html", 403, title="This form has expired",
-                    message="This form has expired or did not come from this site. Go back, reload the page "
-                            "and send it again."))
+        abort(_page("review/message.html", 403, title=_("This form has expired"),
+                    message=_("This form has expired or did not come from this site. Go back, reload the page "
+                              "and send it again.")))
 
 
 def _juror_signin_url() -> str:
@@ -85,9 +86,10 @@ def _require(role: str) -> Principal:
         target = _juror_signin_url() if role == "juror" else url_for("review_secretariat_pages.signin")
         abort(redirect(target, 302))
     if principal.role != role:
-        abort(_page("review/message.html", 403, title="Not for this account",
-                    message=f"This page is for the {'jury' if role == 'juror' else 'secretariat'}. "
-                            "Sign out and sign in with the right account."))
+        abort(_page("review/message.html", 403, title=_("Not for this account"),
+                    message=_("This page is for the jury. Sign out and sign in with the right account.")
+                    if role == "juror" else
+                    _("This page is for the secretariat. Sign out and sign in with the right account.")))
     g.principal = principal
     return principal
 
@@ -131,8 +133,8 @@ def staff_refusal(status: int, message: str):
 def _not_found(_exc=None):
     """The same page for a missing application, one the juror is not assigned to and one they are
     conflicted on: it says nothing about which (no id, no title)."""
-    return _page("review/message.html", 404, title="Not found",
-                 message="There is nothing at this address for you.", area=_area())
+    return _page("review/message.html", 404, title=_("Not found"),
+                 message=_("There is nothing at this address for you."), area=_area())
 
 
 def _area() -> str:
@@ -152,13 +154,14 @@ def signout():
     session.clear()
     if current_session() is not None and any(r.rule == "/logout" for r in current_app.url_map.iter_rules()):
         return redirect("/logout", 307)  # the passwordless session ends there (same form, same token)
-    flash("Signed out.", "ok")
+    flash(_("Signed out."), "ok")
     return redirect(url_for("review_secretariat_pages.signin") if area == "secretariat" else _juror_signin_url(), 303)
 
 
-ROUND_NAMES = {"finalist": "Selection of finalists", "award": "Selection of the winners"}
-CATEGORY_NAMES = {"tech_innovacity": "Tech-InnovaCity", "human_centricity": "Human-CentriCity",
-                  "leadership": "Leadership"}
+# Lazy: a juror's page reads them in the juror's language, a secretariat page in English.
+ROUND_NAMES = {"finalist": _l("Selection of finalists"), "award": _l("Selection of the winners")}
+CATEGORY_NAMES = {"tech_innovacity": _l("Tech-InnovaCity"), "human_centricity": _l("Human-CentriCity"),
+                  "leadership": _l("Leadership")}
 
 
 def _sentence(message: str) -> str:

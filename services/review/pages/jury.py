@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from flask import current_app, flash, jsonify, redirect, request, url_for
+from flask_babel import format_time
 
 from shared.auth import Principal
+from shared.i18n import _
 
 from ..current import db as _db, storage as _storage
 from ..models import Juror
 from ..ops import desk, desk_queries, juror_admin
 from ..ops.common import Refused
 from .common import (CATEGORY_NAMES, ROUND_NAMES, _check_csrf, _juror_signin_url, _not_found, _now, _page, _principal,
-                     _require, _sentence, jury_pages)
+                     _require, jury_pages)
+from .jury_text import field_errors as _said_errors, refusal_text
 
 # --- jurors -----------------------------------------------------------------------------------
 
@@ -18,7 +21,7 @@ def _refused(exc: desk.Refusal):
     """The desk's refusal as this blueprint's page: the uniform not-found page, else the message."""
     if exc.status == 404:
         return _not_found()
-    return _page("review/message.html", exc.status, title="Not possible", message=_sentence(exc.message))
+    return _page("review/message.html", exc.status, title=_("Not possible"), message=refusal_text(exc))
 
 
 # One mapping for the desk's refusals; the scoring form and the conflict form catch them
@@ -43,6 +46,8 @@ def home(status: int = 200, reason: str = "", error: str = ""):
     # once (one url_for, not one per row), so the template only prints.
     link = url_for("review_jury_pages.application", application_id="APPLICATION").replace("APPLICATION", "{}")
     for rnd in mine["rounds"]:
+        # due in UTC, its time without seconds (the day is the template's local_date)
+        rnd["due_time"] = format_time(rnd["due_at"], "short") if rnd["due_at"] else ""
         for a in rnd["assignments"]:
             a["href"] = link.format(a["application_id"])
             a["category_name"] = CATEGORY_NAMES.get(a["category"], a["category"])
@@ -63,13 +68,13 @@ def invitation():
         except Refused as exc:
             s.rollback()
             if exc.status != 422:
-                return _page("review/message.html", exc.status, title="Not possible", message=_sentence(exc.message))
-            return home(422, reason, _sentence(exc.message))
+                return _page("review/message.html", exc.status, title=_("Not possible"), message=refusal_text(exc))
+            return home(422, reason, refusal_text(exc))
     if result["status"] == "accepted":
-        flash("Thank you for accepting: your assignments appear here as the secretariat makes them.", "ok")
+        flash(_("Thank you for accepting: your assignments appear here as the secretariat makes them."), "ok")
     else:
-        flash("You declined; the secretariat has your reason. You may still accept below if you change your mind.",
-              "ok")
+        flash(_("You declined; the secretariat has your reason. You may still accept below if you change your "
+                "mind."), "ok")
     return redirect(url_for("review_jury_pages.home"), 303)
 
 
@@ -79,7 +84,7 @@ def signin_help():
         return redirect(url_for("review_jury_pages.home"), 303)
     if _juror_signin_url() != request.path:
         return redirect(_juror_signin_url(), 303)  # the passwordless sign-in page
-    return _page("review/jury_signin.html", title="Jury sign-in")
+    return _page("review/jury_signin.html")
 
 
 
@@ -170,29 +175,30 @@ def save(application_id):
             if exc.status == 404:
                 return _not_found()
             if _wants_json():
-                body = {"message": _sentence(exc.message), "errors": _field_errors(exc), **exc.extra}
+                body = {"message": refusal_text(exc), "errors": _field_errors(exc), **exc.extra}
                 return jsonify(body), exc.status
-            message = f"Not {step}: {_sentence(exc.message)}"
+            message = (_("Not saved: %(reason)s", reason=refusal_text(exc)) if step == "saved" else
+                       _("Not submitted: %(reason)s", reason=refusal_text(exc)))
             if "revision" in exc.extra:  # saved elsewhere since: the juror chooses, nothing is lost
                 typed["revision"] = exc.extra["revision"]
-                message += (" What you typed is shown below, not saved: press Save to keep it instead, or reload "
-                            "the page to see the stored scores.")
+                message = " ".join((message, _("What you typed is shown below, not saved: press Save to keep it "
+                                               "instead, or reload the page to see the stored scores.")))
             flash(message, "error")
             return _application_page(s, principal, application_id, typed=typed, errors=_field_errors(exc),
                                      status=exc.status)
     if _wants_json():
         return jsonify({key: state[key] for key in ("revision", "status", "criteria", "criteria_scored", "total")})
     if submitting:
-        flash("Scores submitted. Thank you.", "ok")
+        flash(_("Scores submitted. Thank you."), "ok")
         return redirect(url_for("review_jury_pages.home"), 303)
-    flash("Scores saved.", "ok")
+    flash(_("Scores saved."), "ok")
     return redirect(url_for("review_jury_pages.application", application_id=application_id), 303)
 
 
 def _field_errors(exc) -> dict:
-    """desk's field errors as {"scores": {key: [..]}, "comments": {...}, ...}."""
+    """desk's field errors as {"scores": {key: [..]}, "comments": {...}, ...}, in the juror's language."""
     errors = exc.errors or {}
-    return errors.get("json", errors) if isinstance(errors, dict) else {}
+    return _said_errors(errors.get("json", errors)) if isinstance(errors, dict) else {}
 
 
 @jury_pages.get("/applications/<application_id>/documents/<document_id>")
@@ -221,10 +227,10 @@ def conflict(application_id):
             except desk.Refusal as exc:
                 if exc.status == 404:
                     return _not_found()
-                error = _sentence(exc.message)
+                error = refusal_text(exc)
             else:
-                flash(f"Conflict of interest declared: {view['reference']} is no longer among your assignments "
-                      "and the secretariat will find another juror.", "ok")
+                flash(_("Conflict of interest declared: %(reference)s is no longer among your assignments and the "
+                        "secretariat will find another juror.", reference=view["reference"]), "ok")
                 return redirect(url_for("review_jury_pages.home"), 303)
         return _page("review/conflict.html", 422 if error else 200, who=_juror(s, principal), app=view,
                      reason=reason, error=error)

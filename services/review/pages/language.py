@@ -4,14 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from shared.i18n import PageLanguage
-from flask import request
-
-from shared.signin import csrf_token, form_csrf_ok, pagesession
+from shared.signin.csrf import csrf_token, form_csrf_ok
 
 from ..current import db as _db
 from ..models import Juror
 from ..ops import juror_admin
-from .common import _csrf, _principal
+from .common import _principal
 
 
 def _person():
@@ -32,14 +30,6 @@ def _set_person(language: str) -> None:
                                  datetime.now(timezone.utc))
 
 
-def _token() -> str:
-    """The token the page's own forms carry: the sign-in pages' (shared.signin), else the jury
-    pages' page-session token, so the switch and the page's form share one."""
-    return csrf_token() if request.path.startswith("/signin") else _csrf()
-
-
-def _token_ok() -> bool:
-    return form_csrf_ok() or pagesession.page_csrf_ok(_csrf())
-
-
-page_language = PageLanguage(_person, _set_person, _token, _token_ok)
+# The switch's form carries the token of the sign-in pages' forms (the session's once signed in,
+# else the anonymous double-submit cookie's), so every form of a page shares one token.
+page_language = PageLanguage(_person, _set_person, csrf_token, form_csrf_ok)

@@ -9,8 +9,14 @@
   // the hidden field follows each autosave so that the buttons post the current one.
   var hidden = form.elements.revision;
   var timer = null, inFlight = false, again = false, stale = false, submitting = false, pendingSubmit = null;
-  var STALE = "Not saved: these scores were saved elsewhere (another tab or device) since you opened this page. " +
-    "Copy any comment you want to keep, then reload the page.";
+  // What it says comes from the form's data-text-* attributes, in the page's language; "{name}"
+  // marks where a value goes.
+  function text(name, values) {
+    var template = form.getAttribute("data-text-" + name) || "";
+    return template.replace(/\{(\w+)\}/g, function (whole, key) {
+      return values && values[key] !== undefined ? String(values[key]) : whole;
+    });
+  }
 
   function criterionTitle(key) {
     var heading = document.getElementById("crit-" + key);
@@ -18,11 +24,11 @@
   }
 
   function describe(data) {
-    var parts = [data.message || "refused"];
-    ["scores", "comments"].forEach(function (kind) {
-      var errors = (data.errors || {})[kind] || {};
+    var parts = [data.message || ""];
+    [["scores", "score"], ["comments", "comment"]].forEach(function (kind) {
+      var errors = (data.errors || {})[kind[0]] || {};
       Object.keys(errors).forEach(function (key) {
-        parts.push(criterionTitle(key) + " (" + kind.slice(0, -1) + "): " + [].concat(errors[key]).join(" "));
+        parts.push(text(kind[1], { criterion: criterionTitle(key), problem: [].concat(errors[key]).join(" ") }));
       });
     });
     return parts.join(" ");
@@ -39,31 +45,31 @@
     if (stale || submitting) { return; }  // a stale page never overwrites; a posting form saves itself
     if (inFlight) { again = true; return; }
     inFlight = true;
-    state.textContent = "Saving…";
+    state.textContent = text("saving");
     // the buttons are named "action", which hides form.action: read the attribute
     fetch(form.getAttribute("action"), { method: "POST", credentials: "same-origin", headers: { "Accept": "application/json" },
                          body: payload() })
       .then(function (response) {
-        return response.text().then(function (text) {
+        return response.text().then(function (body) {
           var data = {};
-          try { data = JSON.parse(text); } catch (e) { data = { message: "the server answered " + response.status }; }
+          try { data = JSON.parse(body); } catch (e) { data = { message: text("refused", { status: response.status }) }; }
           return { ok: response.ok, status: response.status, data: data };
         });
       })
       .then(function (r) {
         if (r.ok) {
           hidden.value = String(r.data.revision);
-          state.textContent = "Saved at " + new Date().toLocaleTimeString() + " · " + r.data.criteria_scored +
-            " of " + r.data.criteria + " criteria scored";
+          state.textContent = text("saved", { time: new Date().toLocaleTimeString(document.documentElement.lang || undefined),
+                                              num: r.data.criteria_scored, total: r.data.criteria });
         } else if (r.status === 409 && r.data.revision !== undefined) {
           stale = true;
-          state.textContent = STALE;
+          state.textContent = text("stale");
         } else {
-          state.textContent = "Not saved: " + describe(r.data);
+          state.textContent = text("not-saved", { reason: describe(r.data) });
         }
       })
       .catch(function () {
-        state.textContent = "Offline: your scores are kept in this page; they will be saved when the connection returns.";
+        state.textContent = text("offline");
         again = true;
       })
       .then(function () {
@@ -77,7 +83,7 @@
 
   form.addEventListener("input", function () {
     if (stale) { return; }
-    state.textContent = "Unsaved changes";
+    state.textContent = text("unsaved");
     schedule(800);
   });
   window.addEventListener("online", function () { schedule(100); });
