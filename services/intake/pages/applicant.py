@@ -78,26 +78,38 @@ def register():
     from ..accounts import RateLimited, applicant_signin, client_address, form_csrf_ok
     from ..api.schemas import ApplicantCreate
     from ..ops.applicants import register_applicant
+    from ..ops.consents import ConsentRefused
+    from ..web import notice_terms
+    from . import privacy as privacy_pages
 
     form, errors = {}, {}
+    privacy = privacy_pages.registration_box()  # the notice the consent box agrees to
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip() for k in REGISTER_FIELDS}
         if not form_csrf_ok():
             flash("This form has expired. Please send it again.", "error")
-            return _render("portal/register.html", None, form=form, errors={}), 403
+            return _render("portal/register.html", None, form=form, errors={}, privacy=privacy), 403
         data = {k: v for k, v in form.items() if v != "" or k not in ("secondary_name", "secondary_email")}
         if "country" in data:
             data["country"] = data["country"].upper()
+        consent = privacy_pages.given_version(request.form.get("privacy_consent"))
+        if consent is not None:
+            data["privacy_consent"] = form["privacy_consent"] = consent
         try:
-            message = register_applicant(_db(), applicant_signin, ApplicantCreate().load(data), client_address())
+            message = register_applicant(_db(), applicant_signin, ApplicantCreate().load(data), client_address(),
+                                         notice_terms())
         except ValidationError as exc:
             errors = _field_errors(exc.messages)
+            if "privacy_consent" in errors:
+                errors["privacy_consent"] = [str(privacy_pages.CONSENT_MISSING)]
+        except ConsentRefused as exc:
+            errors, form["privacy_consent"] = {"privacy_consent": [privacy_pages.consent_message(exc)]}, None
         except RateLimited as exc:
             flash(_sentence(exc.message) + ".", "error")
-            return _render("portal/register.html", None, form=form, errors={}), 429
+            return _render("portal/register.html", None, form=form, errors={}, privacy=privacy), 429
         else:
             return _render("signin/sent.html", None, message=message), 202
-    return _render("portal/register.html", None, form=form, errors=errors), (422 if errors else 200)
+    return _render("portal/register.html", None, form=form, errors=errors, privacy=privacy), (422 if errors else 200)
 
 
 def _field_errors(messages: dict) -> dict:
