@@ -216,11 +216,15 @@ def _oidc(env) -> OidcSettings | None:
 EMAIL_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
 
 
-def _email(env, name: str, default: str) -> str:
-    value = _get(env, name, default).strip()
-    if not EMAIL_ADDRESS.fullmatch(value) or len(value) > 320:
-        raise ConfigError(name, f"must be an email address, such as prize@wego-cities.org, got {value!r}")
-    return value
+def _personal_data(env) -> dict:
+    """The secretariat's address (portal pages, the privacy notice) and when travel data go."""
+    email = _get(env, "PRIZE_SECRETARIAT_EMAIL", Settings.secretariat_email).strip()
+    if not EMAIL_ADDRESS.fullmatch(email) or len(email) > 320:
+        raise ConfigError("PRIZE_SECRETARIAT_EMAIL", f"must be an email address, such as prize@wego-cities.org, "
+                                                     f"got {email!r}")
+    return {"secretariat_email": email,
+            "travel_data_days": _whole(env, "PRIZE_TRAVEL_DATA_DAYS", Settings.travel_data_days, 0, 730,
+                                       "must be a whole number of days from 0 to 730")}
 
 
 def load_settings(env=None) -> Settings:
@@ -281,7 +285,5 @@ def load_settings(env=None) -> Settings:
                                       "the secretariat reaches notify"),
         ses_topic_arns=_ses_topics(env),
         oidc=_oidc(env),
-        secretariat_email=_email(env, "PRIZE_SECRETARIAT_EMAIL", Settings.secretariat_email),
-        travel_data_days=_whole(env, "PRIZE_TRAVEL_DATA_DAYS", Settings.travel_data_days, 0, 730,
-                                "must be a whole number of days from 0 to 730"),
+        **_personal_data(env),
     )
