@@ -116,6 +116,7 @@ def _prepare(base: str, secret_key: str, count: int, tag: str, intake_db_url: st
         r.raise_for_status()
         call_id = r.json()["id"]
         http.post(f"{base}/api/calls/{call_id}/open", headers=_auth(token)).raise_for_status()
+        notice_version = http.get(f"{base}/api/privacy-notice").json()["version"]  # what registration agrees to
 
     local = threading.local()
 
@@ -125,7 +126,8 @@ def _prepare(base: str, secret_key: str, count: int, tag: str, intake_db_url: st
         email = f"bench-{tag}-{i}@city.example.kr"
         r = http.post(f"{base}/api/applicants", json={
             "type": "city_government", "organisation": f"Bench City {i}", "country": "KR",
-            "city": "Seoul", "contact_name": "Kim Min-ji", "contact_email": email, "language": "en"})
+            "city": "Seoul", "contact_name": "Kim Min-ji", "contact_email": email, "language": "en",
+            "privacy_consent": notice_version})
         r.raise_for_status()
         # Registration mails a sign-in link and tells nothing of the applicant; the bench reads the
         # id from intake's database and mints the signed applicant token intake also accepts,

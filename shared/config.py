@@ -121,6 +121,10 @@ class Settings:
     # SNS topics whose SES notifications notify accepts; none: every SNS message is refused
     ses_topic_arns: tuple[str, ...] = ()
     oidc: OidcSettings | None = None  # staff may also sign in through this provider
+    # where applicants write to the secretariat (every portal page's footer, the privacy notice)
+    secretariat_email: str = "prize@wego-cities.org"
+    # days after the ceremony at which intake deletes the visa and passport details of the answers
+    travel_data_days: int = 30
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -208,6 +212,21 @@ def _oidc(env) -> OidcSettings | None:
                         label=(env.get("PRIZE_OIDC_LABEL") or "").strip() or OidcSettings.label)
 
 
+# An email address as a person types it: something@domain.tld, no spaces, no display name.
+EMAIL_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+")
+
+
+def _personal_data(env) -> dict:
+    """The secretariat's address (portal pages, the privacy notice) and when travel data go."""
+    email = _get(env, "PRIZE_SECRETARIAT_EMAIL", Settings.secretariat_email).strip()
+    if not EMAIL_ADDRESS.fullmatch(email) or len(email) > 320:
+        raise ConfigError("PRIZE_SECRETARIAT_EMAIL", f"must be an email address, such as prize@wego-cities.org, "
+                                                     f"got {email!r}")
+    return {"secretariat_email": email,
+            "travel_data_days": _whole(env, "PRIZE_TRAVEL_DATA_DAYS", Settings.travel_data_days, 0, 730,
+                                       "must be a whole number of days from 0 to 730")}
+
+
 def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     var_dir = _var_dir(env)
@@ -266,4 +285,5 @@ def load_settings(env=None) -> Settings:
                                       "the secretariat reaches notify"),
         ses_topic_arns=_ses_topics(env),
         oidc=_oidc(env),
+        **_personal_data(env),
     )

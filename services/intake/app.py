@@ -38,4 +38,4 @@ def create_worker(settings: Settings | None = None) -> ServiceWorker:
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
     return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS, invite=inviter(settings.public_url)),
-                         jobs=jobs.periodic_jobs(db, settings.public_url))
+                         jobs=jobs.periodic_jobs(db, settings.public_url, settings.travel_data_days))

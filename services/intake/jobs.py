@@ -6,12 +6,14 @@ from datetime import datetime, timezone
 from shared.db import Database
 from shared.worker import PeriodicJob
 
-from .ops import ceremony, reminders
+from .ops import ceremony, reminders, retention
 
 # How often intake's worker looks for draft reminders, and RSVP reminders, that are due.
 CHECK_EVERY_SECONDS = 300.0
 # How often intake's worker looks for applications due an invitation that have none.
 INVITE_SWEEP_SECONDS = 60.0
+# How often intake's worker deletes the visa and passport details that are past their time.
+TRAVEL_DATA_SECONDS = 3600.0
 
 
 def draft_reminders(db: Database, public_url: str) -> int:
@@ -33,7 +35,13 @@ def ceremony_invitations(db: Database, public_url: str) -> int:
     return ceremony.sweep_invitations(db, public_url)
 
 
-def periodic_jobs(db: Database, public_url: str) -> list[PeriodicJob]:
+def travel_data(db: Database, days: int) -> int:
+    """Visa and passport details of ceremonies more than ``days`` past, deleted (safe with two workers)."""
+    return retention.delete_travel_data(db, datetime.now(timezone.utc), days)
+
+
+def periodic_jobs(db: Database, public_url: str, travel_data_days: int = 30) -> list[PeriodicJob]:
     return [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
             PeriodicJob("rsvp-reminders", CHECK_EVERY_SECONDS, lambda: rsvp_reminders(db, public_url)),
-            PeriodicJob("ceremony-invitations", INVITE_SWEEP_SECONDS, lambda: ceremony_invitations(db, public_url))]
+            PeriodicJob("ceremony-invitations", INVITE_SWEEP_SECONDS, lambda: ceremony_invitations(db, public_url)),
+            PeriodicJob("travel-data-deletion", TRAVEL_DATA_SECONDS, lambda: travel_data(db, travel_data_days))]

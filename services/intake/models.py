@@ -49,6 +49,23 @@ class Call(Base):
     opened_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     changed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The edition's privacy notice, as the secretariat wrote it ("": the default notice of
+    # ops/privacy_text.py); its version goes up with every change (privacy_notice_versions).
+    privacy_notice: Mapped[str] = mapped_column(Text, default="")
+    privacy_version: Mapped[int] = mapped_column(Integer, default=1)
+    privacy_changed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    privacy_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PrivacyNoticeVersion(Base):
+    """Each version of an edition's privacy notice after the first (the default notice): what it
+    said, who wrote it and when, so a consent to version N can be read as the person read it."""
+    __tablename__ = "privacy_notice_versions"
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)  # "": back to the default notice
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CallVersion(Base):
@@ -114,6 +131,21 @@ class ErasureRequest(Base):
     refusal_reason: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the applicant.erased event
+
+
+class Consent(Base):
+    """A person's consent, as given: to which edition's notice (none: the default notice, before
+    any edition) in which version, for what, when and from which client address. The person's
+    record of what they agreed to; rows are only ever added."""
+    __tablename__ = "consents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), index=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # registration | travel_data
+    notice_version: Mapped[int] = mapped_column(Integer)
+    notice_sha256: Mapped[str] = mapped_column(String(64))  # of the notice's English text as it stood
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(100), default="")
 
 
 class ContactChange(Base):
@@ -270,6 +302,9 @@ class Rsvp(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     first_answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when intake's worker blanked visa_letter and visa_details, PRIZE_TRAVEL_DATA_DAYS after the
+    # ceremony (ops/retention.py); None while they are kept
+    travel_data_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class RsvpReminderSent(Base):

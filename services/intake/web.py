@@ -9,6 +9,7 @@ from flask import Response, current_app
 from shared.storage import open_storage
 
 from .ops import guests
+from .ops.privacy import NoticeTerms
 from shared.web import current_db
 
 
@@ -21,6 +22,11 @@ def _public_url() -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def notice_terms() -> NoticeTerms:
+    """What the default privacy notice names from the configuration (address, days)."""
+    return NoticeTerms.of(current_app.extensions["prize"]["settings"])
 
 
 def storage():

@@ -71,6 +71,7 @@ def test_an_invited_city_answers_from_the_invitation_email(page, portal_system):
     page.get_by_label("We need an invitation letter for a visa").check()
     page.get_by_role("button", name="Send my answer").click()
     assert page.locator("#visa_details").get_attribute("aria-invalid") == "true"
+    assert page.locator("#privacy_consent").get_attribute("aria-invalid") == "true"  # and no consent given
     assert page.get_by_label("Person 1: full name").input_value() == "Ayşe Yılmaz"
     browser.screenshot(page, "ceremony-answer-refused")
 
@@ -79,6 +80,7 @@ def test_an_invited_city_answers_from_the_invitation_email(page, portal_system):
     page.locator("#delegate0_role").fill("Head of Smart City Office")
     page.get_by_label("Person 2: full name").fill("Mehmet Demir")
     page.get_by_label("Accessibility needs").fill("Step-free access for one delegate")
+    page.get_by_label("I have read the privacy notice").check()
     page.get_by_role("button", name="Send my answer").click()
     assert "Your answer on record: attending" in page.locator("main").inner_text()
     assert page.get_by_role("button", name="Change my answer").is_visible()

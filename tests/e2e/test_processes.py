@@ -118,7 +118,7 @@ def submit_over_http(system: RunningSystem, secret: str, read_texts) -> dict:
     r = requests.post(system.url("intake", "/api/applicants"), json={
         "type": "city_government", "organisation": "Prefeitura de Guarulhos", "country": "BR",
         "city": "Guarulhos", "contact_name": "João Silva", "contact_email": "joao.silva@guarulhos.example.br",
-        "language": "en"})
+        "language": "en", "privacy_consent": 1})
     assert r.status_code == 202, r.text
     applicant = sign_in_for_api(system, "joao.silva@guarulhos.example.br", read_texts)
     r = requests.post(system.url("intake", "/api/applications"), headers=applicant, json={

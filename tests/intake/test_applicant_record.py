@@ -122,7 +122,7 @@ def _form_token(client, path: str) -> str:
 
 
 PAGE_FORM = {k: KAOHSIUNG[k] for k in ("type", "organisation", "country", "city", "contact_name", "contact_email",
-                                    "language")}
+                                    "language", "privacy_consent")}
 
 
 def test_register_page_answers_the_same_for_a_registered_address(stack, intake):

@@ -238,7 +238,8 @@ def test_the_invited_answer_for_their_delegation_and_only_they(stack, scene):
         {"name": "陳偉 Chen Wei", "role": "Project manager"}],
         "substitute": {"name": "Wang Fang", "role": "Deputy director"},
         "accessibility": "Wheelchair access for one delegate", "visa_letter": True,
-        "visa_details": "LIN MEI-HUA, Taiwan; CHEN WEI, Taiwan", "comments": "Arriving on 9 October."}
+        "visa_details": "LIN MEI-HUA, Taiwan; CHEN WEI, Taiwan", "comments": "Arriving on 9 October.",
+        "privacy_consent": 1}
     r = s.answer("kaohsiung", answer)
     assert r.status_code == 200, r.get_json()
     rsvp = r.get_json()["rsvp"]
@@ -283,7 +284,7 @@ def test_guest_list_and_its_csv(stack, scene):
     assert s.answer("kaohsiung", {"attending": True, "delegates": [
         {"name": "Lin Mei-hua", "role": "Director"}, {"name": "=HYPERLINK(\"http://evil.example\")", "role": "-1+1"}],
         "substitute": {"name": "Wang Fang", "role": "Deputy"}, "visa_letter": True,
-        "visa_details": "LIN MEI-HUA, Taiwan", "accessibility": "Step-free access"}).status_code == 200
+        "visa_details": "LIN MEI-HUA, Taiwan", "accessibility": "Step-free access", "privacy_consent": 1}).status_code == 200
     assert s.answer("guarulhos", {"attending": False, "comments": "Budget freeze this year."}).status_code == 200
 
     r = s.intake.get(f"/api/calls/{s.call['id']}/guests", headers=auth(s.sec))
@@ -405,7 +406,8 @@ def test_the_portal_page_takes_the_answer_without_javascript(stack, scene):
     r = browser.post(path, data={"csrf_token": token, "attending": "yes", "delegate0_name": "Lin Mei-hua",
                                  "delegate0_role": "Director", "delegate1_name": "陳偉 Chen Wei",
                                  "substitute_name": "Wang Fang", "visa_letter": "yes",
-                                 "visa_details": "LIN MEI-HUA, Taiwan", "comments": "<b>arriving early</b>"})
+                                 "visa_details": "LIN MEI-HUA, Taiwan", "comments": "<b>arriving early</b>",
+                                 "privacy_consent": "1"})
     assert r.status_code == 302 and r.headers["Location"].endswith(path)
     html = browser.get(path).get_data(as_text=True)
     assert "Your answer on record: <strong>attending</strong>" in html and 'value="陳偉 Chen Wei"' in html
@@ -456,7 +458,7 @@ def test_the_secretariat_sees_the_guest_list_on_a_page_and_downloads_it(stack, s
         release(stack, s.apps[key], "finalist")
     assert s.answer("kaohsiung", {"attending": True, "delegates": [
         {"name": "<b>Lin Mei-hua</b>", "role": "Director"}], "visa_letter": True,
-        "visa_details": "LIN MEI-HUA, Taiwan"}).status_code == 200
+        "visa_details": "LIN MEI-HUA, Taiwan", "privacy_consent": 1}).status_code == 200
     assert s.answer("guarulhos", {"attending": False}).status_code == 200
     path = f"/secretariat/calls/{s.call['id']}/guests"
 

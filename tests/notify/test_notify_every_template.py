@@ -264,7 +264,7 @@ def signin_link(env: Env, lang: str) -> Expect:
     name = f"{SCRIPT} {NAMES[lang]}"
     r = env.intake.post("/api/applicants", json={
         "type": "city_government", "organisation": "高雄市政府", "country": "TW", "city": "高雄",
-        "contact_name": name, "contact_email": email, "language": lang})
+        "contact_name": name, "contact_email": email, "language": lang, "privacy_consent": 1})
     assert r.status_code == 202, r.get_json()
     [event] = signin_events(env.intake, email)
     assert event["purpose"] == "browser" and event["url"].startswith(f"{PUBLIC_URL}/signin/")
@@ -281,7 +281,7 @@ def signin_link_already_registered(env: Env, lang: str) -> Expect:
     email = _address(env, "again", "kcg.example.tw")
     name = f"{SCRIPT} {NAMES[lang]}"
     body = {"type": "city_government", "organisation": "高雄市政府", "country": "TW", "city": "高雄",
-            "contact_name": name, "contact_email": email, "language": lang}
+            "contact_name": name, "contact_email": email, "language": lang, "privacy_consent": 1}
     assert env.intake.post("/api/applicants", json=body).status_code == 202
     env.relay("intake")
     before = len(env.publisher.published)
@@ -617,7 +617,8 @@ def rsvp_received(env: Env, lang: str) -> Expect:
     delegate = f"{SCRIPT} Ayşe Yılmaz"
     r = env.intake.put(f"/api/applications/{app['id']}/ceremony", headers=auth(token), json={
         "attending": True, "delegates": [{"name": delegate, "role": "Head of Smart City Office"}],
-        "accessibility": "Step-free access 휠체어", "visa_letter": True, "visa_details": "AYSE YILMAZ, Türkiye"})
+        "accessibility": "Step-free access 휠체어", "visa_letter": True, "visa_details": "AYSE YILMAZ, Türkiye",
+        "privacy_consent": 1})
     assert r.status_code == 200, r.get_json()
     env.relay("intake")
     events = _of(env, before, "ceremony.rsvp_received", app["id"])

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from services.intake.rules import PROJECT_CRITERIA
-from services.intake.models import Applicant, Application, Call, Session, SignInLink, outbox
+from services.intake.models import Applicant, Application, Call, Consent, Session, SignInLink, outbox
 from shared.auth import issue_token
 from services.intake.ops.applicants import registration_message
 from tests.support.stack import KAOHSIUNG, Stack, auth, complete_new_draft, open_call, register
@@ -119,7 +119,7 @@ def test_api_body_missing_field_gets_422_naming_it(world, body_endpoints):
 def test_api_body_empty_object_gets_422_listing_every_required_field(world):
     r = world.intake.post("/api/applicants", json={})
     assert sorted(json_error(r, 422)["errors"]["json"]) == ["city", "contact_email", "contact_name",
-                                                            "country", "organisation", "type"]
+                                                            "country", "organisation", "privacy_consent", "type"]
     r = world.intake.post("/api/calls", json={}, headers=auth(world.sec))
     assert sorted(json_error(r, 422)["errors"]["json"]) == ["closes_at", "opens_at", "theme", "year"]
 
@@ -391,8 +391,9 @@ def test_api_start_draft_other_category_is_allowed(world):
 def test_api_start_draft_with_a_deleted_applicants_token_gets_401(world):
     ghost, ghost_token = register(world.intake, **dict(NEW_APPLICANT, contact_email="ghost@x.example"))
     with world.db.session() as s, s.begin():
-        # its sign-in links and sessions go with it (they refer to it)
+        # its sign-in links, sessions and consents go with it (they refer to it)
         s.execute(delete(SignInLink).where(SignInLink.applicant_id == ghost["id"]))
+        s.execute(delete(Consent).where(Consent.applicant_id == ghost["id"]))
         s.execute(delete(Session).where(Session.applicant_id == ghost["id"]))
         s.delete(s.get(Applicant, ghost["id"]))
     signed = issue_token(world.stack.settings.secret_key, "applicant", ghost["id"])

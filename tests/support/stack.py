@@ -76,7 +76,8 @@ def open_call(intake, token: str, year: int = 2026, **overrides) -> dict:
 
 KAOHSIUNG = {"type": "city_government", "organisation": "Kaohsiung City Government", "country": "TW",
              "city": "高雄 Kaohsiung", "contact_name": "Lin Mei-hua",
-             "contact_email": "mei.lin@kcg.example.tw", "language": "en"}
+             "contact_email": "mei.lin@kcg.example.tw", "language": "en",
+             "privacy_consent": 1}  # the version of the privacy notice read: the default notice's
 
 
 def register(intake, **overrides) -> tuple[dict, str]:

@@ -16,7 +16,7 @@ from ..ops import applications as ops_applications
 from ..ops import guests as ops_guests
 from ..ops import personal_data
 from ..ops import submission
-from ..web import _db, _now, _public_url, storage
+from ..web import _db, _now, _public_url, notice_terms, storage
 from .common import applicants, ceremonies, owner
 from .schemas import (ApplicantCreate, ApplicantOut, ApplicantUpdate, ApplicationCreate, ApplicationOut,
                       ApplicationUpdate, StatusOut, Withdrawal)
@@ -33,6 +33,7 @@ class ApplicantsView(MethodView):
     @applicants.arguments(ApplicantCreate)
     @applicants.response(202, SignInAccepted)
     @applicants.alt_response(429, description="too many sign-in links requested for this address or from this client")
+    @applicants.alt_response(422, description="invalid input, or no consent to the current privacy notice")
     def post(self, data):
         """Register an applicant; a sign-in link goes to the contact email (no token, no applicant id).
 
@@ -40,9 +41,14 @@ class ApplicantsView(MethodView):
         answer is the same for an address that is registered already: nothing new is stored,
         and that applicant's mailbox gets a sign-in link. After signing in,
         ``GET /api/applicants/me`` reads the record.
+
+        ``privacy_consent`` is the version of the privacy notice the person read
+        (``GET /api/privacy-notice``); it is recorded with the new applicant. Without it, or with
+        a version that is no longer the notice's, nothing happens (422).
         """
         try:  # shared.signin's refusal, answered with its Retry-After header
-            return {"message": ops_applicants.register_applicant(_db(), applicant_signin, data, client_address())}
+            return {"message": ops_applicants.register_applicant(_db(), applicant_signin, data, client_address(),
+                                                                 notice_terms())}
         except RateLimited as exc:
             abort(429, message=exc.message, headers={"Retry-After": "900"})
 
@@ -213,7 +219,7 @@ class InvitationView(MethodView):
     @ceremonies.response(200, InvitationOut)
     def get(self, application_id):
         """The invitation to the ceremony and the answer given so far (404 if not invited)."""
-        return ops_guests.invitation(_db(), application_id, owner(), _now())
+        return ops_guests.invitation(_db(), application_id, owner(), _now(), notice_terms())
 
     @require_role("applicant")
     @ceremonies.doc(security=[{"bearer": []}])
@@ -221,5 +227,10 @@ class InvitationView(MethodView):
     @ceremonies.response(200, InvitationOut)
     def put(self, data, application_id):
         """Answer the invitation, or change the answer, until the ceremony starts: who comes,
-        a substitute, accessibility needs, a visa invitation letter. Confirmed by email."""
-        return ops_guests.answer(_db(), application_id, g.principal.subject, data, _now(), _public_url())
+        a substitute, accessibility needs, a visa invitation letter. Confirmed by email.
+
+        Visa and passport details need a consent to the edition's privacy notice: send the version
+        read (``privacy_notice_version`` of the invitation) as ``privacy_consent``; it is recorded,
+        once per version. They are deleted ``travel_data_deleted_on``, after the ceremony."""
+        return ops_guests.answer(_db(), application_id, g.principal.subject, data, _now(), _public_url(),
+                                 terms=notice_terms(), client=client_address())

@@ -2,14 +2,17 @@
 from datetime import datetime, timezone
 from zoneinfo import available_timezones
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, pre_load, validate, validates_schema
 
 from shared.events.common import APPLICANT_TYPES, CATEGORIES
 from shared.events.intake import CategoryTerms
 from shared.i18n import is_offered, language_name, offered_languages
 
 from ..ops.regions import country_codes, is_country
+from ..ops.consents import MISSING_AT_REGISTRATION
+from ..ops.privacy import notice_of
 from ..rules import SAME_ADDRESS
+from .schemas_privacy import PrivacyNoticeOut, notice_out
 
 
 # Far-off dates would overflow when converted to UTC (a 500); editions live in 2000-2100.
@@ -144,6 +147,21 @@ class CallOut(Schema):
     documents = fields.List(fields.Nested("DocumentTerms"))
     max_upload_bytes = fields.Integer()
     version = fields.Integer()
+    privacy_notice = fields.Nested(PrivacyNoticeOut, metadata={"description": "the edition's privacy notice"})
+
+    @pre_dump
+    def _with_privacy_notice(self, call, **kwargs):
+        return _WithNotice(call)
+
+
+class _WithNotice:
+    """A call as CallOut dumps it: its columns, and its privacy notice as the API gives it."""
+
+    def __init__(self, call):
+        self._call, self.privacy_notice = call, notice_out(notice_of(call))
+
+    def __getattr__(self, name):
+        return getattr(self._call, name)
 
 
 class Country(validate.Validator):
@@ -186,6 +204,11 @@ class ApplicantCreate(Schema):
     secondary_email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=320))
     secondary_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     language = fields.String(load_default="en", validate=OfferedLanguage())
+    privacy_consent = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1),
+        error_messages={"required": MISSING_AT_REGISTRATION},
+        metadata={"description": "the version of the privacy notice (GET /api/privacy-notice) the person read and "
+                                 "agrees to; another version than the current one is refused (422)"})
 
     @validates_schema
     def _two_contacts(self, data, **kwargs):
@@ -206,7 +229,7 @@ class ApplicantUpdate(ApplicantCreate):
     """An applicant's changes to their own record: any of these fields, each validated as at
     registration; ``null`` clears the second contact."""
     class Meta:
-        exclude = tuple(FIXED_APPLICANT_FIELDS)
+        exclude = tuple(FIXED_APPLICANT_FIELDS) + ("privacy_consent",)  # given once, at registration
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("partial", True)  # only what is sent changes (and no defaults fill in)

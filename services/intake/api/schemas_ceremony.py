@@ -43,12 +43,26 @@ class RsvpIn(Schema):
     comments = fields.String(load_default="", validate=validate.Length(max=2000))
     revision = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1),
                               metadata={"description": "the revision answered over; a stale one is refused (409)"})
+    privacy_consent = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1), metadata={
+        "description": "with a visa letter: the version of the edition's privacy notice the person read and agrees "
+                       "to for the visa and passport details (privacy_notice_version); required unless "
+                       "travel_data_consent already holds that version"})
 
 
 class RsvpOut(RsvpIn):
     """The answer on record: what was sent, and when."""
+    class Meta:
+        exclude = ("privacy_consent",)
+
     first_answered_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    travel_data_deleted_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when the visa and passport details were deleted, after the ceremony"})
+
+
+class ConsentOut(Schema):
+    version = fields.Integer()
+    given_at = fields.AwareDateTime()
 
 
 class CeremonyDetailsOut(Schema):
@@ -75,6 +89,11 @@ class InvitationOut(Schema):
     ceremony = fields.Nested(CeremonyDetailsOut)
     answers_open = fields.Boolean()
     rsvp = fields.Nested(RsvpOut, allow_none=True)
+    privacy_notice_version = fields.Integer(metadata={"description": "the edition's privacy notice now"})
+    travel_data_consent = fields.Nested(ConsentOut, allow_none=True, metadata={
+        "description": "the consent on record to that version for the visa and passport details"})
+    travel_data_deleted_on = fields.AwareDateTime(metadata={
+        "description": "when the visa and passport details are deleted (PRIZE_TRAVEL_DATA_DAYS after the ceremony)"})
 
 
 class GuestOut(Schema):

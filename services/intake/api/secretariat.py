@@ -12,11 +12,13 @@ from shared.web import require_role
 from ..ops import applicants as ops_applicants
 from ..ops import calls as ops_calls
 from ..ops import guests as ops_guests
-from ..web import _db, _now, _public_url, csv_download
+from ..ops import privacy as ops_privacy
+from ..web import _db, _now, _public_url, csv_download, notice_terms
 from .common import applicants, ceremonies
 from .schemas import (ApplicantOut, CallChange, CallClose, CallCreate, CallOut, CallVersionOut, ContactChangeOut,
                       ContactEmailChange, ExceptionCreate, ExceptionOut)
 from .schemas_ceremony import CeremonyIn, CeremonyOut, GuestListOut
+from .schemas_privacy import PrivacyNoticeIn, PrivacyNoticeOut, PrivacyNoticeVersionOut, notice_out
 
 calls = Blueprint("calls", __name__, url_prefix="/api/calls", description="Editions of the prize (secretariat)")
 
@@ -115,6 +117,43 @@ class CloseCallView(MethodView):
         when and why, and call.opened again so review learns it. Exceptions already granted still
         apply. A closed edition answers 200 and changes nothing."""
         return ops_calls.close_call(_db(), call_id, data["reason"], g.principal.who)[0]
+
+
+# --- the edition's privacy notice -------------------------------------------------------------
+
+@calls.route("/<uuid:call_id>/privacy-notice")
+class PrivacyNoticeView(MethodView):
+    @calls.response(200, PrivacyNoticeOut)
+    @calls.alt_response(404, description="no such edition")
+    def get(self, call_id):
+        """The edition's privacy notice (public, like its terms): the default notice until the
+        secretariat writes its own."""
+        return notice_out(ops_privacy.read_notice(_db(), call_id))
+
+    @require_role("secretariat")
+    @calls.doc(security=[{"bearer": []}])
+    @calls.arguments(PrivacyNoticeIn)
+    @calls.response(200, PrivacyNoticeOut)
+    @calls.alt_response(404, description="no such edition")
+    @calls.alt_response(409, description="the notice changed since the version sent")
+    def put(self, data, call_id):
+        """Write the edition's privacy notice (plain text, paragraphs separated by blank lines; empty:
+        back to the default). A change makes a new version, kept with who and when; consents name
+        the version they were given to. The same text again changes nothing."""
+        notice, _ = ops_privacy.change_notice(_db(), call_id, data["text"], g.principal.who, _now(),
+                                              expected_version=data.get("version"), terms=notice_terms())
+        return notice_out(notice)
+
+
+@calls.route("/<uuid:call_id>/privacy-notice/versions")
+class PrivacyNoticeVersionsView(MethodView):
+    @calls.response(200, PrivacyNoticeVersionOut(many=True))
+    @calls.alt_response(404, description="no such edition")
+    def get(self, call_id):
+        """Every version of the edition's notice after the first (the default notice), newest
+        first: what each said, who wrote it and when."""
+        ops_privacy.read_notice(_db(), call_id)  # 404 for an unknown edition
+        return ops_privacy.notice_versions(_db(), call_id)
 
 
 # --- an applicant's sign-in address -----------------------------------------------------------

@@ -17,6 +17,8 @@ from .. import rules
 from ..models import Applicant, Application, ContactChange, outbox, signin_tables
 from ..rules import SAME_ADDRESS, RuleViolation
 from .regions import region_of
+from . import consents
+from .privacy import NoticeTerms
 
 PRODUCER = "intake"
 
@@ -33,7 +35,7 @@ def registration_message(email: str) -> str:
             "It works once, within 15 minutes.")
 
 
-def register_applicant(db, signin, data: dict, client: str) -> str:
+def register_applicant(db, signin, data: dict, client: str, terms: NoticeTerms | None = None) -> str:
     """Register an applicant and mail a sign-in link to its contact (the API and the page).
 
     For an address that has an applicant already nothing is stored; that applicant's mailbox
@@ -42,15 +44,24 @@ def register_applicant(db, signin, data: dict, client: str) -> str:
     limits: per client, and per address (else registering again would mail a registered address
     past the sign-in limit); the counts include requests for unknown addresses, so a 429 tells
     nothing either.
+
+    ``data["privacy_consent"]`` is the version of the privacy notice the person read and agreed
+    to: a version that is no longer the notice's is refused (consents.ConsentRefused, 422); a new
+    applicant's consent is recorded with the applicant.
     """
+    data = dict(data)
+    given = data.pop("privacy_consent")
     email = data["contact_email"].strip().lower()
     for attempt in (1, 2):
         try:
             with db.session() as s, s.begin():
+                notice = consents.registration_notice(s, given)
                 signin.check_rate(s, email, client)
                 existing = find_applicant(s, email)
                 if existing is None:
-                    _create_applicant(s, signin, {**data, "contact_email": email}, client)
+                    applicant = _create_applicant(s, signin, {**data, "contact_email": email}, client)
+                    consents.record(s, applicant.id, notice, consents.REGISTRATION, applicant.created_at, client,
+                                    terms or NoticeTerms())
                 elif existing.erased_at is None:  # an erased one's address reaches nobody
                     _mail_registered_applicant(s, signin, existing, client)
             break
@@ -68,7 +79,7 @@ def set_country(applicant: Applicant, country: str) -> None:
     applicant.region = region_of(country)
 
 
-def _create_applicant(s, signin, data: dict, client: str) -> None:
+def _create_applicant(s, signin, data: dict, client: str) -> Applicant:
     applicant = Applicant(id=str(uuid.uuid4()), created_at=_now(), **data)
     set_country(applicant, data["country"])
     s.add(applicant)
@@ -77,6 +88,7 @@ def _create_applicant(s, signin, data: dict, client: str) -> None:
         **rules.applicant_snapshot(applicant), "registered_at": applicant.created_at,
     }, producer=PRODUCER, correlation_id=applicant.id))
     signin.issue_link(s, applicant, applicant.contact_email, "browser", client)
+    return applicant
 
 
 def _mail_registered_applicant(s, signin, applicant: Applicant, client: str) -> None:

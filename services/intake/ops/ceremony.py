@@ -58,6 +58,8 @@ from shared.outbox import record
 
 from .. import rules
 from ..rules import RuleViolation, as_utc
+from . import consents
+from .privacy import NoticeTerms
 from ..models import (Applicant, Application, Call, Ceremony, CeremonyInvitation, Rsvp, RsvpReminderSent,
                      StatusUpdate, outbox)
 
@@ -250,10 +252,14 @@ def _person(p: dict | None) -> dict | None:
     return {"name": p["name"].strip(), "role": (p.get("role") or "").strip(), "email": p.get("email") or None}
 
 
-def save_rsvp(session: Session, application: Application, data: dict, now: datetime, public_url: str) -> Rsvp:
+def save_rsvp(session: Session, application: Application, data: dict, now: datetime, public_url: str, *,
+              terms: NoticeTerms | None = None, client: str = "") -> Rsvp:
     """Record the applicant's answer (first or changed) and publish ceremony.rsvp_received.
 
-    ``application`` must be the caller's, locked. Raises NotInvited or RuleViolation."""
+    Visa and passport details are taken only with a consent to the edition's privacy notice
+    (``data["privacy_consent"]``, the version read, or one given earlier to that version; ``client``
+    is recorded with it). ``application`` must be the caller's, locked. Raises NotInvited or
+    RuleViolation (consents.ConsentRefused for the consent)."""
     invitation, ceremony = invitation_for(session, application)
     if now >= as_utc(ceremony.starts_at):
         raise RuleViolation(409, "the ceremony has started: answers can no longer be given or changed")
@@ -271,6 +277,9 @@ def save_rsvp(session: Session, application: Application, data: dict, now: datet
     if visa_letter and not visa_details:
         raise RuleViolation(422, "for a visa invitation letter, give each person's name as in their passport and "
                             "their nationality", field="visa_details")
+    if visa_letter:
+        consents.require_travel_consent(session, application.applicant_id, session.get(Call, application.call_id),
+                                        data.get("privacy_consent"), now, client, terms or NoticeTerms())
     row = session.get(Rsvp, application.id, with_for_update=True)
     expected = data.get("revision")
     if row is not None and expected is not None and expected != row.revision:
@@ -281,6 +290,7 @@ def save_rsvp(session: Session, application: Application, data: dict, now: datet
     row.attending, row.delegates, row.substitute = attending, delegates, substitute
     row.accessibility = (data.get("accessibility") or "").strip()
     row.visa_letter, row.visa_details = visa_letter, visa_details
+    row.travel_data_deleted_at = None  # details given again (a ceremony moved later): kept until their own time
     row.comments = (data.get("comments") or "").strip()
     row.revision += 1
     row.updated_at = now
@@ -305,7 +315,8 @@ def rsvp_view(rsvp: Rsvp | None) -> dict | None:
     return {"attending": rsvp.attending, "delegates": rsvp.delegates or [], "substitute": rsvp.substitute,
             "accessibility": rsvp.accessibility, "visa_letter": rsvp.visa_letter,
             "visa_details": rsvp.visa_details, "comments": rsvp.comments, "revision": rsvp.revision,
-            "first_answered_at": as_utc(rsvp.first_answered_at), "updated_at": as_utc(rsvp.updated_at)}
+            "first_answered_at": as_utc(rsvp.first_answered_at), "updated_at": as_utc(rsvp.updated_at),
+            "travel_data_deleted_at": as_utc(rsvp.travel_data_deleted_at) if rsvp.travel_data_deleted_at else None}
 
 
 # --- reminders (a timed job of intake's worker) ---

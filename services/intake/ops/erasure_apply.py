@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from shared.erasure import ERASED, Redactor, scrub_outbox
 
-from ..models import (Applicant, Application, ContactChange, DeadlineException, Document, DraftReminderSent,
+from ..models import (Applicant, Application, Consent, ContactChange, DeadlineException, Document, DraftReminderSent,
                       EmailFailure, Rsvp, StatusUpdate, outbox, signin_tables)
 
 PROJECT_FIELDS = ("location", "start_date", "budget", "partners")
@@ -172,6 +172,10 @@ def erase(s, applicant: Applicant, now) -> Erased:
         delete(ContactChange).where(ContactChange.applicant_id == applicant.id)).rowcount)
     for exception in s.scalars(select(DeadlineException).where(DeadlineException.applicant_id == applicant.id)):
         exception.reason = redactor.text(exception.reason or "")
+    # What they agreed to stays, as proof that their data was processed lawfully (GDPR Art. 7(1)),
+    # with nothing of the person left in it: the network address it was given from goes.
+    done.add("consents_anonymised", s.execute(
+        update(Consent).where(Consent.applicant_id == applicant.id).values(client="")).rowcount)
     if redactor.emails:
         done.add("email_failures_deleted", s.execute(
             delete(EmailFailure).where(func.lower(EmailFailure.recipient).in_(redactor.emails))).rowcount)

@@ -13,8 +13,9 @@ from shared.refusals import Refused
 
 from ..models import Applicant, Application, Call, Ceremony, CeremonyInvitation, Rsvp
 from ..rules import RuleViolation, as_utc
-from . import ceremony
+from . import ceremony, consents, retention
 from .ceremony import rsvp_view
+from .privacy import NoticeTerms, notice_of
 
 
 def guest_list(session: Session, call_id: str) -> list[dict]:
@@ -146,27 +147,36 @@ def _own(s, application_id, applicant_id: str | None, lock=False) -> Application
     return row
 
 
-def _invitation_out(s, app: Application, now: datetime) -> dict:
+def _invitation_out(s, app: Application, now: datetime, terms: NoticeTerms) -> dict:
     invitation, cer = ceremony.invitation_for(s, app)
+    notice = notice_of(s.get(Call, app.call_id))
+    consent = consents.on_record(s, app.applicant_id, notice, consents.TRAVEL_DATA)
     return {"application_id": app.id, "reference": app.reference,
             "invited_at": as_utc(invitation.invited_at),
             "ceremony": {**ceremony.details(cer), "max_delegates": cer.max_delegates},
             "answers_open": now < as_utc(cer.starts_at),
-            "rsvp": rsvp_view(s.get(Rsvp, app.id))}
+            "rsvp": rsvp_view(s.get(Rsvp, app.id)),
+            "privacy_notice_version": notice.version,
+            "travel_data_consent": None if consent is None else {
+                "version": consent.notice_version, "given_at": as_utc(consent.given_at)},
+            "travel_data_deleted_on": retention.deleted_on(cer, terms.travel_data_days)}
 
 
-def invitation(db, application_id, applicant_id: str | None, now: datetime) -> dict:
+def invitation(db, application_id, applicant_id: str | None, now: datetime, terms: NoticeTerms | None = None) -> dict:
     """The invitation to the ceremony and the answer given so far (404 if not invited)."""
     with db.session() as s:
-        return _invitation_out(s, _own(s, application_id, applicant_id), now)
+        return _invitation_out(s, _own(s, application_id, applicant_id), now, terms or NoticeTerms())
 
 
-def answer(db, application_id, applicant_id: str, data: dict, now: datetime, public_url: str) -> dict:
-    """Answer the invitation, or change the answer, until the ceremony starts."""
+def answer(db, application_id, applicant_id: str, data: dict, now: datetime, public_url: str, *,
+           terms: NoticeTerms | None = None, client: str = "") -> dict:
+    """Answer the invitation, or change the answer, until the ceremony starts (visa and passport
+    details with a consent to the edition's privacy notice: ceremony.save_rsvp)."""
+    terms = terms or NoticeTerms()
     with db.session() as s, s.begin():
         app = _own(s, application_id, applicant_id, lock=True)
-        ceremony.save_rsvp(s, app, data, now, public_url)
-        return _invitation_out(s, app, now)
+        ceremony.save_rsvp(s, app, data, now, public_url, terms=terms, client=client)
+        return _invitation_out(s, app, now, terms)
 
 
 def editions(db) -> list[tuple[Call, Ceremony | None, int]]:

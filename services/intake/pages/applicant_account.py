@@ -42,30 +42,43 @@ def register():
     from ..accounts import RateLimited, applicant_signin, client_address, form_csrf_ok
     from ..api.schemas import ApplicantCreate
     from ..ops.applicants import register_applicant
+    from ..ops.consents import ConsentRefused
+    from ..web import notice_terms
+    from . import privacy as privacy_pages
 
     form, errors = {}, {}
+    privacy = privacy_pages.registration_box()  # the notice the consent box agrees to
+    order = REGISTER_FIELDS + ("privacy_consent",)
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip() for k in REGISTER_FIELDS}
         if not form_csrf_ok():
             _expired()
-            return _form_page("portal/register.html", None, form, {}, REGISTER_FIELDS), 403
+            return _form_page("portal/register.html", None, form, {}, order, privacy=privacy), 403
         data = {k: v for k, v in form.items() if v != "" or k not in SECOND_CONTACT}
         if "country" in data:
             data["country"] = data["country"].upper()
+        consent = privacy_pages.given_version(request.form.get("privacy_consent"))
+        if consent is not None:
+            data["privacy_consent"] = form["privacy_consent"] = consent
         try:
             loaded = ApplicantCreate().load(data)
-            register_applicant(_db(), applicant_signin, loaded, client_address())
+            register_applicant(_db(), applicant_signin, loaded, client_address(), notice_terms())
         except ValidationError as exc:
             errors = texts.human_errors(form, exc.messages, ApplicantCreate())
+            if "privacy_consent" in exc.messages:
+                errors["privacy_consent"] = [str(privacy_pages.CONSENT_MISSING)]
+        except ConsentRefused as exc:
+            errors, form["privacy_consent"] = {"privacy_consent": [privacy_pages.consent_message(exc)]}, None
         except RateLimited as exc:
             flash(rate_limit_text(exc), "error")
-            return _form_page("portal/register.html", None, form, {}, REGISTER_FIELDS), 429
+            return _form_page("portal/register.html", None, form, {}, order, privacy=privacy), 429
         else:
             # ops' own message is the API's (English); the page says the same in its language
             message = _("Check the inbox of %(email)s: a sign-in link is on its way to it. It works once, "
                         "within 15 minutes.", email=loaded["contact_email"].strip().lower())
             return _render("signin/sent.html", None, message=message), 202
-    return _form_page("portal/register.html", None, form, errors, REGISTER_FIELDS), (422 if errors else 200)
+    return (_form_page("portal/register.html", None, form, errors, order, privacy=privacy),
+            (422 if errors else 200))
 
 
 def _profile_values(applicant) -> dict:

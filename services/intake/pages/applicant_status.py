@@ -1,14 +1,26 @@
 """The applicant portal's status page and the ceremony invitation's answer (RSVP) form, on the
-portal's blueprint (pages/applicant.py)."""
+portal's blueprint (pages/applicant.py). The form asks consent to the edition's privacy notice
+with visa and passport details and says when they are deleted (pages/privacy.py); its refusals
+are the page's sentences in the applicant's language (the API's stay English)."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
 from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import get_locale
+
+from shared.i18n import _, _l
+from shared.signin import client_address
 
 from .. import rules
 from ..models import Application, Call, Rsvp
-from ..ops import ceremony
+from ..ops import ceremony, consents, retention
 from ..ops import portal as portal_reads
-from ..web import _db, _now
+from ..ops.privacy import notice_of
+from ..web import _db, _now, notice_terms
+from . import privacy as privacy_pages
 from .applicant import _local, _own_application, _render, _signed_in_applicant, portal
 
 UPCOMING = [({"eligible", "ineligible"}, "Eligibility screening"),
@@ -35,18 +47,38 @@ def status(application_id):
                        invitation=_invitation_view(s, row))
 
 
+def _when(moment, zone: str) -> str:
+    """A moment in ``zone``, as the page's language writes a date and a time: "October 10, 2026, 6:00 PM"."""
+    language = str(get_locale() or "en")
+    local = rules.as_utc(moment).astimezone(ZoneInfo(zone))
+    return (Locale.parse(language).datetime_formats["long"].replace("'", "")
+            .replace("{0}", format_time(local, "short", locale=language))
+            .replace("{1}", format_date(local.date(), "long", locale=language)))
+
+
 def _invitation_view(s, row) -> dict | None:
-    """The ceremony as the applicant sees it (None if not invited): local time, venue, answer."""
+    """The ceremony as the applicant sees it (None if not invited): local time, venue, answer, and
+    the consent its visa and passport details need and when they are deleted."""
     try:
         _, cer = ceremony.invitation_for(s, row)
     except ceremony.NotInvited:
         return None
     rsvp = s.get(Rsvp, row.id)
-    return {"starts_local": _local(cer.starts_at, cer.time_zone), "time_zone": cer.time_zone,
+    notice = notice_of(s.get(Call, row.call_id))
+    consent = consents.on_record(s, row.applicant_id, notice, consents.TRAVEL_DATA)
+    zone = cer.time_zone
+    return {"starts_local": _local(cer.starts_at, zone), "time_zone": zone,
             "starts_utc": rules.as_utc(cer.starts_at).strftime("%d %B %Y, %H:%M UTC"),
             "venue": cer.venue, "address": cer.address, "details": cer.details,
-            "rsvp_by": _local(cer.rsvp_by, cer.time_zone), "max_delegates": cer.max_delegates,
-            "open": _now() < rules.as_utc(cer.starts_at), "rsvp": ceremony.rsvp_view(rsvp)}
+            "rsvp_by": _local(cer.rsvp_by, zone), "max_delegates": cer.max_delegates,
+            "open": _now() < rules.as_utc(cer.starts_at), "rsvp": ceremony.rsvp_view(rsvp),
+            "starts_shown": _when(cer.starts_at, zone), "starts_utc_shown": _when(cer.starts_at, "UTC"),
+            "rsvp_by_shown": _when(cer.rsvp_by, zone),
+            "updated_shown": _when(rsvp.updated_at, zone) if rsvp is not None else "",
+            "delete_on": _when(retention.deleted_on(cer, notice_terms().travel_data_days), zone),
+            "deleted_on": _when(rsvp.travel_data_deleted_at, zone) if rsvp and rsvp.travel_data_deleted_at else "",
+            "privacy": privacy_pages.consent_box(notice),
+            "consent_on": _when(consent.given_at, zone) if consent is not None else ""}
 
 
 def _rsvp_form(form) -> dict:
@@ -63,7 +95,13 @@ def _rsvp_form(form) -> dict:
             "delegates": [d for d in delegates if any(d.values())], "substitute": person("substitute"),
             "accessibility": form.get("accessibility", "")[:2000], "visa_letter": form.get("visa_letter") == "yes",
             "visa_details": form.get("visa_details", "")[:2000], "comments": form.get("comments", "")[:2000],
-            "revision": int(revision) if revision.isdigit() else None}
+            "revision": int(revision) if revision.isdigit() else None,
+            "privacy_consent": privacy_pages.given_version(form.get("privacy_consent"))}
+
+
+PERSON_ERRORS = {"name": _l("Please give this person's full name (at most 200 characters)."),
+                 "role": _l("Please keep the role to at most 200 characters."),
+                 "email": _l("Please give a valid email address, such as name@city.example, or leave it empty.")}
 
 
 def _check_people(data: dict) -> dict:
@@ -80,8 +118,29 @@ def _check_people(data: dict) -> dict:
             Attendee().load({**p, "email": p.get("email") or None})
         except SchemaError as exc:
             for key, messages in exc.messages.items():
-                errors[f"{prefix}_{key}"] = " ".join(messages)
+                errors[f"{prefix}_{key}"] = str(PERSON_ERRORS[key]) if key in PERSON_ERRORS else " ".join(messages)
     return errors
+
+
+def _refusal(exc: rules.RuleViolation, invitation: dict) -> str:
+    """A refusal of ceremony.save_rsvp (English, as the API answers it) as the page says it."""
+    if isinstance(exc, consents.ConsentRefused):
+        return privacy_pages.consent_message(exc, privacy_pages.TRAVEL_CONSENT_MISSING)
+    message = exc.message
+    for fragment, sentence in REFUSALS:
+        if fragment in message:
+            return str(sentence) % {"num": invitation["max_delegates"]}
+    return message
+
+
+REFUSALS = (("at least one person", _l("Name at least one person who will attend.")),
+            ("a delegation has at most", _l("A delegation has at most %(num)d people.")),
+            ("name as in their passport", _l("For a visa invitation letter, give each person's name as in their "
+                                             "passport and their nationality.")),
+            ("has started", _l("The ceremony has started: answers can no longer be given or changed.")),
+            ("changed elsewhere", _l("This answer was changed elsewhere in the meantime (in another tab, or by a "
+                                     "colleague): reload the page and answer again.")),
+            ("given elsewhere", _l("This answer was given elsewhere at the same moment: reload the page.")))
 
 
 @portal.route("/portal/applications/<application_id>/ceremony", methods=["GET", "POST"])
@@ -98,23 +157,30 @@ def rsvp(application_id):
             data = _rsvp_form(request.form)
             errors = _check_people(data)
             if not data.pop("answered"):
-                errors["attending"] = "Tell us whether you will attend."
+                errors["attending"] = _("Tell us whether you will attend.")
             if not errors:
                 s.rollback()  # end the read (on SQLite it holds the write lock) and write in a transaction
                 try:
                     with s.begin():
                         locked = s.get(Application, application_id, with_for_update=True)
-                        ceremony.save_rsvp(s, locked, data, _now(), current_app.extensions["prize"]["settings"].public_url)
+                        ceremony.save_rsvp(s, locked, data, _now(), current_app.extensions["prize"]["settings"].public_url,
+                                           terms=notice_terms(), client=client_address())
                 except rules.RuleViolation as exc:
-                    errors[exc.field or "form"] = exc.message
+                    errors[exc.field or "form"] = _refusal(exc, invitation)
+                    if exc.field == "visa_details" and data["privacy_consent"] is None and not invitation["consent_on"]:
+                        errors["privacy_consent"] = str(privacy_pages.TRAVEL_CONSENT_MISSING)  # both at once
                 else:
-                    flash("Thank you: your answer is recorded. We have sent a confirmation to your contact email.", "ok")
+                    flash(_("Thank you: your answer is recorded. We have sent a confirmation to your contact email."),
+                          "ok")
                     return redirect(url_for("portal.rsvp", application_id=application_id))
                 invitation = _invitation_view(s, row)
             form = request.form
         status = 409 if "form" in errors else (422 if errors else 200)
+        values = _rsvp_values(invitation, form)
+        if "privacy_consent" in errors:
+            values["privacy_consent"] = False  # ticked for another version: to be read and ticked again
         return _render("portal/ceremony.html", applicant, application=row, invitation=invitation,
-                       errors=errors, values=_rsvp_values(invitation, form)), status
+                       errors=errors, values=values), status
 
 
 def _rsvp_values(invitation: dict, form) -> dict:
@@ -126,7 +192,8 @@ def _rsvp_values(invitation: dict, form) -> dict:
                               for i in range(size)],
                 "substitute": {k: form.get(f"substitute_{k}", "") for k in ("name", "role", "email")},
                 **{k: form.get(k, "") for k in ("accessibility", "visa_details", "comments")},
-                "visa_letter": form.get("visa_letter") == "yes"}
+                "visa_letter": form.get("visa_letter") == "yes",
+                "privacy_consent": bool(privacy_pages.given_version(form.get("privacy_consent")))}
         return data
     rsvp = invitation["rsvp"] or {}
     blank = {"name": "", "role": "", "email": ""}

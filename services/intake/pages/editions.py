@@ -1,7 +1,8 @@
 """intake's Editions pages for the secretariat: the list of editions, creating one, and each
 edition's page with its terms (theme, dates, time zone, scale), categories with their criteria,
 required documents and upload limit, and the history of its versions. Opening and closing early,
-deadline exceptions and the ceremony are in editions_actions.py, on the same blueprint.
+deadline exceptions and the ceremony are in editions_actions.py, the privacy notice in
+editions_privacy.py, on the same blueprint.
 
 The rules are ops.calls' and the API schemas' (as for PATCH /api/calls/{id}); the forms are read
 by edition_forms.py. Every form carries the marker of the edition it was built from: when someone
@@ -208,4 +209,4 @@ def documents(call_id):
                    fields={"max_upload_bytes": "max_upload_mb"}) or _saved(call, "The documents")
 
 
-from . import editions_actions  # noqa: E402,F401  (its routes are on this blueprint)
+from . import editions_actions, editions_privacy  # noqa: E402,F401  (their routes are on this blueprint)
