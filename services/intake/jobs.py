@@ -6,12 +6,14 @@ from datetime import datetime, timezone
 from shared.db import Database
 from shared.worker import PeriodicJob
 
-from .ops import ceremony, reminders
+from .ops import ceremony, reminders, submission_copy
 
 # How often intake's worker looks for draft reminders, and RSVP reminders, that are due.
 CHECK_EVERY_SECONDS = 300.0
 # How often intake's worker looks for applications due an invitation that have none.
 INVITE_SWEEP_SECONDS = 60.0
+# How often intake's worker makes the PDFs of newly submitted applications.
+SUBMISSION_COPY_SECONDS = 5.0
 
 
 def draft_reminders(db: Database, public_url: str) -> int:
@@ -33,7 +35,15 @@ def ceremony_invitations(db: Database, public_url: str) -> int:
     return ceremony.sweep_invitations(db, public_url)
 
 
-def periodic_jobs(db: Database, public_url: str) -> list[PeriodicJob]:
-    return [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
+def submission_copies(db: Database, storage) -> int:
+    """The PDF of each submitted application that has none yet (tried again until it exists)."""
+    return submission_copy.make_due(db, storage)
+
+
+def periodic_jobs(db: Database, public_url: str, storage=None) -> list[PeriodicJob]:
+    jobs = [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
             PeriodicJob("rsvp-reminders", CHECK_EVERY_SECONDS, lambda: rsvp_reminders(db, public_url)),
             PeriodicJob("ceremony-invitations", INVITE_SWEEP_SECONDS, lambda: ceremony_invitations(db, public_url))]
+    if storage is not None:
+        jobs.append(PeriodicJob("submission-copies", SUBMISSION_COPY_SECONDS, lambda: submission_copies(db, storage)))
+    return jobs
