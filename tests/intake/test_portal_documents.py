@@ -206,3 +206,14 @@ def test_each_answer_box_is_labelled_with_its_criterion(stack):
     assert len(labels) == 6
     assert labels[0][1] == "Your answer: 1. Problem recognition and innovation"
     assert len({text for _, text in labels}) == 6 and "Your answer</label>" not in html
+
+
+def test_an_upload_sent_with_the_browsers_session_cookie_reaches_the_file_store(stack):
+    """The browser's upload carries its session cookie: nothing may read the multipart body (a
+    CSRF lookup of the signed-in person) before the store's own streaming parser does."""
+    ctx = applicant_with_draft(stack)
+    started = begin_upload(ctx["intake"], ctx["token"], ctx["app"])
+    r = post_file(ctx["owner"], started["upload"], PDF)
+    assert r.status_code == 204, r.get_data(as_text=True)
+    r = ctx["intake"].post(f"/api/documents/{started['document']['id']}/complete", headers=auth(ctx["token"]))
+    assert r.status_code == 200 and r.get_json()["status"] == "verified"

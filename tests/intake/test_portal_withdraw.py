@@ -105,3 +105,19 @@ def test_a_draft_has_nothing_to_withdraw(stack):
     r = ctx["owner"].get(path)
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/portal/applications/{draft['id']}")
     assert "nothing to withdraw" in ctx["owner"].get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_korean_applicant_reads_the_status_and_withdraw_pages_in_korean(stack):
+    intake = stack.clients["intake"]
+    call = open_call(intake, stack.secretariat_token())
+    _, token = register(intake, language="ko")
+    application = submit_application(intake, token, call["id"], title="Hydrogen buses")
+    owner = browser_session(stack, KAOHSIUNG["contact_email"])
+    status = owner.get(f"/portal/applications/{application['id']}/status").get_data(as_text=True)
+    assert '<html lang="ko"' in status and "신청서 사본" in status and "이 신청 철회하기…" in status
+    assert "Withdraw" not in status and "Download the PDF" not in status
+    path = f"/portal/applications/{application['id']}/withdraw"
+    page = owner.get(path).get_data(as_text=True)
+    assert "철회하면 이렇게 됩니다" in page and "철회 사유 (선택)" in page
+    r = owner.post(path, data={"csrf_token": page_csrf(owner, path), "reason": "다른 사업과 통합"})
+    assert "신청이 철회되었습니다." in owner.get(r.headers["Location"]).get_data(as_text=True)

@@ -74,7 +74,7 @@ def new_document(application, call, kind: str, filename: str, content_type: str,
     if size > call.max_upload_bytes:
         raise RuleViolation(413, f"the file is {size} bytes; the limit is {call.max_upload_bytes} bytes", field="size")
     if replaces is not None and replaces.kind != kind:
-        raise RuleViolation(422, f"replaces: the document it replaces is a {replaces.kind}, not a {kind}",
+        raise RuleViolation(422, f"replaces: the document it replaces is of kind {replaces.kind}, not {kind}",
                             field="replaces")
     doc_id = str(uuid.uuid4())
     return Document(id=doc_id, application_id=application.id, kind=kind, filename=filename,
