@@ -19,7 +19,7 @@ from services.intake.ops import submission_copy
 from shared.storage import FileStorage
 from tests.intake.test_documents import PDF, PNG, db_of
 from tests.intake.test_portal_documents import browser_session, page_csrf
-from tests.support.stack import (answer_every_criterion, auth, open_call, register, start_draft,
+from tests.support.stack import (Stack, answer_every_criterion, auth, open_call, register, start_draft,
                                  submit_application, upload_document)
 
 KOREAN = "시민들이 항구의 대기 오염을 가장 먼저 문제로 제기했습니다."
@@ -203,3 +203,63 @@ def test_text_that_looks_like_html_is_printed_as_text(stack, field):
     copy = submission_copy.make_copy(db_of(stack), stack.apps["intake"].extensions["prize"]["storage"], draft["id"])
     store = stack.apps["intake"].extensions["prize"]["storage"]
     assert value in pdf_text(b"".join(store.iter_chunks(copy.storage_key)))
+
+
+@pytest.fixture
+def pg_intake(real_settings):
+    st = Stack(real_settings, services=("intake",))
+    yield st
+    st.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.rabbitmq
+def test_the_worker_makes_each_pdf_once_on_postgresql(pg_intake):
+    test_the_worker_makes_each_pdf_once_and_keeps_it_with_the_documents(pg_intake)
+
+
+@pytest.fixture
+def s3_intake(tmp_path):
+    from shared.config import load_settings
+    from tests.conftest import embedded_env
+    from tests.intake.test_documents_s3 import BUCKET, PREFIX
+    from tests.support.moto import moto_s3
+    with moto_s3(BUCKET) as (_endpoint, client):
+        stack = Stack(load_settings(embedded_env(tmp_path / "var", PRIZE_STORAGE_URL=f"s3://{BUCKET}/{PREFIX}")),
+                      services=("intake",))
+        try:
+            yield stack, client
+        finally:
+            stack.stop()
+
+
+def test_the_pdf_is_kept_in_s3_beside_the_documents(s3_intake):
+    """On S3 the PDF is an object under the prefix, served by a presigned link named after the reference."""
+    import requests
+
+    from tests.intake.test_documents import prepare
+    from tests.intake.test_documents_s3 import BUCKET, PREFIX, send
+    stack, client = s3_intake
+    ctx = prepare(stack)
+    intake, token = ctx["intake"], ctx["token"]
+    answer_every_criterion(intake, token, ctx["app"])
+    r = intake.post(f"/api/applications/{ctx['app']}/documents", headers=auth(token), json={
+        "kind": "proposal", "filename": "plan.html", "content_type": "application/pdf", "size": len(PDF)})
+    started = r.get_json()
+    assert send(started["upload"], PDF).status_code == 204
+    assert intake.post(f"/api/documents/{started['document']['id']}/complete", headers=auth(token)).status_code == 200
+    r = intake.post(f"/api/applications/{ctx['app']}/submit", headers=auth(token))
+    assert r.status_code == 200, r.get_json()
+    reference = r.get_json()["reference"]
+    db, store = db_of(stack), stack.apps["intake"].extensions["prize"]["storage"]
+    assert jobs.submission_copies(db, store) == 1
+    [key] = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/submissions/")["Contents"]]
+    assert key.startswith(f"{PREFIX}/submissions/{ctx['app']}/") and key.endswith(".pdf")
+    got = requests.get(submission_copy.download_url(db, store, ctx["app"]), timeout=30)
+    assert got.status_code == 200 and got.headers["Content-Type"] == "application/pdf"
+    assert got.headers["Content-Disposition"].startswith(f'attachment; filename="{reference}.pdf"')
+    text = pdf_text(got.content)
+    assert reference in text and "plan.pdf" in text and hashlib.sha256(PDF).hexdigest() in text
+    # the document itself downloads as .pdf, whatever the applicant called it
+    link = intake.get(f"/api/documents/{started['document']['id']}/download", headers=auth(token)).headers["Location"]
+    assert requests.get(link, timeout=30).headers["Content-Disposition"].startswith('attachment; filename="plan.pdf"')

@@ -15,7 +15,7 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shared import i18n
-from shared.storage_checks import ALLOWED_TYPES
+from shared.storage_checks import ALLOWED_TYPES, download_name
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE = "portal/submission_pdf.html"
@@ -54,7 +54,9 @@ def pdf_view(record: dict, call) -> dict:
     criteria = [{"title": c["title"], "answer": answers.pop(c["key"], "")} for c in terms.get("criteria", [])]
     criteria += [{"title": key, "answer": text} for key, text in sorted(answers.items())]  # none, by the rules
     kinds = {d["key"]: d["title"] for d in (call.documents or [])}
-    documents = [{"kind": kinds.get(d["kind"], d["kind"]), "filename": d["filename"], "size": d["size"],
+    # each file under the name it downloads as (the extension of its checked type)
+    documents = [{"kind": kinds.get(d["kind"], d["kind"]), "filename": download_name(d["filename"], d["content_type"]),
+                  "size": d["size"],
                   "type": ALLOWED_TYPES.get(d["content_type"], d["content_type"]).lstrip(".").upper(),
                   "sha256": d["sha256"]} for d in record.get("documents") or []]
     return {"reference": record["reference"], "year": record["year"], "title": record["title"],
