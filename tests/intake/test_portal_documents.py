@@ -87,14 +87,14 @@ def test_the_edit_page_deletes_a_document_with_a_plain_form(stack):
     key = _key(stack, doc["id"])
     assert store.stat(key) is not None
     html = ctx["owner"].get(edit_path(ctx)).get_data(as_text=True)
-    action = f"/portal/applications/{ctx['app']}/documents/{doc['id']}/delete"
+    action = f"/portal/documents/{doc['id']}/delete"
     assert f'action="{action}"' in html and 'aria-label="Delete application-form.pdf"' in html
 
     # someone else, a missing document, a missing token: nothing happens
     theirs = ctx["other"].post(action, data={"csrf_token": page_csrf(ctx["other"], "/portal")})
     assert theirs.status_code == 404
     assert ctx["owner"].post(action, data={}).status_code == 403
-    missing = f"/portal/applications/{ctx['app']}/documents/0f0f0f0f-0000-4000-8000-000000000000/delete"
+    missing = "/portal/documents/0f0f0f0f-0000-4000-8000-000000000000/delete"
     assert ctx["owner"].post(missing, data={"csrf_token": page_csrf(ctx["owner"], edit_path(ctx))}).status_code == 404
 
     r = ctx["owner"].post(action, data={"csrf_token": page_csrf(ctx["owner"], edit_path(ctx))})
@@ -116,7 +116,7 @@ def test_a_submitted_applications_documents_cannot_be_deleted_from_the_page(stac
     answer_every_criterion(ctx["intake"], ctx["token"], ctx["app"])
     csrf = page_csrf(ctx["owner"], edit_path(ctx))
     assert ctx["intake"].post(f"/api/applications/{ctx['app']}/submit", headers=auth(ctx["token"])).status_code == 200
-    action = f"/portal/applications/{ctx['app']}/documents/{doc['id']}/delete"
+    action = f"/portal/documents/{doc['id']}/delete"
     r = ctx["owner"].post(action, data={"csrf_token": csrf})
     assert r.status_code == 303 and r.headers["Location"].endswith("/status")
     assert "documents can no longer change" in ctx["owner"].get(r.headers["Location"]).get_data(as_text=True)
@@ -138,7 +138,7 @@ def test_the_preview_lists_the_checked_documents(stack):
 def test_a_download_is_named_by_the_checked_type_not_the_applicants_name(stack):
     ctx = applicant_with_draft(stack)
     doc = upload_document(ctx["intake"], ctx["token"], ctx["app"], filename="evil.html")
-    path = f"/portal/applications/{ctx['app']}/documents/{doc['id']}"
+    path = f"/portal/documents/{doc['id']}"
     assert f'href="{path}"' in ctx["owner"].get(edit_path(ctx)).get_data(as_text=True)
     r = ctx["owner"].get(path)
     assert r.status_code == 302 and r.headers["Cache-Control"] == "no-store"
@@ -148,10 +148,9 @@ def test_a_download_is_named_by_the_checked_type_not_the_applicants_name(stack):
     assert got.headers["Content-Type"] == "application/pdf"
     assert got.headers["Content-Disposition"].startswith('attachment; filename="evil.pdf"')
     assert ".html" not in got.headers["Content-Disposition"]
-    # another applicant, and a document of another application, look missing
+    # another applicant's document looks missing
     assert ctx["other"].get(path).status_code == 404
-    assert ctx["other"].get(f"/portal/applications/{ctx['app']}/documents/0f0f0f0f-0000-4000-8000-000000000000"
-                            ).status_code == 404
+    assert ctx["other"].get("/portal/documents/0f0f0f0f-0000-4000-8000-000000000000").status_code == 404
 
 
 def test_replacing_a_document_keeps_the_old_one_until_the_new_one_passes(stack):

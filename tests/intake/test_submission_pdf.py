@@ -123,9 +123,11 @@ def test_only_the_owner_downloads_the_pdf(stack):
     assert other.get("/portal/applications/0f0f0f0f-0000-4000-8000-000000000000/submission.pdf").status_code == 404
     anonymous = stack.apps["intake"].test_client().get(path)
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/signin")
-    # a draft has no PDF, even for its owner
+    # a draft has no PDF yet, even for its owner: back to the draft, saying when it comes
     draft = start_draft(ctx["intake"], ctx["token"], ctx["call"]["id"], category="human_centricity")
-    assert ctx["browser"].get(f"/portal/applications/{draft['id']}/submission.pdf").status_code == 404
+    r = ctx["browser"].get(f"/portal/applications/{draft['id']}/submission.pdf")
+    assert r.status_code == 303 and f"/portal/applications/{draft['id']}" in r.headers["Location"]
+    assert "made when it is submitted" in ctx["browser"].get(r.headers["Location"]).get_data(as_text=True)
     # the status page's link is not on the draft's status page
     page = ctx["browser"].get(f"/portal/applications/{draft['id']}/status").get_data(as_text=True)
     assert "submission.pdf" not in page
