@@ -216,3 +216,20 @@ def test_an_upload_sent_with_the_browsers_session_cookie_reaches_the_file_store(
     assert r.status_code == 204, r.get_data(as_text=True)
     r = ctx["intake"].post(f"/api/documents/{started['document']['id']}/complete", headers=auth(ctx["token"]))
     assert r.status_code == 200 and r.get_json()["status"] == "verified"
+
+
+def test_the_edit_and_preview_pages_speak_korean_and_portuguese(stack):
+    intake = stack.clients["intake"]
+    call = open_call(intake, stack.secretariat_token())
+    for language, email, words in (("ko", "mayor@seoul.example.kr", ("임시 저장", "답변: 1. ", "아직 필요한 문서: ", "미리 보기: ")),
+                                   ("pt", "ana@guarulhos.example.br", ("Salvar rascunho", "Sua resposta: 1. ",
+                                                                       "Ainda falta enviar: ", "Pré-visualização: "))):
+        _, token = register(intake, contact_email=email, language=language)
+        draft = start_draft(intake, token, call["id"])
+        upload_document(intake, token, draft["id"], kind="supporting_material", body=PNG, filename="p.png",
+                        content_type="image/png")
+        client = browser_session(stack, email)
+        edit = client.get(f"/portal/applications/{draft['id']}").get_data(as_text=True)
+        preview = client.get(f"/portal/applications/{draft['id']}/preview").get_data(as_text=True)
+        assert f'<html lang="{language}"' in edit and all(w in edit + preview for w in words), language
+        assert "Save draft" not in edit and "Before you can submit" not in preview
