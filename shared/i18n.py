@@ -191,7 +191,11 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-_UNTRANSLATED_PATHS = ("/api/", "/storage/", "/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+# /storage/: the embedded file store's upload and download, no page. Its upload must not meet the
+# signed-in person's lookup either: a session cookie on a POST makes that lookup read the form for
+# a CSRF token, which would consume the multipart body before the upload's own streaming parser.
+_UNTRANSLATED_PATHS = ("/api/", "/static/", "/storage/", "/healthz", "/readyz", "/metrics", "/openapi.json",
+                       "/docs")
 # The staff's pages, in English whatever the browser asks.
 STAFF_PATHS = ("/secretariat", "/staff", "/operator")
 

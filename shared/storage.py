@@ -54,6 +54,10 @@ class Storage:
         """Copy an object within the store (``size``: the source's, if known); StorageError if absent."""
         raise NotImplementedError
 
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store a small object that intake made itself (the PDF of a submission) under ``key``."""
+        raise NotImplementedError
+
     def delete(self, key: str) -> None:
         raise NotImplementedError
 
@@ -128,6 +132,9 @@ class S3Storage(Storage):
             if self._missing(exc):
                 raise StorageError(f"no object {key}") from None
             raise
+
+    def put(self, key, data, content_type):
+        self.client.put_object(Bucket=self.bucket, Key=self.full_key(key), Body=data, ContentType=content_type)
 
     def delete(self, key):
         self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
@@ -277,6 +284,15 @@ class FileStorage(Storage):
         with f:
             while chunk := f.read(CHUNK):
                 yield chunk
+
+    def put(self, key, data, content_type):
+        # written whole beside the target, then moved in: a reader never sees half a file
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.incoming_path()
+        temp.write_bytes(data)
+        os.replace(temp, target)
+        target.with_name(target.name + ".type").write_text(content_type)
 
     def delete(self, key):
         for p in (self.path(key), self.path(key + ".type")):

@@ -5,6 +5,7 @@ from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
 from shared.staff.web import StaffWeb
+from shared.storage import open_storage
 from shared.web import create_service_app
 from shared.worker import ServiceWorker
 
@@ -37,5 +38,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
 def create_worker(settings: Settings | None = None) -> ServiceWorker:
     settings = settings or load_settings()
     db = Database(settings.database_url(SERVICE), SERVICE)
+    # the store of the documents, where the worker also keeps the PDF of each submission
+    storage = open_storage(settings.storage_url, settings.secret_key, settings.public_url)
     return ServiceWorker(SERVICE, settings, db, outbox, inbox, bind(HANDLERS, invite=inviter(settings.public_url)),
-                         jobs=jobs.periodic_jobs(db, settings.public_url, settings.travel_data_days))
+                         jobs=jobs.periodic_jobs(db, settings.public_url, storage, settings.travel_data_days))

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from shared.db import Database
 from shared.worker import PeriodicJob
 
-from .ops import ceremony, reminders, retention
+from .ops import ceremony, reminders, retention, submission_copy
 
 # How often intake's worker looks for draft reminders, and RSVP reminders, that are due.
 CHECK_EVERY_SECONDS = 300.0
@@ -14,6 +14,8 @@ CHECK_EVERY_SECONDS = 300.0
 INVITE_SWEEP_SECONDS = 60.0
 # How often intake's worker deletes the visa and passport details that are past their time.
 TRAVEL_DATA_SECONDS = 3600.0
+# How often intake's worker makes the PDFs of newly submitted applications.
+SUBMISSION_COPY_SECONDS = 5.0
 
 
 def draft_reminders(db: Database, public_url: str) -> int:
@@ -40,8 +42,16 @@ def travel_data(db: Database, days: int) -> int:
     return retention.delete_travel_data(db, datetime.now(timezone.utc), days)
 
 
-def periodic_jobs(db: Database, public_url: str, travel_data_days: int = 30) -> list[PeriodicJob]:
-    return [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
+def submission_copies(db: Database, storage) -> int:
+    """The PDF of each submitted application that has none yet (tried again until it exists)."""
+    return submission_copy.make_due(db, storage)
+
+
+def periodic_jobs(db: Database, public_url: str, storage=None, travel_data_days: int = 30) -> list[PeriodicJob]:
+    jobs = [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
             PeriodicJob("rsvp-reminders", CHECK_EVERY_SECONDS, lambda: rsvp_reminders(db, public_url)),
             PeriodicJob("ceremony-invitations", INVITE_SWEEP_SECONDS, lambda: ceremony_invitations(db, public_url)),
             PeriodicJob("travel-data-deletion", TRAVEL_DATA_SECONDS, lambda: travel_data(db, travel_data_days))]
+    if storage is not None:
+        jobs.append(PeriodicJob("submission-copies", SUBMISSION_COPY_SECONDS, lambda: submission_copies(db, storage)))
+    return jobs

@@ -228,6 +228,10 @@ class Document(Base):
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The document of the same kind this upload replaces once it passes the check (the old one
+    # stays until then, so a failed replacement loses nothing). No foreign key: the old one may
+    # be deleted meanwhile, and then there is nothing left to replace.
+    replaces: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class StatusUpdate(Base):
@@ -328,3 +332,16 @@ class EmailFailure(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     error: Mapped[str] = mapped_column(Text)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SubmissionCopy(Base):
+    """The PDF of an application as it was submitted, stored with the documents: made by intake's
+    worker from the application.submitted record (ops/submission_copy.py), or at the owner's
+    first download if the worker has not made it yet. One per application."""
+    __tablename__ = "submission_copies"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(5))  # the language of its headings
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)

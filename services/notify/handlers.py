@@ -39,6 +39,8 @@ def application_submitted(uow: UnitOfWork, event: Event, *, sender: Sender) -> N
         "organisation": a["organisation"], "city": a["city"], "contact_name": a["contact_name"],
         "submitted_at": d["submitted_at"].strftime("%Y-%m-%d %H:%M UTC"),
         "closes": _local_time(d.get("closes_at"), d.get("time_zone"), language),
+        # where the applicant downloads the PDF of the submission (events before it had none)
+        "status_url": d.get("status_url") or "",
     }
     row = queue_email(uow.session, event, "submission_ack", a["contact_email"], language, context)
     _send_after_commit(uow, sender, row)

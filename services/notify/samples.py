@@ -35,6 +35,7 @@ SAMPLES: dict[str, dict] = {
     "submission_ack": {
         **_APPLICATION, "city": "高雄 Kaohsiung", "submitted_at": "2026-07-14 09:00 UTC",
         "closes": "14 July 2026 18:00 (Asia/Seoul; 2026-07-14 09:00 UTC)",
+        "status_url": "https://apply.example.org/portal/applications/0b0e5c1a-8f3e-4a55-9a7e-3d2f1c6b9e01/status",
     },
     "eligibility_result": {
         **_APPLICATION, "eligible": False,

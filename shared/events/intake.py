@@ -118,6 +118,9 @@ class ApplicationSubmittedV1(Schema):
     # time zone: the acknowledgement says what happens next and when. Optional (no default).
     closes_at = fields.AwareDateTime()
     time_zone = fields.String(validate=validate.Length(min=1, max=64))
+    # The application's status page, where its owner reads the stages and downloads the PDF of
+    # the submission: the acknowledgement links to it. Optional (no default).
+    status_url = fields.Url(require_tld=False, schemes={"http", "https"})
 
 
 @contract("application.withdrawn", 1)

@@ -87,6 +87,8 @@ STATED_RULES = {
                                            "apispec writes instead lets any object through")],
     "PATCH /api/applicants/me": [_SECOND_ADDRESS],
     "PATCH /api/applicants/{applicant_id}": [_SECOND_ADDRESS],
+    "POST /api/applications/{application_id}/documents": [
+        ("json.replaces", "no document|the document it replaces", "which documents exist, and their kind, is stored data")],
     "PATCH /api/applications/{application_id}": [
         ("json.answers.*", "not a criterion|Length must be",
          "the criteria are the call's terms (stored data); keys have no schema in 3.0")],

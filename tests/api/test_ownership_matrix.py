@@ -66,6 +66,11 @@ ROUTES = {
     ("/portal/applications/<application_id>/preview", "GET"): (PAGE, None),
     ("/portal/applications/<application_id>/status", "GET"): (PAGE, None),
     ("/portal/applications/<application_id>/submit", "POST"): (PAGE, None),
+    ("/portal/applications/<application_id>/submission.pdf", "GET"): (PAGE, None),
+    ("/portal/applications/<application_id>/withdraw", "GET"): (PAGE, None),
+    ("/portal/applications/<application_id>/withdraw", "POST"): (PAGE, {"reason": "not mine to withdraw"}),
+    ("/portal/documents/<document_id>", "GET"): (PAGE, None),
+    ("/portal/documents/<document_id>/delete", "POST"): (PAGE, None),
     ("/api/applications/<uuid:application_id>/ceremony", "GET"): (API, None),
     ("/api/applications/<uuid:application_id>/ceremony", "PUT"): (API, {"attending": False}),
     ("/portal/applications/<application_id>/ceremony", "GET"): (PAGE, None),
@@ -121,7 +126,7 @@ def test_the_applicant_record_is_reached_only_as_me_or_by_the_id_in_this_matrix(
 
 def _cases():
     for (rule, method), (kind, _) in sorted(ROUTES.items()):
-        targets = (DOCUMENT_TARGETS if "<uuid:document_id>" in rule
+        targets = (DOCUMENT_TARGETS if "document_id>" in rule
                    else ("applicant",) if "<uuid:applicant_id>" in rule
                    else ("invited",) if rule.endswith("/ceremony") else APPLICATION_TARGETS)
         for target in targets:

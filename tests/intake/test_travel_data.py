@@ -200,6 +200,6 @@ def test_two_workers_at_the_same_moment_delete_each_answers_details_once(stack, 
 
 def test_the_deletion_is_one_of_the_workers_timed_jobs(stack):
     from services.intake import jobs
-    names = {job.name: job for job in jobs.periodic_jobs(_db(stack), PUBLIC_URL, 7)}
+    names = {job.name: job for job in jobs.periodic_jobs(_db(stack), PUBLIC_URL, travel_data_days=7)}
     assert names["travel-data-deletion"].every_seconds <= 3600
     assert names["travel-data-deletion"].run() == 0  # nothing to delete: runs, touches nothing

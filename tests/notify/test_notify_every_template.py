@@ -247,12 +247,14 @@ def submission_ack(env: Env, lang: str) -> Expect:
     subject = {"en": f"Application received: {reference} — {title}",
                "ko": f"신청서 접수 완료: {reference} — {title}",
                "pt": f"Candidatura recebida: {reference} — {title}"}[lang]
+    status_page = f"{PUBLIC_URL}/portal/applications/{application['id']}/status"  # where the PDF is
     return Expect(email, subject,
                   text=[NAMES[lang], reference, title, "Kaohsiung City Government", "高雄 Kaohsiung",
                         CATEGORY[lang], {"en": "14 July 2099 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)",
                                          "ko": "2099년 7월 14일 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)",
-                                         "pt": "14 de julho de 2099 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)"}[lang]],
-                  html=[reference, "高雄 Kaohsiung", "Kaohsiung City Government"])
+                                         "pt": "14 de julho de 2099 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)"}[lang],
+                        status_page],
+                  html=[reference, "高雄 Kaohsiung", "Kaohsiung City Government", f'href="{status_page}"'])
 
 
 WITHIN_15 = {"en": "within 15 minutes", "ko": "15분 안에", "pt": "em até 15 minutos"}

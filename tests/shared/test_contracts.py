@@ -351,6 +351,16 @@ def test_make_event_bad_nested_enum_is_rejected_naming_the_path():
     assert list(_data_errors(exc_info)["applicant"]) == ["language"]
 
 
+def test_application_submitted_may_carry_the_status_page_and_only_a_web_address():
+    data = _payload("application.submitted")
+    data["status_url"] = f"https://apply.example.org/portal/applications/{APP_ID}/status"
+    assert make_event("application.submitted", data, producer="test").data["status_url"] == data["status_url"]
+    data["status_url"] = "javascript:alert(1)"
+    with pytest.raises(ValidationError) as exc_info:
+        make_event("application.submitted", data, producer="test")
+    assert list(_data_errors(exc_info)) == ["status_url"]
+
+
 def test_make_event_naive_datetime_is_rejected():
     data = _payload("application.screened")
     data["screened_at"] = "2026-03-01T09:30:00"

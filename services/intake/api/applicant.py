@@ -183,7 +183,7 @@ class SubmitView(MethodView):
     @applications.response(200, ApplicationOut)
     def post(self, application_id):
         """Submit: freezes the content and publishes application.submitted. Safe to repeat."""
-        answer = submission.submit_application(_db(), application_id, g.principal.subject)
+        answer = submission.submit_application(_db(), application_id, g.principal.subject, public_url=_public_url())
         # Already in ApplicationOut's shape (the same keys, checked by the tests): written out
         # directly instead of through a second marshmallow pass, on the deadline's hottest path.
         return current_app.json.response(json_safe(answer))

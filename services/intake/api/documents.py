@@ -32,6 +32,9 @@ class DocumentCreate(Schema):
     filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
     content_type = fields.String(required=True, validate=validate.Length(min=1, max=100))
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
+    # A document of the same kind and application that this file replaces once it passes the
+    # check; until then both are listed, and if it fails the old one stays.
+    replaces = fields.UUID(load_default=None, allow_none=True)
 
 
 class DocumentOut(Schema):
@@ -46,6 +49,7 @@ class DocumentOut(Schema):
     rejection_reason = fields.String()
     created_at = fields.AwareDateTime()
     verified_at = fields.AwareDateTime(allow_none=True)
+    replaces = fields.String(allow_none=True)
 
 
 class UploadForm(Schema):

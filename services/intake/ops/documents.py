@@ -60,7 +60,8 @@ def missing_documents(session, application, call) -> list[str]:
     return [k for k in required if k not in verified]
 
 
-def new_document(application, call, kind: str, filename: str, content_type: str, size: int) -> Document:
+def new_document(application, call, kind: str, filename: str, content_type: str, size: int,
+                 replaces: Document | None = None) -> Document:
     if application.status != "draft":
         raise RuleViolation(409, f"the application is {application.status}; documents can change only in a draft")
     kinds = [d["key"] for d in (call.documents or [])]
@@ -72,10 +73,34 @@ def new_document(application, call, kind: str, filename: str, content_type: str,
                             field="content_type")
     if size > call.max_upload_bytes:
         raise RuleViolation(413, f"the file is {size} bytes; the limit is {call.max_upload_bytes} bytes", field="size")
+    if replaces is not None and replaces.kind != kind:
+        raise RuleViolation(422, f"replaces: the document it replaces is of kind {replaces.kind}, not {kind}",
+                            field="replaces")
     doc_id = str(uuid.uuid4())
     return Document(id=doc_id, application_id=application.id, kind=kind, filename=filename,
                     content_type=content_type, storage_key=upload_key(application.id, doc_id),
-                    size=size, status="pending", rejection_reason="", created_at=_now())
+                    size=size, status="pending", rejection_reason="", created_at=_now(),
+                    replaces=replaces.id if replaces is not None else None)
+
+
+def replaced_document(s, application_id: str, document_id) -> Document:
+    """The document an upload says it replaces: one of the same application (any other, or one
+    that does not exist, is refused alike: nothing tells whether it exists elsewhere)."""
+    doc = s.get(Document, str(document_id))
+    if doc is None or doc.application_id != application_id or doc.status == "rejected":
+        raise RuleViolation(422, f"replaces: no document {document_id} of this application", field="replaces")
+    return doc
+
+
+def retire_replaced(s, document: Document) -> list[str]:
+    """Once ``document`` passed its check, the one it replaces goes (in the same transaction).
+    Returns the store's keys to remove after the commit."""
+    old = s.get(Document, document.replaces, with_for_update=True) if document.replaces else None
+    if old is None or old.application_id != document.application_id:
+        return []
+    keys = [old.storage_key, upload_key(old.application_id, old.id)]
+    s.delete(old)
+    return keys
 
 
 def record_check(document: Document, result, verified_key: str) -> None:
@@ -92,7 +117,10 @@ def record_check(document: Document, result, verified_key: str) -> None:
 def settle_check(storage, upload: str, verified_key: str, ok: bool | None) -> None:
     """After a check: passed (``ok``), the upload goes and the copy stays; refused, both go;
     not recorded (``None``: the document changed meanwhile), this check's copy goes."""
-    keys = [verified_key] if ok is None else [upload] if ok else [upload, verified_key]
+    _remove_objects(storage, [verified_key] if ok is None else [upload] if ok else [upload, verified_key])
+
+
+def _remove_objects(storage, keys) -> None:
     for key in keys:
         try:
             storage.delete(key)
@@ -162,7 +190,10 @@ def start_upload(db, storage, application_id, applicant_id: str, data: dict) -> 
     with db.session() as s, s.begin():
         app_row = own_application(s, application_id, applicant_id, lock=True)
         call = s.get(Call, app_row.call_id)
-        doc = new_document(app_row, call, **data)
+        replaces = data.pop("replaces", None)
+        if replaces is not None:
+            replaces = replaced_document(s, app_row.id, replaces)
+        doc = new_document(app_row, call, replaces=replaces, **data)
         s.add(doc)
         upload = storage.presign_upload(doc.storage_key, doc.content_type, call.max_upload_bytes,
                                         key_prefix(app_row.id))
@@ -203,21 +234,24 @@ def complete_upload(db, storage, document_id, applicant_id: str) -> Document:
         # The copy is what gets hashed and kept: the upload form can still write the upload.
         verified_key = new_verified_key(application_id, str(document_id))
         result = check_copy(storage, upload, verified_key, content_type, limit)
-    committed = None  # the recorded outcome, once committed
+    committed, retired = None, []  # the recorded outcome, once committed; the replaced document's keys
     try:
         with db.session() as s, s.begin():
             doc, app_row = own_document(s, document_id, applicant_id, lock=True)  # deleted meanwhile: 404
-            outcome = None
+            outcome, replaced = None, []
             if result is not None and doc.status == "pending":
                 if app_row.status != "draft":
                     raise _frozen(app_row)
                 record_check(doc, result, verified_key)
                 outcome = result.ok
+                if result.ok:
+                    replaced = retire_replaced(s, doc)
             status, reason = doc.status, doc.rejection_reason
-        committed = outcome
+        committed, retired = outcome, replaced
     finally:
         if verified_key is not None:
             settle_check(storage, upload, verified_key, committed)
+    _remove_objects(storage, retired)
     if committed is not None:
         try:
             with db.session() as s:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy import update as sql_update
 
 from shared.erasure import ERASED, Redactor, scrub_outbox
 
 from ..models import (Applicant, Application, Consent, ContactChange, DeadlineException, Document, DraftReminderSent,
-                      EmailFailure, Rsvp, StatusUpdate, outbox, signin_tables)
+                      EmailFailure, Rsvp, StatusUpdate, SubmissionCopy, outbox, signin_tables)
 
 PROJECT_FIELDS = ("location", "start_date", "budget", "partners")
 
@@ -90,6 +91,12 @@ def _documents(s, row: Application, done: Erased, keep: bool) -> None:
         else:
             s.delete(doc)
             done.add("documents_deleted")
+    # The PDF of the submission holds the people's names and the answers: its file goes too. The
+    # row stays (pointing nowhere), so the worker does not make the PDF again.
+    for copy in s.scalars(select(SubmissionCopy).where(SubmissionCopy.application_id == row.id)).all():
+        done.storage_keys.append(copy.storage_key)
+        copy.storage_key = f"erased/submission/{row.id}"
+        done.add("submission_pdfs_deleted")
 
 
 def _ceremony_answer(s, row: Application, done: Erased) -> None:
@@ -175,7 +182,7 @@ def erase(s, applicant: Applicant, now) -> Erased:
     # What they agreed to stays, as proof that their data was processed lawfully (GDPR Art. 7(1)),
     # with nothing of the person left in it: the network address it was given from goes.
     done.add("consents_anonymised", s.execute(
-        update(Consent).where(Consent.applicant_id == applicant.id).values(client="")).rowcount)
+        sql_update(Consent).where(Consent.applicant_id == applicant.id).values(client="")).rowcount)
     if redactor.emails:
         done.add("email_failures_deleted", s.execute(
             delete(EmailFailure).where(func.lower(EmailFailure.recipient).in_(redactor.emails))).rowcount)

@@ -24,8 +24,13 @@ def applications_and_calls(s, applicant_id: str) -> tuple[list[Application], dic
 
 
 def documents_of(s, application_id: str) -> list[Document]:
-    return s.scalars(select(Document).where(Document.application_id == application_id)
-                     .order_by(Document.created_at)).all()
+    """The application's checked documents: what the applicant's pages list. A refused upload
+    was reported at once and its file removed; one never completed has no file. Neither is
+    the applicant's document, so neither comes back on a reload (the API still lists them,
+    with their status, for the programs that uploaded them)."""
+    return s.scalars(select(Document).where(Document.application_id == application_id,
+                                            Document.status == "verified")
+                     .order_by(Document.kind, Document.created_at)).all()
 
 
 def status_updates(s, application_id: str) -> list[StatusUpdate]:

@@ -118,8 +118,14 @@ _SUBMIT = GuardedRecord(outbox, update(_app).where(
 ATTEMPTS = 5
 
 
+def _status_url(public_url: str | None, application_id: str) -> dict:
+    """The event's status_url, given intake's address (submit_application's ``public_url``): the
+    application's status page, where its owner downloads the PDF; the acknowledgement links to it."""
+    return {"status_url": f"{public_url.rstrip('/')}/portal/applications/{application_id}/status"} if public_url else {}
+
+
 def submit_application(db, application_id, applicant_id: str | None = None,
-                       now: datetime | None = None) -> dict:
+                       now: datetime | None = None, public_url: str | None = None) -> dict:
     """Freeze the draft and publish application.submitted; safe to repeat (a double click or a
     retried request submits once and gets the same answer).
 
@@ -165,8 +171,8 @@ def submit_application(db, application_id, applicant_id: str | None = None,
                     "title": application.title, "summary": application.summary, "submitted_at": now,
                     "applicant": applicant, "answers": application.answers or {},
                     "project": {f: getattr(application, f) or "" for f in PROJECT_FIELDS},
-                    "documents": documents, "closes_at": closes, "time_zone": row["call_time_zone"]},
-                    producer=PRODUCER, correlation_id=application.id)
+                    "documents": documents, "closes_at": closes, "time_zone": row["call_time_zone"],
+                    **_status_url(public_url, application.id)}, producer=PRODUCER, correlation_id=application.id)
                 written = _SUBMIT(conn, event, {
                     "application_id": application.id, "read_revision": application.revision, "now": now,
                     "verified_count": len(documents), "last_verified_at": rules.as_utc(row["last_verified_at"])},

@@ -9,7 +9,7 @@ from flask import current_app, request
 
 from ..web import storage
 from ..accounts import page_blueprints as signin_pages
-from . import applicant_account, applicant_status, my_data  # noqa: F401  (their routes are on the portal blueprint)
+from . import applicant_account, applicant_documents, applicant_preview, applicant_status, my_data  # noqa: F401  (their routes are on the portal blueprint)
 from . import privacy  # noqa: F401  (its routes are on the portal blueprint)
 from .applications import applications
 from .applicant import portal

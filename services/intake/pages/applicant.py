@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    url_for)
 
-from shared.i18n import _
+from shared.i18n import _, _l
 from shared.web import current_principal
 
 from .. import rules
-from ..ops import drafts, submission
+from ..ops import drafts
 from ..ops import portal as portal_reads
 from ..models import Applicant, Application, Call
 from ..web import _db, _now
@@ -122,9 +122,9 @@ def _word_count(text: str) -> int:
 
 
 ANSWER_PREFIX = "answer-"
-STALE_MESSAGE = ("Not saved: this draft was saved elsewhere (in another tab or on another device) since you "
-                 "opened this page. Reload the page to continue from the saved version; copy anything you "
-                 "want to keep from the text below first, as it has not been saved.")
+STALE_MESSAGE = _l("Not saved: this draft was saved elsewhere (in another tab or on another device) since you "
+                   "opened this page. Reload the page to continue from the saved version; copy anything you "
+                   "want to keep from the text below first, as it has not been saved.")
 
 
 def _sentence(message: str) -> str:
@@ -195,66 +195,42 @@ def _save(s, applicant, row, call):
         drafts.save_draft(s, row, applicant.id, ApplicationUpdate().load(changes), _now())
     except (ValidationError, rules.RuleViolation) as exc:
         if row.status != "draft":
-            flash(f"This application is {row.status}; its content is frozen.", "error")
+            flash(_("This application has been submitted; its content can no longer change."), "error")
             return redirect(url_for("portal.status", application_id=row.id))
         if isinstance(exc, ValidationError):
-            message, status = "Not saved: " + _messages(exc.messages), 422
+            message, status = _("Not saved: %(reason)s", reason=_messages(exc.messages)), 422
         elif isinstance(exc, drafts.StaleRevision):
-            message, status = STALE_MESSAGE, exc.status
+            message, status = str(STALE_MESSAGE), exc.status
         else:
-            message, status = "Not saved: " + exc.message, exc.status
+            message, status = _("Not saved: %(reason)s", reason=exc.message), exc.status
         flash(message, "error")
         return _edit_page(s, applicant, row, call, shown=_Unsaved(row, changes), status=status)
-    flash("Draft saved.", "ok")
+    flash(_("Draft saved."), "ok")
     if request.form.get("next") == "preview":
         return redirect(url_for("portal.preview", application_id=row.id))
     return redirect(url_for("portal.edit", application_id=row.id))
+
+
+def _doc_titles(call) -> dict:
+    return {d["key"]: d["title"] for d in (call.documents or [])}
 
 
 def _edit_page(s, applicant, row, call, shown=None, status: int = 200):
     from ..ops import documents as docs
     shown = shown or row
     criteria = _criteria(call, row.category)
-    files = portal_reads.documents_of(s, row.id)
+    titles = _doc_titles(call)
+    missing = docs.missing_documents(s, row, call)
     return _render("portal/edit.html", applicant, application=shown, call=call,
-                   documents=files, doc_titles={d["key"]: d["title"] for d in (call.documents or [])},
-                   missing_docs=docs.missing_documents(s, row, call),
+                   documents=portal_reads.documents_of(s, row.id), doc_titles=titles,
+                   missing_docs=missing, missing_titles=[titles.get(k, k) for k in missing],
                    criteria=criteria, category=rules.category_terms(call, row.category),
                    counts={c["key"]: _word_count((shown.answers or {}).get(c["key"], ""))
-                           for c in criteria},
-                   closes_local=_local(call.closes_at, call.time_zone)), status
+                           for c in criteria}), status
 
 
-@portal.get("/portal/applications/<application_id>/preview")
-def preview(application_id):
-    with _db().session() as s:
-        applicant = _signed_in_applicant(s)
-        row = _own_application(s, applicant, application_id)
-        call = s.get(Call, row.call_id)
-        return _render("portal/preview.html", applicant, application=row, call=call,
-                       criteria=_criteria(call, row.category),
-                       category=rules.category_terms(call, row.category),
-                       missing=rules.missing_for_submission(row))
-
-
-@portal.post("/portal/applications/<application_id>/submit")
-def submit(application_id):
-    # The JSON API holds the one submission path (outbox event, idempotency); the page
-    # calls the same view so the rules cannot drift apart.
-    with _db().session() as s:
-        applicant = _signed_in_applicant(s)
-        _own_application(s, applicant, application_id)
-    try:
-        submission.submit_application(_db(), application_id, applicant.id)
-    except rules.RuleViolation as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("portal.preview", application_id=application_id))
-    flash("Submitted. We have sent an acknowledgement to your contact email.", "ok")
-    return redirect(url_for("portal.status", application_id=application_id))
-
-
-STAGE_LABELS = {"draft": "Draft started", "submitted": "Submitted", "eligible": "Eligible",
-                "ineligible": "Not eligible", "finalist": "Finalist", "not_advanced": "Not advanced",
-                "winner": "Winner", "special_mention": "Special mention", "not_awarded": "Not awarded",
-                "withdrawn": "Withdrawn"}
+STAGE_LABELS = {"draft": _l("Draft started"), "submitted": _l("Submitted"), "eligible": _l("Eligible"),
+                "ineligible": _l("Not eligible"), "finalist": _l("Finalist"), "not_advanced": _l("Not advanced"),
+                "winner": _l("Winner"), "special_mention": _l("Special mention"), "not_awarded": _l("Not awarded"),
+                "withdrawn": _l("Withdrawn")}
 blueprints = [portal]

@@ -11,11 +11,13 @@ from babel.dates import format_date, format_time
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import get_locale
 
-from shared.i18n import _, _l
+from shared.i18n import _, _l, local_number
+from shared.refusals import Refused
 from shared.signin import client_address
 
 from .. import rules
 from ..models import Application, Call, Rsvp
+from ..ops import applications as ops_applications
 from ..ops import ceremony, consents, retention
 from ..ops import portal as portal_reads
 from ..ops.privacy import notice_of
@@ -23,10 +25,18 @@ from ..web import _db, _now, notice_terms
 from . import privacy as privacy_pages
 from .applicant import _local, _own_application, _render, _signed_in_applicant, portal
 
-UPCOMING = [({"eligible", "ineligible"}, "Eligibility screening"),
-            ({"finalist", "not_advanced"}, "Selection of finalists"),
-            ({"winner", "special_mention", "not_awarded"}, "Selection of the winners"),
-            (set(), "Award ceremony")]
+UPCOMING = [({"eligible", "ineligible"}, _l("Eligibility screening")),
+            ({"finalist", "not_advanced"}, _l("Selection of finalists")),
+            ({"winner", "special_mention", "not_awarded"}, _l("Selection of the winners")),
+            (set(), _l("Award ceremony"))]
+ENDED = {"withdrawn", "ineligible", "not_advanced", "winner", "special_mention", "not_awarded"}
+REASON_LIMIT = 2000  # as the API's Withdrawal schema
+
+
+def _may_withdraw(row, updates) -> bool:
+    """The rule of ops.applications.withdraw, to show the button only where it works: submitted,
+    not withdrawn, and no decision of a round recorded yet."""
+    return row.status not in ("draft", "withdrawn") and not any(u.stage in rules.ROUND_OF_STAGE for u in updates)
 
 
 @portal.get("/portal/applications/<application_id>/status")
@@ -38,13 +48,50 @@ def status(application_id):
         updates = portal_reads.status_updates(s, row.id)
         stages = rules.timeline(row, updates)  # unreleased decisions are already left out
         reached = {st["stage"] for st in stages}
-        upcoming = [] if reached & {"withdrawn", "ineligible", "not_advanced", "winner",
-                                    "special_mention", "not_awarded"} else [
-            label for stage, label in UPCOMING if not reached & stage]
+        upcoming = [] if reached & ENDED else [label for stage, label in UPCOMING if not reached & stage]
         return _render("portal/status.html", applicant, application=row, call=call,
                        category=rules.category_terms(call, row.category), stages=stages,
                        upcoming=upcoming if row.status != "draft" else [],
-                       invitation=_invitation_view(s, row))
+                       invitation=_invitation_view(s, row), may_withdraw=_may_withdraw(row, updates))
+
+
+@portal.route("/portal/applications/<application_id>/withdraw", methods=["GET", "POST"])
+def withdraw(application_id):
+    """Withdraw a submitted application: a page that says what will happen and asks for the
+    reason, then the API's rule (ops.applications.withdraw) and its event."""
+    with _db().session() as s:
+        applicant = _signed_in_applicant(s)
+        row = _own_application(s, applicant, application_id)
+        call = s.get(Call, row.call_id)
+        allowed = _may_withdraw(row, portal_reads.status_updates(s, row.id))
+    if row.status == "draft":
+        flash(_("This application is a draft: it has not been submitted, so there is nothing to withdraw."), "error")
+        return redirect(url_for("portal.edit", application_id=row.id), 303)
+    if not allowed:
+        if row.status != "withdrawn":
+            flash(_("A decision has been made on this application; it can no longer be withdrawn."), "error")
+        return redirect(url_for("portal.status", application_id=row.id), 303)
+    reason, error = request.form.get("reason", "").strip(), None
+    if request.method == "POST":
+        if len(reason) > REASON_LIMIT or "\x00" in reason:
+            error = _("Please keep the reason to at most %(limit)s characters.", limit=local_number(REASON_LIMIT))
+        else:
+            return _withdraw(row, reason)
+    return _render("portal/withdraw.html", applicant, application=row, call=call,
+                   category=rules.category_terms(call, row.category), reason=reason, error=error,
+                   limit=REASON_LIMIT), (422 if error else 200)
+
+
+def _withdraw(row, reason: str):
+    try:
+        ops_applications.withdraw(_db(), row.id, row.applicant_id, reason)
+    except Refused as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(_("A decision has been made on this application; it can no longer be withdrawn."), "error")
+    else:
+        flash(_("Your application is withdrawn. The secretariat and the jury no longer review it."), "ok")
+    return redirect(url_for("portal.status", application_id=row.id), 303)
 
 
 def _when(moment, zone: str) -> str:
