@@ -97,14 +97,27 @@ def test_after_a_decision_there_is_no_button_and_no_withdrawal(stack):
         assert s.get(Application, ctx["app"]).status != "withdrawn"
 
 
-def test_a_draft_has_nothing_to_withdraw(stack):
+def test_a_draft_is_withdrawn_after_a_look_and_deleted_with_its_documents(stack):
     ctx = _scene(stack)
     draft = start_draft(ctx["intake"], ctx["token"], ctx["call"]["id"], category="human_centricity")
     path = f"/portal/applications/{draft['id']}/withdraw"
-    assert f'href="{path}"' not in ctx["owner"].get(f"/portal/applications/{draft['id']}/status").get_data(as_text=True)
-    r = ctx["owner"].get(path)
-    assert r.status_code == 303 and r.headers["Location"].endswith(f"/portal/applications/{draft['id']}")
-    assert "nothing to withdraw" in ctx["owner"].get(r.headers["Location"]).get_data(as_text=True)
+    assert f'href="{path}"' in ctx["owner"].get("/portal").get_data(as_text=True)
+    look = ctx["owner"].get(path)
+    assert look.status_code == 200 and "It is deleted at once" in look.get_data(as_text=True)
+    with db_of(stack).session() as s:
+        assert s.get(Application, draft["id"]) is not None  # the look changes nothing
+    r = ctx["owner"].post(path, data={"csrf_token": page_csrf(ctx["owner"], path)})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/portal")
+    assert "is withdrawn and deleted" in ctx["owner"].get("/portal").get_data(as_text=True)
+    with db_of(stack).session() as s:
+        assert s.get(Application, draft["id"]) is None
+    assert _withdrawn_events(stack, draft["id"]) == []  # nobody else ever knew the draft
+    # the category is free again
+    again = start_draft(ctx["intake"], ctx["token"], ctx["call"]["id"], category="human_centricity")
+    assert again["id"] != draft["id"]
+    # a submitted application is not deleted by this path: it has the withdraw page with a reason
+    assert "Why are you withdrawing?" in ctx["owner"].get(f"/portal/applications/{ctx['app']}/withdraw").get_data(
+        as_text=True)
 
 
 def test_a_korean_applicant_reads_the_status_and_withdraw_pages_in_korean(stack):

@@ -95,3 +95,21 @@ def status(db, application_id, applicant_id: str | None) -> dict:
         updates = s.scalars(select(StatusUpdate).where(StatusUpdate.application_id == row.id)).all()
         return {"application_id": row.id, "reference": row.reference, "status": row.status,
                 "stages": rules.timeline(row, updates)}
+
+
+def withdraw_draft(db, storage, application_id, applicant_id: str) -> str:
+    """Withdraw a draft: it was never submitted, so no other service knows it and no event goes
+    out. It is deleted with its documents, and its category of the edition is free again (a city
+    that started the wrong category starts the right one). Returns its reference."""
+    from .erasure import remove_files
+    from .erasure_apply import Erased, delete_draft_rows
+
+    with db.session() as s, s.begin():
+        row = own(s, application_id, applicant_id, lock=True)
+        if row.status != "draft":
+            raise Refused(409, "only a draft is withdrawn this way; a submitted application is withdrawn with "
+                               "POST /api/applications/{id}/withdraw")
+        reference, done = row.reference, Erased()
+        delete_draft_rows(s, row, done)
+    remove_files(storage, [application_id], done.storage_keys)
+    return reference

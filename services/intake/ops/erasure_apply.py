@@ -116,6 +116,14 @@ def _delete_draft(s, row: Application, done: Erased) -> None:
     done.add("drafts_deleted")
 
 
+def delete_draft_rows(s, row: Application, done: Erased) -> None:
+    """A draft and its documents' rows gone (their files are in ``done.storage_keys``, for after
+    the commit): for an erasure, and for an applicant who withdraws a draft."""
+    _documents(s, row, done, keep=False)
+    s.flush()
+    _delete_draft(s, row, done)
+
+
 def _application(s, row: Application, individual: bool, redactor: Redactor, done: Erased) -> None:
     done.application_ids.append(row.id)
     draft = row.status == "draft"

@@ -65,8 +65,7 @@ def withdraw(application_id):
         call = s.get(Call, row.call_id)
         allowed = _may_withdraw(row, portal_reads.status_updates(s, row.id))
     if row.status == "draft":
-        flash(_("This application is a draft: it has not been submitted, so there is nothing to withdraw."), "error")
-        return redirect(url_for("portal.edit", application_id=row.id), 303)
+        return _withdraw_draft(applicant, row, call)
     if not allowed:
         if row.status != "withdrawn":
             flash(_("A decision has been made on this application; it can no longer be withdrawn."), "error")
@@ -80,6 +79,23 @@ def withdraw(application_id):
     return _render("portal/withdraw.html", applicant, application=row, call=call,
                    category=rules.category_terms(call, row.category), reason=reason, error=error,
                    limit=REASON_LIMIT), (422 if error else 200)
+
+
+def _withdraw_draft(applicant, row, call):
+    """A draft is withdrawn after a look at what that means: it is deleted with its documents."""
+    if request.method == "POST":
+        from ..web import storage
+        try:
+            ops_applications.withdraw_draft(_db(), storage(), row.id, applicant.id)
+        except Refused as exc:
+            if exc.status == 404:
+                abort(404)
+            return redirect(url_for("portal.status", application_id=row.id), 303)
+        flash(_("Your draft %(reference)s is withdrawn and deleted, with its documents. You may start another "
+                "application in its category while the call is open.", reference=row.reference), "ok")
+        return redirect(url_for("portal.dashboard"), 303)
+    return _render("portal/withdraw_draft.html", applicant, application=row, call=call,
+                   category=rules.category_terms(call, row.category))
 
 
 def _withdraw(row, reason: str):
