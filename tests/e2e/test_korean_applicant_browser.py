@@ -17,6 +17,7 @@ import zipfile
 from urllib.parse import urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -36,6 +37,8 @@ ANSWER = "수원시는 시민 참여형 스마트 버스 정류장으로 대기 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% signed by the mayor of Suwon\n%%EOF\n"
 PDF_AGAIN = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% the final version\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+
+AXE = Axe()
 
 
 def _catalogue(path):
@@ -63,11 +66,14 @@ def page(playwright):
 
 
 def _in_korean(page) -> None:
-    """This page speaks Korean: its lang says so and no English sentence of the pages shows."""
+    """This page speaks Korean: its lang says so and no English sentence of the pages shows; and
+    axe-core finds nothing on it in Korean either."""
     assert page.locator("html").get_attribute("lang") == "ko", page.url
     shown = page.locator("body").inner_text()
     left = [sentence for sentence in ENGLISH if sentence in shown]
     assert left == [], f"English left on {page.url}: {left}"
+    results = AXE.run(page)
+    assert results.violations_count == 0, results.generate_report()
 
 
 def _register_in_korean(page, base: str) -> None:
