@@ -36,7 +36,10 @@ DESKTOP, PHONE = browser.DESKTOP, browser.PHONE
 NOT_PAGES = re.compile(r"^/(api|static|healthz|readyz|metrics|openapi\.json)(/|$)|/static/"
                        r"|\.(csv|xlsx|zip|html|<suffix>)$|/documents/<document_id>$|^/storage/download$"
                        r"|^/staff/(go|handoff|oidc/.*)$"
-                       r"|^/jury/signin$")  # to /signin, the passwordless sign-in (jury_signin.html is unused then)
+                       r"|^/jury/signin$"  # to /signin, the passwordless sign-in (jury_signin.html is unused then)
+                       r"|\.pdf$"  # the application's PDF: a file
+                       # a request to erase an applicant: axe checks it in test_my_data_browser.py, where one exists
+                       r"|^/secretariat/erasure/<request_id>$")
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +144,8 @@ def walk_as_visitor(audit: Audit) -> None:
     with audit.page.expect_navigation():
         audit.page.locator("main form button[type=submit]").click()  # nothing filled in: the errors
     audit("intake /register: refused")
+    audit.visit("intake", "/privacy")
+    audit.visit("intake", "/privacy/2026")
     for svc in ("intake", "review", "notify"):
         audit.visit(svc, "/secretariat/signin")  # operators paste a token
         audit.visit(svc, "/docs")  # the API's human docs
@@ -152,7 +157,8 @@ def walk_as_applicant(audit: Audit) -> None:
     finalist = e.apps["kaohsiung"]["id"]  # submitted, a finalist, invited to the ceremony
     for path in ("/portal/profile", f"/portal/applications/{e.draft_id}",
                  f"/portal/applications/{e.draft_id}/preview", f"/portal/applications/{finalist}/status",
-                 f"/portal/applications/{finalist}/ceremony"):
+                 f"/portal/applications/{finalist}/ceremony", f"/portal/applications/{e.draft_id}/withdraw",
+                 "/portal/my-data"):
         audit.visit("intake", path)
 
 
@@ -169,7 +175,7 @@ def walk_as_staff(audit: Audit) -> None:
     e, page = audit.edition, audit.page
     sign_in(page, e, "intake", "/staff/signin", STAFF, "/secretariat", audit)
     intake = [f"/secretariat/editions/{e.call_id}{tail}" for tail in
-              ("", "/dashboard", "/ceremony", "/documents", "/exceptions", "/terms", "/close")]
+              ("", "/dashboard", "/ceremony", "/documents", "/exceptions", "/terms", "/close", "/privacy")]
     intake += [f"/secretariat/editions/{e.draft_call_id}", f"/secretariat/editions/{e.draft_call_id}/open",
                f"/secretariat/editions/{e.draft_call_id}/categories/tech_innovacity",
                f"/secretariat/applications/{e.apps['kaohsiung']['id']}", f"/secretariat/calls/{e.call_id}/guests"]

@@ -141,7 +141,7 @@ def _ceremony(stack, world: dict) -> None:
     path = f"/api/applications/{world['apps']['city']}/ceremony"
     wait_until(lambda: intake.get(path, headers=auth(world["token"])).status_code == 200, timeout=30)
     _ok(intake.put(path, headers=auth(world["token"]), json={
-        "attending": True, "delegates": [DELEGATE], "substitute": SUBSTITUTE, "visa_letter": True,
+        "attending": True, "delegates": [DELEGATE], "substitute": SUBSTITUTE, "visa_letter": True, "privacy_consent": 1,
         "visa_details": f"{DELEGATE['name']}, {PASSPORT}", "accessibility": "Step-free access for a wheelchair"}))
     with _db(stack, "intake").session() as s, s.begin():  # it took place yesterday
         past = datetime.now(timezone.utc) - timedelta(days=1)

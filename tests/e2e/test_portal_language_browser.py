@@ -48,6 +48,7 @@ def test_a_korean_visitor_corrects_a_wrong_registration_through_the_error_summar
     page.get_by_label("도시", exact=True).fill("高雄 Kaohsiung")
     page.get_by_label("담당자", exact=True).fill("Lin Mei-hua")
     page.get_by_label("담당자 이메일", exact=True).fill("mei.lin-at-kcg.example.tw")
+    page.locator("#privacy_consent").check()
     page.get_by_role("button", name="등록하고 로그인 링크 받기").click()
 
     summary = page.get_by_role("alert").filter(has_text="2개 항목을 고쳐 주세요")

@@ -215,7 +215,7 @@ def _ceremony(e: Edition) -> None:
             {"name": "Mehmet Demir", "role": "Deputy Mayor for Digital Transformation"}],
         "substitute": {"name": "Elif Kaya", "role": "Project manager"},
         "accessibility": "Step-free access for one delegate, as in https://beyoglu.bel.tr/engelsiz-beyoglu/erisilebilirlik-rehberi-2026",
-        "visa_letter": True, "visa_details": "AYSE YILMAZ, Türkiye, U12345678; MEHMET DEMIR, Türkiye, U87654321",
+        "visa_letter": True, "privacy_consent": 1, "visa_details": "AYSE YILMAZ, Türkiye, U12345678; MEHMET DEMIR, Türkiye, U87654321",
         "comments": "Arriving on 9 October."}))
 
 
