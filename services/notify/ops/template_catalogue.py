@@ -63,7 +63,9 @@ CATALOGUE: dict[str, Entry] = {
         "Sent to the applicant's contact as soon as an application is submitted, confirming its reference.",
         "applicants", ("application.submitted",),
         _vars(*_APPLICATION, city="the applying city, e.g. 高雄 Kaohsiung",
-              submitted_at="when it was submitted, in UTC", closes="when the call closes, local time and UTC")),
+              submitted_at="when it was submitted, in UTC", closes="when the call closes, local time and UTC",
+              status_url="the application's status page, where the applicant downloads the PDF of the "
+                         "application as submitted (empty for an application submitted before the PDF)")),
     "eligibility_result": Entry(
         "Eligibility result",
         "Sent to the applicant's contact when the secretariat has screened the application: eligible or not, and why.",
