@@ -147,7 +147,7 @@ def _ok(response, *statuses):
     return response.get_json()
 
 
-def load_demo(app, now: datetime | None = None) -> dict:  # 64 lines: the demo script, step by step
+def load_demo(app, now: datetime | None = None) -> dict:
     """Load the sample edition into intake; returns counts of what exists afterwards."""
     now = now or datetime.now(timezone.utc)
     secret = app.config["SECRET_KEY"]
@@ -155,7 +155,21 @@ def load_demo(app, now: datetime | None = None) -> dict:  # 64 lines: the demo s
     sec = {"Authorization": "Bearer " + issue_token(secret, "secretariat", "prize-demo")}
     # Registrations each mail a sign-in link; the per-client limit is for the public, not us.
     app.config["SIGNIN_LIMIT_PER_CLIENT"] = max(app.config.get("SIGNIN_LIMIT_PER_CLIENT") or 0, 1000)
+    call = _demo_call(client, sec, now)
+    db = app.extensions["prize"]["db"]
+    counts = {"call": call["id"], "applicants": 0, "drafts": 0, "submitted": 0}
+    for person, category, title, summary, submit in APPLICANTS:
+        applicant_id = _demo_applicant(client, db, person)
+        counts["applicants"] += 1
+        # The demo acts for the applicant without their mailbox: a signed applicant token.
+        headers = {"Authorization": "Bearer " + issue_token(secret, "applicant", applicant_id)}
+        application = _demo_application(app, client, headers, call, person, category, title, summary, submit)
+        counts["submitted" if application["status"] == "submitted" else "drafts"] += 1
+    return counts
 
+
+def _demo_call(client, sec: dict, now: datetime) -> dict:
+    """The demo's edition, opened, with its ceremony (created once)."""
     call = next((c for c in _ok(client.get("/api/calls"), 200) if c["year"] == YEAR), None)
     if call is None:
         # the default terms: every criterion answered, the application form (PDF) required
@@ -176,42 +190,46 @@ def load_demo(app, now: datetime | None = None) -> dict:  # 64 lines: the demo s
             "address": "513 Yeongdong-daero, Gangnam-gu, Seoul", "max_delegates": 3,
             "details": "Prizes are presented during Smart Life Week; the ceremony is livestreamed.",
             "rsvp_by": (ceremony_at - timedelta(days=20)).isoformat()}), 200)
+    return call
 
-    db = app.extensions["prize"]["db"]
-    counts = {"call": call["id"], "applicants": 0, "drafts": 0, "submitted": 0}
-    for person, category, title, summary, submit in APPLICANTS:
-        email = person["contact_email"].lower()
+
+def _demo_applicant(client, db, person: dict) -> str:
+    """The id of the demo applicant ``person``, registered (with consent to the notice) if new."""
+    email = person["contact_email"].lower()
+    with db.session() as s:
+        applicant_id = s.scalar(select(Applicant.id).where(Applicant.contact_email == email))
+    if applicant_id is None:  # registering again would only mail the applicant a sign-in link
+        notice = _ok(client.get("/api/privacy-notice"), 200)  # the demo's people agree to the notice
+        _ok(client.post("/api/applicants", json={**person, "privacy_consent": notice["version"]}), 202)
         with db.session() as s:
             applicant_id = s.scalar(select(Applicant.id).where(Applicant.contact_email == email))
-        if applicant_id is None:  # registering again would only mail the applicant a sign-in link
-            notice = _ok(client.get("/api/privacy-notice"), 200)  # the demo's people agree to the notice
-            _ok(client.post("/api/applicants", json={**person, "privacy_consent": notice["version"]}), 202)
-            with db.session() as s:
-                applicant_id = s.scalar(select(Applicant.id).where(Applicant.contact_email == email))
-        counts["applicants"] += 1
-        # The demo acts for the applicant without their mailbox: a signed applicant token.
-        headers = {"Authorization": "Bearer " + issue_token(secret, "applicant", applicant_id)}
-        mine = [a for a in _ok(client.get("/api/applications", headers=headers), 200)
-                if a["call_id"] == call["id"] and a["category"] == category]
-        if mine:
-            application = mine[0]
-        else:
-            application = _ok(client.post("/api/applications", headers=headers, json={
-                "call_id": call["id"], "category": category, "title": title, "summary": summary}), 201)
-        if application["status"] == "draft":
-            answers = _answers(category, title)
-            if not submit:  # a draft half-way through: some sections still empty
-                answers = dict(list(answers.items())[:2])
-            application = _ok(client.patch(f"/api/applications/{application['id']}", headers=headers, json={
-                "answers": answers, "location": person["city"], "start_date": f"{YEAR - 1}-03-01",
-                "budget": "USD 1,200,000", "partners": "University partners, residents' associations",
-                "revision": application["revision"]}), 200)
-            if submit:
-                _upload_forms(app, client, headers, application, call)
-                application = _ok(client.post(f"/api/applications/{application['id']}/submit",
-                                               headers=headers), 200)
-        counts["submitted" if application["status"] == "submitted" else "drafts"] += 1
-    return counts
+    return applicant_id
+
+
+def _demo_application(app, client, headers: dict, call: dict, person: dict, category: str, title: str,
+                      summary: str, submit: bool) -> dict:
+    """The applicant's application in ``category``: written (half of it for a draft) and, for
+    ``submit``, with its forms uploaded and submitted."""
+    mine = [a for a in _ok(client.get("/api/applications", headers=headers), 200)
+            if a["call_id"] == call["id"] and a["category"] == category]
+    if mine:
+        application = mine[0]
+    else:
+        application = _ok(client.post("/api/applications", headers=headers, json={
+            "call_id": call["id"], "category": category, "title": title, "summary": summary}), 201)
+    if application["status"] != "draft":
+        return application
+    answers = _answers(category, title)
+    if not submit:  # a draft half-way through: some sections still empty
+        answers = dict(list(answers.items())[:2])
+    application = _ok(client.patch(f"/api/applications/{application['id']}", headers=headers, json={
+        "answers": answers, "location": person["city"], "start_date": f"{YEAR - 1}-03-01",
+        "budget": "USD 1,200,000", "partners": "University partners, residents' associations",
+        "revision": application["revision"]}), 200)
+    if submit:
+        _upload_forms(app, client, headers, application, call)
+        application = _ok(client.post(f"/api/applications/{application['id']}/submit", headers=headers), 200)
+    return application
 
 
 DEMO_ADMIN = {"email": "secretariat@wego-cities.org", "name": "WeGO Secretariat (demo)"}
