@@ -23,6 +23,7 @@ from .bus import connect
 from .config import Settings
 from .db import Database
 from .logs import set_correlation
+from .metrics import install_state_metrics
 from .web_errors import ErrorSchema, _error_message, _install_errors, json_error
 from .web_input import BODY_METHODS, NO_NUL_PATTERN, NOT_BLANK_PATTERN, NotBlank, _install_body_checks
 
@@ -145,6 +146,9 @@ def create_service_app(service: str, settings: Settings, db: Database, *, title:
     app.extensions["prize"]["api"] = api
 
     _install_metrics(app, service)
+    # the outbox, the queues and what the service adds (shared.metrics), read at scrape time
+    app.extensions["prize"]["state_metrics"] = install_state_metrics(
+        app.extensions["prize"]["metrics"], service, settings, db)
     _install_health(app, settings, db)
     _install_errors(app)
 
