@@ -17,7 +17,7 @@ from .api import blueprints
 from .api.sns import SnsContentType
 from .handlers import HANDLERS
 from .mail import mailer_from_url
-from .metrics import emails_by_status
+from .metrics import EmailsByStatus
 from .models import inbox, outbox, staff_tables
 from .ops.deliveries import Sender
 
@@ -38,7 +38,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         app.register_blueprint(blueprint)
     # staff: sessions handed over from intake's staff sign-in, personal API tokens
     StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal, home="/secretariat/outbox").init_app(app)
-    app.extensions["prize"]["state_metrics"].add_probe(emails_by_status)  # prize_emails{status}
+    app.extensions["prize"]["emails_metrics"] = emails = EmailsByStatus()
+    app.extensions["prize"]["state_metrics"].add_probe(emails)  # prize_emails{status} on /metrics
     app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
     # the web app's own Sender (a resend is sent at once, from the request), made on first use
     app.extensions["prize"]["make_sender"] = functools.partial(make_sender, settings, db)

@@ -44,6 +44,8 @@ def fresh(stack):
     """No cache between the test's scrapes (the cache has a test of its own)."""
     for app in stack.apps.values():
         app.extensions["prize"]["state_metrics"].max_age = 0
+        if "emails_metrics" in app.extensions["prize"]:
+            app.extensions["prize"]["emails_metrics"].sent_every = 0
     return stack
 
 
