@@ -1,10 +1,13 @@
 """The ``prize`` command: run the services, migrate their databases, administer the prize."""
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 
 import click
 
@@ -73,6 +76,12 @@ def web(service, host, port, workers, threads):
     port = port or settings.ports[service]
     workers = workers or settings.web_workers
     threads = threads or settings.web_threads
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics adds up the workers' HTTP counts from files here (shared.web); set before
+        # the workers start, which is when they first import prometheus_client
+        metrics_dir = tempfile.mkdtemp(prefix=f"prize-{service}-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
 
     class _Server(BaseApplication):
         def load_config(self):

@@ -7,6 +7,7 @@ importable from here too.
 from __future__ import annotations
 
 import functools
+import os
 import time
 import uuid
 
@@ -16,6 +17,7 @@ from flask_smorest import Api, abort
 from marshmallow import validate
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from .auth import Principal, TokenError, read_token
 from .staff import roles as staff_roles
@@ -207,6 +209,11 @@ def _install_metrics(app: Flask, service: str) -> None:
                              ["service", "method", "endpoint", "status"], registry=registry)
     latency = Histogram("prize_http_request_seconds", "HTTP request latency",
                         ["service", "endpoint"], registry=registry)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several gunicorn workers (prize web sets it): each writes its counts to a file there,
+        # and a scrape, whichever worker answers it, adds up every worker's.
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
     app.extensions["prize"]["metrics"] = registry
 
     @app.before_request
