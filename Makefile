@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench up down clean messages
+.PHONY: install run test test-compose lint bench up down clean messages
 
 $(BIN)/prize: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ lint: install  ## architecture rules: services never import each other, shared i
 
 test: install lint  ## the whole suite; RabbitMQ and PostgreSQL must be running (see .ci/run)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-compose: install  ## the end-to-end path against docker-compose.yml, built and brought up by pytest-docker (needs Docker)
+	PRIZE_TEST_COMPOSE=1 $(BIN)/pytest tests/compose $(PYTEST_ARGS)
 
 bench: install  ## throughput and latency figures beside their baselines
 	$(BIN)/python -m bench

@@ -110,6 +110,19 @@ def worker(service):
     _service_module(service).create_worker(settings=settings).run()
 
 
+@main.command("worker-health")
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--max-age", type=click.FloatRange(0.1, None), default=None,
+              help="seconds after which the heartbeat is stale (default 30)")
+def worker_health(service, max_age):
+    """Exit 0 if SERVICE's worker on this machine is alive (its heartbeat is fresh), 1 if not:
+    the health check of a worker container or pod."""
+    from shared.heartbeat import MAX_AGE_SECONDS, check, heartbeat_path
+    alive, why = check(heartbeat_path(_settings().var_dir, service), max_age or MAX_AGE_SECONDS)
+    click.echo(f"{service} worker: {'alive' if alive else 'not alive'}; {why}", err=not alive)
+    sys.exit(0 if alive else 1)
+
+
 @main.command()
 @click.option("--only", help="comma-separated services to run (default: all)")
 @click.option("--no-migrate", is_flag=True, help="skip 'prize db upgrade' before starting")

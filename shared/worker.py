@@ -12,6 +12,7 @@ from sqlalchemy import Table
 from .bus import EventConsumer, Publisher
 from .config import Settings
 from .db import Database
+from .heartbeat import Heartbeat, heartbeat_path
 from .inbox import Handler, InboxDispatcher
 from .outbox import OutboxRelay
 
@@ -45,6 +46,10 @@ class ServiceWorker:
                                       prefetch_count=self.prefetch_count)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # `prize worker-health` reads it; touched from the consumer loop while the threads live
+        self.heartbeat = Heartbeat(heartbeat_path(self.settings.var_dir, self.service),
+                                   alive=lambda: all(t.is_alive() for t in self._threads))
+        self.consumer.on_iteration = self.heartbeat.beat
 
     def _job_loop(self, job: PeriodicJob) -> None:
         while not self._stop.wait(job.every_seconds):
@@ -78,6 +83,7 @@ class ServiceWorker:
         try:
             self.consumer.run()
         finally:
+            self.heartbeat.clear()
             self.stop()
             for t in self._threads:
                 t.join(timeout=5)

@@ -15,6 +15,8 @@ import pytest
 from shared.config import load_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# tests/compose/ brings docker-compose.yml up: only `make test-compose` runs it (with Docker).
+collect_ignore = [] if os.environ.get("PRIZE_TEST_COMPOSE") == "1" else ["compose"]
 RABBITMQ_URL = os.environ.get("PRIZE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_ADMIN_URL = os.environ.get("PRIZE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -258,3 +258,54 @@ def test_readme_documents_every_variable_the_code_reads():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = sorted(v for v in variables_read_by_code() if f"`{v}`" not in readme)
     assert not missing, f"README.md does not document {missing}"
+
+
+def test_compose_file_worker_healthchecks_run_worker_health_for_their_service(prize_containers, run_cli):
+    for service in SERVICES:
+        container = prize_containers[f"{service}-worker"]
+        healthcheck = container.get("healthcheck") or {}
+        test = healthcheck.get("test")
+        assert isinstance(test, list) and test[0] == "CMD", f"{service}-worker: no exec-form healthcheck: {test}"
+        assert test[1] == "prize", test
+        path, params = run_cli(test[2:], environment_of(container))
+        assert (path, params["service"]) == (("worker-health",), service), test
+        # compose's timing must allow the heartbeat to be missed several times before unhealthy
+        assert _seconds(healthcheck["interval"]) * healthcheck["retries"] >= 30, healthcheck
+        assert _seconds(healthcheck["timeout"]) >= 5, "the command starts a Python: give it time"
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", str(duration)))
+
+
+def _version(image: str) -> tuple[int, ...]:
+    tag = image.rsplit(":", 1)[1] if ":" in image else "latest"
+    numbers = re.match(r"v?(\d+(?:\.\d+)*)", tag)
+    assert numbers, f"{image} names no version: pin one"
+    return tuple(int(n) for n in numbers.group(1).split("."))
+
+
+def test_compose_file_servers_run_supported_versions(compose):
+    services = compose["services"]
+    rabbitmq, postgres, mailpit = (services[name]["image"] for name in ("rabbitmq", "postgres", "mailpit"))
+    assert rabbitmq.startswith("rabbitmq:") and rabbitmq.endswith("-management"), rabbitmq
+    assert _version(rabbitmq)[0] == 4, f"{rabbitmq}: RabbitMQ 3.x is out of support"
+    assert postgres.startswith("postgres:") and _version(postgres)[0] in (16, 17), postgres
+    assert mailpit.startswith("axllent/mailpit:") and _version(mailpit) >= (1, 30), mailpit
+    # a new major version does not start on the old one's data: the volume names its major
+    volumes = {name: [v.split(":")[0] for v in services[name].get("volumes", []) if isinstance(v, str)]
+               for name in ("rabbitmq", "postgres")}
+    assert f"rabbitmq-{_version(rabbitmq)[0]}-data" in volumes["rabbitmq"], volumes
+    assert f"postgres-{_version(postgres)[0]}-data" in volumes["postgres"], volumes
+
+
+def test_compose_file_public_urls_can_be_set_from_the_shell(prize_containers):
+    for name, container in prize_containers.items():
+        raw = container["environment"]
+        for variable in ("PRIZE_PUBLIC_URL", "PRIZE_REVIEW_PUBLIC_URL", "PRIZE_NOTIFY_PUBLIC_URL"):
+            match = _INTERPOLATION.fullmatch(str(raw[variable]))
+            assert match and match.group(1) == variable and match.group(2) == ":-", \
+                f"{name}: {variable} is not ${{{variable}:-default}}: {raw[variable]}"
+        env = environment_of(container)
+        assert env["PRIZE_PUBLIC_URL"] == f"http://localhost:{DEFAULT_PORTS['intake']}"
