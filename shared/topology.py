@@ -109,8 +109,9 @@ class TopologyMismatch(Exception):
         super().__init__(
             f"configuration error: PRIZE_QUEUE_TYPE is {kind.type} but the queue {queue} exists on the broker "
             f"with other arguments ({reply.split(' - ', 1)[-1]}); to change the queue type (or a quorum queue's "
-            "delivery limit, PRIZE_MAX_REDELIVERIES), stop every process, drain the queues and delete them "
-            "(start-up declares them again), or use a new PRIZE_NAMESPACE")
+            "delivery limit, PRIZE_MAX_REDELIVERIES), drain the queues (stop the web processes, let the old "
+            "workers empty them), stop the workers and delete the queues (start-up declares them again), "
+            "or use a new PRIZE_NAMESPACE")
 
 
 def _name(namespace: str, name: str) -> str:

@@ -66,7 +66,7 @@ def test_switching_an_existing_broker_is_one_clear_line(rabbitmq_url, namespace)
     line = str(caught.value)
     assert "\n" not in line
     assert line.startswith(f"configuration error: PRIZE_QUEUE_TYPE is quorum but the queue {namespace}.")
-    assert "drain the queues and delete them" in line and "PRIZE_NAMESPACE" in line
+    assert "drain the queues" in line and "delete the queues" in line and "new PRIZE_NAMESPACE" in line
 
 
 def test_a_worker_on_the_wrong_queue_type_stops_with_that_line(rabbitmq_url, namespace, tmp_path):
