@@ -168,8 +168,9 @@ def dlq():
 def dlq_list(service, limit):
     """One line per dead letter: event id, type, attempts, error."""
     from shared.dlq import peek
+    from shared.topology import queue_kind
     settings = _settings()
-    letters = peek(settings.broker_url, service, settings.namespace, limit)
+    letters = peek(settings.broker_url, service, settings.namespace, limit, kind=queue_kind(settings))
     if not letters:
         click.echo(f"{service}: no dead letters")
     for letter in letters:
@@ -194,8 +195,9 @@ def dlq_show(service, limit):
     import json as _json
 
     from shared.dlq import peek
+    from shared.topology import queue_kind
     settings = _settings()
-    letters = peek(settings.broker_url, service, settings.namespace, limit)
+    letters = peek(settings.broker_url, service, settings.namespace, limit, kind=queue_kind(settings))
     if not letters:
         click.echo(f"{service}: no dead letters")
     for letter in letters:
@@ -212,9 +214,9 @@ def dlq_replay(service, limit, event_id):
     A run takes at most the letters the queue held when it started and sends each back once:
     a letter that fails again while the run goes on stays for the next run, counted as left."""
     from shared.dlq import replay
-    from shared.topology import dead_letter_queue_name, queue_name
+    from shared.topology import dead_letter_queue_name, queue_kind, queue_name
     settings = _settings()
-    done = replay(settings.broker_url, service, settings.namespace, limit, event_id)
+    done = replay(settings.broker_url, service, settings.namespace, limit, event_id, kind=queue_kind(settings))
     again = f" ({done.again} of them sent back by this run and failed again)" if done.again else ""
     click.echo(f"{service}: {done.found} found, {done.sent_back} dead letter(s) sent back to "
                f"{queue_name(service, settings.namespace)}; {done.left} left in "

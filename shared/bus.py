@@ -56,9 +56,11 @@ class Publisher:
     connection error raises, and the caller (the outbox relay) publishes the batch again.
     """
 
-    def __init__(self, url: str, namespace: str = "", *, confirm_timeout: float = 10.0):
+    def __init__(self, url: str, namespace: str = "", *, confirm_timeout: float = 10.0,
+                 kind: topology.QueueKind = topology.CLASSIC):
         self.url = url
         self.namespace = namespace
+        self.kind = kind  # the queues' type, as every process declares them (PRIZE_QUEUE_TYPE)
         self.confirm_timeout = confirm_timeout
         self._conn: Connection | None = None
         self._producer: Producer | None = None
@@ -79,7 +81,7 @@ class Publisher:
         conn = connect(self.url)
         conn.connect()  # fail fast: the relay has its own backoff, and the rows wait
         channel = conn.channel()
-        topology.declare(channel, self.namespace)
+        topology.declare(channel, self.namespace, self.kind)
         self._confirms = conn.transport.driver_type == "amqp"
         if self._confirms:
             channel.confirm_select()
@@ -193,16 +195,17 @@ class EventConsumer(ConsumerMixin):
 
     def __init__(self, url: str, service: str, dispatch: Dispatcher, *, namespace: str = "",
                  max_attempts: int = 5, prefetch_count: int = 50, batch_size: int = 50,
-                 batch_wait: float = 0.002):
+                 batch_wait: float = 0.002, kind: topology.QueueKind = topology.CLASSIC):
         self.connection = connect(url)
         self.service = service
         self.dispatch = dispatch
         self.namespace = namespace
+        self.kind = kind
         self.max_attempts = max_attempts
         self.prefetch_count = prefetch_count
-        self.queue = topology.service_queue(service, namespace)
+        self.queue = topology.service_queue(service, namespace, kind)
         self.dead_letter_queue = topology.dead_letter_queue_name(service, namespace)
-        self.requeue = Publisher(url, namespace)
+        self.requeue = Publisher(url, namespace, kind=kind)
         self.handled = 0
         self.dead_lettered = 0
         # Batches need a dispatcher that can handle several events in one transaction.
@@ -211,7 +214,7 @@ class EventConsumer(ConsumerMixin):
         self._pending: list = []
 
     def get_consumers(self, Consumer, channel):
-        topology.declare(channel, self.namespace)
+        topology.declare(channel, self.namespace, self.kind)
         return [Consumer(queues=[self.queue], callbacks=[self.on_message], accept=["json"],
                          prefetch_count=self.prefetch_count, on_decode_error=self.on_decode_error)]
 

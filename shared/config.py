@@ -107,6 +107,8 @@ class Settings:
     namespace: str = ""
     log_level: str = "INFO"
     max_redeliveries: int = 5
+    # RabbitMQ's queue type: "quorum" (replicated, with max_redeliveries as the delivery limit) or "classic"
+    queue_type: str = "classic"
     mail_from: str = "Seoul Smart City Prize <prize@wego-cities.org>"
     web_workers: int = 2
     web_threads: int = 4
@@ -227,6 +229,17 @@ def _personal_data(env) -> dict:
                                        "must be a whole number of days from 0 to 730")}
 
 
+def _queues(env) -> dict:
+    """The broker's names (PRIZE_NAMESPACE) and RabbitMQ's queue type (PRIZE_QUEUE_TYPE)."""
+    namespace = _get(env, "PRIZE_NAMESPACE", "")
+    if namespace and not namespace.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError("PRIZE_NAMESPACE", f"may hold only letters, digits, - and _, got {namespace!r}")
+    queue_type = _get(env, "PRIZE_QUEUE_TYPE", "classic").strip().lower()
+    if queue_type not in ("classic", "quorum"):
+        raise ConfigError("PRIZE_QUEUE_TYPE", f"must be classic or quorum (RabbitMQ's queue type), got {queue_type!r}")
+    return {"namespace": namespace, "queue_type": queue_type}
+
+
 def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     var_dir = _var_dir(env)
@@ -242,10 +255,6 @@ def load_settings(env=None) -> Settings:
     storage = env.get("PRIZE_STORAGE_URL") or (var_dir / "documents").as_uri()
     storage = _check_file_or("PRIZE_STORAGE_URL", storage, {"file", "s3"})
     ports, hosts = _ports_and_hosts(env)
-
-    namespace = _get(env, "PRIZE_NAMESPACE", "")
-    if namespace and not namespace.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError("PRIZE_NAMESPACE", f"may hold only letters, digits, - and _, got {namespace!r}")
 
     level = _get(env, "PRIZE_LOG_LEVEL", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -264,9 +273,9 @@ def load_settings(env=None) -> Settings:
         var_dir=var_dir,
         hosts=hosts,
         ports=ports,
-        namespace=namespace,
         log_level=level,
         max_redeliveries=_whole(env, "PRIZE_MAX_REDELIVERIES", 5, 1, None, "must be a whole number of at least 1"),
+        **_queues(env),
         mail_from=_get(env, "PRIZE_MAIL_FROM", Settings.mail_from),
         signin_limit_per_address=_whole(env, "PRIZE_SIGNIN_LIMIT_PER_ADDRESS", 5, 1, None,
                                         "must be a whole number of at least 1"),

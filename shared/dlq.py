@@ -73,25 +73,41 @@ def _as_dead_letter(message) -> DeadLetter:
     return DeadLetter(
         event_id=body.get("id") if isinstance(body, dict) else None,
         type=body.get("type") if isinstance(body, dict) else None,
-        error=str(headers.get("x-prize-error", "")),
+        error=str(headers.get("x-prize-error", "")) or _broker_reason(headers),
         attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
-        routing_key=headers.get("x-prize-routing-key"),
+        routing_key=headers.get("x-prize-routing-key") or _first_death(headers).get("routing-keys", [None])[0],
         body=body,
         replays=int(headers.get(REPLAYS_HEADER, 0) or 0),
     )
+
+
+def _first_death(headers: dict) -> dict:
+    deaths = headers.get("x-death") or [{}]
+    return deaths[0] if isinstance(deaths[0], dict) else {}
+
+
+def _broker_reason(headers: dict) -> str:
+    """Why RabbitMQ itself dead-lettered a letter: a quorum queue's delivery limit (the consumer
+    died or lost its connection that many times holding it), or a message refused outright."""
+    reason = headers.get("x-first-death-reason") or _first_death(headers).get("reason")
+    if not reason:
+        return ""
+    queue = headers.get("x-first-death-queue") or _first_death(headers).get("queue") or "its queue"
+    return f"dead-lettered by RabbitMQ: {reason} in {queue}"
 
 
 def _depth(channel, queue_name: str) -> int:
     return int(channel.queue_declare(queue=queue_name, passive=True).message_count or 0)
 
 
-def peek(url: str, service: str, namespace: str = "", limit: int = 100) -> list[DeadLetter]:
+def peek(url: str, service: str, namespace: str = "", limit: int = 100,
+         kind: topology.QueueKind = topology.CLASSIC) -> list[DeadLetter]:
     """Read up to ``limit`` dead letters without removing them."""
     out = []
     with connect(url) as conn:
         channel = conn.channel()
-        topology.declare(channel, namespace)
-        queue = topology.dead_letter_queue(service, namespace).bind(channel)
+        topology.declare(channel, namespace, kind)
+        queue = topology.dead_letter_queue(service, namespace, kind).bind(channel)
         while len(out) < limit:
             message = queue.get(no_ack=False, accept=["json"])
             if message is None:
@@ -102,7 +118,7 @@ def peek(url: str, service: str, namespace: str = "", limit: int = 100) -> list[
 
 
 def replay(url: str, service: str, namespace: str = "", limit: int | None = None,
-           event_id: str | None = None) -> Replay:
+           event_id: str | None = None, kind: topology.QueueKind = topology.CLASSIC) -> Replay:
     """Move dead letters back to the service's queue with a fresh attempt count.
 
     One run looks at no more letters than the queue held when it started, and never sends back
@@ -112,14 +128,14 @@ def replay(url: str, service: str, namespace: str = "", limit: int | None = None
     live = topology.queue_name(service, namespace)
     dead = topology.dead_letter_queue_name(service, namespace)
     run = uuid.uuid4().hex
-    publisher = Publisher(url, namespace)
+    publisher = Publisher(url, namespace, kind=kind)
     moved = again = 0
     keep = []
     try:
         with connect(url) as conn:
             channel = conn.channel()
-            topology.declare(channel, namespace)
-            queue = topology.dead_letter_queue(service, namespace).bind(channel)
+            topology.declare(channel, namespace, kind)
+            queue = topology.dead_letter_queue(service, namespace, kind).bind(channel)
             found = budget = _depth(channel, dead)
             while budget > 0 and (limit is None or moved < limit):
                 message = queue.get(no_ack=False, accept=["json"])
@@ -161,14 +177,14 @@ def replay(url: str, service: str, namespace: str = "", limit: int | None = None
     return Replay(found=found, sent_back=moved, again=again, left=left)
 
 
-def waiting(url: str, services, namespace: str = "") -> dict[str, int]:
+def waiting(url: str, services, namespace: str = "", kind: topology.QueueKind = topology.CLASSIC) -> dict[str, int]:
     """How many dead letters wait in each service's dead-letter queue (a passive look: nothing
     is taken). For a dashboard's count; ``prize dlq`` shows and replays them."""
     counts = {}
     with connect(url) as conn:
         conn.ensure_connection(max_retries=1)  # a dashboard says "unknown" rather than waiting
         channel = conn.channel()
-        topology.declare(channel, namespace)
+        topology.declare(channel, namespace, kind)
         for service in services:
             counts[service] = _depth(channel, topology.dead_letter_queue_name(service, namespace))
         channel.close()

@@ -9,6 +9,7 @@ from typing import Callable
 
 from sqlalchemy import Table
 
+from . import topology
 from .bus import EventConsumer, Publisher
 from .config import Settings
 from .db import Database
@@ -38,12 +39,12 @@ class ServiceWorker:
     prefetch_count: int = 50
 
     def __post_init__(self):
-        ns = self.settings.namespace
-        self.relay = OutboxRelay(self.db, self.outbox, Publisher(self.settings.broker_url, ns))
+        ns, kind = self.settings.namespace, topology.queue_kind(self.settings)
+        self.relay = OutboxRelay(self.db, self.outbox, Publisher(self.settings.broker_url, ns, kind=kind))
         self.dispatcher = InboxDispatcher(self.db, self.inbox, self.outbox, self.service, self.handlers)
         self.consumer = EventConsumer(self.settings.broker_url, self.service, self.dispatcher,
                                       namespace=ns, max_attempts=self.settings.max_redeliveries,
-                                      prefetch_count=self.prefetch_count)
+                                      prefetch_count=self.prefetch_count, kind=kind)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # `prize worker-health` reads it; touched from the consumer loop while the threads live
@@ -82,6 +83,8 @@ class ServiceWorker:
         log.info("worker %s consuming %s", self.service, self.consumer.queue.name)
         try:
             self.consumer.run()
+        except topology.TopologyMismatch as exc:
+            raise SystemExit(str(exc)) from None  # one line for the operator, not a traceback
         finally:
             self.heartbeat.clear()
             self.stop()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from shared import dlq
+from shared import dlq, topology
 
 from .. import rules
 from ..models import (Applicant, Application, Call, Ceremony, DeadlineException, EmailFailure, StatusUpdate)
@@ -174,7 +174,7 @@ def dead_letters(settings) -> tuple[dict[str, int] | None, str]:
     """Each service's dead letters waiting (read from the broker), or why they could not be
     counted just now: the dashboard shows the rest either way."""
     try:
-        return dlq.waiting(settings.broker_url, SERVICES, settings.namespace), ""
+        return dlq.waiting(settings.broker_url, SERVICES, settings.namespace, topology.queue_kind(settings)), ""
     except Exception as exc:  # the broker's state is its own alert; the page must still answer
         log.warning("dashboard: dead letters not counted: %s", exc)
         return None, "the message broker did not answer just now"
