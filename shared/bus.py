@@ -34,12 +34,13 @@ def broker_url(url: str) -> str:
 
 
 def connect(url: str, **kwargs) -> Connection:
-    """``region`` and ``wait_time_seconds`` (SQS only) override what the URL says: see shared.sqs."""
+    """``region`` and ``wait_time_seconds`` override what an sqs:// URL says (see shared.sqs);
+    other brokers ignore them."""
     url = broker_url(url)
     options = {}
+    region, wait = kwargs.pop("region", None), kwargs.pop("wait_time_seconds", None)
     if sqs.is_sqs(url):
-        url, options = sqs.transport_options(url, region=kwargs.pop("region", None),
-                                             wait_time_seconds=kwargs.pop("wait_time_seconds", None))
+        url, options = sqs.transport_options(url, region=region, wait_time_seconds=wait)
     return Connection(url, connect_timeout=5, transport_options=options, **kwargs)
 
 

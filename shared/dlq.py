@@ -14,6 +14,9 @@ from .bus import ATTEMPTS_HEADER, CONTENT_TYPE_HEADER, Publisher, connect
 # the same run can tell its own replays from the letters it has not seen yet.
 RUN_HEADER = "x-prize-replayed"
 REPLAYS_HEADER = "x-prize-replays"
+# On SQS: a look ends one long poll of this many seconds after the last letter, and the letters
+# looked at but left (kombu gives them back as the connection closes) are hidden that long.
+SQS_WAIT = 1
 
 
 @dataclass
@@ -88,7 +91,7 @@ def _depth(channel, queue_name: str) -> int:
 def peek(url: str, service: str, namespace: str = "", limit: int = 100) -> list[DeadLetter]:
     """Read up to ``limit`` dead letters without removing them."""
     out = []
-    with connect(url) as conn:
+    with connect(url, wait_time_seconds=SQS_WAIT) as conn:
         channel = conn.channel()
         topology.declare(channel, namespace)
         queue = topology.dead_letter_queue(service, namespace).bind(channel)
@@ -116,7 +119,7 @@ def replay(url: str, service: str, namespace: str = "", limit: int | None = None
     moved = again = 0
     keep = []
     try:
-        with connect(url) as conn:
+        with connect(url, wait_time_seconds=SQS_WAIT) as conn:
             channel = conn.channel()
             topology.declare(channel, namespace)
             queue = topology.dead_letter_queue(service, namespace).bind(channel)
