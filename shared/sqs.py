@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from . import topology
 
@@ -43,13 +43,13 @@ def is_sqs(url: str) -> bool:
 
 def split_url(url: str) -> tuple[str, dict]:
     """The URL kombu gets (no query) and the options its query held."""
-    parts = urlsplit(url)
+    url, _, query = url.partition("?")
     options = {}
-    for key, value in parse_qsl(parts.query):
+    for key, value in parse_qsl(query):
         if key not in _OPTIONS:
             raise ValueError(f"unknown SQS option {key!r} in the broker URL (known: {', '.join(_OPTIONS)})")
         options[key] = _OPTIONS[key](value)
-    return urlunsplit(parts._replace(query="")), options
+    return url, options
 
 
 def region(options: dict | None = None) -> str:

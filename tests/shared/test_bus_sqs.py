@@ -197,3 +197,16 @@ def test_a_message_received_too_often_without_an_ack_is_moved_to_the_dead_letter
     letters = peek(sqs_url, "review", namespace)
     assert [letter.event_id for letter in letters] == [str(event.id)]
     assert letters[0].routing_key is None and letters[0].error == ""  # SQS moved it, not our consumer
+
+
+def test_the_broker_urls_query_tunes_the_transport_and_kombu_gets_the_url_without_it():
+    assert sqs.transport_options("sqs://?wait_time_seconds=2&visibility_timeout=60&region=us-east-2") == (
+        "sqs://", {"region": "us-east-2", "wait_time_seconds": 2, "visibility_timeout": 60,
+                   "polling_interval": 0, "sqs_base64_encoding": False})
+    url, options = sqs.transport_options("sqs://", wait_time_seconds=1)
+    assert url == "sqs://" and options["wait_time_seconds"] == 1
+    assert options["visibility_timeout"] == sqs.VISIBILITY_TIMEOUT
+    assert sqs.split_url("sqs://key:secret@localhost:4566?wait_time_seconds=1") == (
+        "sqs://key:secret@localhost:4566", {"wait_time_seconds": 1})
+    with pytest.raises(ValueError, match="unknown SQS option 'wait'"):
+        sqs.split_url("sqs://?wait=1")
