@@ -14,15 +14,26 @@ from services.review import handlers as review_handlers
 from services.review.models import Application, inbox, outbox
 from shared import sqs, topology
 from shared.bus import ATTEMPTS_HEADER, EventConsumer, Publisher, connect
+from shared.db import Database
 from shared.events import parse_message
 from shared.inbox import InboxDispatcher
-from tests.shared.test_bus_rabbitmq import count_applications, review_db, submitted_event  # noqa: F401
+from shared.migrations import upgrade
+from tests.shared.test_bus_rabbitmq import count_applications, submitted_event
 from tests.support.consumers import RunningConsumer
 from tests.support.moto import sqs_broker_url
 from tests.support.sqs import delete_queues, drain, queue_depth, queue_url
 from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture
+def review_db(pg_database_urls):
+    url = pg_database_urls["review"].replace("postgresql://", "postgresql+psycopg://")
+    upgrade("review", url)
+    db = Database(url, "review")
+    yield db
+    db.dispose()
 
 
 def test_our_queue_names_become_sqs_names_with_dashes(sqs_url, namespace):
