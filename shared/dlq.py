@@ -17,6 +17,7 @@ REPLAYS_HEADER = "x-prize-replays"
 # On SQS: a look ends one long poll of this many seconds after the last letter, and the letters
 # looked at but left (kombu gives them back as the connection closes) are hidden that long.
 SQS_WAIT = 1
+BROKER_MOVED = "moved here by the broker: received too many times without an acknowledgement (a worker died on it?)"
 
 
 @dataclass
@@ -76,7 +77,9 @@ def _as_dead_letter(message) -> DeadLetter:
     return DeadLetter(
         event_id=body.get("id") if isinstance(body, dict) else None,
         type=body.get("type") if isinstance(body, dict) else None,
-        error=str(headers.get("x-prize-error", "")),
+        # No error of ours: the broker moved it here itself (SQS's redrive policy, a quorum queue's
+        # delivery limit) after it was received that many times and never acknowledged.
+        error=str(headers.get("x-prize-error", BROKER_MOVED)),
         attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
         routing_key=headers.get("x-prize-routing-key"),
         body=body,

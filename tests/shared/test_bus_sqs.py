@@ -194,7 +194,7 @@ def test_our_code_sets_the_redrive_policy_on_queues_kombu_created_and_again_with
 def test_a_message_received_too_often_without_an_ack_is_moved_to_the_dead_letter_queue(sqs_url, namespace):
     """What SQS does for a message that kills its worker each time: after maxReceiveCount
     receives, it lands in the service's dead-letter queue, where `prize dlq` finds it."""
-    from shared.dlq import peek
+    from shared.dlq import BROKER_MOVED, peek
     sqs.ensure_queues(sqs_url, namespace, max_receive_count=2)
     event = submitted_event("kills its worker")
     publisher = Publisher(sqs_url, namespace)
@@ -207,7 +207,7 @@ def test_a_message_received_too_often_without_an_ack_is_moved_to_the_dead_letter
     assert client.receive_message(QueueUrl=live, VisibilityTimeout=0).get("Messages", []) == []
     letters = peek(sqs_url, "review", namespace)
     assert [letter.event_id for letter in letters] == [str(event.id)]
-    assert letters[0].routing_key is None and letters[0].error == ""  # SQS moved it, not our consumer
+    assert letters[0].routing_key is None and letters[0].error == BROKER_MOVED  # SQS moved it, not our consumer
 
 
 def test_the_broker_urls_query_tunes_the_transport_and_kombu_gets_the_url_without_it():
