@@ -221,3 +221,26 @@ def test_the_broker_urls_query_tunes_the_transport_and_kombu_gets_the_url_withou
         "sqs://key:secret@localhost:4566", {"wait_time_seconds": 1})
     with pytest.raises(ValueError, match="unknown SQS option 'wait'"):
         sqs.split_url("sqs://?wait=1")
+
+
+def test_a_batch_is_handled_as_it_arrives_not_after_another_long_poll(moto_endpoint, namespace, review_db):
+    """The consumer batches what arrives together; on SQS one receive is the batch: waiting for
+    more would be another long poll (here 5 s) on a queue that is now empty."""
+    url = sqs_broker_url(moto_endpoint, wait_time_seconds=5)
+    try:
+        dispatcher = InboxDispatcher(review_db, inbox, outbox, "review", review_handlers.HANDLERS)
+        assert hasattr(dispatcher, "many")  # so the consumer batches
+        consumer = EventConsumer(url, "review", dispatcher, namespace=namespace)
+        publisher = Publisher(url, namespace)
+        publisher._ensure()
+        with RunningConsumer(consumer):
+            time.sleep(0.5)  # the consumer is in its long poll
+            started = time.monotonic()
+            publisher.publish_many([(e.routing_key, e.to_message(), e.correlation_id)
+                                    for e in [submitted_event("one"), submitted_event("two")]])
+            assert wait_until(lambda: count_applications(review_db) == 2, timeout=15)
+            took = time.monotonic() - started
+        publisher.close()
+        assert took < 3.0, f"handled {took:.1f} s after publishing"
+    finally:
+        delete_queues(url, namespace)
