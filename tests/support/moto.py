@@ -87,8 +87,12 @@ def moto_s3_process(bucket: str = "prize-documents"):
 def moto_server():
     """A moto server (every AWS service, SQS included) on a free port; yields its endpoint URL.
     Leaves the environment alone: an sqs:// URL can carry the endpoint and the credentials."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    # a line per request (an SQS long poll each second) would bury a failing test's own log
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
