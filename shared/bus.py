@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import socket
 import time
 from typing import Callable, Iterable
@@ -18,7 +17,7 @@ from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 
 from . import sqlite_transport  # noqa: F401  (registers the sqlite:// transport)
-from . import topology
+from . import sqs, topology
 from .events import Event, parse_message
 from .logs import correlation
 
@@ -35,12 +34,13 @@ def broker_url(url: str) -> str:
 
 
 def connect(url: str, **kwargs) -> Connection:
+    """``region`` and ``wait_time_seconds`` override what an sqs:// URL says (see shared.sqs);
+    other brokers ignore them."""
     url = broker_url(url)
     options = {}
-    if url.startswith("sqs://"):
-        # boto3's own variables choose the region, as for S3 and SES
-        options["region"] = (kwargs.pop("region", None) or os.environ.get("AWS_REGION")
-                             or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1")
+    region, wait = kwargs.pop("region", None), kwargs.pop("wait_time_seconds", None)
+    if sqs.is_sqs(url):
+        url, options = sqs.transport_options(url, region=region, wait_time_seconds=wait)
     return Connection(url, connect_timeout=5, transport_options=options, **kwargs)
 
 
@@ -212,6 +212,7 @@ class EventConsumer(ConsumerMixin):
         self.batch_size = min(batch_size, prefetch_count) if hasattr(dispatch, "many") else 1
         self.batch_wait = batch_wait
         self._pending: list = []
+        self._flush_each_receive = sqs.is_sqs(url)
 
     def get_consumers(self, Consumer, channel):
         topology.declare(channel, self.namespace, self.kind)
@@ -281,6 +282,8 @@ class EventConsumer(ConsumerMixin):
                 self.on_iteration()
                 try:
                     conn.drain_events(timeout=self.batch_wait if self._pending else safety_interval)
+                    if self._flush_each_receive:
+                        self.flush()  # SQS: one receive (up to 10) is the batch; another would long-poll
                 except socket.timeout:
                     if self._pending:
                         self.flush()

@@ -74,6 +74,12 @@ def _check_broker_url(name: str, value: str) -> str:
     scheme = urlparse(value).scheme
     if scheme not in {"amqp", "amqps", "pyamqp", "sqs", "sqlite", "sqla+sqlite", "memory"}:
         raise ConfigError(name, f"must be an amqp://, sqs:// or sqlite:/// URL, got {_redact(value)!r}")
+    if scheme == "sqs":
+        from .sqs import split_url
+        try:
+            split_url(value)  # a misspelt option fails here, at start, not in a worker
+        except ValueError as exc:
+            raise ConfigError(name, str(exc)) from None
     return value
 
 

@@ -14,6 +14,10 @@ from .bus import ATTEMPTS_HEADER, CONTENT_TYPE_HEADER, Publisher, connect
 # the same run can tell its own replays from the letters it has not seen yet.
 RUN_HEADER = "x-prize-replayed"
 REPLAYS_HEADER = "x-prize-replays"
+# On SQS: a look ends one long poll of this many seconds after the last letter, and the letters
+# looked at but left (kombu gives them back as the connection closes) are hidden that long.
+SQS_WAIT = 1
+BROKER_MOVED = "moved here by the broker: received too many times without an acknowledgement (a worker died on it?)"
 
 
 @dataclass
@@ -73,6 +77,8 @@ def _as_dead_letter(message) -> DeadLetter:
     return DeadLetter(
         event_id=body.get("id") if isinstance(body, dict) else None,
         type=body.get("type") if isinstance(body, dict) else None,
+        # No error of ours: the broker moved it here itself (SQS's redrive policy, a quorum queue's
+        # delivery limit) after it was received that many times and never acknowledged.
         error=str(headers.get("x-prize-error", "")) or _broker_reason(headers),
         attempts=int(headers.get(ATTEMPTS_HEADER, 0) or 0),
         routing_key=headers.get("x-prize-routing-key") or _first_death(headers).get("routing-keys", [None])[0],
@@ -91,7 +97,7 @@ def _broker_reason(headers: dict) -> str:
     died or lost its connection that many times holding it), or a message refused outright."""
     reason = headers.get("x-first-death-reason") or _first_death(headers).get("reason")
     if not reason:
-        return ""
+        return BROKER_MOVED
     queue = headers.get("x-first-death-queue") or _first_death(headers).get("queue") or "its queue"
     return f"dead-lettered by RabbitMQ: {reason} in {queue}"
 
@@ -104,7 +110,7 @@ def peek(url: str, service: str, namespace: str = "", limit: int = 100,
          kind: topology.QueueKind = topology.CLASSIC) -> list[DeadLetter]:
     """Read up to ``limit`` dead letters without removing them."""
     out = []
-    with connect(url) as conn:
+    with connect(url, wait_time_seconds=SQS_WAIT) as conn:
         channel = conn.channel()
         topology.declare(channel, namespace, kind)
         queue = topology.dead_letter_queue(service, namespace, kind).bind(channel)
@@ -132,7 +138,7 @@ def replay(url: str, service: str, namespace: str = "", limit: int | None = None
     moved = again = 0
     keep = []
     try:
-        with connect(url) as conn:
+        with connect(url, wait_time_seconds=SQS_WAIT) as conn:
             channel = conn.channel()
             topology.declare(channel, namespace, kind)
             queue = topology.dead_letter_queue(service, namespace, kind).bind(channel)

@@ -9,7 +9,7 @@ from typing import Callable
 
 from sqlalchemy import Table
 
-from . import topology
+from . import sqs, topology
 from .bus import EventConsumer, Publisher
 from .config import Settings
 from .db import Database
@@ -79,6 +79,8 @@ class ServiceWorker:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
+        if sqs.is_sqs(self.settings.broker_url):
+            sqs.ensure_queues(self.settings.broker_url, self.settings.namespace, self.settings.max_redeliveries)
         self.start_background()
         log.info("worker %s consuming %s", self.service, self.consumer.queue.name)
         try:

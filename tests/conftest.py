@@ -161,3 +161,23 @@ def oidc_provider():
     from tests.support.oidc import running_provider
     with running_provider() as provider:
         yield provider
+
+
+# --- Amazon SQS, as moto's server plays it ---------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """One moto server for the session (tests keep apart by namespace, as on RabbitMQ)."""
+    from tests.support.moto import moto_server
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def sqs_url(moto_endpoint, namespace):
+    """PRIZE_BROKER_URL=sqs://... on the moto server; this test's namespace's queues deleted after."""
+    from tests.support.moto import sqs_broker_url
+    from tests.support.sqs import delete_queues
+    url = sqs_broker_url(moto_endpoint, visibility_timeout=5)
+    yield url
+    delete_queues(url, namespace)

@@ -130,11 +130,15 @@ def test_load_settings_screening_undo_window_is_five_minutes_unless_set(tmp_path
 
 def test_load_settings_sqs_broker_is_accepted(tmp_path):
     assert load_settings(_env(tmp_path, PRIZE_BROKER_URL="sqs://")).broker_url == "sqs://"
+    tuned = "sqs://?wait_time_seconds=5&visibility_timeout=120&region=ap-northeast-2"
+    assert load_settings(_env(tmp_path, PRIZE_BROKER_URL=tuned)).broker_url == tuned
 
 
 BAD_VALUES = [
     ("PRIZE_BROKER_URL", "http://x"),
     ("PRIZE_BROKER_URL", "rabbit"),
+    ("PRIZE_BROKER_URL", "sqs://?wait_seconds=1"),
+    ("PRIZE_BROKER_URL", "sqs://?visibility_timeout=soon"),
     ("PRIZE_INTAKE_DATABASE_URL", "mysql://root@db/intake"),
     ("PRIZE_REVIEW_DATABASE_URL", "/var/review.sqlite"),
     ("PRIZE_NOTIFY_DATABASE_URL", "postgresql+psycopg2://u@db/notify"),

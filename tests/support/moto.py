@@ -81,3 +81,30 @@ def moto_s3_process(bucket: str = "prize-documents"):
         _restore(saved)
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def moto_server():
+    """A moto server (every AWS service, SQS included) on a free port; yields its endpoint URL.
+    Leaves the environment alone: an sqs:// URL can carry the endpoint and the credentials."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    # a line per request (an SQS long poll each second) would bury a failing test's own log
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def sqs_broker_url(endpoint: str, **options) -> str:
+    """PRIZE_BROKER_URL for the moto server at ``endpoint``: short long polls, as tests want."""
+    from urllib.parse import urlencode, urlsplit
+    options.setdefault("wait_time_seconds", 1)
+    host = urlsplit(endpoint).netloc
+    return f"sqs://{ENV['AWS_ACCESS_KEY_ID']}:{ENV['AWS_SECRET_ACCESS_KEY']}@{host}?{urlencode(options)}"
