@@ -9,6 +9,7 @@ from typing import Callable
 
 from sqlalchemy import Table
 
+from . import tracing
 from .bus import EventConsumer, Publisher
 from .config import Settings
 from .db import Database
@@ -43,6 +44,7 @@ class ServiceWorker:
         self.consumer = EventConsumer(self.settings.broker_url, self.service, self.dispatcher,
                                       namespace=ns, max_attempts=self.settings.max_redeliveries,
                                       prefetch_count=self.prefetch_count)
+        self.dispatcher.span_attributes = tracing.broker_attributes(self.settings.broker_url, self.consumer.queue.name)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
