@@ -234,3 +234,76 @@ def test_with_an_otlp_endpoint_the_spans_go_there_by_otlp_over_http(tmp_path, no
                            {a.key: a.value.string_value for a in s.attributes}) for s in scope.spans]
     assert [(service, name) for service, name, _ in spans] == [("prize-intake", "GET /api/calls")]
     assert spans[0][2]["prize.correlation_id"] == marker
+
+
+class _Delivered:
+    """What kombu hands the consumer, as far as EventConsumer reads it."""
+
+    def __init__(self, headers: dict):
+        self.headers, self.delivery_info, self.acked = headers, {"routing_key": "application.withdrawn"}, False
+
+    def ack(self):
+        self.acked = True
+
+
+def test_a_batch_that_fails_marks_its_spans_and_each_event_is_traced_again_alone(tmp_path, spans, embedded_settings):
+    """EventConsumer.flush: the batch's transaction fails on its third event; the three are then
+    handled one by one, each in a process span of its own under the context its message carried;
+    what a handler writes and runs after its commit is in that span."""
+    from sqlalchemy import MetaData
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    from shared.bus import EventConsumer
+    from shared.db import Database
+    from shared.events import make_event
+    from shared.inbox import InboxDispatcher, define_inbox
+    from shared.outbox import define_outbox
+    metadata = MetaData()
+    inbox, outbox = define_inbox(metadata), define_outbox(metadata)
+    db = Database(f"sqlite:///{tmp_path / 'review.sqlite'}", "review")
+    metadata.create_all(db.engine)
+
+    def withdrawn(reference):
+        return make_event("application.withdrawn", {"application_id": str(uuid.uuid4()), "reference": reference,
+                                                    "withdrawn_at": "2026-06-01T00:00:00+00:00"}, producer="review")
+
+    def handler(uow, event):
+        if event.data["reference"].endswith("2"):
+            raise RuntimeError("the third is bad")
+        uow.emit(withdrawn(event.data["reference"] + "-copy"))
+        uow.after_commit(after_commit)
+
+    def after_commit():
+        with tracing.client_span("review", "after commit"):
+            pass
+
+    consumer = EventConsumer(embedded_settings.broker_url, "review",
+                             InboxDispatcher(db, inbox, outbox, "review", {"application.withdrawn": handler}))
+    parents, delivered = [], []
+    for n in range(3):
+        with tracing.tracer("intake").start_as_current_span(f"producer {n}") as parent:
+            headers: dict = {}
+            TraceContextTextMapPropagator().inject(headers)
+        parents.append(parent)
+        delivered.append(_Delivered(headers))
+        consumer.on_message(withdrawn(f"SSCP-2026-00000{n}").to_message(), delivered[-1])
+    assert len(consumer._pending) == 3
+    consumer.flush()
+    consumer.requeue.close()
+    finished = spans.get_finished_spans()
+    for n, parent in enumerate(parents):
+        processed = [s for s in _named(finished, "process application.withdrawn") if _child_of(s, parent)]
+        batch, alone = processed  # in the batch (rolled back), then on its own
+        assert batch.status.status_code is StatusCode.ERROR
+        if n == 2:
+            assert alone.status.status_code is StatusCode.ERROR
+            assert [e.name for e in alone.events] == ["exception"]
+            continue
+        assert alone.status.status_code is not StatusCode.ERROR and delivered[n].acked
+        _one([s for s in _named(finished, "after commit") if _child_of(s, alone)], "the after-commit step")
+        create = _one([s for s in _named(finished, "create application.withdrawn") if _child_of(s, alone)], "row")
+        with db.engine.connect() as conn:
+            stored = conn.execute(select(outbox.c.traceparent).where(
+                outbox.c.event_id == create.attributes["messaging.message.id"])).scalar_one()
+        assert stored.startswith(f"00-{create.context.trace_id:032x}-{create.context.span_id:016x}-")
+    assert delivered[2].acked  # sent back to the queue's tail for another attempt
+    db.dispose()
