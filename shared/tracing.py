@@ -114,6 +114,11 @@ def provider(service: str):
         return _providers[service]
 
 
+def setup(service: str) -> bool:
+    """Read the ``OTEL_*`` variables for ``service`` (once; logged); True if its traces are on."""
+    return provider(service) is not None
+
+
 def tracer(service: str) -> Tracer | None:
     """``service``'s tracer, or None when traces are off (the fast path: one dict lookup)."""
     try:
@@ -127,9 +132,9 @@ def tracer(service: str) -> Tracer | None:
 
 def instrument_app(app, service: str) -> bool:
     """Give each HTTP request of ``app`` a span (Flask's instrumentation), if traces are on."""
-    p = provider(service)
-    if p is None:
+    if not setup(service):
         return False
+    p = provider(service)
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     FlaskInstrumentor.instrument_app(app, tracer_provider=p, excluded_urls=EXCLUDED_URLS, enable_commenter=False)
     return True

@@ -44,6 +44,7 @@ class ServiceWorker:
         self.consumer = EventConsumer(self.settings.broker_url, self.service, self.dispatcher,
                                       namespace=ns, max_attempts=self.settings.max_redeliveries,
                                       prefetch_count=self.prefetch_count)
+        tracing.setup(self.service)  # the OTEL_* variables, read at start (the log says if traces are on)
         self.dispatcher.span_attributes = tracing.broker_attributes(self.settings.broker_url, self.consumer.queue.name)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -209,6 +209,7 @@ class _Collector(http.server.BaseHTTPRequestHandler):
 def test_with_an_otlp_endpoint_the_spans_go_there_by_otlp_over_http(tmp_path, no_otel, monkeypatch):
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
     from services.intake.app import create_app
+    _Collector.received = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
