@@ -200,6 +200,7 @@ class Publishing:
     def __init__(self, service: str, attributes: dict):
         self.tracer = tracer(service)
         self.attributes = attributes
+        self.rabbitmq = attributes.get("messaging.system") == "rabbitmq"
         self.spans: list = []
 
     def headers(self, row) -> dict | None:
@@ -208,12 +209,12 @@ class Publishing:
         stored = {"traceparent": row.traceparent, "tracestate": row.tracestate} if row.traceparent else None
         if stored and not stored["tracestate"]:
             del stored["tracestate"]
+        attributes = {**self.attributes, "messaging.operation.type": "send", "messaging.operation.name": "publish",
+                      "messaging.message.id": row.event_id, "messaging.message.conversation_id": row.correlation_id}
+        if self.rabbitmq:
+            attributes["messaging.rabbitmq.destination.routing_key"] = row.routing_key
         span = self.tracer.start_span(f"publish {row.routing_key}", context=_parent(stored), kind=SpanKind.PRODUCER,
-                                      attributes={**self.attributes, "messaging.operation.type": "send",
-                                                  "messaging.operation.name": "publish",
-                                                  "messaging.rabbitmq.destination.routing_key": row.routing_key,
-                                                  "messaging.message.id": row.event_id,
-                                                  "messaging.message.conversation_id": row.correlation_id})
+                                      attributes=attributes)
         self.spans.append(span)
         return _context_of(span)
 

@@ -20,7 +20,7 @@ from services.review.models import outbox as review_outbox
 from shared import tracing
 from shared.config import load_settings
 from shared.outbox import record
-from tests.conftest import embedded_env, real_env
+from tests.conftest import embedded_env, env_for, real_env
 from tests.notify.test_notify_decisions import submitted
 from tests.support.stack import Stack, migrate, open_call, register, submit_application, unpublished, wait_until
 
@@ -64,8 +64,12 @@ def _child_of(span, parent) -> bool:
             and span.context.trace_id == parent.context.trace_id)
 
 
-def test_a_submission_is_one_trace_from_the_request_to_the_smtp_send(tmp_path, spans, smtp_server):
-    stack = Stack(load_settings(embedded_env(tmp_path / "var", PRIZE_MAIL_URL=smtp_server.url))).start_workers()
+@pytest.mark.parametrize("kind", ["embedded", pytest.param("real", marks=[pytest.mark.rabbitmq, pytest.mark.postgres])])
+def test_a_submission_is_one_trace_from_the_request_to_the_smtp_send(request, kind, tmp_path, spans, smtp_server):
+    """On the embedded stack (SQLite, kombu's producer) and the real one (PostgreSQL's one-statement
+    guarded write, RabbitMQ's confirmed publish straight to the channel)."""
+    stack = Stack(load_settings(env_for(request, tmp_path / "var", kind, PRIZE_MAIL_URL=smtp_server.url)))
+    stack.start_workers()
     try:
         intake = stack.clients["intake"]
         call = open_call(intake, stack.secretariat_token())
@@ -92,7 +96,9 @@ def test_a_submission_is_one_trace_from_the_request_to_the_smtp_send(tmp_path, s
         assert (create.kind, publish.kind, review.kind, smtp.kind) == (
             SpanKind.PRODUCER, SpanKind.PRODUCER, SpanKind.CONSUMER, SpanKind.CLIENT)
         assert publish.attributes["messaging.message.id"] == review.attributes["messaging.message.id"]
-        assert review.attributes["messaging.destination.name"] == "review.events"
+        assert publish.attributes["messaging.system"] == {"embedded": "sqlite", "real": "rabbitmq"}[kind]
+        assert publish.attributes["messaging.destination.name"].endswith("prize.events")
+        assert review.attributes["messaging.destination.name"].endswith("review.events")  # after the namespace
         assert notify.attributes["messaging.consumer.group.name"] == "notify"
         assert smtp.attributes["server.port"] == smtp_server.port
         assert http.attributes["prize.correlation_id"]  # the request's, as its log lines show it
