@@ -17,7 +17,7 @@ from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 
 from . import sqlite_transport  # noqa: F401  (registers the sqlite:// transport)
-from . import sqs, topology
+from . import sqs, topology, tracing
 from .events import Event, parse_message
 from .logs import correlation
 
@@ -98,9 +98,11 @@ class Publisher:
         return self._producer
 
     def publish_many(self, messages: Iterable[tuple]) -> int:
-        """Publish (routing_key, body, correlation_id[, message_id]); raise unless all confirmed.
+        """Publish (routing_key, body, correlation_id[, message_id[, headers]]); raise unless all
+        confirmed.
 
-        ``body`` is a dict, or a str that is already the JSON to send.
+        ``body`` is a dict, or a str that is already the JSON to send; ``headers`` (or None) the
+        message's headers (the outbox relay's trace context).
         """
         producer = self._ensure()
         count = 0
@@ -108,6 +110,7 @@ class Publisher:
         for item in messages:
             routing_key, body, correlation_id = item[:3]
             message_id = item[3] if len(item) > 3 else (body.get("id") if isinstance(body, dict) else None)
+            headers = item[4] if len(item) > 4 else None
             if isinstance(body, dict):
                 body = json.dumps(body)
             if self._confirms:
@@ -115,12 +118,13 @@ class Publisher:
                 # message as the broker round trip we saved by batching the confirms.
                 self._channel.basic_publish(
                     amqp.Message(body, content_type="application/json", content_encoding="utf-8",
-                                 delivery_mode=2, message_id=message_id, correlation_id=correlation_id),
+                                 delivery_mode=2, message_id=message_id, correlation_id=correlation_id,
+                                 application_headers=headers),
                     exchange=exchange, routing_key=routing_key)
             else:
                 producer.publish(body, routing_key=routing_key, content_type="application/json",
                                  content_encoding="utf-8", delivery_mode=2, message_id=message_id,
-                                 correlation_id=correlation_id, retry=False)
+                                 correlation_id=correlation_id, headers=headers, retry=False)
             count += 1
         if self._confirms and count:
             self._sent += count
@@ -228,7 +232,7 @@ class EventConsumer(ConsumerMixin):
     def on_message(self, body, message) -> None:
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
         try:
-            event = parse_message(body)
+            event = parse_message(body, tracing.carrier(message.headers))
         except ValidationError as exc:
             self._dead_letter(body, message, f"invalid message: {exc.messages}", attempts)
             return

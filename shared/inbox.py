@@ -15,6 +15,7 @@ from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import tracing
 from .db import Database, UTCDateTime
 from .events import Event
 from .logs import correlation
@@ -86,12 +87,22 @@ class InboxDispatcher:
         self.service = service
         self.handlers = handlers
         self.duplicates = 0
+        # what each process span says of the broker and the queue (set by the worker)
+        self.span_attributes: dict = {}
 
     def __call__(self, event: Event) -> None:
         handler = self.handlers.get(event.type)
         if handler is None:
             log.info("no handler for %s here; ignored", event.type)
             return
+        spans = tracing.Processing(self.service, self.span_attributes)
+        try:
+            with spans.handling(event):
+                self._handle(handler, event)
+        finally:
+            spans.end()
+
+    def _handle(self, handler: Handler, event: Event) -> None:
         uow = None
         try:
             with self.db.session() as session, session.begin():
@@ -99,6 +110,7 @@ class InboxDispatcher:
                                        .where(self.inbox.c.event_id == str(event.id))).first()
                 if seen:
                     self.duplicates += 1
+                    tracing.note(**{"prize.inbox.duplicate": True})
                     log.info("event %s already handled; no second effect", event.id)
                     return
                 session.execute(insert(self.inbox).values(
@@ -122,6 +134,29 @@ class InboxDispatcher:
         All or nothing: if any handler raises, nothing of the batch is kept and the error
         propagates, so the caller can retry the events one by one to isolate the bad one.
         """
+        spans = tracing.Processing(self.service, self.span_attributes)  # one per event
+        try:
+            fresh, hooks = self._many(events, spans)
+        except Exception as exc:
+            spans.fail(exc)
+            spans.end()
+            raise
+        # One line per event while traffic is light; under a burst, one line per batch (the
+        # per-event lines cost about a tenth of the consumer's CPU) and the detail at DEBUG.
+        per_event = log.info if len(fresh) <= 5 else log.debug
+        for event in fresh:
+            with correlation(event.correlation_id):
+                per_event("handled %s %s", event.type, event.id)
+        if len(fresh) > 5:
+            log.info("handled a batch of %d events (%d already handled before)",
+                     len(fresh), len(events) - len(fresh))
+        for event, fn in hooks:
+            with correlation(event.correlation_id), spans.resume(event):
+                self._run_after_commit([fn])
+        spans.end()
+
+    def _many(self, events: list[Event], spans: tracing.Processing) -> tuple[list[Event], list]:
+        """The batch's transaction: returns the events handled and their after-commit steps."""
         hooks: list = []
         ids = [str(e.id) for e in events]
         with self.db.session() as session, session.begin():
@@ -139,22 +174,11 @@ class InboxDispatcher:
                 session.execute(insert(self.inbox), [
                     {"event_id": str(e.id), "type": e.type, "handled_at": now} for e in fresh])
             for event in fresh:
-                with correlation(event.correlation_id):
+                with correlation(event.correlation_id), spans.handling(event):
                     uow = UnitOfWork(session, self.outbox, self.service, event.correlation_id)
                     self.handlers[event.type](uow, event)
                     hooks.extend((event, fn) for fn in uow._after_commit)
-        # One line per event while traffic is light; under a burst, one line per batch (the
-        # per-event lines cost about a tenth of the consumer's CPU) and the detail at DEBUG.
-        per_event = log.info if len(fresh) <= 5 else log.debug
-        for event in fresh:
-            with correlation(event.correlation_id):
-                per_event("handled %s %s", event.type, event.id)
-        if len(fresh) > 5:
-            log.info("handled a batch of %d events (%d already handled before)",
-                     len(fresh), len(events) - len(fresh))
-        for event, fn in hooks:
-            with correlation(event.correlation_id):
-                self._run_after_commit([fn])
+        return fresh, hooks
 
     @staticmethod
     def _run_after_commit(hooks) -> None:

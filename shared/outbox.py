@@ -5,6 +5,9 @@ rows in order and marks them sent. On PostgreSQL the insert also sends a NOTIFY,
 only on commit, which wakes the relay at once; rows are claimed with FOR UPDATE SKIP LOCKED so
 two relays never publish the same row. On SQLite the relay polls a partial index every few
 milliseconds. A broker that is down makes the relay back off and retry; the rows wait.
+
+With traces on (shared/tracing.py), a row keeps the W3C trace context of its writing
+(``traceparent``, ``tracestate``) and its message carries the relay's publish span onwards.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from . import topology, tracing
 from .db import Database, UTCDateTime
 from .events import Event
 
@@ -41,6 +45,9 @@ def define_outbox(metadata: MetaData) -> Table:
         Column("published_at", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
+        # the W3C trace context of the span that wrote the row (shared/tracing.py), if traces are on
+        Column("traceparent", String(55), nullable=True),
+        Column("tracestate", Text, nullable=True),
     )
     Index("ix_outbox_unsent", table.c.seq,
           postgresql_where=table.c.published_at.is_(None),
@@ -48,10 +55,11 @@ def define_outbox(metadata: MetaData) -> Table:
     return table
 
 
-def _row(event: Event) -> dict:
+def _row(event: Event, trace_columns: dict) -> dict:
     return {"event_id": str(event.id), "type": event.type, "routing_key": event.routing_key,
             "correlation_id": event.correlation_id, "body": json.dumps(event.to_message()),
-            "created_at": datetime.now(timezone.utc), "attempts": 0}
+            "created_at": datetime.now(timezone.utc), "attempts": 0,
+            "traceparent": trace_columns.get("traceparent"), "tracestate": trace_columns.get("tracestate")}
 
 
 def record(session: Session, outbox: Table, event: Event) -> None:
@@ -60,13 +68,14 @@ def record(session: Session, outbox: Table, event: Event) -> None:
     On PostgreSQL the insert and the relay's wake-up (pg_notify, delivered on commit) go in one
     statement: one round trip per event instead of two.
     """
-    row = insert(outbox).values(**_row(event))
-    channel = session.info.get("outbox_channel")
-    if channel and session.get_bind().dialect.name == "postgresql":
-        added = row.returning(outbox.c.seq).cte("added")
-        session.execute(sa_select(func.pg_notify(literal(channel), literal(""))).select_from(added))
-    else:
-        session.execute(row)
+    with tracing.creating(event) as trace_columns:
+        row = insert(outbox).values(**_row(event, trace_columns))
+        channel = session.info.get("outbox_channel")
+        if channel and session.get_bind().dialect.name == "postgresql":
+            added = row.returning(outbox.c.seq).cte("added")
+            session.execute(sa_select(func.pg_notify(literal(channel), literal(""))).select_from(added))
+        else:
+            session.execute(row)
 
 
 class GuardedRecord:
@@ -81,7 +90,8 @@ class GuardedRecord:
     reused. Elsewhere (SQLite) the caller holds a transaction and the two statements run in it.
     """
 
-    COLUMNS = ("event_id", "type", "routing_key", "correlation_id", "body", "created_at", "attempts")
+    COLUMNS = ("event_id", "type", "routing_key", "correlation_id", "body", "created_at", "attempts",
+               "traceparent", "tracestate")
 
     def __init__(self, outbox: Table, change: Update):
         self.change, self.outbox = change, outbox
@@ -93,14 +103,18 @@ class GuardedRecord:
                                     ).select_from(added)
 
     def __call__(self, conn: Connection, event: Event, params: dict, channel: str) -> bool:
-        values = _row(event)
-        if conn.dialect.name == "postgresql":
-            return conn.execute(self.postgresql, {**params, **{f"outbox_{c}": v for c, v in values.items()},
-                                                  "outbox_channel": channel}).first() is not None
-        if conn.execute(self.change, params).rowcount != 1:
-            return False
-        conn.execute(insert(self.outbox).values(**values))
-        return True
+        with tracing.creating(event) as trace_columns:
+            values = _row(event, trace_columns)
+            if conn.dialect.name == "postgresql":
+                done = conn.execute(self.postgresql, {**params, **{f"outbox_{c}": v for c, v in values.items()},
+                                                      "outbox_channel": channel}).first() is not None
+            elif conn.execute(self.change, params).rowcount != 1:
+                done = False
+            else:
+                conn.execute(insert(self.outbox).values(**values))
+                done = True
+            tracing.note(**{"prize.outbox.written": done})
+            return done
 
 
 def pending_count(db: Database, outbox: Table) -> int:
@@ -168,11 +182,14 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.stop_event = threading.Event()
         self.published = 0
+        self.span_attributes = tracing.broker_attributes(
+            getattr(publisher, "url", ""), topology.exchange(getattr(publisher, "namespace", "")).name)
 
     def run_once(self) -> int:
         """Publish one batch; return how many rows were published."""
         o = self.outbox
-        query = (sa_select(o.c.seq, o.c.event_id, o.c.routing_key, o.c.body, o.c.correlation_id)
+        query = (sa_select(o.c.seq, o.c.event_id, o.c.routing_key, o.c.body, o.c.correlation_id,
+                           o.c.traceparent, o.c.tracestate)
                  .where(o.c.published_at.is_(None)).order_by(o.c.seq).limit(self.batch_size))
         if self.db.dialect == "postgresql":
             # The lock is held while publishing, so a second relay skips these rows.
@@ -200,8 +217,9 @@ class OutboxRelay:
 
     def _publish(self, rows) -> None:
         # The stored body is already the JSON on the wire: no decoding and encoding again.
-        self.publisher.publish_many(
-            [(r.routing_key, r.body, r.correlation_id, r.event_id) for r in rows])
+        with tracing.Publishing(self.db.service, self.span_attributes) as spans:
+            self.publisher.publish_many(
+                [(r.routing_key, r.body, r.correlation_id, r.event_id, spans.headers(r)) for r in rows])
 
     def _note_failure(self, exc: Exception) -> None:
         try:

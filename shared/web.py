@@ -24,6 +24,7 @@ from .staff import roles as staff_roles
 from .bus import connect
 from .config import Settings
 from .db import Database
+from . import tracing
 from .logs import set_correlation
 from .metrics import install_state_metrics
 from .web_errors import ErrorSchema, _error_message, _install_errors, json_error
@@ -127,6 +128,7 @@ class ServiceApi(Api):
 def create_service_app(service: str, settings: Settings, db: Database, *, title: str,
                        blueprints=(), test_config: dict | None = None) -> Flask:
     app = Flask(f"services.{service}", instance_relative_config=False)
+    tracing.instrument_app(app, service)  # first, so the request's span holds every hook's work
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_JSON_BODY,
@@ -159,6 +161,7 @@ def create_service_app(service: str, settings: Settings, db: Database, *, title:
         given = request.headers.get("X-Correlation-ID", "")
         g.correlation_id = given if 0 < len(given) <= 100 else str(uuid.uuid4())
         set_correlation(g.correlation_id)
+        tracing.note(**{"prize.correlation_id": g.correlation_id})
 
     @app.after_request
     def _echo_correlation(response):

@@ -9,7 +9,7 @@ from typing import Callable
 
 from sqlalchemy import Table
 
-from . import sqs, topology
+from . import sqs, topology, tracing
 from .bus import EventConsumer, Publisher
 from .config import Settings
 from .db import Database
@@ -45,6 +45,8 @@ class ServiceWorker:
         self.consumer = EventConsumer(self.settings.broker_url, self.service, self.dispatcher,
                                       namespace=ns, max_attempts=self.settings.max_redeliveries,
                                       prefetch_count=self.prefetch_count, kind=kind)
+        tracing.setup(self.service)  # the OTEL_* variables, read at start (the log says if traces are on)
+        self.dispatcher.span_attributes = tracing.broker_attributes(self.settings.broker_url, self.consumer.queue.name)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # `prize worker-health` reads it; touched from the consumer loop while the threads live

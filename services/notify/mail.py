@@ -23,6 +23,7 @@ from email.utils import formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from shared import tracing
 from shared.config import AWS_REGION
 
 
@@ -129,7 +130,9 @@ class SmtpMailer:
         """Send one message (see the module's docstring for ``check`` and ``handed``)."""
         msg = build_message(m)
         try:
-            with _SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with tracing.client_span("notify", "smtp send", **{
+                    "server.address": self.host, "server.port": self.port, "prize.mail.key": m.key}), \
+                    _SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.check, smtp.handed = check, handed
                 smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -37,6 +37,9 @@ class Event:
     version: int = 1
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # The W3C trace context its message came with ({"traceparent": ..., "tracestate": ...}), or
+    # None; not part of the body (shared/tracing.py).
+    trace: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def routing_key(self) -> str:
@@ -133,15 +136,17 @@ def _lenient_schema(type_: str, version: int) -> Schema:
     return _lenient(contract_for(type_, version)(unknown=EXCLUDE))
 
 
-def parse_message(body: dict) -> Event:
-    """Read an envelope and its data leniently (consumer side); raise ValidationError if bad."""
+def parse_message(body: dict, trace: dict | None = None) -> Event:
+    """Read an envelope and its data leniently (consumer side); raise ValidationError if bad.
+
+    ``trace``: the trace context of the message (its headers), kept with the event."""
     if not isinstance(body, dict):
         raise ValidationError({"_envelope": ["message body is not a JSON object"]})
     env = _ENVELOPE.load(body)
     data = _lenient_schema(env["type"], env["version"]).load(env["data"])
     return Event(type=env["type"], version=env["version"], id=env["id"],
                  occurred_at=env["occurred_at"], producer=env["producer"],
-                 correlation_id=env["correlation_id"], data=data)
+                 correlation_id=env["correlation_id"], data=data, trace=trace)
 
 
 __all__ = ["CONTRACTS", "PRODUCERS", "Event", "EnvelopeSchema", "make_event", "parse_message", "contract_for",
