@@ -18,8 +18,9 @@ Figures (see the modules beside this file for exactly what is timed):
  4. deadline burst on PostgreSQL: POST /api/applications/<id>/submit on `prize web intake` (auth,
     rules, state change, outbox row) from 16 keep-alive clients; baseline: a bare Flask endpoint
     validating the same fields with marshmallow and inserting one ORM row, same gunicorn settings,
-    rounds alternating; p50/p99 beside it (no intake worker: the outbox rows wait).
-                                                                  target ≥ 1.0x baseline
+    rounds alternating; p50/p99 beside it (no intake worker: the outbox rows wait). The bare
+    endpoint does about half the work (no auth, no rules, no state change, no outbox row), so the
+    target is half its rate (issue 16 withdrew the earlier ≥ 1.0x).  target ≥ 0.5x baseline
  5. a 500 MB document upload leaves intake's memory where it was: `prize web intake` with
     PRIZE_STORAGE_URL=s3:// on a moto server process; the file streamed from disk to the
     presigned POST, intake's check hashing it from S3, a presigned download; RSS of the gunicorn
