@@ -25,6 +25,7 @@ test: install lint  ## the whole suite; RabbitMQ and PostgreSQL must be running 
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install  ## throughput and latency figures beside their baselines
+	$(BIN)/python -c 'import locust' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 messages: install  ## extract the pages' English text into shared/locales/messages.pot and merge it into each catalogue
