@@ -166,7 +166,7 @@ def warm_up(plan: dict, users: list[dict], smtp) -> None:
     import requests
     from concurrent.futures import ThreadPoolExecutor
 
-    from .deadline_locust import answers, pdf
+    from .deadline_plan import answers, pdf
 
     def applicant(user: dict) -> None:
         with requests.Session() as http:
@@ -229,10 +229,11 @@ def _load(plan: dict, folder: Path) -> dict:
 
 
 def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, window_s: float = 15.0,
-            autosave_s: float = 10.0, sizes=DOCUMENTS) -> dict:
+            autosave_s: float = 10.0, sizes=DOCUMENTS, warm_ups: int = WARM_UP) -> dict:
     from shared.migrations import upgrade
     from tests.support.smtp import RecordingSMTPServer
 
+    started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="prize-bench-deadline-"))
     smtp = RecordingSMTPServer()
     smtp.start()
@@ -241,18 +242,20 @@ def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, wind
             env = _environment(urls, ns, smtp.url, folder)
             for svc in SERVICES:
                 upgrade(svc, sqlalchemy_url(urls[svc]))
-            started = time.monotonic()
-            users = prepare_intake(urls["intake"], applicants + WARM_UP, ns)
-            warm, users = users[:WARM_UP], users[WARM_UP:]
+            marks = [("", started), ("fresh databases and migrations", time.monotonic())]
+            users = prepare_intake(urls["intake"], applicants + warm_ups, ns)
+            warm, users = users[:warm_ups], users[warm_ups:]
             jury = prepare_review(urls["review"], jurors)
-            prepare_s = time.monotonic() - started
+            marks.append(("preparing the data", time.monotonic()))
             procs = start_services(env, folder, stack)  # stopped before the databases and namespace go
+            marks.append(("starting the services", time.monotonic()))
             plan = {"intake": f"http://127.0.0.1:{env['PRIZE_INTAKE_PORT']}",
                     "review": f"http://127.0.0.1:{env['PRIZE_REVIEW_PORT']}", "hour_s": hour_s,
                     "submit_window_s": window_s, "autosave_s": autosave_s, "seed": 9,
                     "applicants": users, "jurors": jury, "juror_users": jurors,
                     "documents": [{"kind": kind, "size": size} for kind, size in sizes]}
             warm_up(plan, warm, smtp)
+            marks.append(("the warm-up", time.monotonic()))
             plan["start_at"] = time.time() + 3.0 + applicants / 100  # locust's start and spawn first
             load_before, cpu0 = os.getloadavg(), procs.cpu()
             result = _load(plan, folder)
@@ -262,7 +265,9 @@ def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, wind
             for user in warm:
                 acks.pop(user["reference"], None)
             procs.check_alive()
-            return {"result": result, "acks": acks, "ok": ok, "plan": plan, "prepare_s": prepare_s,
+            marks.append(("the hour and its acknowledgements", time.monotonic()))
+            took = {name: end - begin for (_, begin), (name, end) in zip(marks, marks[1:])}
+            return {"result": result, "acks": acks, "ok": ok, "plan": plan, "took": took, "warm_ups": len(warm),
                     "load": (load_before, load_after), "received": _received(urls["review"]),
                     "cpu": {name: cpu1[name] - cpu0.get(name, 0.0) for name in cpu1},
                     "logs": {name: procs.tail(name, 3) for name in procs.procs}}
@@ -327,8 +332,8 @@ def run(applicants: int, jurors: int, hour_s: float, window_s: float, autosave_s
             row.met = False
         return rows
     v = verdict(m)
-    say(f"  prepared {applicants} applicants with drafts and API sessions, and figure 8's jury, in "
-        f"{m['prepare_s']:.1f} s; load average {m['load'][0][0]:.2f} before, {m['load'][1][0]:.2f} after "
+    say("  took: " + ", ".join(f"{name} {s:.1f} s" for name, s in m["took"].items()))
+    say(f"  prepared {applicants} applicants with drafts and API sessions, and figure 8's jury; load average {m['load'][0][0]:.2f} before, {m['load'][1][0]:.2f} after "
         f"(1 min; {os.cpu_count()} CPUs)")
     for name, t in v["types"].items():
         say(f"  {name:<52} {t['n']:6,} requests  p50 {t['p50']:7.1f} ms  p99 {t['p99']:7.1f} ms  "
@@ -337,7 +342,7 @@ def run(applicants: int, jurors: int, hour_s: float, window_s: float, autosave_s
         rows.append(Row(f"   {name}", t["p99"], "ms", target=f"p99 ≤ {TARGET_MS:.0f} ms",
                         met=t["p99"] <= TARGET_MS and not t["failures"]))
     say(f"  submissions: {v['submitted']} of {v['applicants']} acknowledged by intake (200, submitted); "
-        f"review's worker took in {m['received'] - WARM_UP} (besides the {WARM_UP} warm-up ones); acknowledgement emails at the SMTP server: {v['acks']} "
+        f"review's worker took in {m['received'] - m['warm_ups']} (besides the {m['warm_ups']} warm-up ones); acknowledgement emails at the SMTP server: {v['acks']} "
         f"for {len(m['acks'])} references, duplicates {len(v['duplicates'])}, missing {len(v['missing'])}, "
         f"not submitted {len(v['strays'])}")
     cpu = m["cpu"]
