@@ -10,7 +10,8 @@ Prepared before the clock starts, with the services' ORM models: an open call wi
 categories and documents (the application form required, supporting material optional), 240
 applicants (a whole edition) each signed in (an API session, as sign-in opens one, its secret
 the bearer token) with a draft whose title, summary and project facts are filled and whose
-answers and documents are still to come; on review's side the jury of figure 8 (2,400
+answers and documents are still to come (the call closes two hours later; the drafts' 7-day and
+1-day reminders already went out); on review's side the jury of figure 8 (2,400
 applications of an earlier round, 50 jurors, 16 of them with 60 assignments each).
 
 The load is bench/deadline_locust.py run by locust as a library in a subprocess (gevent): each
@@ -65,15 +66,17 @@ def prepare_intake(url: str, count: int, tag: str) -> list[dict]:
     from sqlalchemy import create_engine, insert
 
     from services.intake import rules as domain
-    from services.intake.models import Applicant, Application, Call, Session
+    from services.intake.models import Applicant, Application, Call, DraftReminderSent, Session
+    from services.intake.ops.reminders import REMINDERS
 
     from .submit import application_fields
 
     now = datetime.now(timezone.utc)
+    closes_at = now + timedelta(hours=2)  # the deadline: just after the replayed hour
     categories = domain.default_categories()
     criteria = next(c for c in categories if c["key"] == CATEGORY)["criteria"]
     call_id = str(uuid.uuid4())
-    applicants, applications, sessions, users = [], [], [], []
+    applicants, applications, sessions, users, reminded = [], [], [], [], []
     for i in range(count):
         applicant_id, application_id, secret = str(uuid.uuid4()), str(uuid.uuid4()), secrets.token_urlsafe(32)
         reference = f"SSCP-2026-D{i:05d}"
@@ -90,6 +93,10 @@ def prepare_intake(url: str, count: int, tag: str) -> list[dict]:
         sessions.append({"id_hash": hashlib.sha256(secret.encode()).hexdigest(), "applicant_id": applicant_id,
                          "kind": "api", "csrf_token": secrets.token_urlsafe(32), "created_at": now,
                          "expires_at": now + timedelta(hours=12), "last_seen_at": now, "revoked_at": None})
+        # the draft reminders (7 days and 1 day before) went out before this hour
+        reminded += [{"event_id": str(uuid.uuid4()), "application_id": application_id, "offset_key": key,
+                      "closes_at": closes_at, "missing": 3, "sent_at": closes_at - offset}
+                     for key, offset in REMINDERS.items()]
         users.append({"id": application_id, "reference": reference, "token": secret, "revision": 1,
                       "criteria": [{"key": c["key"], "word_limit": c.get("word_limit") or 500} for c in criteria]})
     engine = create_engine(sqlalchemy_url(url))
@@ -97,11 +104,12 @@ def prepare_intake(url: str, count: int, tag: str) -> list[dict]:
         with engine.begin() as conn:
             conn.execute(insert(Call), [{
                 "id": call_id, "year": 2026, "theme": "Smart cities for everyone",
-                "opens_at": now - timedelta(days=30), "closes_at": now + timedelta(days=1),
+                "opens_at": now - timedelta(days=30), "closes_at": closes_at,
                 "time_zone": "Asia/Seoul", "score_min": 1, "score_max": 10, "categories": categories,
                 "status": "open", "created_at": now - timedelta(days=31), "opened_at": now - timedelta(days=30),
                 "documents": domain.DEFAULT_DOCUMENTS, "max_upload_bytes": 50 * 1024 * 1024, "version": 1}])
-            for table, rows in ((Applicant, applicants), (Application, applications), (Session, sessions)):
+            for table, rows in ((Applicant, applicants), (Application, applications), (Session, sessions),
+                                (DraftReminderSent, reminded)):
                 for start in range(0, len(rows), 500):
                     conn.execute(insert(table), rows[start:start + 500])
     finally:
@@ -109,12 +117,12 @@ def prepare_intake(url: str, count: int, tag: str) -> list[dict]:
     return users
 
 
-def prepare_review(url: str, jurors: int) -> list[dict]:
+def prepare_review(url: str, jurors: int, applications: int = 2400) -> list[dict]:
     """Figure 8's jury (bench/jury_page.py): the first ``jurors`` of its 16 client jurors, tokens."""
     from shared.auth import issue_token
 
     from . import jury_page
-    prepared = jury_page.prepare(url)
+    prepared = jury_page.prepare(url, n_applications=applications)
     return [{"id": c["id"], "token": issue_token(SECRET, "juror", c["id"])} for c in prepared["clients"][:jurors]]
 
 
@@ -229,7 +237,7 @@ def _load(plan: dict, folder: Path) -> dict:
 
 
 def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, window_s: float = 15.0,
-            autosave_s: float = 10.0, sizes=DOCUMENTS, warm_ups: int = WARM_UP) -> dict:
+            autosave_s: float = 10.0, sizes=DOCUMENTS, warm_ups: int = WARM_UP, jury_applications: int = 2400) -> dict:
     from shared.migrations import upgrade
     from tests.support.smtp import RecordingSMTPServer
 
@@ -245,7 +253,7 @@ def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, wind
             marks = [("", started), ("fresh databases and migrations", time.monotonic())]
             users = prepare_intake(urls["intake"], applicants + warm_ups, ns)
             warm, users = users[:warm_ups], users[warm_ups:]
-            jury = prepare_review(urls["review"], jurors)
+            jury = prepare_review(urls["review"], jurors, jury_applications)
             marks.append(("preparing the data", time.monotonic()))
             procs = start_services(env, folder, stack)  # stopped before the databases and namespace go
             marks.append(("starting the services", time.monotonic()))
@@ -256,7 +264,7 @@ def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, wind
                     "documents": [{"kind": kind, "size": size} for kind, size in sizes]}
             warm_up(plan, warm, smtp)
             marks.append(("the warm-up", time.monotonic()))
-            plan["start_at"] = time.time() + 3.0 + applicants / 100  # locust's start and spawn first
+            plan["lead_s"] = 2.0 + applicants / 100  # from locust's start: the users spawn first
             load_before, cpu0 = os.getloadavg(), procs.cpu()
             result = _load(plan, folder)
             load_after, cpu1 = os.getloadavg(), procs.cpu()
@@ -345,6 +353,9 @@ def run(applicants: int, jurors: int, hour_s: float, window_s: float, autosave_s
         f"review's worker took in {m['received'] - m['warm_ups']} (besides the {m['warm_ups']} warm-up ones); acknowledgement emails at the SMTP server: {v['acks']} "
         f"for {len(m['acks'])} references, duplicates {len(v['duplicates'])}, missing {len(v['missing'])}, "
         f"not submitted {len(v['strays'])}")
+    moments = sorted(s["at"] for s in m["result"]["submitted"])
+    if moments:
+        say(f"  the submissions went in from {moments[0]:.1f} s to {moments[-1]:.1f} s of the {hour_s:.0f} s hour")
     cpu = m["cpu"]
     say("  CPU seconds during the run: " + ", ".join(f"{name} {s:.1f}" for name, s in cpu.items())
         + f", locust {m['result'].get('cpu_s', 0):.1f}")

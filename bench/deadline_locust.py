@@ -12,8 +12,8 @@ Two kinds of user, each its own exact count (locust's ``fixed_count``):
 ``Juror`` browses: the page ``GET /jury``, ``GET /api/jury/assignments``, one of its
     assignments ``GET /api/jury/assignments/<id>``, with 1-3 s between clicks.
 
-Every moment is fixed before the start, from a seeded random generator, relative to the plan's
-``start_at`` (a wall-clock time shared with the bench), so the shape is the same each run.
+Every moment is fixed before the start, from a seeded random generator, relative to ``start_at``
+(set once locust is up, ``lead_s`` ahead for the users to spawn), so the shape is the same each run.
 
 The plan is a JSON file named by ``BENCH_DEADLINE_PLAN`` (bench/deadline.py writes it). Run as
 
@@ -187,8 +187,8 @@ def configure(plan: dict) -> None:
     Applicant.fixed_count, Juror.fixed_count = len(plan["applicants"]), plan["juror_users"]
 
 
-if os.environ.get("BENCH_DEADLINE_PLAN"):  # `locust -f` on this file
-    configure(_plan())
+if os.environ.get("BENCH_DEADLINE_PLAN"):  # `locust -f` on this file: the hour starts now
+    configure(dict(_plan(), start_at=time.time() + 5.0))
 
 
 def main(plan_path: str, result_path: str) -> None:
@@ -198,6 +198,8 @@ def main(plan_path: str, result_path: str) -> None:
 
     with open(plan_path, encoding="utf-8") as fh:
         plan = json.load(fh)
+    # the hour starts once locust is up (a loaded machine may take seconds to import it)
+    plan["start_at"] = time.time() + plan.get("lead_s", 3.0)
     configure(plan)
     env = Environment(user_classes=[Applicant, Juror], events=events)
     runner = env.create_local_runner()
@@ -207,6 +209,7 @@ def main(plan_path: str, result_path: str) -> None:
     gevent.spawn_later(max(0.0, ends - time.time()), runner.quit)
     runner.greenlet.join()
     RESULT["users"] = users
+    RESULT["start_at"] = plan["start_at"]
     RESULT["cpu_s"] = time.process_time()
     with open(result_path, "w", encoding="utf-8") as fh:
         json.dump(RESULT, fh)
