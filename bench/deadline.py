@@ -278,10 +278,21 @@ def measure(applicants: int = 240, jurors: int = 16, hour_s: float = 180.0, wind
             return {"result": result, "acks": acks, "ok": ok, "plan": plan, "took": took, "warm_ups": len(warm),
                     "load": (load_before, load_after), "received": _received(urls["review"]),
                     "cpu": {name: cpu1[name] - cpu0.get(name, 0.0) for name in cpu1},
-                    "logs": {name: procs.tail(name, 3) for name in procs.procs}}
+                    "problems": {name: _problems(folder / f"{name}.log") for name in procs.procs}}
     finally:
         smtp.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _problems(path: Path) -> str:
+    """Gunicorn's worker timeouts and the errors a service logged, in a few words."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    counts = {"worker timeouts": text.count("WORKER TIMEOUT"), "errors": text.count('"level": "ERROR"'),
+              "tracebacks": text.count("Traceback")}
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
 
 
 def _received(review_url: str) -> int:
@@ -353,6 +364,13 @@ def run(applicants: int, jurors: int, hour_s: float, window_s: float, autosave_s
         f"review's worker took in {m['received'] - m['warm_ups']} (besides the {m['warm_ups']} warm-up ones); acknowledgement emails at the SMTP server: {v['acks']} "
         f"for {len(m['acks'])} references, duplicates {len(v['duplicates'])}, missing {len(v['missing'])}, "
         f"not submitted {len(v['strays'])}")
+    late = v["applicants"] - len(m["result"]["submitted"])
+    if late:
+        say(f"  {late} applicants never reached their submit moment before the hour ended (their earlier "
+            "requests too slow): not submitted")
+    problems = {name: text for name, text in m["problems"].items() if text}
+    if problems:
+        say("  in the services' logs: " + "; ".join(f"{name}: {text}" for name, text in problems.items()))
     moments = sorted(s["at"] for s in m["result"]["submitted"])
     if moments:
         say(f"  the submissions went in from {moments[0]:.1f} s to {moments[-1]:.1f} s of the {hour_s:.0f} s hour")

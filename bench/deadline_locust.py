@@ -49,6 +49,11 @@ def _plan() -> dict:
         return json.load(fh)
 
 
+def _why(r) -> str:
+    """A failed answer in a line: its status and body, or the connection error (status 0)."""
+    return f"{r.status_code} {r.text[:200]}" if r.status_code else f"no answer: {r.error!r}"[:300]
+
+
 class Applicant(HttpUser):
     """One signed-in applicant of the edition through the deadline hour."""
     fixed_count = 0  # set from the plan
@@ -89,7 +94,7 @@ class Applicant(HttpUser):
             if r.status_code == 200:
                 self.revision = r.json().get("revision", self.revision + 1)
             else:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
 
     def upload(self, n: int) -> None:
         doc = self.plan["documents"][n]
@@ -100,7 +105,7 @@ class Applicant(HttpUser):
                                     "size": len(content)},
                               name="upload 1/3 POST /api/applications/<id>/documents", catch_response=True) as r:
             if r.status_code != 201 and r.status_code != 200:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
                 return
             started = r.json()
         # the local store's form is on intake itself: its path and query, on the host locust targets
@@ -110,12 +115,12 @@ class Applicant(HttpUser):
                               files={"file": (filename, content, "application/pdf")},
                               name="upload 2/3 POST the presigned form", catch_response=True) as r:
             if not 200 <= r.status_code < 300:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
                 return
         with self.client.post(f"/api/documents/{started['document']['id']}/complete", headers=self.auth,
                               name="upload 3/3 POST /api/documents/<id>/complete", catch_response=True) as r:
             if r.status_code != 200 or "verified" not in r.text:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
 
     def submit(self) -> None:
         with self.client.post(f"/api/applications/{self.me['id']}/submit", headers=self.auth,
@@ -125,7 +130,7 @@ class Applicant(HttpUser):
             except ValueError:
                 ok = False
             if not ok:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
             RESULT["submitted"].append({"id": self.me["id"], "reference": self.me["reference"], "ok": ok,
                                         "at": time.time() - self.plan["start_at"]})
 
@@ -146,14 +151,14 @@ class Juror(HttpUser):
     def page(self):
         with self.client.get("/jury", headers=self.auth, name="juror GET /jury", catch_response=True) as r:
             if r.status_code != 200 or b"/jury/applications/" not in r.content:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
 
     @task(2)
     def assignments_json(self):
         with self.client.get("/api/jury/assignments", headers=self.auth, name="juror GET /api/jury/assignments",
                              catch_response=True) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
                 return
             self.assignments = [a["id"] for rnd in r.json()["rounds"] for a in rnd["assignments"]]
             if not self.assignments:
@@ -167,7 +172,7 @@ class Juror(HttpUser):
         with self.client.get(f"/api/jury/assignments/{assignment}", headers=self.auth,
                              name="juror GET /api/jury/assignments/<id>", catch_response=True) as r:
             if r.status_code != 200:
-                r.failure(f"{r.status_code} {r.text[:200]}")
+                r.failure(_why(r))
 
 
 RESULT: dict = {"times": {}, "failures": {}, "submitted": []}
