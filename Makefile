@@ -28,6 +28,7 @@ test-compose: install  ## the end-to-end path against docker-compose.yml, built 
 	PRIZE_TEST_COMPOSE=1 $(BIN)/pytest tests/compose $(PYTEST_ARGS)
 
 bench: install  ## throughput and latency figures beside their baselines
+	$(BIN)/python -c 'import locust' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 messages: install  ## extract the pages' English text into shared/locales/messages.pot and merge it into each catalogue

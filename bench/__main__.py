@@ -5,6 +5,7 @@
     .venv/bin/python -m bench --only 1,3
     .venv/bin/python -m bench --only 6,7   # pure Python: needs no servers
     .venv/bin/python -m bench --only 8     # needs PostgreSQL only
+    .venv/bin/python -m bench --only 9     # the deadline hour with locust (pip install '.[bench]')
 
 Figures (see the modules beside this file for exactly what is timed):
  1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
@@ -18,8 +19,9 @@ Figures (see the modules beside this file for exactly what is timed):
  4. deadline burst on PostgreSQL: POST /api/applications/<id>/submit on `prize web intake` (auth,
     rules, state change, outbox row) from 16 keep-alive clients; baseline: a bare Flask endpoint
     validating the same fields with marshmallow and inserting one ORM row, same gunicorn settings,
-    rounds alternating; p50/p99 beside it (no intake worker: the outbox rows wait).
-                                                                  target ≥ 1.0x baseline
+    rounds alternating; p50/p99 beside it (no intake worker: the outbox rows wait). The bare
+    endpoint does about half the work (no auth, no rules, no state change, no outbox row), so the
+    target is half its rate (issue 16 withdrew the earlier ≥ 1.0x).  target ≥ 0.5x baseline
  5. a 500 MB document upload leaves intake's memory where it was: `prize web intake` with
     PRIZE_STORAGE_URL=s3:// on a moto server process; the file streamed from disk to the
     presigned POST, intake's check hashing it from S3, a presigned download; RSS of the gunicorn
@@ -37,9 +39,19 @@ Figures (see the modules beside this file for exactly what is timed):
     keep-alive clients a juror with exactly 60 assignments among 2,400 applications, 50 jurors,
     conflicts and an open finalist round; baseline: GET /healthz on the same server, same load.
                                                                   target p99 ≤ 50 ms
+ 9. the deadline hour replayed with locust (bench/deadline.py, bench/deadline_locust.py): 240
+    signed-in applicants autosaving every 10 s (PATCH /api/applications/<id>, as portal.js), two
+    documents each through the presigned upload, all submitting in the hour's last stretch, while
+    16 jurors browse /jury and their assignments; `prize web intake`/`review` and the intake,
+    review and notify workers as processes on PostgreSQL + RabbitMQ, SMTP to a recording server.
+    The hour is compressed 20x into 180 s, its last 5 minutes into the last 15 s (16 submissions/s);
+    --quick compresses the hour 60x into 60 s with the same 15 s burst. The autosave period stays
+    the real 10 s. Printed with the machine's load average.
+                                        target every request type's p99 ≤ 250 ms, 0 errors,
+                                        every submission acknowledged by exactly one email
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
-them afterwards. RabbitMQ and PostgreSQL must be running for figures 1-5 (PRIZE_TEST_RABBITMQ_URL and
+them afterwards. RabbitMQ and PostgreSQL must be running for figures 1-5 and 9 (PRIZE_TEST_RABBITMQ_URL and
 PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests); 6 and 7 need neither; 8 needs
 PostgreSQL only.
 """
@@ -56,24 +68,26 @@ from bench.common import Row, load_note, print_table, quiet_logs, reachable, req
 FULL = {"throughput_n": 5000, "throughput_rounds": 3, "latency_rate": 20.0, "latency_seconds": 15.0,
         "embedded_backlog": 20000, "sqla_backlog": 2000, "submit_n": 3000, "submit_rounds": 3,
         "upload_mb": 500, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50,
-        "jury_page_n": 6000, "jury_page_seconds": 15.0, "jury_page_rounds": 3}
+        "jury_page_n": 6000, "jury_page_seconds": 15.0, "jury_page_rounds": 3,
+        "deadline_applicants": 240, "deadline_jurors": 16, "deadline_hour_s": 180.0, "deadline_window_s": 15.0}
 QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "latency_seconds": 5.0,
          "embedded_backlog": 5000, "sqla_backlog": 500, "submit_n": 1000, "submit_rounds": 2,
          "upload_mb": 100, "ranking_apps": 10000, "assignment_apps": 2400, "assignment_jurors": 50,
-         "jury_page_n": 1500, "jury_page_seconds": 5.0, "jury_page_rounds": 1}
+         "jury_page_n": 1500, "jury_page_seconds": 5.0, "jury_page_rounds": 1,
+         "deadline_applicants": 240, "deadline_jurors": 16, "deadline_hour_s": 60.0, "deadline_window_s": 15.0}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8",
-                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
+                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8,9)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
 
     quiet_logs()
-    if only & {"1", "2", "3", "4", "5"}:
+    if only & {"1", "2", "3", "4", "5", "9"}:
         require_servers()
     elif "8" in only and not reachable("127.0.0.1", 5432):
         raise SystemExit("bench: not reachable: PostgreSQL at 127.0.0.1:5432 (start it with: pg_ctlcluster "
@@ -114,6 +128,11 @@ def main(argv=None) -> int:
         from bench import jury_page as bench_jury_page
         say(f"\n[{load_note()}]")
         rows += bench_jury_page.run(sizes["jury_page_n"], sizes["jury_page_seconds"], sizes["jury_page_rounds"])
+    if "9" in only:
+        from bench import deadline as bench_deadline
+        say(f"\n[{load_note()}]")
+        rows += bench_deadline.run(sizes["deadline_applicants"], sizes["deadline_jurors"],
+                                   sizes["deadline_hour_s"], sizes["deadline_window_s"])
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")

@@ -113,7 +113,7 @@ def _criteria(categories: list[dict]) -> dict[str, list[str]]:
 
 # --- the data -------------------------------------------------------------------------------------
 
-def prepare(url: str, seed: int = 8) -> dict:
+def prepare(url: str, seed: int = 8, n_applications: int = N_APPLICATIONS) -> dict:
     """Insert the call, applications, jurors, conflicts, round and assignments with review's ORM
     models (no HTTP, no events); returns the 16 client jurors with tokens and what they should see."""
     from sqlalchemy import create_engine, insert, text
@@ -146,7 +146,7 @@ def prepare(url: str, seed: int = 8) -> dict:
 
     applications, stage_of = [], {}
     references = set()
-    for a in range(N_APPLICATIONS):
+    for a in range(n_applications):
         category = rng.choices(["tech_innovacity", "human_centricity", "leadership"], [5, 4, 1])[0]
         country = rng.choice(COUNTRIES)
         city = CITIES[country]

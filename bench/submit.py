@@ -14,6 +14,10 @@ into its own fresh PostgreSQL database (a plain ``create_engine``: no pool pre-p
 served by gunicorn with the same workers, threads and
 worker class (a BaseApplication configured like ``prize web``).
 
+Target: the submit path at ≥ 0.5x the bare endpoint's requests/s in the same run (issue 16,
+"Figure 4, decided": the bare endpoint does about half the work, so the earlier ≥ 1.0x is
+withdrawn). The deadline as users feel it is figure 9 (bench/deadline.py), the hour replayed.
+
 The drafts are prepared before the clock starts, straight into intake's database with its ORM
 models: an open call, one applicant and one complete draft each (every criterion answered
 within its word limit, the project facts, a verified required document), and a signed bearer
@@ -52,6 +56,9 @@ from .common import (ProcessGroup, free_port, prize_command, RABBITMQ_URL, Row, 
                            say, sqlalchemy_url, tree_cpu)
 
 CLIENTS = 16
+# The target (issue 16, "Figure 4, decided"): ≥ 0.5x the bare endpoint, which does half the work
+# (no auth, no rules, no outbox row); the ≥ 1.0x of earlier notes is withdrawn.
+TARGET_RATIO = 0.5
 WORKERS = 2
 THREADS = 4
 WARMUP_PER_CLIENT = 2
@@ -454,7 +461,7 @@ def run(n: int, rounds: int) -> list[Row]:
         f"marshmallow+ORM insert, gunicorn gthread {WORKERS}×{THREADS}, {CLIENTS} keep-alive clients, "
         f"PostgreSQL; {n:,} submissions in {rounds} rounds each, alternating ==")
     rows = [Row("4. deadline burst: submit path", None, "req/s", baseline_label="(bare Flask insert)",
-                target="≥ 1.0x"),
+                target=f"≥ {TARGET_RATIO}x"),
             Row("   submit p50", None, "ms"),
             Row("   submit p99", None, "ms")]
     try:
@@ -487,7 +494,7 @@ def run(n: int, rounds: int) -> list[Row]:
             f" (on {os.cpu_count()} cores that caps the rate near {os.cpu_count() / sum(parts.values()) * 1000:.0f}/s)")
     ratio = submit["rate"] / bare["rate"] if bare["rate"] else None
     rows[0].value, rows[0].baseline, rows[0].ratio = submit["rate"], bare["rate"], ratio
-    rows[0].met = bool(intact and not errors and ratio is not None and ratio >= 1.0)
+    rows[0].met = bool(intact and not errors and ratio is not None and ratio >= TARGET_RATIO)
     rows[1].value = percentile(submit["times"], 50) * 1000
     rows[1].baseline, rows[1].baseline_label = percentile(bare["times"], 50) * 1000, "(bare)"
     rows[2].value = percentile(submit["times"], 99) * 1000
