@@ -53,6 +53,14 @@ def _open(value):
     return value
 
 
+# The message headers a producer may set: the W3C trace context of the span that published the
+# event (shared/tracing.py), present when traces are on; consumers continue that trace.
+HEADERS = {"type": "object", "properties": {
+    "traceparent": {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+                    "description": "W3C Trace Context: the publishing span, when traces are on"},
+    "tracestate": {"type": "string", "description": "W3C Trace Context: vendor state, if any"}}}
+
+
 def _message(type_: str, version: int, producers: tuple[str, ...], envelope: dict) -> dict:
     schema = CONTRACTS[(type_, version)]
     summary = (schema.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
@@ -61,7 +69,7 @@ def _message(type_: str, version: int, producers: tuple[str, ...], envelope: dic
                   "producer": {"type": "string", "enum": list(producers)},
                   "data": {"$ref": f"#/components/schemas/{type_}.v{version}"}}
     message = {"name": type_, "title": f"{type_} v{version}", "contentType": "application/json",
-               "payload": {**envelope, "properties": properties}}
+               "payload": {**envelope, "properties": properties}, "headers": HEADERS}
     if summary:
         message["summary"] = summary
     return message
