@@ -5,6 +5,7 @@
     .venv/bin/python -m bench --only 1,3
     .venv/bin/python -m bench --only 6,7   # pure Python: needs no servers
     .venv/bin/python -m bench --only 8     # needs PostgreSQL only
+    .venv/bin/python -m bench --only 9     # the embedded stack: needs no servers
 
 Figures (see the modules beside this file for exactly what is timed):
  1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
@@ -37,11 +38,16 @@ Figures (see the modules beside this file for exactly what is timed):
     keep-alive clients a juror with exactly 60 assignments among 2,400 applications, 50 jurors,
     conflicts and an open finalist round; baseline: GET /healthz on the same server, same load.
                                                                   target p99 ≤ 50 ms
+ 9. the embedded stack as `make run` starts it: `prize run` in a fresh folder timed to every
+    service's /readyz answering 200 (migrations included), then idle for 5 s: its processes
+    counted, their RSS and PSS (smaps_rollup) summed; baseline: the old layout (bench/old_run.py:
+    migrations in `prize run`, honcho forking a copy of it per child, gunicorn 2 workers and a
+    worker process per service) in the same run.       target ≤ 5 s, PSS ≤ 300 MB
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
 them afterwards. RabbitMQ and PostgreSQL must be running for figures 1-5 (PRIZE_TEST_RABBITMQ_URL and
 PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests); 6 and 7 need neither; 8 needs
-PostgreSQL only.
+PostgreSQL only; 9 neither.
 """
 from __future__ import annotations
 
@@ -66,8 +72,8 @@ QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "la
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8",
-                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
+                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8,9)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
@@ -114,6 +120,10 @@ def main(argv=None) -> int:
         from bench import jury_page as bench_jury_page
         say(f"\n[{load_note()}]")
         rows += bench_jury_page.run(sizes["jury_page_n"], sizes["jury_page_seconds"], sizes["jury_page_rounds"])
+    if "9" in only:
+        from bench import embedded_stack as bench_embedded_stack
+        say(f"\n[{load_note()}]")
+        rows += bench_embedded_stack.run(with_split=not args.quick)
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")

@@ -121,14 +121,15 @@ def run(only, no_migrate, split):
     settings = _settings()
     exit_if_ports_in_use(settings, services)
     split = not settings.embedded if split is None else split
-    if split and not no_migrate:
-        from shared.migrations import upgrade
-        for service in services:
-            upgrade(service, settings.database_url(service))
+    command = [sys.argv[0]] if sys.argv[0].endswith("prize") else [sys.executable, "-m", "services.cli"]
+    if split and not no_migrate:  # in a process of its own: this one stays small while it watches
+        import subprocess
+        if subprocess.run([*command, "db", "upgrade", "--only", ",".join(services)]).returncode:
+            sys.exit(1)
     if settings.storage_url.startswith("file://"):
         os.makedirs(settings.storage_url[len("file://"):], exist_ok=True)
 
-    prize = shlex.quote(sys.argv[0]) if sys.argv[0].endswith("prize") else f"{shlex.quote(sys.executable)} -m services.cli"
+    prize = " ".join(shlex.quote(part) for part in command)
     manager = supervisor(Printer(sys.stdout))
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     for service in services:  # exec: the shell honcho starts becomes the service's process
