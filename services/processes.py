@@ -81,8 +81,8 @@ def serve(service: str, settings, host: str, port: int, migrate: bool) -> int:
 
     logging.getLogger("werkzeug").setLevel("WARNING")  # no access log, as under gunicorn
     if migrate:
-        from shared.migrations import upgrade
         logging.getLogger("alembic").setLevel("WARNING")  # as quiet as `prize run` was when it migrated
+        from shared.migrations import upgrade
         upgrade(service, settings.database_url(service))
         logging.getLogger("alembic").setLevel(logging.NOTSET)
     module = importlib.import_module(f"services.{service}.app")
