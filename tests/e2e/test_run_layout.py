@@ -155,3 +155,21 @@ def test_front_page_sends_a_person_to_the_secretariat_page(tmp_path, service, ho
     r = app.test_client().get("/")
     assert (r.status_code, r.headers["Location"]) == (302, home)
     app.extensions["prize"]["db"].dispose()
+
+
+def test_database_at_head_is_told_without_alembic_and_any_doubt_means_migrate(tmp_path):
+    from sqlalchemy import text
+
+    from services.processes import database_at_head
+    from shared.db import make_engine
+    from shared.migrations import upgrade
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    assert database_at_head("review", url) is False  # nothing there yet
+    upgrade("review", url)
+    assert database_at_head("review", url) is True
+    assert database_at_head("notify", url) is False  # no notify version table in it
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version_review SET version_num = '0001'"))
+    engine.dispose()
+    assert database_at_head("review", url) is False  # behind: Alembic brings it up
