@@ -4,17 +4,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-compose lint bench up down clean messages
+.PHONY: install install-run run test test-compose lint bench up down clean messages
 
+# Two stamps: what running needs (the project and its dependencies), then the test tools on top.
 $(BIN)/prize: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-tools: $(BIN)/prize pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(BIN)/prize  ## create .venv and install the project with its test tools
+install: $(VENV)/.test-tools  ## create .venv and install everything: the project and its test tools
 
-run: install  ## the whole system on the embedded stack (SQLite, local folders)
+install-run: $(BIN)/prize  ## create .venv and install only what running needs (what `make run` uses)
+
+run: install-run  ## the whole system on the embedded stack (SQLite, local folders)
 	$(BIN)/prize run
 
 lint: install  ## architecture rules: services never import each other, shared imports no service
@@ -28,7 +35,6 @@ test-compose: install  ## the end-to-end path against docker-compose.yml, built 
 	PRIZE_TEST_COMPOSE=1 $(BIN)/pytest tests/compose $(PYTEST_ARGS)
 
 bench: install  ## throughput and latency figures beside their baselines
-	$(BIN)/python -c 'import locust' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 messages: install  ## extract the pages' English text into shared/locales/messages.pot and merge it into each catalogue

@@ -6,6 +6,7 @@
     .venv/bin/python -m bench --only 6,7   # pure Python: needs no servers
     .venv/bin/python -m bench --only 8     # needs PostgreSQL only
     .venv/bin/python -m bench --only 9     # the deadline hour with locust (pip install '.[bench]')
+    .venv/bin/python -m bench --only 10    # the embedded stack: needs no servers
 
 Figures (see the modules beside this file for exactly what is timed):
  1. full-path throughput on RabbitMQ + PostgreSQL: outbox → OutboxRelay + Publisher → RabbitMQ →
@@ -49,11 +50,16 @@ Figures (see the modules beside this file for exactly what is timed):
     the real 10 s. Printed with the machine's load average.
                                         target every request type's p99 ≤ 250 ms, 0 errors,
                                         every submission acknowledged by exactly one email
+10. the embedded stack as `make run` starts it: `prize run` in a fresh folder timed to every
+    service's /readyz answering 200 (migrations included), then idle for 5 s: its processes
+    counted, their RSS and PSS (smaps_rollup) summed; baseline: the old layout (bench/old_run.py:
+    migrations in `prize run`, honcho forking a copy of it per child, gunicorn 2 workers and a
+    worker process per service) in the same run.       target ≤ 5 s, PSS ≤ 300 MB
 
 Every measurement uses its own broker namespace and fresh PostgreSQL databases, and removes
 them afterwards. RabbitMQ and PostgreSQL must be running for figures 1-5 and 9 (PRIZE_TEST_RABBITMQ_URL and
 PRIZE_TEST_POSTGRES_URL override the defaults, as for the tests); 6 and 7 need neither; 8 needs
-PostgreSQL only.
+PostgreSQL only; 10 neither.
 """
 from __future__ import annotations
 
@@ -80,8 +86,8 @@ QUICK = {"throughput_n": 1000, "throughput_rounds": 1, "latency_rate": 20.0, "la
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller N: a minute instead of a few")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9",
-                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8,9)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10",
+                        help="comma-separated figures to run (default 1,2,3,4,5,6,7,8,9,10)")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     sizes = QUICK if args.quick else FULL
@@ -133,6 +139,10 @@ def main(argv=None) -> int:
         say(f"\n[{load_note()}]")
         rows += bench_deadline.run(sizes["deadline_applicants"], sizes["deadline_jurors"],
                                    sizes["deadline_hour_s"], sizes["deadline_window_s"])
+    if "10" in only:
+        from bench import embedded_stack as bench_embedded_stack
+        say(f"\n[{load_note()}]")
+        rows += bench_embedded_stack.run(with_split=not args.quick)
 
     say(f"\n== Summary ({'quick' if args.quick else 'full'} run, {time.monotonic() - started:.0f} s; "
         f"{load_note()}) ==")

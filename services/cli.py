@@ -68,12 +68,13 @@ def db_upgrade(only):
               help="threads per worker (default PRIZE_WEB_THREADS or 4)")
 def web(service, host, port, workers, threads):
     """Serve one service's web app with gunicorn."""
-    from gunicorn.app.base import BaseApplication
+    from services.processes import exit_if_ports_in_use, gunicorn_server
 
     settings = _settings()
     configure_logging(service, settings.log_level)
     host = host or settings.hosts[service]
     port = port or settings.ports[service]
+    exit_if_ports_in_use(settings, [service], port=port, host=host)
     workers = workers or settings.web_workers
     threads = threads or settings.web_threads
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -82,23 +83,25 @@ def web(service, host, port, workers, threads):
         metrics_dir = tempfile.mkdtemp(prefix=f"prize-{service}-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    gunicorn_server(service, settings, host, port, workers, threads).run()
 
-    class _Server(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", None)
-            self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("proc_name", f"prize-{service}-web")
-            if "no_control_socket" in self.cfg.settings:
-                self.cfg.set("no_control_socket", True)
 
-        def load(self):
-            return _service_module(service).create_app(settings=settings)
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--host", default=None, help="address to listen on (default PRIZE_<SERVICE>_HOST or 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (default PRIZE_<SERVICE>_PORT or 8001/8002/8003)")
+@click.option("--no-migrate", is_flag=True, help="skip bringing the service's database to the newest schema")
+def serve(service, host, port, no_migrate):
+    """Run one service's web app and worker in one process (what `prize run` starts on the
+    embedded stack): a threaded web server and the worker's threads."""
+    from services.processes import exit_if_ports_in_use, serve as serve_service
 
-    _Server().run()
+    settings = _settings()
+    configure_logging(service, settings.log_level)
+    host = host or settings.hosts[service]
+    port = port or settings.ports[service]
+    exit_if_ports_in_use(settings, [service], port=port, host=host)
+    sys.exit(serve_service(service, settings, host, port, migrate=not no_migrate))
 
 
 @main.command()
@@ -126,26 +129,45 @@ def worker_health(service, max_age):
 @main.command()
 @click.option("--only", help="comma-separated services to run (default: all)")
 @click.option("--no-migrate", is_flag=True, help="skip 'prize db upgrade' before starting")
-def run(only, no_migrate):
-    """Run the services, each web app and worker as its own process (honcho)."""
-    from honcho.manager import Manager
+@click.option("--split/--combined", default=None,
+              help="each web app under gunicorn and each worker as a process of its own (the default "
+                   "with RabbitMQ or SQS), or each service's web app and worker in one process (the "
+                   "default on the embedded stack)")
+def run(only, no_migrate, split):
+    """Run the services: on the embedded stack one process per service, else each web app
+    (gunicorn) and worker as its own process; honcho prints their output."""
     from honcho.printer import Printer
+
+    from services.processes import exit_if_ports_in_use, supervisor
 
     services = _services_option(only)
     settings = _settings()
-    if not no_migrate:
-        from shared.migrations import upgrade
-        for service in services:
-            upgrade(service, settings.database_url(service))
+    exit_if_ports_in_use(settings, services)
+    split = not settings.embedded if split is None else split
+    command = [sys.argv[0]] if sys.argv[0].endswith("prize") else [sys.executable, "-m", "services.cli"]
+    if split and not no_migrate:  # in a process of its own: this one stays small while it watches
+        import subprocess
+        if subprocess.run([*command, "db", "upgrade", "--only", ",".join(services)]).returncode:
+            sys.exit(1)
     if settings.storage_url.startswith("file://"):
         os.makedirs(settings.storage_url[len("file://"):], exist_ok=True)
 
-    prize = shlex.quote(sys.argv[0]) if sys.argv[0].endswith("prize") else f"{shlex.quote(sys.executable)} -m services.cli"
-    manager = Manager(Printer(sys.stdout))
+    prize = " ".join(shlex.quote(part) for part in command)
+    manager = supervisor(Printer(sys.stdout))
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    for service in services:
-        manager.add_process(f"{service}-web", f"{prize} web {service}", env=env)
-        manager.add_process(f"{service}-worker", f"{prize} worker {service}", env=env)
+    for service in services:  # exec: the shell honcho starts becomes the service's process
+        if split:
+            manager.add_process(f"{service}-web", f"exec {prize} web {service}", env=env)
+            manager.add_process(f"{service}-worker", f"exec {prize} worker {service}", env=env)
+        else:
+            manager.add_process(service, f"exec {prize} serve {service}" + (" --no-migrate" if no_migrate else ""),
+                                env=env)
+    _banner(settings, services)
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+def _banner(settings, services) -> None:
     click.echo("Seoul Smart City Prize")
     for service in services:
         click.echo(f"  {service:<7} http://{settings.hosts[service]}:{settings.ports[service]}/  "
@@ -153,8 +175,6 @@ def run(only, no_migrate):
     click.echo(f"  broker  {settings.broker_url}")
     click.echo(f"  mail    {settings.mail_url}")
     sys.stdout.flush()
-    manager.loop()
-    sys.exit(manager.returncode)
 
 
 @main.group()

@@ -185,6 +185,16 @@ def _public_url(env, name: str, default: str, who: str) -> str:
     return value.rstrip("/")  # links in emails are built as public_url + "/signin/..."
 
 
+def _public_urls(env, ports: dict[str, int]) -> dict:
+    """Where people reach each service; unset: the service on this machine, at its port."""
+    return {"public_url": _public_url(env, "PRIZE_PUBLIC_URL", f"http://127.0.0.1:{ports['intake']}",
+                                      "applicants reach intake"),
+            "review_public_url": _public_url(env, "PRIZE_REVIEW_PUBLIC_URL", f"http://127.0.0.1:{ports['review']}",
+                                             "jurors reach review"),
+            "notify_public_url": _public_url(env, "PRIZE_NOTIFY_PUBLIC_URL", f"http://127.0.0.1:{ports['notify']}",
+                                             "the secretariat reaches notify")}
+
+
 def _ses_topics(env) -> tuple[str, ...]:
     raw = env.get("PRIZE_SES_TOPIC_ARNS") or ""
     topics = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
@@ -293,11 +303,7 @@ def load_settings(env=None) -> Settings:
                                       86400, "must be a whole number of seconds from 0 to 86400"),
         web_workers=_whole(env, "PRIZE_WEB_WORKERS", 2, 1, 64, "must be a whole number from 1 to 64"),
         web_threads=_whole(env, "PRIZE_WEB_THREADS", 4, 1, 64, "must be a whole number from 1 to 64"),
-        public_url=_public_url(env, "PRIZE_PUBLIC_URL", Settings.public_url, "applicants reach intake"),
-        review_public_url=_public_url(env, "PRIZE_REVIEW_PUBLIC_URL", Settings.review_public_url,
-                                      "jurors reach review"),
-        notify_public_url=_public_url(env, "PRIZE_NOTIFY_PUBLIC_URL", Settings.notify_public_url,
-                                      "the secretariat reaches notify"),
+        **_public_urls(env, ports),
         ses_topic_arns=_ses_topics(env),
         oidc=_oidc(env),
         **_personal_data(env),

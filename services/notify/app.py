@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
+from flask import redirect
+
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
@@ -40,6 +42,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal, home="/secretariat/outbox").init_app(app)
     app.extensions["prize"]["emails_metrics"] = emails = EmailsByStatus()
     app.extensions["prize"]["state_metrics"].add_probe(emails)  # prize_emails{status} on /metrics
+    # `/` (where `make run`'s banner points): the secretariat's outbox, which sends a
+    # visitor not signed in to the staff sign-in
+    app.add_url_rule("/", "front", lambda: redirect("/secretariat/outbox", 302))
     app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
     # the web app's own Sender (a resend is sent at once, from the request), made on first use
     app.extensions["prize"]["make_sender"] = functools.partial(make_sender, settings, db)

@@ -42,6 +42,18 @@ def test_load_settings_without_prize_vars_gives_embedded_defaults(tmp_path):
     assert settings.secret_key == "dev-only-secret-change-me"
 
 
+def test_public_urls_unset_follow_the_ports_so_links_reach_the_services_on_this_machine(tmp_path):
+    defaults = load_settings(_env(tmp_path))
+    assert (defaults.public_url, defaults.review_public_url, defaults.notify_public_url) == (
+        "http://127.0.0.1:8001", "http://127.0.0.1:8002", "http://127.0.0.1:8003")
+    moved = load_settings(_env(tmp_path, PRIZE_INTAKE_PORT="9001", PRIZE_REVIEW_PORT="9002",
+                               PRIZE_NOTIFY_PORT="9003"))
+    assert (moved.public_url, moved.review_public_url, moved.notify_public_url) == (
+        "http://127.0.0.1:9001", "http://127.0.0.1:9002", "http://127.0.0.1:9003")
+    given = load_settings(_env(tmp_path, PRIZE_INTAKE_PORT="9001", PRIZE_PUBLIC_URL="https://prize.example.org"))
+    assert given.public_url == "https://prize.example.org"
+
+
 def test_load_settings_without_var_dir_uses_var_under_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings({})
