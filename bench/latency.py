@@ -159,7 +159,8 @@ def _smtp_baseline(port: int, repeats: int = 21) -> float:
         "reference": "BASELINE-0000", "title": "Smart crossings 0", "year": 2026,
         "category_title": "Tech-InnovaCity", "organisation": "Bench City 0", "city": "Seoul",
         "contact_name": "Kim Min-ji", "submitted_at": "2026-06-01 09:00 UTC",
-        "closes": "14 July 2099 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)"})
+        "closes": "14 July 2099 18:00 (Asia/Seoul; 2099-07-14 09:00 UTC)",
+        "status_url": "http://127.0.0.1/applications/0/status"})
     times = []
     for i in range(repeats):
         msg = build_message(Outgoing(key=f"baseline:{i}:bench@city.example.kr",
