@@ -24,9 +24,8 @@ log = logging.getLogger("prize.notify")
 
 
 def _send_after_commit(uow: UnitOfWork, sender: Sender, delivery) -> None:
-    if delivery is not None:
-        outgoing = sender.outgoing(delivery)  # queue_email claimed it for us
-        uow.after_commit(lambda: sender.deliver(delivery.id, outgoing, delivery.attempts))
+    if delivery is not None:  # queue_email claimed it for us
+        uow.after_commit(lambda: sender.deliver_queued(delivery))
 
 
 def application_submitted(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from shared.db import Database
 from shared.erasure import ERASED_EMAIL
 from shared.events import make_event
-from shared.outbox import record
+from shared.outbox import GuardedRecord, record
 from shared.refusals import Refused
 
 from ..mail import Outgoing
@@ -51,13 +51,28 @@ _LOOK = (select(_D.c.status, _D.c.attempts, _D.c.next_attempt_at, _D.c.handed_at
 _SUPPRESSED = select(_S.c.reason, _S.c.detail).where(_S.c.email == bindparam("address"))
 # this attempt's claim, still its own: being sent, and no later attempt since
 _STILL_OURS = (_D.c.id == bindparam("d_id"), _D.c.status == "sending", _D.c.attempts == bindparam("attempt"))
-_OURS = select(_D.c.id).where(*_STILL_OURS)
+# still ours, and the address's suppression if any (the last look before any of the message goes)
+_OURS = (select(_D.c.id, _S.c.reason, _S.c.detail)
+         .select_from(_D.outerjoin(_S, _S.c.email == bindparam("address"))).where(*_STILL_OURS))
 _RENEW = update(_D).where(*_STILL_OURS).values(next_attempt_at=bindparam("when"))
 _HANDED = update(_D).where(*_STILL_OURS).values(handed_at=bindparam("when"))
 _SENT = (update(_D).where(_D.c.id == bindparam("d_id"), _D.c.status != "sent")
          .values(status="sent", sent_at=bindparam("when"), provider_message_id=bindparam("provider"),
                  last_error=None, handed_at=None)
          .returning(_D.c.key, _D.c.event_id, _D.c.template, _D.c.recipient, _D.c.correlation_id))
+
+
+_SENT_AS_QUEUED = GuardedRecord(outbox, update(_D).where(
+    _D.c.id == bindparam("d_id"), _D.c.status != "sent", _D.c.key == bindparam("d_key"),
+    _D.c.recipient == bindparam("address")).values(
+    status="sent", sent_at=bindparam("when"), provider_message_id=bindparam("provider"), last_error=None,
+    handed_at=None))
+
+
+def _sent_event(key, event_id, template, recipient, correlation_id, provider_id, now):
+    return make_event("email.sent", {
+        "delivery_key": key, "event_id": event_id, "template": template, "recipient": recipient,
+        "provider_message_id": provider_id, "sent_at": now}, producer="notify", correlation_id=correlation_id)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -70,6 +85,14 @@ def delivery_key(event_id, template: str, recipient: str) -> str:
 
 class ClaimLost(Exception):
     """Another sender claimed the delivery since this attempt began: this one must not send."""
+
+
+class Suppressed(Exception):
+    """The address went on the suppression list: the email must not go (``reason`` says why)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class ResendRefused(Refused):
@@ -155,12 +178,17 @@ class Claims:
             return conn.execute(_RENEW, {"d_id": delivery_id, "attempt": attempt,
                                              "when": self.clock.lease_end(self.clock.now())}).rowcount == 1
 
-    def check(self, delivery_id: str, attempt: int) -> None:
+    def check(self, delivery_id: str, attempt: int, recipient: str) -> None:
         """Called by the backend once the provider accepted the envelope, before any of the
-        message goes: raise ClaimLost (and nothing is sent) if another sender claimed it since."""
+        message goes: raise ClaimLost (and nothing is sent) if another sender claimed it since,
+        Suppressed if its address went on the suppression list."""
         with self.one_statement.connect() as conn:
-            if conn.execute(_OURS, {"d_id": delivery_id, "attempt": attempt}).first() is None:
-                raise ClaimLost(delivery_id)
+            row = conn.execute(_OURS, {"d_id": delivery_id, "attempt": attempt,
+                                       "address": recipient.strip().lower()}).first()
+        if row is None:
+            raise ClaimLost(delivery_id)
+        if row.reason is not None:
+            raise Suppressed(f"suppressed: {row.reason}" + (f" ({row.detail})" if row.detail else ""))
 
     def handed(self, delivery_id: str, attempt: int) -> None:
         """Called by the backend once the whole message has gone, before the provider's answer:
@@ -201,18 +229,28 @@ class Claims:
             row.status, row.next_attempt_at = "pending", until
             return "pending"
 
-    def sent(self, delivery_id: str, provider_id: str) -> bool:
+    def sent(self, delivery_id: str, provider_id: str, queued: Delivery | None = None) -> bool:
         """Record the provider's acceptance, and email.sent in the outbox; False if it was
-        recorded as sent already."""
+        recorded as sent already.
+
+        ``queued``: the row as queue_email wrote it. Then the update and the event are one
+        statement (GuardedRecord), guarded by the row's key and address being still those the
+        event names (an erasure in between changes the address): if the guard fails, the row is
+        read and written as without it."""
         now = self.clock.now()
+        if queued is not None:
+            event = _sent_event(queued.key, queued.event_id, queued.template, queued.recipient, queued.correlation_id,
+                                provider_id, now)
+            with self.one_statement.begin() as conn:
+                if _SENT_AS_QUEUED(conn, event, {"d_id": delivery_id, "d_key": queued.key, "address": queued.recipient,
+                                                 "when": now, "provider": provider_id}, self.db.notify_channel):
+                    return True
         with self.db.engine.begin() as conn:
             row = conn.execute(_SENT, {"d_id": delivery_id, "when": now, "provider": provider_id}).first()
             if row is None:  # SES's delivery notification overtook our answer (ops/sns.py)
                 return False
-            record(conn, outbox, make_event("email.sent", {
-                "delivery_key": row.key, "event_id": row.event_id, "template": row.template,
-                "recipient": row.recipient, "provider_message_id": provider_id, "sent_at": now,
-            }, producer="notify", correlation_id=row.correlation_id), channel=self.db.notify_channel)
+            record(conn, outbox, _sent_event(row.key, row.event_id, row.template, row.recipient, row.correlation_id,
+                                             provider_id, now), channel=self.db.notify_channel)
         return True
 
     def failed(self, delivery_id: str, error: str, permanent: bool,
