@@ -62,7 +62,8 @@ PER_JUROR = 60
 N_APPLICATIONS = 2400
 N_JURORS = 50
 K = 3
-TARGET_MS = 50.0
+TARGET_RATIO = 3.0  # the target: p99 ≤ 3× /healthz's p99 in the same run (it survives a slow day)
+TARGET_MS = 50.0    # the absolute p99 of a good day: printed as information
 WARMUP_PER_CLIENT = 3
 SECRET = "bench-jury-page-secret"
 PAGE_LINK = b"/jury/applications/"
@@ -524,7 +525,7 @@ def run(n_requests: int, seconds: float = 15.0, rounds: int = 3) -> list[Row]:
         f"PostgreSQL; up to {n_requests:,} requests or {seconds:.0f} s per endpoint in {rounds} round(s); "
         f"baseline GET /healthz on the same server ==")
     rows = [Row("8. juror page JSON p99 (60 assignments)", None, "ms", baseline_label="(/healthz)",
-                target=f"p99 ≤ {TARGET_MS:.0f} ms"),
+                target=f"p99 ≤ {TARGET_RATIO:.0f}x /healthz's"),
             Row("   JSON p50", None, "ms", baseline_label="(/healthz)"),
             Row("   JSON rate", None, "req/s", baseline_label="(/healthz)")]
     try:
@@ -557,7 +558,10 @@ def run(n_requests: int, seconds: float = 15.0, rounds: int = 3) -> list[Row]:
         ok = not s["errors"] and not base["errors"]
         rows[first].value, rows[first].baseline = s["p99"], base["p99"]
         rows[first].ratio = s["p99"] / base["p99"] if base["p99"] else None
-        rows[first].met = ok and s["p99"] <= TARGET_MS
+        rows[first].met = ok and base["p99"] > 0 and s["p99"] <= TARGET_RATIO * base["p99"]
+        say(f"  {name} p99 {s['p99']:.1f} ms = {s['p99'] / base['p99'] if base['p99'] else float('nan'):.2f}x "
+            f"/healthz's {base['p99']:.1f} ms (target ≤ {TARGET_RATIO:.0f}x); the absolute {TARGET_MS:.0f} ms of a "
+            f"good day (information): {'within' if s['p99'] <= TARGET_MS else 'over'}")
         if not ok:
             rows[first].notes.append(f"{name}: bad answers")
         rows[first + 1].value, rows[first + 1].baseline = s["p50"], base["p50"]
@@ -568,7 +572,7 @@ def run(n_requests: int, seconds: float = 15.0, rounds: int = 3) -> list[Row]:
     fill(0, "json", "JSON")
     if "page" in measured:
         rows += [Row("8. juror page HTML /jury p99", None, "ms", baseline_label="(/healthz)",
-                     target=f"p99 ≤ {TARGET_MS:.0f} ms"),
+                     target=f"p99 ≤ {TARGET_RATIO:.0f}x /healthz's"),
                  Row("   HTML p50", None, "ms", baseline_label="(/healthz)"),
                  Row("   HTML rate", None, "req/s", baseline_label="(/healthz)")]
         fill(3, "page", "HTML")

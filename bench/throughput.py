@@ -395,5 +395,10 @@ def run(n: int, rounds: int) -> list[Row]:
     cpu, bcpu = sum(median["full"]["cpu_us"].values()), sum(median["base"]["cpu_us"].values())
     rows.append(Row("   CPU per event, all processes (median round)", cpu, "µs", baseline=bcpu,
                     baseline_label="(raw kombu)", ratio=cpu / bcpu if bcpu else None))
+    full_cpu = median["full"]["cpu_us"]
+    rows.append(Row("   CPU per event, review consumer process", full_cpu["consumer"], "µs",
+                    baseline=median["base"]["cpu_us"]["client"], baseline_label="(raw kombu client)",
+                    ratio=full_cpu["consumer"] / median["base"]["cpu_us"]["client"]
+                    if median["base"]["cpu_us"]["client"] else None))
     rows.append(Row("   consumer stage alone: parse_message + dispatch", costs["parse_us"] + best, "µs/event"))
     return rows

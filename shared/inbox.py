@@ -89,6 +89,7 @@ class InboxDispatcher:
         self.duplicates = 0
         # what each process span says of the broker and the queue (set by the worker)
         self.span_attributes: dict = {}
+        self._record_once_by_dialect: dict = {}
 
     def __call__(self, event: Event) -> None:
         handler = self.handlers.get(event.type)
@@ -106,15 +107,13 @@ class InboxDispatcher:
         uow = None
         try:
             with self.db.session() as session, session.begin():
-                seen = session.execute(select(self.inbox.c.event_id)
-                                       .where(self.inbox.c.event_id == str(event.id))).first()
-                if seen:
+                # one statement records the event, or finds it recorded already
+                if session.execute(self._record_once(session), {"event_id": str(event.id), "type": event.type,
+                                   "handled_at": datetime.now(timezone.utc)}).first() is None:
                     self.duplicates += 1
                     tracing.note(**{"prize.inbox.duplicate": True})
                     log.info("event %s already handled; no second effect", event.id)
                     return
-                session.execute(insert(self.inbox).values(
-                    event_id=str(event.id), type=event.type, handled_at=datetime.now(timezone.utc)))
                 uow = UnitOfWork(session, self.outbox, self.service, event.correlation_id)
                 handler(uow, event)
         except IntegrityError:
@@ -127,6 +126,18 @@ class InboxDispatcher:
             raise
         log.info("handled %s %s", event.type, event.id)
         self._run_after_commit(uow._after_commit)
+
+    def _record_once(self, session: Session):
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING: a row back if the event is new here."""
+        dialect = session.get_bind().dialect.name
+        statement = self._record_once_by_dialect.get(dialect)
+        if statement is None:
+            from sqlalchemy.dialects import postgresql, sqlite
+            make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = (make(self.inbox).on_conflict_do_nothing(index_elements=[self.inbox.c.event_id])
+                         .returning(self.inbox.c.event_id))
+            self._record_once_by_dialect[dialect] = statement
+        return statement
 
     def many(self, events: list[Event]) -> None:
         """Handle a batch in one transaction: one commit instead of one per event.

@@ -62,16 +62,18 @@ def _row(event: Event, trace_columns: dict) -> dict:
             "traceparent": trace_columns.get("traceparent"), "tracestate": trace_columns.get("tracestate")}
 
 
-def record(session: Session, outbox: Table, event: Event) -> None:
-    """Add the event to the outbox in the caller's transaction.
+def record(session: Session | Connection, outbox: Table, event: Event, channel: str | None = None) -> None:
+    """Add the event to the outbox in the caller's transaction (a session's, or a Core
+    connection's with the ``channel`` to wake the relay on: Database.notify_channel).
 
     On PostgreSQL the insert and the relay's wake-up (pg_notify, delivered on commit) go in one
     statement: one round trip per event instead of two.
     """
     with tracing.creating(event) as trace_columns:
         row = insert(outbox).values(**_row(event, trace_columns))
-        channel = session.info.get("outbox_channel")
-        if channel and session.get_bind().dialect.name == "postgresql":
+        channel = channel or session.info.get("outbox_channel")
+        dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+        if channel and dialect.name == "postgresql":
             added = row.returning(outbox.c.seq).cte("added")
             session.execute(sa_select(func.pg_notify(literal(channel), literal(""))).select_from(added))
         else:

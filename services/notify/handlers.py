@@ -24,9 +24,8 @@ log = logging.getLogger("prize.notify")
 
 
 def _send_after_commit(uow: UnitOfWork, sender: Sender, delivery) -> None:
-    if delivery is not None:
-        outgoing = sender.outgoing(delivery)  # queue_email claimed it for us
-        uow.after_commit(lambda: sender.deliver(delivery.id, outgoing, delivery.attempts))
+    if delivery is not None:  # queue_email claimed it for us
+        uow.after_commit(lambda: sender.deliver_queued(delivery))
 
 
 def application_submitted(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
@@ -45,11 +44,10 @@ def application_submitted(uow: UnitOfWork, event: Event, *, sender: Sender) -> N
     row = queue_email(uow.session, event, "submission_ack", a["contact_email"], language, context)
     _send_after_commit(uow, sender, row)
     # Remember who hears about the decisions; any that overtook this event go out now.
-    recipient = _recipient(uow, d["application_id"], d["reference"])
-    recipient.reference, recipient.title, recipient.category = d["reference"], d["title"], d["category"]
-    recipient.year, recipient.organisation = d["year"], a["organisation"]
-    recipient.contact_name, recipient.contact_email = a["contact_name"], a["contact_email"]
-    recipient.secondary_email, recipient.language = a.get("secondary_email"), a["language"]
+    recipient = _recipient(uow, d["application_id"], d["reference"], known={
+        "reference": d["reference"], "title": d["title"], "category": d["category"], "year": d["year"],
+        "organisation": a["organisation"], "contact_name": a["contact_name"], "contact_email": a["contact_email"],
+        "secondary_email": a.get("secondary_email"), "language": a["language"]})
     _send_due(uow, sender, event, recipient)
 
 
@@ -60,16 +58,20 @@ def application_submitted(uow: UnitOfWork, event: Event, *, sender: Sender) -> N
 # neither a redelivery nor the other event of the pair can send it again.
 
 
-def _recipient(uow: UnitOfWork, application_id, reference: str | None = None) -> Recipient:
-    """The application's recipient row, locked; created empty if its submission is yet to come."""
+def _recipient(uow: UnitOfWork, application_id, reference: str | None = None, known: dict | None = None) -> Recipient:
+    """The application's recipient row, locked, with what is ``known`` of it written; created
+    (empty if its submission is yet to come) in one insert."""
     row = uow.session.get(Recipient, str(application_id), with_for_update=True)
     if row is None:
-        row = Recipient(application_id=str(application_id), reference=reference or "",
-                        finalist_released=False, award_released=False)
+        row = Recipient(**{"application_id": str(application_id), "reference": reference or "",
+                           "finalist_released": False, "award_released": False, **(known or {})})
         uow.session.add(row)
         uow.session.flush()  # a second event of the same batch finds it
-    elif reference and not row.reference:
+        return row
+    if reference and not row.reference:
         row.reference = reference
+    for name, value in (known or {}).items():
+        setattr(row, name, value)
     return row
 
 

@@ -108,6 +108,8 @@ class FileMailbox:
         return self._path(key).exists()
 
     def send(self, m: Outgoing, check=None, handed=None) -> str:
+        if check is not None:
+            check()  # the last look before the message goes, as for the other backends
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(m.key)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")

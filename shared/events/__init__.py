@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from . import intake, notify, review  # noqa: F401  (each registers its contracts)
+from .fast import Unsure, compile_schema
 from .registry import CONTRACTS, PRODUCERS, contract_for
 
 
@@ -136,14 +137,38 @@ def _lenient_schema(type_: str, version: int) -> Schema:
     return _lenient(contract_for(type_, version)(unknown=EXCLUDE))
 
 
+@functools.lru_cache(maxsize=None)
+def _lenient_reader(type_: str, version: int):
+    """How the consumer reads a contract's data: compiled (fast.py) when it can be, else the
+    schema's load; a value the compiled reading is unsure of is read by the schema, whose
+    ValidationError it raises."""
+    schema = _lenient_schema(type_, version)
+    return _reader(schema, compile_schema(schema))
+
+
+def _reader(schema: Schema, compiled):
+    if compiled is None:
+        return schema.load
+
+    def read(data):
+        try:
+            return compiled(data)
+        except Unsure:
+            return schema.load(data)
+    return read
+
+
+_read_envelope = _reader(_ENVELOPE, compile_schema(_ENVELOPE))
+
+
 def parse_message(body: dict, trace: dict | None = None) -> Event:
     """Read an envelope and its data leniently (consumer side); raise ValidationError if bad.
 
     ``trace``: the trace context of the message (its headers), kept with the event."""
     if not isinstance(body, dict):
         raise ValidationError({"_envelope": ["message body is not a JSON object"]})
-    env = _ENVELOPE.load(body)
-    data = _lenient_schema(env["type"], env["version"]).load(env["data"])
+    env = _read_envelope(body)
+    data = _lenient_reader(env["type"], env["version"])(env["data"])
     return Event(type=env["type"], version=env["version"], id=env["id"],
                  occurred_at=env["occurred_at"], producer=env["producer"],
                  correlation_id=env["correlation_id"], data=data, trace=trace)

@@ -27,7 +27,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.db import Database
@@ -39,7 +39,7 @@ from ..models import Delivery
 from . import templates
 from .backoff import ServerBackoff
 from .claims import (ALERT_TEMPLATE, EXPIRED, NOT_TO_A_CITY, ClaimLost, Claims, ResendRefused,  # noqa: F401 (API)
-                     as_utc, delivery_key)
+                     Suppressed, as_utc, delivery_key)
 
 log = logging.getLogger("prize.notify.delivery")
 
@@ -79,18 +79,26 @@ def queue_email(session: Session, event: Event, template: str, recipient: str, l
     email is pointless (a sign-in link's end) and is not sent any more.
     """
     key = delivery_key(event.id, template, recipient)
-    if session.scalar(select(Delivery.id).where(Delivery.key == key)):
+    # Core statements on the session's connection (an email per event: the ORM's unit of work
+    # costs more than the insert); a delivery the ORM holds unflushed (claims.copy) is written first.
+    if any(isinstance(obj, Delivery) for obj in session.new):
+        session.flush()
+    conn = session.connection()
+    if conn.execute(_KEY_TAKEN, {"key": key}).first() is not None:
         return None
     language = templates.language_for(template, language)
     subject, text, html = templates.render(template, language, context, session)  # the edition's override, if any
     now = utcnow()
-    row = Delivery(id=str(uuid.uuid4()), key=key, event_id=str(event.id), event_type=event.type,
-                   correlation_id=event.correlation_id, template=template, language=language,
-                   recipient=recipient, subject=subject, body_text=text, body_html=html,
-                   status="sending", attempts=1, created_at=now, expires_at=expires_at,
-                   next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
-    session.add(row)
-    return row
+    values = dict(id=str(uuid.uuid4()), key=key, event_id=str(event.id), event_type=event.type,
+                  correlation_id=event.correlation_id, template=template, language=language,
+                  recipient=recipient, subject=subject, body_text=text, body_html=html,
+                  status="sending", attempts=1, created_at=now, expires_at=expires_at,
+                  next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
+    conn.execute(insert(Delivery.__table__), values)
+    return Delivery(**values)  # not in the session: what the sender reads after the commit
+
+
+_KEY_TAKEN = select(Delivery.__table__.c.id).where(Delivery.__table__.c.key == bindparam("key"))
 
 
 class Sender:
@@ -117,6 +125,27 @@ class Sender:
             return claimed
         outgoing, attempt = claimed
         return self.deliver(delivery_id, outgoing, attempt)
+
+    def deliver_queued(self, row: Delivery) -> str:
+        """Send a delivery queue_email recorded (claimed) in a transaction that has just committed.
+
+        What ``deliver`` looks up first is known here, from the row as it was committed: the
+        claim is this attempt's and fresh while less than half its lease has passed (the sweep
+        takes a claim over only once its lease has run out; an erasure since is caught by the
+        check before DATA), no earlier attempt handed it over, and its expiry. So the look is
+        skipped; the suppression list is read by that check, the last moment before any of the
+        message goes. Past half the lease (a long batch), ``deliver`` looks as always.
+        """
+        outgoing, now = self.outgoing(row), utcnow()
+        half = timedelta(seconds=SEND_LEASE_SECONDS) / 2
+        if row.attempts != 1 or as_utc(row.next_attempt_at) - now <= half:
+            return self.deliver(row.id, outgoing, row.attempts)
+        if row.expires_at is not None and as_utc(row.expires_at) <= now:
+            return self._failed(row.id, EXPIRED, permanent=True)
+        paused = self.server.paused(now)
+        if paused:
+            return self.claims.later(row.id, row.attempts, paused)
+        return self._hand_over(row.id, outgoing, row.attempts, handed_before=False, row=row)
 
     def deliver(self, delivery_id: str, outgoing: Outgoing, attempt: int) -> str:
         """Hand a delivery we hold the claim on to the provider and record the outcome.
@@ -145,15 +174,18 @@ class Sender:
             return self.claims.later(delivery_id, attempt, paused)
         return self._hand_over(delivery_id, outgoing, attempt, look.handed_before)
 
-    def _hand_over(self, delivery_id: str, outgoing: Outgoing, attempt: int, handed_before: bool) -> str:
-        """Talk to the mailer (or ask it whether it has the email already) and record its answer."""
+    def _hand_over(self, delivery_id: str, outgoing: Outgoing, attempt: int, handed_before: bool,
+                   row: Delivery | None = None) -> str:
+        """Talk to the mailer (or ask it whether it has the email already) and record its answer
+        (``row``: the delivery as queued, when known, which lets claims.sent write it at once)."""
         try:
             if attempt > 1 and self.mailer.already_sent(outgoing.key):
                 provider_id = "already-delivered"
             elif handed_before and not getattr(self.mailer, "can_tell", False):
                 return self.claims.unconfirmed(delivery_id, outgoing, attempt)
             else:
-                provider_id = self.mailer.send(outgoing, check=lambda: self.claims.check(delivery_id, attempt),
+                provider_id = self.mailer.send(outgoing, check=lambda: self.claims.check(delivery_id, attempt,
+                                                                                          outgoing.recipient),
                                                handed=lambda: self.claims.handed(delivery_id, attempt))
         except ServerUnavailable as exc:
             until = self.server.server_failed(utcnow())
@@ -168,12 +200,15 @@ class Sender:
             return self._failed(delivery_id, str(exc), permanent=False)
         except PermanentMailError as exc:
             return self._failed(delivery_id, str(exc), permanent=True)
+        except Suppressed as exc:
+            log.warning("delivery %s not sent: %s is on the suppression list", outgoing.key, outgoing.recipient)
+            return self._failed(delivery_id, exc.reason, permanent=True)
         except ClaimLost:
             log.info("delivery %s: attempt %d lost its claim before the message went; not sending", outgoing.key,
                      attempt)
             return "sending"
         self.server.succeeded()
-        if self.claims.sent(delivery_id, provider_id):
+        if self.claims.sent(delivery_id, provider_id, row):
             log.info("email %s sent to %s", outgoing.key, outgoing.recipient)
         return "sent"
 

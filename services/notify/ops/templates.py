@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError,
                     UndefinedError, meta, select_autoescape)
 from jinja2.exceptions import SecurityError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from shared.refusals import Refused
 from shared.staff.roles import ROLE_LABELS
@@ -170,6 +170,13 @@ RENDER_SECONDS = sandbox.RENDER_SECONDS
 _compiled: dict[tuple, tuple] = {}
 
 
+_T = TemplateOverride.__table__
+_LATEST_OVERRIDE = (select(_T.c.edition, _T.c.version, _T.c.updated_at)
+                    .where(_T.c.template == bindparam("template"), _T.c.language == bindparam("language"))
+                    .order_by(_T.c.edition.desc()).limit(1))
+_EDITION_OVERRIDE = _LATEST_OVERRIDE.where(_T.c.edition == bindparam("edition"))
+
+
 def override_for(session, template: str, language: str, year) -> tuple[tuple, tuple] | None:
     """The stored override to use for an email of ``template`` in ``language``, or None (the file).
 
@@ -181,11 +188,12 @@ def override_for(session, template: str, language: str, year) -> tuple[tuple, tu
     and version only); the sources are read and compiled once per version and process, so an
     override saved in the web app applies to the very next email the worker renders.
     """
-    q = select(TemplateOverride.edition, TemplateOverride.version, TemplateOverride.updated_at).where(
-        TemplateOverride.template == template, TemplateOverride.language == language)
-    if isinstance(year, int) and not isinstance(year, bool):
-        q = q.where(TemplateOverride.edition == year)
-    found = session.execute(q.order_by(TemplateOverride.edition.desc()).limit(1)).first()
+    # Core on the session's connection: this runs for every email, and the ORM's execution of a
+    # plain column query costs several times the query itself (no autoflush needed: the
+    # transaction writes no override).
+    found = session.connection().execute(
+        _LATEST_OVERRIDE if not isinstance(year, int) or isinstance(year, bool) else _EDITION_OVERRIDE,
+        {"template": template, "language": language, "edition": year}).first()
     if found is None:
         return None
     key = (template, language, found.edition, found.version, found.updated_at)
