@@ -162,6 +162,9 @@ def _logged(run, service: str, part: str):
 
 # --- one service's web app under gunicorn -----------------------------------------------------
 
+KEEPALIVE_SECONDS = 75
+
+
 def gunicorn_server(service: str, settings, host: str, port: int, workers: int, threads: int):
     """The gunicorn application of `prize web`: gthread workers, no access log, and no control
     socket (gunicorn ≥ 25.1 opens one at the same path for every server of a user, unless told)."""
@@ -175,6 +178,10 @@ def gunicorn_server(service: str, settings, host: str, port: int, workers: int, 
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 10)
+            # An idle keep-alive connection stays open longer than clients and load balancers keep
+            # theirs (gunicorn's 2 s closes one just as a juror clicks again: the request is lost
+            # with "Remote end closed connection without response").
+            self.cfg.set("keepalive", KEEPALIVE_SECONDS)
             self.cfg.set("proc_name", f"prize-{service}-web")
             if "control_socket_disable" in self.cfg.settings:
                 self.cfg.set("control_socket_disable", True)

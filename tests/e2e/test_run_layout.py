@@ -173,3 +173,37 @@ def test_database_at_head_is_told_without_alembic_and_any_doubt_means_migrate(tm
         conn.execute(text("UPDATE alembic_version_review SET version_num = '0001'"))
     engine.dispose()
     assert database_at_head("review", url) is False  # behind: Alembic brings it up
+
+
+@pytest.mark.e2e
+def test_a_keep_alive_connection_idle_for_seconds_still_answers(tmp_path, free_port):
+    """A juror reads a page for a few seconds and clicks again on the same connection: gunicorn's
+    default keep-alive (2 s) closed it meanwhile and the click was lost without an answer."""
+    import http.client
+
+    port = free_port()
+    env = run_env(tmp_path, {"review": port})
+    subprocess.run([PRIZE, "db", "upgrade", "--only", "review"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen([PRIZE, "web", "review", "--workers", "1", "--threads", "2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError):
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            assert server.poll() is None and time.monotonic() < deadline, "prize web review did not start"
+            time.sleep(0.2)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200 and not first.will_close
+        time.sleep(3.5)  # longer than gunicorn's default keep-alive of 2 s
+        conn.request("GET", "/healthz")  # on the same connection: http.client does not reconnect
+        again = conn.getresponse()
+        assert again.status == 200
+        conn.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
