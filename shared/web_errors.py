@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify, request
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -22,6 +22,12 @@ class ErrorSchema(Schema):
     message = fields.String(metadata={"description": "what went wrong, for a person"})
     errors = fields.Dict(metadata={"description": "for invalid input: where (json, query) → field → problems"})
     correlation_id = fields.String(metadata={"description": "on a 500 or 503: the id this request is logged with"})
+    version = fields.Integer(metadata={"description": "on a 409 for a stale version: the object's version now"})
+
+    class Meta:
+        # A refusal may carry details of its own beside these (what was refused and why, per item):
+        # documented as allowed, so a client reads them without the document forbidding them.
+        unknown = INCLUDE
 
 
 

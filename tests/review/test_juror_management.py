@@ -554,3 +554,24 @@ def test_two_confirms_of_one_preview_at_once_create_each_juror_once(both_worlds)
     with world.db.session() as s:
         assert sorted(s.scalars(select(Juror.email))) == ["ewa@lublin-tech.example.pl", "kenji@kyoto.example.jp"]
     assert len(_invited(world)) == 2
+
+
+def test_a_stale_version_is_refused_with_an_answer_the_document_describes(world, scene):
+    """The 409 of a stale edit names the juror's version now; the API document says an error body
+    may carry it (schemathesis found the answer refused by the document's error schema)."""
+    import jsonschema
+
+    sec = world.tokens["secretariat"]
+    r = world.client.patch(f"/api/jurors/{scene['dan']}", headers=sec, json={"name": "Dan M.", "version": 1})
+    assert r.status_code == 200, r.get_json()
+    r = world.client.patch(f"/api/jurors/{scene['dan']}", headers=sec, json={"name": "Stale", "version": 1})
+    assert r.status_code == 409 and r.get_json()["version"] == 2
+    document = world.client.get("/openapi.json").get_json()
+    answers = document["paths"]["/api/jurors/{juror_id}"]["patch"]["responses"]
+    described = answers.get("409") or answers["default"]
+    if "$ref" in described:
+        described = document["components"]["responses"][described["$ref"].rsplit("/", 1)[1]]
+    schema = described["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    jsonschema.validate(r.get_json(), schema)
