@@ -345,3 +345,15 @@ class SubmissionCopy(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     language: Mapped[str] = mapped_column(String(5))  # the language of its headings
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PublicPhoto(Base):
+    """The photo the secretariat approved for an awarded application's public results page: one
+    of its checked image documents (pages/results_staff.py). Shown only once the award round is
+    released (ops/results.py); who approved it and when are kept. No foreign key on the document:
+    the photo route checks it is still this application's verified image."""
+    __tablename__ = "public_photos"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(36))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
