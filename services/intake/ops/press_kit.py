@@ -20,8 +20,10 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 HEADER = ("section", "item", "value", "category", "outcome", "award", "organisation", "city", "country",
           "title", "summary")
 OUTCOME = {"winner": "Winner", "special_mention": "Special mention"}
-# the summaries' longest length (characters) tried in turn until the PDF is one page
-SUMMARY_LIMITS = (600, 360, 200, 100, 0)
+# (the summaries' longest length in characters, a smaller type) tried in turn until the PDF is
+# one page; past the last, the list of cities is cut short too (the CSV has them all)
+LAYOUTS = ((600, False), (360, False), (200, False), (200, True), (100, True), (0, True))
+CITIES_AT_MOST = 250  # more than a page holds in any layout: the rest are counted, not named
 
 
 def rows(call, results: Results, categories) -> list[tuple]:
@@ -60,25 +62,36 @@ def _no_fetching(url: str, *args, **kwargs):
     raise ValueError(f"the press kit fetches nothing ({url[:80]})")
 
 
-def render_html(call, results: Results, categories, limit: int, made_at: datetime) -> str:
+def render_html(call, results: Results, categories, limit: int, made_at: datetime, small: bool = False,
+                cities_shown: int | None = None) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
     cities = [f"{city} ({country_name(country, 'en')})" for city, country, _ in results.cities]
+    if cities_shown is not None and cities_shown < len(cities):
+        cities = cities[:cities_shown] + [f"and {len(cities) - cities_shown} more (the CSV lists them all)"]
     shown = [(title, [{"outcome": OUTCOME[a.outcome], "award": a.award, "organisation": a.organisation,
                        "place": f"{a.city}, {country_name(a.country, 'en')}", "title": a.title,
                        "summary": _shorten(a.summary, limit)} for a in awards]) for title, awards in categories]
     return env.get_template("secretariat/press_kit_pdf.html").render(
-        year=call.year, theme=call.theme, figures=figures_en(results.figures), categories=shown, cities=cities,
+        small=small, year=call.year, theme=call.theme, figures=figures_en(results.figures), categories=shown, cities=cities,
         released=f"{results.released_at.astimezone(timezone.utc):%d %B %Y}",
         made_at=f"{made_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
 
 
 def press_pdf(call, results: Results, categories, made_at: datetime) -> bytes:
-    """One A4 page: the summaries shortened as much as needed for everything to fit."""
+    """One A4 page: the summaries shortened (then the type made smaller) as much as needed for
+    everything to fit; an edition with very many cities gets its list cut short last."""
     from weasyprint import HTML  # loaded where PDFs are made
-    document = None
-    for limit in SUMMARY_LIMITS:
-        document = HTML(string=render_html(call, results, categories, limit, made_at),
-                        url_fetcher=_no_fetching).render()
+
+    def render(limit: int, small: bool, cities_shown: int | None = None):
+        return HTML(string=render_html(call, results, categories, limit, made_at, small, cities_shown),
+                    url_fetcher=_no_fetching).render()
+    cap = CITIES_AT_MOST if len(results.cities) > CITIES_AT_MOST else None
+    for limit, small in LAYOUTS:
+        document = render(limit, small, cap)
         if len(document.pages) == 1:
-            break
+            return document.write_pdf()
+    shown = min(len(results.cities), CITIES_AT_MOST)
+    while shown > 0 and len(document.pages) > 1:
+        shown //= 2
+        document = render(0, True, shown)
     return document.copy(document.pages[:1]).write_pdf()
