@@ -125,6 +125,7 @@ PUBLIC = ("/results/2026", "/results/2026.json")
 
 def assert_unpublished(intake, edition):
     unknown = intake.get("/results/1999")
+    assert intake.get("/results/99999999999999999999").get_data() == unknown.get_data()
     for path in PUBLIC + (f"/results/2026/photos/{edition.apps['kaohsiung']['id']}",):
         r = intake.get(path)
         assert r.status_code == 404, path
@@ -148,7 +149,17 @@ def test_nothing_is_public_until_every_award_decision_is_released_then_winners_a
     release(stack, edition.apps["kaohsiung"])
     release(stack, edition.apps["seoul"])  # lublin's marker not here yet: the round is not all released
     assert_unpublished(intake, edition)
+    # what a cache may hold of "nothing yet": revalidated each time, so it never outlives the release
+    nothing_yet = {path: intake.get(path) for path in ("/results", "/results/feed.atom")}
+    for path, r in nothing_yet.items():
+        assert r.headers["Cache-Control"] == "public, no-cache", path
+        assert intake.get(path, headers={"If-None-Match": r.headers["ETag"]}).status_code == 304, path
     release(stack, edition.apps["lublin"])
+    for path, r in nothing_yet.items():
+        again = intake.get(path, headers={"If-None-Match": r.headers["ETag"]})
+        assert again.status_code == 200, path
+        assert {"/results": "The winners of 2026", "/results/feed.atom": "Hydrogen buses"}[path] in \
+            again.get_data(as_text=True), path
 
     r = intake.get("/results/2026")
     html = r.get_data(as_text=True)

@@ -164,6 +164,8 @@ def edition_results(s, call: Call, *, embargoed_too: bool = False) -> Results:
 def released_results(s, year: int) -> tuple[Call, Results] | None:
     """The edition of ``year`` and its results, or None: no such edition, or not released (the
     same None: whether results exist cannot be told before the release)."""
+    if not 0 < year < 10000:  # no edition; and no integer the database cannot take
+        return None
     call = s.scalar(select(Call).where(Call.year == year))
     if call is None:
         return None
