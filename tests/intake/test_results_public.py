@@ -21,8 +21,10 @@ from services.intake.handlers import HANDLERS, inviter
 from services.intake.models import inbox, outbox
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher, bind
+from shared.config import load_settings
 from shared.staff import store
-from tests.support.stack import (auth, complete_new_draft, open_call, register, start_draft, submit_application,
+from tests.conftest import env_for
+from tests.support.stack import (Stack, auth, complete_new_draft, open_call, register, start_draft, submit_application,
                                  upload_document)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
@@ -120,6 +122,14 @@ def edition(stack):
     return Edition(stack)
 
 
+@pytest.fixture(params=["embedded", "real"])
+def both_stacks(request, tmp_path):
+    """The embedded stack (SQLite) and the real one (PostgreSQL, RabbitMQ), for the main test."""
+    s = Stack(load_settings(env_for(request, tmp_path / "var", request.param)), services=("intake",))
+    yield s
+    s.stop()
+
+
 PUBLIC = ("/results/2026", "/results/2026.json")
 
 
@@ -142,7 +152,8 @@ def assert_unpublished(intake, edition):
             assert secret not in intake.get(path).get_data(as_text=True)
 
 
-def test_nothing_is_public_until_every_award_decision_is_released_then_winners_and_figures_are(stack, intake, edition):
+def test_nothing_is_public_until_every_award_decision_is_released_then_winners_and_figures_are(both_stacks):
+    stack, intake, edition = both_stacks, both_stacks.clients["intake"], Edition(both_stacks)
     assert_unpublished(intake, edition)
     edition.decide_all()
     assert_unpublished(intake, edition)
