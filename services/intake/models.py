@@ -393,3 +393,15 @@ class OutreachInvitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     applicant_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), nullable=True)
+
+
+class PublicPhoto(Base):
+    """The photo the secretariat approved for an awarded application's public results page: one
+    of its checked image documents (pages/results_staff.py). Shown only once the award round is
+    released (ops/results.py); who approved it and when are kept. No foreign key on the document:
+    the photo route checks it is still this application's verified image."""
+    __tablename__ = "public_photos"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(36))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime)

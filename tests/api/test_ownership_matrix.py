@@ -91,7 +91,12 @@ STAFF_ONLY = {
     ("/secretariat/applications/<application_id>/documents.zip", "GET"): PAGE,
     ("/secretariat/applications/documents/<document_id>", "GET"): PAGE,
     ("/api/secretariat/applications/<uuid:application_id>", "GET"): API,
+    # the public photo of an awarded application (pages/results_staff.py): approved by staff only
+    ("/secretariat/editions/<call_id>/results/photos/<application_id>", "POST"): PAGE,
 }
+# Public routes (pages/results.py): no sign-in, for everyone alike; an application that is no
+# released award is the same 404 as one that does not exist, whoever asks (its owner included).
+PUBLIC_ONCE_RELEASED = {("/results/<int:year>/photos/<application_id>", "GET")}
 APPLICATION_TARGETS = ("draft", "submitted")
 DOCUMENT_TARGETS = ("verified document", "pending document", "frozen document")
 
@@ -102,7 +107,7 @@ def _id_routes(app) -> set[tuple[str, str]]:
 
 
 def test_every_route_with_an_application_or_document_id_is_in_the_matrix(stack):
-    routes, known = _id_routes(stack.apps["intake"]), set(ROUTES) | set(SECRETARIAT_ONLY) | set(STAFF_ONLY)
+    routes, known = _id_routes(stack.apps["intake"]), set(ROUTES) | set(SECRETARIAT_ONLY) | set(STAFF_ONLY) | PUBLIC_ONCE_RELEASED
     assert routes == known, (
         f"not covered here: {sorted(routes - known)}; gone: {sorted(known - routes)}")
 
@@ -317,7 +322,7 @@ def _staff_cases():
 
 @pytest.mark.parametrize("rule,method,kind,target", list(_staff_cases()))
 def test_staff_only_routes_give_applicants_nothing_and_the_same_for_a_missing_id(world, rule, method, kind, target):
-    template = re.sub(r"<(?:uuid:)?(application_id|document_id)>", "{id}", rule)
+    template = re.sub(r"<(?:uuid:)?(application_id|document_id)>", "{id}", rule).replace("<call_id>", world.call["id"])
     real = world.ids[target]
     expected = {"owner (API token)": 403, "other (API token)": 403, "garbage token": 401,
                 "owner (browser session)": 302 if kind == PAGE else 403,
@@ -332,8 +337,30 @@ def test_staff_only_routes_give_applicants_nothing_and_the_same_for_a_missing_id
             assert theirs.headers["Location"].startswith("/staff/signin?next="), who
         body = theirs.get_data(as_text=True)
         assert world.a["organisation"] not in body and world.a["contact_email"] not in body, who
+    staff = getattr(world.app.test_client(), method.lower())(template.format(id=real),
+                                                             headers=auth(world.stack.secretariat_token()))
+    if "/results/photos/" in rule:  # past the role check: the target is no award, which staff are told
+        assert staff.status_code == 404 and "not a winner" in staff.get_data(as_text=True)
+    else:
+        assert staff.status_code in (200, 302), staff.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("target", APPLICATION_TARGETS)
+def test_a_public_photo_route_answers_everyone_alike_for_what_is_no_released_award(world, target):
+    """The owner, the other applicant, staff and nobody: the same 404 for a real application that
+    is no released award as for a missing id, and nothing changes."""
+    (rule, _), = PUBLIC_ONCE_RELEASED
+    template = rule.replace("<int:year>", str(world.call["year"])).replace("<application_id>", "{id}")
+    real, before = world.ids[target], _state(world)
+    for who in ("owner (API token)", "owner (browser session)", "other (browser session)", "nobody", "garbage token"):
+        missing = str(uuid.uuid4())
+        theirs = _request(world, who, PAGE, "GET", template.format(id=real), None)
+        absent = _request(world, who, PAGE, "GET", template.format(id=missing), None)
+        assert theirs.status_code == 404 and theirs.headers["Cache-Control"] == "no-store", who
+        assert _comparable(theirs, real) == _comparable(absent, missing), who
     staff = world.app.test_client().get(template.format(id=real), headers=auth(world.stack.secretariat_token()))
-    assert staff.status_code in (200, 302), staff.get_data(as_text=True)[:300]
+    assert staff.status_code == 404
+    assert _state(world) == before
 
 
 def test_the_other_applicants_csrf_token_is_what_lets_its_posts_through(world):

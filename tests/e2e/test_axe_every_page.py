@@ -34,10 +34,11 @@ DESKTOP, PHONE = browser.DESKTOP, browser.PHONE
 # GET routes that are not pages a person reads: machine endpoints, files, email bodies (framed in
 # pages that are checked), and redirects
 NOT_PAGES = re.compile(r"^/(api|static|healthz|readyz|metrics|openapi\.json)(/|$)|/static/"
-                       r"|\.(csv|xlsx|zip|html|<suffix>)$|/documents/<document_id>$|^/storage/download$"
+                       r"|\.(csv|xlsx|zip|html|json|atom|<suffix>)$|/documents/<document_id>$|^/storage/download$"
                        r"|^/staff/(go|handoff|oidc/.*)$"
                        r"|^/jury/signin$"  # to /signin, the passwordless sign-in (jury_signin.html is unused then)
                        r"|\.pdf$"  # the application's PDF: a file
+                       r"|^/results/<int:year>/photos/"  # a winner's public photo: an image
                        # a request to erase an applicant: axe checks it in test_my_data_browser.py, where one exists
                        r"|^/secretariat/erasure/<request_id>$")
 
@@ -148,6 +149,8 @@ def walk_as_visitor(audit: Audit) -> None:
     audit("intake /register: refused")
     audit.visit("intake", "/privacy")
     audit.visit("intake", "/privacy/2026")
+    audit.visit("intake", "/results")  # the released editions
+    audit.visit("intake", "/results/2026")  # released in intake (tests/support/edition.py): winners, a photo
     for svc in ("intake", "review", "notify"):
         audit.visit(svc, "/secretariat/signin")  # operators paste a token
         audit.visit(svc, "/docs")  # the API's human docs
@@ -177,7 +180,8 @@ def walk_as_staff(audit: Audit) -> None:
     e, page = audit.edition, audit.page
     sign_in(page, e, "intake", "/staff/signin", STAFF, "/secretariat", audit)
     intake = [f"/secretariat/editions/{e.call_id}{tail}" for tail in
-              ("", "/dashboard", "/ceremony", "/documents", "/exceptions", "/terms", "/close", "/privacy")]
+              ("", "/dashboard", "/ceremony", "/documents", "/exceptions", "/terms", "/close", "/privacy",
+                         "/results")]
     intake += [f"/secretariat/editions/{e.draft_call_id}", f"/secretariat/editions/{e.draft_call_id}/open",
                f"/secretariat/editions/{e.draft_call_id}/categories/tech_innovacity",
                f"/secretariat/applications/{e.apps['kaohsiung']['id']}", f"/secretariat/calls/{e.call_id}/guests"]

@@ -6,9 +6,10 @@ The edition: two staff members (one signs in, with a personal API token); an ope
 (three screened eligible, one waiting for screening) and a draft; two jurors who accepted; the
 finalist round scored and closed (not released, so its release preview can be shown) and the award
 round open with a review in progress; two finalists invited to the ceremony, one of them answered;
-a group email to the jurors with reviews pending, addressed. Everything goes through the services' APIs and
-events, as in production; only the release reaches intake by hand, since review's round stays
-unreleased."""
+a group email to the jurors with reviews pending, addressed; in intake, the award decisions of the
+finalists (a winner with an approved public photo, a special mention) and their release, so the
+public results show. Everything goes through the services' APIs and events, as in production; only
+the releases (and the award decisions) reach intake by hand, since review's rounds stay unreleased."""
 from __future__ import annotations
 
 import json
@@ -23,13 +24,14 @@ from services.intake.handlers import HANDLERS as INTAKE_HANDLERS
 from services.intake.handlers import inviter
 from services.intake.models import inbox as intake_inbox
 from services.intake.models import outbox as intake_outbox
+from services.intake.ops import public_photos
 from services.intake.ops import staff as staff_ops
 from shared.auth import issue_token
 from shared.events import make_event, parse_message
 from shared.inbox import InboxDispatcher, bind
 from tests.api.test_staff_accounts import _copied
-from tests.support.stack import (SERVICES, KAOHSIUNG, Stack, auth, open_call, register, start_draft,
-                                 submit_application, wait_until)
+from tests.support.stack import (SERVICES, KAOHSIUNG, Stack, auth, complete_new_draft, open_call, register,
+                                 start_draft, submit_application, upload_document, wait_until)
 
 STAFF, STAFF_NAME = "seo.yuna@wego.example", "Seo Yuna"
 APPLICANT = KAOHSIUNG["contact_email"]
@@ -63,6 +65,7 @@ class Edition:
     rounds: dict = field(default_factory=dict)  # kind -> round id
     message_id: str = ""
     delivery_id: str = ""
+    photo_id: str = ""  # kaohsiung's PNG, its approved public photo
 
     @property
     def sec(self) -> dict:
@@ -108,6 +111,7 @@ def seed(stack: Stack, urls: dict) -> Edition:
     _intake(e)
     _review(e)
     _ceremony(e)
+    _results(e)
     _notify(e)
     for svc in ("review", "notify"):  # they learn of staff by events
         assert wait_until(lambda s=svc: _copied(stack, s, STAFF, active=True), timeout=30), svc
@@ -127,8 +131,14 @@ def _intake(e: Edition) -> None:
         "closes_at": "2099-06-30T18:00:00+09:00", "time_zone": "Asia/Seoul"}), 201)["id"]
     for name, (fields, category, title) in APPLICANTS.items():
         _, token = register(intake, **fields)
-        e.apps[name] = submit_application(intake, token, e.call_id, category, title=title,
-                                          summary=f"{title}: what the city did, with its residents.")
+        summary = f"{title}: what the city did, with its residents."
+        if name == "kaohsiung":  # with a photo among its documents, for the public results
+            draft = complete_new_draft(intake, token, e.call_id, category, title=title, summary=summary)
+            e.photo_id = upload_document(intake, token, draft["id"], kind="supporting_material", body=tiny_png(),
+                                         filename="harbour-buses.png", content_type="image/png")["id"]
+            e.apps[name] = _ok(intake.post(f"/api/applications/{draft['id']}/submit", headers=auth(token)))
+        else:
+            e.apps[name] = submit_application(intake, token, e.call_id, category, title=title, summary=summary)
         e.apps[name]["token"] = token
     e.draft_id = start_draft(intake, e.apps["kaohsiung"]["token"], e.call_id, "human_centricity",
                              title="Open data for every district", summary="A portal residents asked for.")["id"]
@@ -217,6 +227,35 @@ def _ceremony(e: Edition) -> None:
         "accessibility": "Step-free access for one delegate, as in https://beyoglu.bel.tr/engelsiz-beyoglu/erisilebilirlik-rehberi-2026",
         "visa_letter": True, "privacy_consent": 1, "visa_details": "AYSE YILMAZ, Türkiye, U12345678; MEHMET DEMIR, Türkiye, U87654321",
         "comments": "Arriving on 9 October."}))
+
+
+def _results(e: Edition) -> None:
+    """The award round of 2026 as intake learns it: Kaohsiung wins (its photo approved), Beyoğlu
+    gets a special mention, and both are released, so the public results page has content."""
+    db = e.stack.apps["intake"].extensions["prize"]["db"]
+    dispatch = InboxDispatcher(db, intake_inbox, intake_outbox, "intake",
+                               bind(INTAKE_HANDLERS, invite=inviter(e.urls["intake"])))
+    now = datetime.now(timezone.utc)
+    for name, outcome, award in (("kaohsiung", "winner", "Grand Prize"), ("beyoglu", "special_mention", "")):
+        app = e.apps[name]
+        for type_, data in (("award.decided", {"application_id": app["id"], "reference": app["reference"],
+                                               "outcome": outcome, "award": award, "decided_at": now}),
+                            ("results.released", {"application_id": app["id"], "round": "award", "released_at": now})):
+            event = make_event(type_, data, producer="review")
+            dispatch(parse_message(json.loads(json.dumps(event.to_message()))))
+    public_photos.approve(db, e.call_id, e.apps["kaohsiung"]["id"], e.photo_id, STAFF, now)
+
+
+def tiny_png(width: int = 48, height: int = 32) -> bytes:
+    """A real PNG (a harbour-blue rectangle), so the browser draws the public photo."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + b"\x0b\x5c\xad" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def _decided(db, application_id: str) -> bool:
