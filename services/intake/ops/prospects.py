@@ -59,12 +59,20 @@ class ProspectInvalid(Refused):
 
 # --- one prospect's fields ---------------------------------------------------------------------
 
+# Names spreadsheets use beside CLDR's English ones (the UN's, older ones, short ones).
+COUNTRY_ALIASES = {"viet nam": "VN", "turkey": "TR", "turkiye": "TR", "korea": "KR", "republic of korea": "KR",
+                   "korea, republic of": "KR", "usa": "US", "united states of america": "US", "uk": "GB",
+                   "great britain": "GB", "russian federation": "RU", "czech republic": "CZ", "ivory coast": "CI",
+                   "taiwan, province of china": "TW", "chinese taipei": "TW", "holland": "NL", "swaziland": "SZ",
+                   "macedonia": "MK", "burma": "MM", "lao pdr": "LA", "iran, islamic republic of": "IR"}
+
+
 @lru_cache(maxsize=None)
 def _country_names() -> dict[str, str]:
-    """English country names (casefolded) → code, and the codes themselves."""
+    """English country names (casefolded) → code, some other names, and the codes themselves."""
     names = Locale("en").territories
     found = {names[code].casefold(): code for code in country_codes() if code in names}
-    return {**found, **{code.casefold(): code for code in country_codes()}}
+    return {**COUNTRY_ALIASES, **found, **{code.casefold(): code for code in country_codes()}}
 
 
 def country_code(text: str) -> str | None:
