@@ -200,3 +200,32 @@ def test_the_import_pages_refuse_readers_and_a_tampered_form(stack):
     r = observer.post(PAGES, data={"csrf_token": observer.csrf, "file": (io.BytesIO(CITIES.encode()), "c.csv")},
                       content_type="multipart/form-data")
     assert r.status_code == 403 and _count(stack) == 0
+
+
+@pytest.fixture
+def pg_stack(real_settings):
+    from tests.support.stack import Stack
+    s = Stack(real_settings, services=("intake",))
+    yield s
+    s.stop()
+
+
+def test_on_postgresql_the_list_and_the_import_work_the_same(pg_stack):
+    """The SQL of the list (status, search, region) and the bulk insert, on PostgreSQL."""
+    intake, sec = pg_stack.clients["intake"], pg_stack.secretariat_token()
+    raw = _big_file(1_000)
+    body = _preview(intake, sec, raw)
+    assert body["counts"]["new"] == 1_000 - 4 - 3, body["counts"]
+    done = intake.post(API, headers=auth(sec), json={"content_base64": base64.b64encode(raw).decode(),
+                                                     "fingerprint": body["fingerprint"]})
+    assert done.status_code == 200 and done.get_json()["created"] == 993
+    again = intake.post(API, headers=auth(sec), json={"content_base64": base64.b64encode(raw).decode(),
+                                                      "fingerprint": body["fingerprint"]})
+    assert again.status_code == 409 and _count(pg_stack) == 993
+    found = intake.get("/api/prospects?q=CITÉ%2077&region=latin_america&status=met&sort=organisation&direction=asc",
+                       headers=auth(sec)).get_json()
+    assert [i["organisation"] for i in found["items"]] == ["Ville n°77", "Ville n°772", "Ville n°777"]
+    assert intake.get("/api/prospects?q=cité%20772", headers=auth(sec)).get_json()["total"] == 1
+    page = intake.get("/api/prospects?region=europe&page=2&sort=status", headers=auth(sec)).get_json()
+    assert page["total"] > 300 and page["pages"] == -(-page["total"] // 50) and len(page["items"]) == 50
+    assert {i["country"] for i in page["items"]} <= {"FR", "TR"}

@@ -44,7 +44,7 @@ SORTS = ("updated", "organisation", "contact", "email", "country", "region", "me
 DIRECTIONS = ("asc", "desc")
 REGIONS = tuple(REGION_LABELS)
 _EMAIL = validate.Email()
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class ProspectInvalid(Refused):
