@@ -102,6 +102,13 @@ STATED_RULES = {
         ("json\\.csv(\\..*)?", "", "a CSV's columns and lines, checked against the jurors: more than a schema")],
     "POST /api/jurors/import/confirm": [
         ("json\\.csv(\\..*)?", "", "a CSV's columns and lines, checked against the jurors: more than a schema")],
+    # issue 17: prospects (outreach)
+    "POST /api/prospects": [("json.call_id", "no such edition", "which editions exist is stored data")],
+    "PATCH /api/prospects/{prospect_id}": [("json.call_id", "no such edition", "which editions exist is stored data")],
+    "POST /api/prospects/import": [
+        ("json\\.(csv|content_base64|fingerprint|call_id)(\\..*)?", "",
+         "a file's encoding, columns and lines, one of csv or content_base64, and the fingerprint of a preview: "
+         "more than a schema")],
     "PUT /api/templates/{name}/{language}/editions/{edition}": [
         ("json.(text|html)_source", "", "a Jinja template that renders the email: more than a schema")],
 }

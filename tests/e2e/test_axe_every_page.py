@@ -196,6 +196,16 @@ def walk_as_staff(audit: Audit) -> None:
     for svc, paths in (("intake", intake), ("review", review), ("notify", notify)):
         for path in plain_staff_pages(e, svc) + paths:
             audit.visit(svc, path)
+    # issue 17: a prospect, and the CSV import's preview (a new line, one already a prospect, errors)
+    for prospect_id in e.prospects.values():
+        audit.visit("intake", f"/secretariat/prospects/{prospect_id}")
+    audit.visit("intake", "/secretariat/prospects/import")
+    page.locator("#file").set_input_files(files=[{"name": "met.csv", "mimeType": "text/csv", "buffer": (
+        "organisation,email,country,met_on\nLublin,zofia@lublin.example.pl,PL,2023-03-28\n"
+        "City of Ryde,olivia.chen@ryde.example.au,AU,\nAtlantis,king@atlantis,Atlantis,28/03\n").encode()}])
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]", has_text="Preview").click()
+    audit("intake /secretariat/prospects/import: the preview")
     audit.visit("intake", "/secretariat/tokens")
     page.locator("#name").fill("nightly backup")
     page.locator("main form button[type=submit]", has_text="Create").click()

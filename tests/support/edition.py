@@ -66,6 +66,7 @@ class Edition:
     message_id: str = ""
     delivery_id: str = ""
     photo_id: str = ""  # kaohsiung's PNG, its approved public photo
+    prospects: dict = field(default_factory=dict)  # issue 17: organisation -> prospect id
 
     @property
     def sec(self) -> dict:
@@ -113,6 +114,7 @@ def seed(stack: Stack, urls: dict) -> Edition:
     _ceremony(e)
     _results(e)
     _notify(e)
+    _prospects(e)  # issue 17
     for svc in ("review", "notify"):  # they learn of staff by events
         assert wait_until(lambda s=svc: _copied(stack, s, STAFF, active=True), timeout=30), svc
     return e
@@ -277,6 +279,23 @@ def _notify(e: Edition) -> None:
                       timeout=30), "review never answered with the jurors"
     deliveries = wait_until(lambda: _ok(notify.get("/api/deliveries", headers=sec))["items"], timeout=30)
     e.delivery_id = deliveries[0]["id"]
+
+
+# --- issue 17: outreach -------------------------------------------------------------------------
+
+PROSPECTS = [  # two of the cities met at the 2023 Smart City Summit and Expo
+    {"organisation": "Budapest Főváros Önkormányzata", "city": "Budapest", "country": "HU",
+     "contact_name": "Bálint Kovács", "email": "balint.kovacs@budapest.example.hu", "language": "en",
+     "met_at": "Smart City Summit and Expo", "met_on": "2023-03-28", "notes": "Asked about the Leadership category."},
+    {"organisation": "City of Ryde", "city": "Ryde", "country": "AU", "contact_name": "Olivia Chen",
+     "email": "olivia.chen@ryde.example.au", "met_at": "Smart City Summit and Expo", "met_on": "2023-03-29"},
+]
+
+
+def _prospects(e: Edition) -> None:
+    for body in PROSPECTS:
+        made = _ok(e.client("intake").post("/api/prospects", headers=e.sec, json={**body, "call_id": e.call_id}), 201)
+        e.prospects[body["organisation"]] = made["id"]
 
 
 # --- signing the browser in -----------------------------------------------------------------------

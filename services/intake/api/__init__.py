@@ -8,7 +8,9 @@ from ..accounts import blueprints as signin_blueprints
 from . import applicant, dashboard, documents, secretariat, staff  # noqa: F401  (dashboard.py: a route on secretariat.calls)
 from .privacy import privacy
 from .registry import registry_api
+from .prospects import prospects_api  # issue 17: outreach's prospects
 from .common import applicants, ceremonies
 
 blueprints = ([applicants] + signin_blueprints + [secretariat.calls, applicant.applications]
-              + documents.blueprints + [ceremonies, staff.staff, registry_api, privacy])
+              + documents.blueprints + [ceremonies, staff.staff, registry_api, privacy]
+              + [prospects_api])

@@ -22,9 +22,12 @@ from .language import page_language  # noqa: F401  (app.py wires it)
 from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
 from .staff import signed_out_here, staff_pages  # noqa: F401
+from . import prospects_import  # noqa: F401  (issue 17: its routes are on the prospects blueprint)
+from .prospects import prospect_pages
 
 blueprints = signin_pages + [portal, secretariat, editions, applications, staff_pages, dashboard_pages, erasure_pages,
                                results_pages, results_staff]
+blueprints += [prospect_pages]  # issue 17: outreach
 
 
 # Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
