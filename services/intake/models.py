@@ -393,3 +393,7 @@ class OutreachInvitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     applicant_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), nullable=True)
+
+
+
+from .models_outreach import OutreachReminderSent  # noqa: E402,F401  (its table is in this metadata)

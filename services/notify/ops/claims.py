@@ -26,6 +26,7 @@ from ..mail import Outgoing
 from ..models import Delivery, Recipient, Suppression, outbox
 from . import templates
 from .backoff import retry_backoff
+from .optout import honours_opt_out
 
 log = logging.getLogger("prize.notify.delivery")
 
@@ -126,9 +127,13 @@ class Claims:
         self.one_statement = (db.engine.execution_options(isolation_level="AUTOCOMMIT")
                               if db.dialect == "postgresql" else db.engine)
 
+    unsubscribe = None  # ops/optout.Unsubscribe: the List-Unsubscribe headers of outreach emails
+
     def outgoing(self, row: Delivery) -> Outgoing:
+        headers = (self.unsubscribe.headers(row.recipient, row.template)
+                   if self.unsubscribe is not None and honours_opt_out(row.template) else None)
         return Outgoing(key=row.key, sender=self.sender_address, recipient=row.recipient,
-                        subject=row.subject, text=row.body_text, html=row.body_html)
+                        subject=row.subject, text=row.body_text, html=row.body_html, headers=headers)
 
     def claim(self, delivery_id: str) -> tuple[Outgoing, int] | str:
         """Claim a pending delivery (or one whose lease ran out): (its email, the attempt), else
