@@ -23,7 +23,7 @@ from shared.outbox import GuardedRecord, record
 from shared.refusals import Refused
 
 from ..mail import Outgoing
-from ..models import Delivery, Recipient, Suppression, outbox
+from ..models import Delivery, OptOut, Recipient, Suppression, outbox
 from . import templates
 from .backoff import retry_backoff
 from .optout import honours_opt_out
@@ -377,6 +377,8 @@ class Claims:
                 detail = f" ({suppressed.detail})" if suppressed.detail else ""
                 raise ResendRefused(f"{row.recipient} is on the suppression list ({suppressed.reason}{detail}); "
                                     "clear it from the list before resending")
+            if honours_opt_out(row.template) and s.get(OptOut, row.recipient.strip().lower()) is not None:
+                raise ResendRefused(f"{row.recipient} opted out of outreach email")
             prefix = f"{row.key}:resend:"
             done = s.scalar(select(func.count()).select_from(Delivery).where(
                 Delivery.key.startswith(prefix[:180], autoescape=True)))
