@@ -23,6 +23,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "results.released",
         "message.requested",
         "email.failed",
+        "address.opted_out",
     ),
     "review": (
         "call.opened",
@@ -56,6 +57,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "staff.signed_out",
         "message.addressed",
         "applicant.erased",
+        "outreach.invited",
+        "outreach.reminder",
+        "outreach.opted_out",
     ),
 }
 

@@ -83,6 +83,12 @@ def email_failed(uow: UnitOfWork, event: Event) -> None:
 
 
 # Wired in app.py (shared.inbox.bind): the decision handlers take ``invite``.
+def address_opted_out(uow: UnitOfWork, event: Event) -> None:
+    """notify's unsubscribe link was used: the prospect with that address is opted out."""
+    from .ops.outreach_links import address_opted_out as opted_out
+    opted_out(uow.session, event.data["email"], event.data["opted_out_at"])
+
+
 HANDLERS = {
     "application.screened": application_screened,
     "application.advanced": application_advanced,
@@ -91,4 +97,5 @@ HANDLERS = {
     "results.released": results_released,
     "message.requested": message_requested,
     "email.failed": email_failed,
+    "address.opted_out": address_opted_out,
 }

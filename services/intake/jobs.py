@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from shared.db import Database
 from shared.worker import PeriodicJob
 
-from .ops import ceremony, reminders, retention, submission_copy
+from .ops import ceremony, outreach_reminders, reminders, retention, submission_copy
 
 # How often intake's worker looks for draft reminders, and RSVP reminders, that are due.
 CHECK_EVERY_SECONDS = 300.0
@@ -23,6 +23,13 @@ def draft_reminders(db: Database, public_url: str) -> int:
     with two workers): one pass at the current time."""
     with db.session() as session:
         return reminders.due_reminders(session, datetime.now(timezone.utc), public_url=public_url)
+
+
+def outreach_reminders_due(db: Database, public_url: str) -> int:
+    """Invited prospects who have not registered, or not submitted, before the edition closes
+    (14 and 3 days before; once each, safe with two workers)."""
+    with db.session() as session:
+        return outreach_reminders.due_outreach_reminders(session, datetime.now(timezone.utc), public_url=public_url)
 
 
 def rsvp_reminders(db: Database, public_url: str) -> int:
@@ -50,6 +57,7 @@ def submission_copies(db: Database, storage) -> int:
 def periodic_jobs(db: Database, public_url: str, storage=None, travel_data_days: int = 30) -> list[PeriodicJob]:
     jobs = [PeriodicJob("draft-reminders", CHECK_EVERY_SECONDS, lambda: draft_reminders(db, public_url)),
             PeriodicJob("rsvp-reminders", CHECK_EVERY_SECONDS, lambda: rsvp_reminders(db, public_url)),
+            PeriodicJob("outreach-reminders", CHECK_EVERY_SECONDS, lambda: outreach_reminders_due(db, public_url)),
             PeriodicJob("ceremony-invitations", INVITE_SWEEP_SECONDS, lambda: ceremony_invitations(db, public_url)),
             PeriodicJob("travel-data-deletion", TRAVEL_DATA_SECONDS, lambda: travel_data(db, travel_data_days))]
     if storage is not None:

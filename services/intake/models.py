@@ -405,3 +405,6 @@ class PublicPhoto(Base):
     document_id: Mapped[str] = mapped_column(String(36))
     approved_by: Mapped[str] = mapped_column(String(200))
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+from .models_outreach import OutreachReminderSent  # noqa: E402,F401  (its table is in this metadata)

@@ -22,13 +22,14 @@ from .mail import mailer_from_url
 from .metrics import EmailsByStatus
 from .models import inbox, outbox, staff_tables
 from .ops.deliveries import Sender
+from .ops.optout import Unsubscribe
 
 SERVICE = "notify"
 
 
 def make_sender(settings: Settings, db: Database) -> Sender:
     return Sender(db, mailer_from_url(settings.mail_url), settings.mail_from,
-                  retry_for=timedelta(hours=settings.mail_retry_hours))
+                  retry_for=timedelta(hours=settings.mail_retry_hours), unsubscribe=Unsubscribe.of(settings))
 
 
 def create_app(test_config: dict | None = None, settings: Settings | None = None):

@@ -16,6 +16,7 @@ from shared.inbox import UnitOfWork
 from shared.staff import handlers as staff_handlers
 
 from .models import Recipient, staff_tables
+from .outreach import HANDLERS as outreach_handlers
 from .ops import contexts, erasure, languages, messages, templates
 from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
@@ -350,4 +351,5 @@ HANDLERS = {
     "applicant.updated": applicant_updated,
     "applicant.erased": applicant_erased,
     **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
+    **outreach_handlers,  # outreach.invited, outreach.reminder, outreach.opted_out (outreach.py)
 }

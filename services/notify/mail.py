@@ -48,6 +48,7 @@ class Outgoing:
     subject: str
     text: str
     html: str
+    headers: dict | None = None  # e.g. List-Unsubscribe (ops/optout.py)
 
 
 def build_message(m: Outgoing) -> MIMEMultipart:
@@ -60,6 +61,8 @@ def build_message(m: Outgoing) -> MIMEMultipart:
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = f"<{m.key.replace(':', '.').replace('@', '.at.')}@prize.wego-cities.org>"
     msg["X-Prize-Delivery-Key"] = m.key
+    for name, value in (m.headers or {}).items():
+        msg[name] = value
     msg.attach(MIMEText(m.text, "plain", "utf-8"))
     msg.attach(MIMEText(m.html, "html", "utf-8"))
     return msg

@@ -161,3 +161,14 @@ class GroupMessageRecipient(Base):
     reference: Mapped[str] = mapped_column(String(40), default="")
     language: Mapped[str] = mapped_column(String(5), default="en")
     application_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class OptOut(Base):
+    """An address that asked for no more outreach email (services/notify/ops/optout.py): the
+    templates of OPTOUT_TEMPLATES are not sent to it; the emails a person needs still are. Apart
+    from the suppression list, which stops every email."""
+    __tablename__ = "opt_outs"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    source: Mapped[str] = mapped_column(String(30))  # unsubscribe_link | secretariat
+    template: Mapped[str] = mapped_column(String(100), default="")  # the email whose link was used
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -31,7 +31,16 @@ _JURY_APPLICATIONS = [
      "category_title": "Human-CentriCity"},
 ]
 
+_OUTREACH = {
+    "name": "Agnieszka Nowak", "organisation": "City of Lublin", "year": 2026,
+    "url": "https://apply.wego-cities.example/portal/register?invitation=Jx3kQ9",
+    "closes": "14 July 2026 18:00 (Asia/Seoul; 2026-07-14 09:00 UTC)", "closes_day": "14 July 2026",
+    "unsubscribe_url": "https://notify.wego-cities.example/unsubscribe/eyJlIjoiYSJ9",
+}
+
 SAMPLES: dict[str, dict] = {
+    "outreach_invitation": {**_OUTREACH, "expires_at": "2026-06-20 09:00 UTC"},
+    "outreach_reminder": {**_OUTREACH, "registered": False, "reminder": "14d"},
     "submission_ack": {
         **_APPLICATION, "city": "高雄 Kaohsiung", "submitted_at": "2026-07-14 09:00 UTC",
         "closes": "14 July 2026 18:00 (Asia/Seoul; 2026-07-14 09:00 UTC)",

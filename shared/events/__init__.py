@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from . import intake, notify, review  # noqa: F401  (each registers its contracts)
+from . import intake, notify, outreach, review  # noqa: F401  (each registers its contracts)
 from .fast import Unsure, compile_schema
 from .registry import CONTRACTS, PRODUCERS, contract_for
 

@@ -47,3 +47,12 @@ class MessageRequestedV1(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     audience = fields.String(required=True, validate=validate.OneOf(MESSAGE_AUDIENCES))
     requested_by = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+@contract("address.opted_out", 1)
+class AddressOptedOutV1(Schema):
+    """Someone used an unsubscribe link (or its one-click POST, RFC 8058): notify keeps the address
+    on its opt-out list; intake marks the prospect with that address opted out."""
+    email = fields.Email(required=True)
+    opted_out_at = fields.AwareDateTime(required=True)
+    template = fields.String(load_default="", validate=validate.Length(max=100))  # the email it came from

@@ -12,16 +12,16 @@ CONTRACTS: dict[tuple[str, int], type[Schema]] = {}
 PRODUCERS: dict[str, tuple[str, ...]] = {}
 
 
-def contract(type_: str, version: int = 1, *, also_by: tuple[str, ...] = ()):
+def contract(type_: str, version: int = 1, *, also_by: tuple[str, ...] = (), producer: str | None = None):
     """Register the decorated schema as the data of ``type_`` at ``version``, published by the
-    service its module is named after (and by ``also_by``)."""
+    service its module is named after, or ``producer`` when given (and by ``also_by``)."""
     def register(schema_cls: type[Schema]) -> type[Schema]:
         key = (type_, version)
         if key in CONTRACTS:
             raise RuntimeError(f"contract {type_} v{version} declared twice")
         CONTRACTS[key] = schema_cls
-        producer = schema_cls.__module__.rsplit(".", 1)[-1]
-        PRODUCERS[type_] = tuple(dict.fromkeys(PRODUCERS.get(type_, ()) + (producer,) + tuple(also_by)))
+        by = producer or schema_cls.__module__.rsplit(".", 1)[-1]
+        PRODUCERS[type_] = tuple(dict.fromkeys(PRODUCERS.get(type_, ()) + (by,) + tuple(also_by)))
         return schema_cls
     return register
 

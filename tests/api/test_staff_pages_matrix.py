@@ -20,6 +20,8 @@ VALUES = {"name": "signin_link", "language": "en", "token": "x" * 43}
 NOT_STAFF_PAGES = {"/secretariat/signin", "/secretariat/signout"}
 # every role manages its own API tokens (named exactly: revoking a deadline exception is a change)
 OWN_TOKENS = {"/secretariat/tokens", "/secretariat/tokens/<token_id>/revoke"}
+# looks that are the first step of sending (issue 17's invitations to apply): only for those who may send
+WRITE_LOOKS = {"/secretariat/outreach/invite"}
 
 
 @pytest.fixture
@@ -76,7 +78,8 @@ def test_every_staff_page_by_role(stack):
                 admin_only = rule.startswith("/secretariat/staff")
                 if admin_only and role != "admin":
                     assert r.status_code == 403 and "administrator" in text, (svc, method, rule, role)
-                elif method == "POST" and role in ("observer", "jury_chair") and rule not in OWN_TOKENS:
+                elif ((method == "POST" or rule in WRITE_LOOKS) and role in ("observer", "jury_chair")
+                      and rule not in OWN_TOKENS):
                     assert r.status_code == 403 and "can read but not" in text, (svc, method, rule, role, r.status_code)
                 else:  # allowed: whatever the page answers for a made-up id, it is not the role's refusal
                     assert r.status_code != 403 or "can read but not" not in text, (svc, method, rule, role)

@@ -40,7 +40,8 @@ NOT_PAGES = re.compile(r"^/(api|static|healthz|readyz|metrics|openapi\.json)(/|$
                        r"|\.pdf$"  # the application's PDF: a file
                        r"|^/results/<int:year>/photos/"  # a winner's public photo: an image
                        # a request to erase an applicant: axe checks it in test_my_data_browser.py, where one exists
-                       r"|^/secretariat/erasure/<request_id>$")
+                       r"|^/secretariat/erasure/<request_id>$"
+                       r"|^/portal/invitation/<token>$")  # a redirect to /portal/register?invitation=...
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,7 @@ def walk_as_visitor(audit: Audit) -> None:
     audit.visit("intake", "/privacy/2026")
     audit.visit("intake", "/results")  # the released editions
     audit.visit("intake", "/results/2026")  # released in intake (tests/support/edition.py): winners, a photo
+    walk_outreach_as_visitor(audit)
     for svc in ("intake", "review", "notify"):
         audit.visit(svc, "/secretariat/signin")  # operators paste a token
         audit.visit(svc, "/docs")  # the API's human docs
@@ -211,6 +213,7 @@ def walk_as_staff(audit: Audit) -> None:
     page.locator("main form button[type=submit]", has_text="Create").click()
     page.locator("#new-token").wait_for()
     audit("intake /secretariat/tokens: a new token shown once")
+    walk_outreach_as_staff(audit)
     # the screening decision with the email it will send, framed from notify's preview
     audit.visit("review", f"/secretariat/applications/{e.apps['chiangmai']['id']}")
     page.locator("input[type=radio][name=eligible][value=yes]").check()
@@ -222,11 +225,41 @@ def walk_as_staff(audit: Audit) -> None:
 
 
 def plain_staff_pages(e: Edition, svc: str) -> list[str]:
-    """Every GET page under /secretariat without parameters, from the app's url_map."""
+    """Every GET page under /secretariat without parameters, from the app's url_map (but those that
+    need a query, visited with theirs)."""
     app = e.stack.apps[svc]
     return sorted({r.rule for r in app.url_map.iter_rules() if "GET" in r.methods and not r.arguments
                    and r.rule.startswith("/secretariat") and r.rule != "/secretariat/signin"
-                   and not NOT_PAGES.search(r.rule)})
+                   and r.rule not in NEEDS_QUERY and not NOT_PAGES.search(r.rule)})
+
+
+# --- invitations to apply (issue 17, the invitations lane) ---------------------------------------
+
+NEEDS_QUERY = {"/secretariat/outreach/invite"}  # ?call=...&prospect=...
+
+
+def walk_outreach_as_visitor(audit: Audit) -> None:
+    """The registration form an invitation fills, a link of someone registered since, and the
+    unsubscribe page with its answer."""
+    o = audit.edition.outreach
+    audit.visit("intake", o["link"], "intake /portal/register?invitation= (filled in)")
+    audit.visit("intake", o["registered_link"], "intake /portal/register?invitation= (registered already)")
+    audit.visit("notify", o["unsubscribe"])
+    with audit.page.expect_navigation():
+        audit.page.locator("main form button[type=submit]").click()
+    audit("notify /unsubscribe: done")
+
+
+def walk_outreach_as_staff(audit: Audit) -> None:
+    """The look before inviting (with notify's preview framed), the answer to Send, and the
+    secretariat's opt-out confirmation."""
+    e, page = audit.edition, audit.page
+    prospect = e.outreach["to_invite"]
+    audit.visit("intake", f"/secretariat/outreach/invite?call={e.call_id}&prospect={prospect}")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]", has_text="Send").click()
+    audit("intake /secretariat/outreach/invite: sent")
+    audit.visit("intake", f"/secretariat/prospects/{prospect}/opt-out")
 
 
 def test_axe_finds_nothing_on_any_page_at_desktop_and_phone_width(edition, page):

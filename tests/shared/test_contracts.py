@@ -40,6 +40,13 @@ GUEST = {
     "url": "http://127.0.0.1:8001/portal/applications/" + APP_ID + "/ceremony",
 }
 
+PROSPECT_ID = "5d0c5a4e-4a47-4c55-9d59-5cf1a2b1c006"
+OUTREACH = {
+    "prospect_id": PROSPECT_ID, "call_id": CALL_ID, "year": 2026, "email": "mei.lin@kcg.example.tw",
+    "name": "Lin Mei-hua", "organisation": "Kaohsiung City Government", "language": "ko", "closes_at": WHEN,
+    "time_zone": "Asia/Seoul", "url": "http://127.0.0.1:8001/portal/register?invitation=abc",
+}
+
 VALID = {
     "call.opened": {
         "call_id": CALL_ID, "year": 2026, "theme": "Smart cities for everyone",
@@ -132,6 +139,14 @@ VALID = {
                                            "summary": "Clean mobility for 高雄.", "answers": {"problem": "Buses."},
                                            "project": {"location": "高雄", "start_date": "2024-01",
                                                        "budget": "", "partners": ""}}]},
+    # --- outreach (issue 17, invitations lane) ---
+    "outreach.invited": {**OUTREACH, "invitation_id": EVENT_ID, "expires_at": WHEN,
+                         "invited_by": "secretariat:Kim Ji-won <kim@wego.example>"},
+    "outreach.reminder": {**OUTREACH, "reminder": "14d", "stage": "not_registered"},
+    "outreach.opted_out": {"prospect_id": PROSPECT_ID, "email": "mei.lin@kcg.example.tw", "opted_out_at": WHEN,
+                           "by": "secretariat:Kim Ji-won <kim@wego.example>"},
+    "address.opted_out": {"email": "mei.lin@kcg.example.tw", "opted_out_at": WHEN,
+                          "template": "outreach_invitation"},
 }
 
 # For each type: a required field, a field and a value of the wrong type, and an enum field
@@ -150,6 +165,8 @@ REQUIRED = {
     "staff.changed": "version", "staff.token_changed": "token_hash", "staff.signed_out": "family",
     "message.requested": "audience", "message.addressed": "recipients",
     "applicant.erased": "application_ids",
+    "outreach.invited": "invitation_id", "outreach.reminder": "stage", "outreach.opted_out": "email",
+    "address.opted_out": "opted_out_at",
 }
 WRONG_TYPE = {
     "call.opened": ("year", "2026"), "applicant.registered": ("registered_at", 17),
@@ -171,6 +188,8 @@ WRONG_TYPE = {
     "staff.signed_out": ("family", 7),
     "message.requested": ("year", "2026"), "message.addressed": ("part", "one"),
     "applicant.erased": ("application_ids", APP_ID),
+    "outreach.invited": ("expires_at", "in a month"), "outreach.reminder": ("year", "2026"),
+    "outreach.opted_out": ("opted_out_at", "today"), "address.opted_out": ("email", 42),
 }
 BAD_ENUM = {
     "call.opened": ("categories", [{**VALID["call.opened"]["categories"][0], "key": "best_city"}]),
@@ -195,6 +214,8 @@ BAD_ENUM = {
     "message.requested": ("audience", "everyone"),
     "message.addressed": ("recipients", [{"email": "a@city.example", "language": "en"}] * 201),
     "applicant.erased": ("applicant_type", "person"),
+    "outreach.invited": ("language", "klingon"), "outreach.reminder": ("stage", "forgotten"),
+    "outreach.opted_out": ("email", "not an address"), "address.opted_out": ("template", "x" * 101),
 }
 TYPES = sorted(VALID)
 

@@ -67,6 +67,7 @@ class Edition:
     delivery_id: str = ""
     photo_id: str = ""  # kaohsiung's PNG, its approved public photo
     prospects: dict = field(default_factory=dict)  # issue 17: organisation -> prospect id
+    outreach: dict = field(default_factory=dict)  # invitations to apply (issue 17): see _outreach
 
     @property
     def sec(self) -> dict:
@@ -115,6 +116,7 @@ def seed(stack: Stack, urls: dict) -> Edition:
     _results(e)
     _notify(e)
     _prospects(e)  # issue 17
+    _outreach(e)
     for svc in ("review", "notify"):  # they learn of staff by events
         assert wait_until(lambda s=svc: _copied(stack, s, STAFF, active=True), timeout=30), svc
     return e
@@ -308,3 +310,40 @@ def outbox_signins(stack: Stack, service: str) -> list[dict]:
         bodies = conn.execute(select(outbox.c.body).where(outbox.c.type == "signin.requested")
                               .order_by(outbox.c.seq)).scalars().all()
     return [json.loads(b)["data"] for b in bodies]
+
+
+# --- invitations to apply (issue 17, the invitations lane) ---------------------------------------
+
+def _prospect(db, email: str, organisation: str, city: str, country: str, language: str) -> str:
+    import uuid
+    from services.intake.models import Prospect
+    pid, now = str(uuid.uuid4()), datetime.now(timezone.utc)
+    with db.session() as s, s.begin():
+        s.add(Prospect(id=pid, organisation=organisation, applicant_type="city_government", city=city,
+                       country=country, region="other", contact_name="", email=email, language=language,
+                       met_at="Smart City Summit and Expo 2023", met_on="2023-03-28", notes="", owner=STAFF,
+                       version=1, created_at=now, created_by="a11y test", updated_at=now, updated_by="a11y test"))
+    return pid
+
+
+def _outreach(e: Edition) -> None:
+    """Prospects: one to invite on the walk (``to_invite``), one invited whose link is still valid
+    (``link``), one invited who registered since (``registered_link``), and an unsubscribe link."""
+    from services.notify.ops.optout import Unsubscribe
+    intake, db = e.client("intake"), e.stack.apps["intake"].extensions["prize"]["db"]
+    e.outreach["to_invite"] = _prospect(db, "prezydent@lublin.example.pl", "Miasto Lublin", "Lublin", "PL", "en")
+    invited = _prospect(db, "smart@budapest.example.hu", "Budapest Főváros", "Budapest", "HU", "en")
+    joined = _prospect(db, "info@ryde.example.au", "City of Ryde", "Ryde", "AU", "en")
+    _ok(intake.post(f"/api/calls/{e.call_id}/outreach/invitations", headers=e.sec,
+                    json={"prospect_ids": [invited, joined]}), 201)
+    with db.engine.connect() as conn:
+        bodies = conn.execute(select(intake_outbox.c.body).where(intake_outbox.c.type == "outreach.invited")
+                              .order_by(intake_outbox.c.seq)).scalars().all()
+    urls = {json.loads(b)["data"]["email"]: json.loads(b)["data"]["url"] for b in bodies}
+    register(intake, organisation="City of Ryde", country="AU", city="Ryde", contact_name="Jordan Lee",
+             contact_email="info@ryde.example.au")
+    base = e.urls["intake"]
+    e.outreach["link"] = urls["smart@budapest.example.hu"].split(base, 1)[-1]
+    e.outreach["registered_link"] = urls["info@ryde.example.au"].split(base, 1)[-1]
+    e.outreach["unsubscribe"] = Unsubscribe.of(e.stack.settings).url("smart@budapest.example.hu").split(
+        e.urls["notify"], 1)[-1]

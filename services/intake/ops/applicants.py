@@ -17,7 +17,7 @@ from .. import rules
 from ..models import Applicant, Application, ContactChange, outbox, signin_tables
 from ..rules import SAME_ADDRESS, RuleViolation
 from .regions import region_of
-from . import consents
+from . import consents, outreach_links
 from .privacy import NoticeTerms
 
 PRODUCER = "intake"
@@ -35,7 +35,8 @@ def registration_message(email: str) -> str:
             "It works once, within 15 minutes.")
 
 
-def register_applicant(db, signin, data: dict, client: str, terms: NoticeTerms | None = None) -> str:
+def register_applicant(db, signin, data: dict, client: str, terms: NoticeTerms | None = None,
+                       invitation: str | None = None) -> str:
     """Register an applicant and mail a sign-in link to its contact (the API and the page).
 
     For an address that has an applicant already nothing is stored; that applicant's mailbox
@@ -48,6 +49,10 @@ def register_applicant(db, signin, data: dict, client: str, terms: NoticeTerms |
     ``data["privacy_consent"]`` is the version of the privacy notice the person read and agreed
     to: a version that is no longer the notice's is refused (consents.ConsentRefused, 422); a new
     applicant's consent is recorded with the applicant.
+
+    ``invitation``: the token of an invitation to apply (outreach_links.py), used by this
+    registration (outreach_links.InvitationGone if it cannot be any more); a new applicant whose
+    address is a prospect's is linked to that prospect either way.
     """
     data = dict(data)
     given = data.pop("privacy_consent")
@@ -62,6 +67,7 @@ def register_applicant(db, signin, data: dict, client: str, terms: NoticeTerms |
                     applicant = _create_applicant(s, signin, {**data, "contact_email": email}, client)
                     consents.record(s, applicant.id, notice, consents.REGISTRATION, applicant.created_at, client,
                                     terms or NoticeTerms())
+                    outreach_links.on_registered(s, applicant, invitation)
                 elif existing.erased_at is None:  # an erased one's address reaches nobody
                     _mail_registered_applicant(s, signin, existing, client)
             break

@@ -39,6 +39,13 @@ def _expired() -> None:
 def register():
     """Registration as a plain form: the same schema and rules as POST /api/applicants, and the
     same answer whether the address was registered already or not."""
+    return registration()
+
+
+def registration(invitation: str | None = None, prefilled: dict | None = None, gone=None):
+    """The registration form and its submission; with an invitation to apply (pages/outreach_portal.py):
+    ``prefilled`` fills the form first, the submission uses the invitation, and ``gone(state)``
+    answers a link used or expired since the form was shown."""
     from ..accounts import RateLimited, applicant_signin, client_address, form_csrf_ok
     from ..api.schemas import ApplicantCreate
     from ..ops.applicants import register_applicant
@@ -46,14 +53,17 @@ def register():
     from ..web import notice_terms
     from . import privacy as privacy_pages
 
-    form, errors = {}, {}
+    from ..ops.outreach_links import InvitationGone
+
+    form, errors = dict(prefilled or {}), {}
     privacy = privacy_pages.registration_box()  # the notice the consent box agrees to
+    extra = {"invitation": invitation} if invitation else {}
     order = REGISTER_FIELDS + ("privacy_consent",)
     if request.method == "POST":
         form = {k: request.form.get(k, "").strip() for k in REGISTER_FIELDS}
         if not form_csrf_ok():
             _expired()
-            return _form_page("portal/register.html", None, form, {}, order, privacy=privacy), 403
+            return _form_page("portal/register.html", None, form, {}, order, privacy=privacy, **extra), 403
         data = {k: v for k, v in form.items() if v != "" or k not in SECOND_CONTACT}
         if "country" in data:
             data["country"] = data["country"].upper()
@@ -62,7 +72,7 @@ def register():
             data["privacy_consent"] = form["privacy_consent"] = consent
         try:
             loaded = ApplicantCreate().load(data)
-            register_applicant(_db(), applicant_signin, loaded, client_address(), notice_terms())
+            register_applicant(_db(), applicant_signin, loaded, client_address(), notice_terms(), invitation=invitation)
         except ValidationError as exc:
             errors = texts.human_errors(form, exc.messages, ApplicantCreate())
             if "privacy_consent" in exc.messages:
@@ -71,13 +81,15 @@ def register():
             errors, form["privacy_consent"] = {"privacy_consent": [privacy_pages.consent_message(exc)]}, None
         except RateLimited as exc:
             flash(rate_limit_text(exc), "error")
-            return _form_page("portal/register.html", None, form, {}, order, privacy=privacy), 429
+            return _form_page("portal/register.html", None, form, {}, order, privacy=privacy, **extra), 429
+        except InvitationGone as exc:
+            return gone(exc.state)
         else:
             # ops' own message is the API's (English); the page says the same in its language
             message = _("Check the inbox of %(email)s: a sign-in link is on its way to it. It works once, "
                         "within 15 minutes.", email=loaded["contact_email"].strip().lower())
             return _render("signin/sent.html", None, message=message), 202
-    return (_form_page("portal/register.html", None, form, errors, order, privacy=privacy),
+    return (_form_page("portal/register.html", None, form, errors, order, privacy=privacy, **extra),
             (422 if errors else 200))
 
 

@@ -23,9 +23,10 @@ from shared.outbox import GuardedRecord, record
 from shared.refusals import Refused
 
 from ..mail import Outgoing
-from ..models import Delivery, Recipient, Suppression, outbox
+from ..models import Delivery, OptOut, Recipient, Suppression, outbox
 from . import templates
 from .backoff import retry_backoff
+from .optout import honours_opt_out
 
 log = logging.getLogger("prize.notify.delivery")
 
@@ -126,9 +127,13 @@ class Claims:
         self.one_statement = (db.engine.execution_options(isolation_level="AUTOCOMMIT")
                               if db.dialect == "postgresql" else db.engine)
 
+    unsubscribe = None  # ops/optout.Unsubscribe: the List-Unsubscribe headers of outreach emails
+
     def outgoing(self, row: Delivery) -> Outgoing:
+        headers = (self.unsubscribe.headers(row.recipient, row.template)
+                   if self.unsubscribe is not None and honours_opt_out(row.template) else None)
         return Outgoing(key=row.key, sender=self.sender_address, recipient=row.recipient,
-                        subject=row.subject, text=row.body_text, html=row.body_html)
+                        subject=row.subject, text=row.body_text, html=row.body_html, headers=headers)
 
     def claim(self, delivery_id: str) -> tuple[Outgoing, int] | str:
         """Claim a pending delivery (or one whose lease ran out): (its email, the attempt), else
@@ -372,6 +377,8 @@ class Claims:
                 detail = f" ({suppressed.detail})" if suppressed.detail else ""
                 raise ResendRefused(f"{row.recipient} is on the suppression list ({suppressed.reason}{detail}); "
                                     "clear it from the list before resending")
+            if honours_opt_out(row.template) and s.get(OptOut, row.recipient.strip().lower()) is not None:
+                raise ResendRefused(f"{row.recipient} opted out of outreach email")
             prefix = f"{row.key}:resend:"
             done = s.scalar(select(func.count()).select_from(Delivery).where(
                 Delivery.key.startswith(prefix[:180], autoescape=True)))

@@ -36,7 +36,7 @@ from shared.refusals import Refused
 
 from ..mail import Outgoing, PermanentMailError, ServerUnavailable, TransientMailError
 from ..models import Delivery
-from . import templates
+from . import optout, templates
 from .backoff import ServerBackoff
 from .claims import (ALERT_TEMPLATE, EXPIRED, NOT_TO_A_CITY, ClaimLost, Claims, ResendRefused,  # noqa: F401 (API)
                      Suppressed, as_utc, delivery_key)
@@ -94,6 +94,12 @@ def queue_email(session: Session, event: Event, template: str, recipient: str, l
                   recipient=recipient, subject=subject, body_text=text, body_html=html,
                   status="sending", attempts=1, created_at=now, expires_at=expires_at,
                   next_attempt_at=now + timedelta(seconds=SEND_LEASE_SECONDS))
+    refused = optout.opted_out(session, recipient) if optout.honours_opt_out(template) else None
+    if refused is not None:  # recorded, not sent: the outbox shows why
+        values.update(status="failed", attempts=0, last_error=optout.reason(refused), next_attempt_at=now)
+        conn.execute(insert(Delivery.__table__), values)
+        log.info("delivery %s not sent: %s opted out of outreach email", key, recipient)
+        return None
     conn.execute(insert(Delivery.__table__), values)
     return Delivery(**values)  # not in the session: what the sender reads after the commit
 
@@ -105,13 +111,16 @@ class Sender:
     """Sends deliveries: claims each attempt (ops/claims.py), hands the email to the mailer, and
     records what it answered; pauses when the server fails (ServerBackoff)."""
 
-    def __init__(self, db: Database, mailer, sender_address: str, retry_for: timedelta = RETRY_FOR):
+    def __init__(self, db: Database, mailer, sender_address: str, retry_for: timedelta = RETRY_FOR,
+                 unsubscribe: optout.Unsubscribe | None = None):
         self.db = db
+        self.unsubscribe = unsubscribe  # the unsubscribe links of outreach emails (ops/optout.py)
         self.mailer = mailer
         self.sender_address = sender_address
         self.retry_for = retry_for
         self.server = ServerBackoff()
         self.claims = Claims(db, CLOCK, retry_for, sender_address)
+        self.claims.unsubscribe = unsubscribe
 
     def outgoing(self, row: Delivery) -> Outgoing:
         return self.claims.outgoing(row)

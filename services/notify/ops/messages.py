@@ -28,6 +28,7 @@ from shared.events.notify import MESSAGE_AUDIENCES
 from shared.outbox import record
 from shared.refusals import Refused
 
+from . import optout
 from ..models import Delivery, GroupMessage, GroupMessageRecipient, Recipient, Suppression, outbox
 
 PRODUCER = "notify"
@@ -231,6 +232,7 @@ def overview(db, message_id, listed: int = 50) -> dict:
                             .order_by(GroupMessageRecipient.email)).all()
         suppressed = set(s.scalars(select(Suppression.email).where(
             Suppression.email.in_([m.email for m in members])))) if members else set()
+        opted = optout.opted_out_among(s, [m.email for m in members])  # not written to either
         by_language = Counter(m.language for m in members)
         samples = {}
         for language in sorted(message.texts):
@@ -249,7 +251,8 @@ def overview(db, message_id, listed: int = 50) -> dict:
                 "by_language": dict(sorted(by_language.items())), "samples": samples,
                 # members whose language the message has no wording in: they read the English one
                 "unwritten": {lang: n for lang, n in sorted(by_language.items()) if lang not in message.texts},
-                "suppressed": sorted(suppressed), "fingerprint": fingerprint(message, members),
+                "suppressed": sorted(suppressed | opted), "opted_out": sorted(opted),
+                "fingerprint": fingerprint(message, members),
                 "deliveries": deliveries}
 
 
@@ -268,14 +271,18 @@ def send(db, message_id, fingerprint_shown: str, by: str) -> tuple[GroupMessage,
             raise Refused(409, "the email or its recipients changed since this confirmation was shown: "
                                "look at it again before sending")
         now, queued = _now(), 0
+        opted = {email: optout.opted_out(s, email) for email in optout.opted_out_among(s, [m.email for m in members])}
         for row in members:
             key = f"message:{message.id}:{hashlib.sha256(row.email.encode()).hexdigest()[:40]}"  # within 200
             if s.scalar(select(Delivery.id).where(Delivery.key == key)):
                 continue
             language, subject, text, page = render(message, _member(row))
+            refused = opted.get(row.email)  # opted out of outreach email: recorded, not sent (ops/optout.py)
             s.add(Delivery(id=str(uuid.uuid4()), key=key, event_id=message.id, event_type="message.requested",
                            correlation_id=message.id, template=TEMPLATE, language=language, recipient=row.email,
-                           subject=subject[:500], body_text=text, body_html=page, status="pending", attempts=0,
+                           subject=subject[:500], body_text=text, body_html=page,
+                           status="failed" if refused else "pending", attempts=0,
+                           last_error=optout.reason(refused) if refused else None,
                            created_at=now, next_attempt_at=now, requested_by=by))
             queued += 1
         message.status, message.sent_by, message.sent_at = "sent", by, now

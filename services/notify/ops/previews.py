@@ -18,8 +18,31 @@ from .contexts import application_context, ceremony_context
 APPLICATION_TEMPLATES = ("eligibility_result", "finalist_notice", "not_advanced", "award_winner", "not_awarded")
 
 
-def preview(db, wanted: Preview) -> dict:
+# Outreach emails: their variables are the event's whole data (the prospect is intake's, unknown here).
+OUTREACH_TEMPLATES = ("outreach_invitation",)
+
+
+def _outreach(db, wanted: Preview, unsubscribe) -> dict:
+    from ..outreach import context_of
+    from .optout import opted_out
+    d = wanted.variables
+    try:
+        language = templates.language_for(wanted.template, d.get("language"))
+        to = str(d["email"])
+        context = context_of(d, language, unsubscribe.url(to, wanted.template) if unsubscribe else "")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Refused(422, f"this preview lacks what the email needs ({exc})") from None
+    with db.session() as s:
+        subject, text, html = templates.render(wanted.template, language, context, s)
+        suppressed = s.get(Suppression, to.lower()) is not None or opted_out(s, to) is not None
+    return {"template": wanted.template, "language": language, "to": to, "suppressed": suppressed,
+            "subject": subject, "text": text, "html": html}
+
+
+def preview(db, wanted: Preview, unsubscribe=None) -> dict:
     """Subject, text and HTML of ``wanted``, with whom it goes to and in which language."""
+    if wanted.template in OUTREACH_TEMPLATES:
+        return _outreach(db, wanted, unsubscribe)
     if wanted.template not in APPLICATION_TEMPLATES:
         raise Refused(404, f"no preview of {wanted.template}")
     with db.session() as s:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 # Who receives the emails, in the order the templates page shows them.
 AUDIENCES = {
     "applicants": "Applicants (the cities' contact people)",
+    "prospects": "Prospects (organisations the secretariat invites to apply)",
     "guests": "Ceremony guests",
     "jurors": "Jurors",
     "staff": "The secretariat",
@@ -56,6 +57,11 @@ def _vars(*names: str, **own: str) -> dict[str, str]:
 
 _APPLICATION = ("reference", "title", "year", "category_title", "organisation", "contact_name")
 _GUEST = ("name", "reference", "title", "year", "organisation", "ceremony")
+_OUTREACH = {"name": "the contact person's name (empty when unknown: the email greets the organisation)",
+             "organisation": "the invited organisation, e.g. City of Lublin",
+             "closes": "when the call closes, local time and UTC",
+             "closes_day": "the closing day, in the email's language, e.g. 14 July 2026",
+             "unsubscribe_url": "the link that stops outreach emails to this address"}
 
 CATALOGUE: dict[str, Entry] = {
     "submission_ack": Entry(
@@ -157,6 +163,20 @@ CATALOGUE: dict[str, Entry] = {
         "jurors", ("review.reminder",),
         _vars("name", "year", "url", "count", "round_title", "due_at", "applications",
               due_day="the due day of the month, e.g. 14", due_month="the due month, in the email's language, e.g. August")),
+    # --- outreach (issue 17): each carries the unsubscribe link (ops/optout.py) ---
+    "outreach_invitation": Entry(
+        "Invitation to apply",
+        "Sent to a prospect when the secretariat invites them to apply, with a single-use registration link "
+        "that fills in what we know of them. Not sent to an address that opted out.",
+        "prospects", ("outreach.invited",), _vars("year", "url", **_OUTREACH,
+              expires_at="when the registration link stops working, in UTC")),
+    "outreach_reminder": Entry(
+        "Reminder to apply",
+        "Sent to an invited prospect before the call closes (14 and 3 days before) if they have not registered, "
+        "or have registered and not submitted. Not sent to an address that opted out.",
+        "prospects", ("outreach.reminder",), _vars("year", "url", **_OUTREACH,
+              registered="yes if they registered (the email asks them to submit), no if not (to register)",
+              reminder="which reminder this is, e.g. 14d (fourteen days before)")),
     "delivery_failed_alert": Entry(
         "Email failed: alert",
         "Sent to the secretariat's address when an email to a city fails for good (notify itself sends it).",

@@ -2,8 +2,9 @@
 the preview of an email another service's page is about to cause (pages/previews.py)."""
 from .messages import message_pages
 from .previews import preview_pages
+from .unsubscribe import unsubscribe_pages
 from .secretariat import blueprints as secretariat_blueprints, staff_refusal
 
-blueprints = [*secretariat_blueprints, message_pages, preview_pages]
+blueprints = [*secretariat_blueprints, message_pages, preview_pages, unsubscribe_pages]
 
 __all__ = ["blueprints", "staff_refusal"]

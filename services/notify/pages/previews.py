@@ -11,6 +11,7 @@ from shared.email_preview import PreviewRefused, read_token
 from shared.refusals import Refused
 
 from ..ops import previews
+from ..ops.optout import Unsubscribe
 from ..ops.masking import mask_signin_secrets
 from ..web import _db
 from .secretariat import EMAIL_POLICY
@@ -40,7 +41,7 @@ def _respond(body: str, status: int, policy: str):
 def _shown(token: str) -> tuple[dict | None, str, int]:
     settings = current_app.extensions["prize"]["settings"]
     try:
-        return previews.preview(_db(), read_token(settings.secret_key, token)), "", 200
+        return previews.preview(_db(), read_token(settings.secret_key, token), Unsubscribe.of(settings)), "", 200
     except PreviewRefused as exc:
         return None, str(exc).capitalize() + ".", 403
     except Refused as exc:
