@@ -326,7 +326,8 @@ def demo():
     finally:
         app.extensions["prize"]["db"].dispose()
     click.echo(f"demo: call {counts['call']} open; {counts['applicants']} applicants, "
-               f"{counts['drafts']} drafts, {counts['submitted']} submitted")
+               f"{counts['drafts']} drafts, {counts['submitted']} submitted; {counts['prospects']} prospects "
+               f"met at the Smart City Summit and Expo 2023, {counts['invited']} invited to apply")
     if admin:
         click.echo(f"demo: staff admin {admin['email']} added; sign in at {settings.public_url}/staff/signin "
                    "(the link arrives in the mailbox folder, or wherever PRIZE_MAIL_URL sends it)")

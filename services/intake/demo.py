@@ -16,6 +16,7 @@ from sqlalchemy import select
 from shared.auth import issue_token
 
 from . import rules
+from .demo_outreach import load_outreach
 from .models import Applicant
 
 YEAR = 2026
@@ -42,10 +43,6 @@ APPLICANTS = [
       "city": "Budapest", "contact_name": "Kovács Ádám", "contact_email": "adam.kovacs@budapest.demo.example.hu",
       "language": "en"},
      "tech_innovacity", "Okos közvilágítás", "Smart street lighting across the districts.", False),
-    ({"type": "city_government", "organisation": "เทศบาลนครเชียงใหม่ Chiang Mai Municipality",
-      "country": "TH", "city": "เชียงใหม่ Chiang Mai", "contact_name": "สมชาย ใจดี Somchai Jaidee",
-      "contact_email": "somchai@chiangmai.demo.example.th", "language": "en"},
-     "human_centricity", "Clean air for Chiang Mai", "Sensor network and alerts for the burning season.", False),
     ({"type": "individual", "organisation": "City of Ryde", "country": "AU", "city": "City of Ryde",
       "contact_name": "Siobhán O'Connor", "contact_email": "siobhan.oconnor@ryde.demo.example.au", "language": "en"},
      "leadership", "Leading a data-driven council", "Open data and citizen dashboards for Ryde.", True),
@@ -158,6 +155,9 @@ def load_demo(app, now: datetime | None = None) -> dict:
     call = _demo_call(client, sec, now)
     db = app.extensions["prize"]["db"]
     counts = {"call": call["id"], "applicants": 0, "drafts": 0, "submitted": 0}
+    # the cities met at the Smart City Summit and Expo 2023, some invited: before the applicants
+    # register, so that each registration finds its prospect
+    counts.update(load_outreach(client, sec, call["id"], _ok))
     for person, category, title, summary, submit in APPLICANTS:
         applicant_id = _demo_applicant(client, db, person)
         counts["applicants"] += 1

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 
 from services.intake.demo import APPLICANTS, load_demo
 from services.intake import rules as domain
-from services.intake.models import Applicant, Application, Call, Ceremony, Document, outbox
+from services.intake.demo_outreach import MET_KAOHSIUNG, MET_TAIPEI, PROSPECTS
+from services.intake.models import (Applicant, Application, Call, Ceremony, Document, OutreachInvitation, Prospect,
+                                   outbox)
 
 
 def _counts(db):
@@ -67,7 +69,8 @@ def test_demo_command_reports_what_it_loaded(embedded_settings, monkeypatch):
     monkeypatch.setattr(cli, "_settings", lambda: embedded_settings)
     result = CliRunner().invoke(cli.main, ["demo"])
     assert result.exit_code == 0, result.output
-    assert "7 applicants, 3 drafts, 4 submitted" in result.output
+    assert "6 applicants, 2 drafts, 4 submitted; 6 prospects met at the Smart City Summit and Expo 2023, " \
+           "3 invited to apply" in result.output
 
 
 def test_demo_adds_a_first_admin_once_and_only_without_staff(stack):
@@ -78,3 +81,30 @@ def test_demo_adds_a_first_admin_once_and_only_without_staff(stack):
     assert (added["email"], added["role"], added["active"]) == (DEMO_ADMIN["email"], "admin", True)
     assert ensure_demo_admin(db) is None  # again: nothing added
     assert [m["email"] for m in staff_ops.members(db)] == [DEMO_ADMIN["email"]]
+
+
+def test_demo_loads_the_cities_met_in_2023_as_prospects_some_invited_some_registered(stack):
+    """Issue 17: the six cities of the 2023 meetings are prospects met at the Smart City Summit and
+    Expo; Lublin, Budapest and Chiang Mai are invited (one invitation event each, even run twice);
+    every demo applicant among them is linked to its prospect; Chiang Mai registered nowhere."""
+    app = stack.apps["intake"]
+    counts = load_demo(app)
+    load_demo(app)
+    assert (counts["prospects"], counts["invited"]) == (6, 3)
+    db = app.extensions["prize"]["db"]
+    with db.session() as s:
+        prospects = {p.city: p for p in s.scalars(select(Prospect))}
+        assert len(prospects) == len(PROSPECTS) == 6
+        assert {p.met_at for p in prospects.values()} == {MET_TAIPEI, MET_KAOHSIUNG}
+        call = s.scalars(select(Call)).one()
+        assert {p.call_id for p in prospects.values()} == {call.id}
+        invited = {prospects_city for prospects_city, p in prospects.items()
+                   if s.scalar(select(func.count()).select_from(OutreachInvitation)
+                               .where(OutreachInvitation.prospect_id == p.id))}
+        assert invited == {"Lublin", "Budapest", "เชียงใหม่ Chiang Mai"}
+        registered = {city for city, p in prospects.items() if p.applicant_id}
+        assert registered == {"Lublin", "Budapest", "Guarulhos", "高雄 Kaohsiung", "City of Ryde"}
+        for p in prospects.values():
+            if p.applicant_id:
+                assert s.get(Applicant, p.applicant_id).contact_email == p.email
+        assert s.scalar(select(func.count()).select_from(outbox).where(outbox.c.type == "outreach.invited")) == 3
