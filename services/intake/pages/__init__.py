@@ -11,6 +11,7 @@ from ..web import storage
 from ..accounts import page_blueprints as signin_pages
 from . import applicant_account, applicant_documents, applicant_preview, applicant_status, my_data  # noqa: F401  (their routes are on the portal blueprint)
 from . import privacy  # noqa: F401  (its routes are on the portal blueprint)
+from . import funnel  # noqa: F401  (issue 17, the funnel: its routes are on the dashboard's blueprint)
 from .applications import applications
 from .applicant import portal
 from .dashboard import dashboard_pages
