@@ -71,22 +71,21 @@ def _latest(stages) -> object:
             .order_by(StatusUpdate.occurred_at.desc()).limit(1).correlate(Application).scalar_subquery())
 
 
-def _furthest_application(call_id: str):
-    """Per applicant of the edition, the furthest stage any of its applications reached (a level
-    of LEVEL): one row per applicant."""
-    decided = (select(Application.applicant_id.label("applicant_id"), Application.status.label("status"),
-                      _latest(SCREENING).label("screening"), _latest(FINALIST).label("finalist"),
-                      _latest(AWARDS).label("award"))
-               .where(Application.call_id == call_id).subquery("decided"))
-    d = decided.c
-    level = case(
-        (d.status != "submitted", LEVEL["drafting"]),
-        (d.award.in_(LAUREATES), LEVEL["winner"]),
-        (or_(d.finalist == "finalist", d.award.is_not(None)), LEVEL["finalist"]),
-        (or_(d.screening == "eligible", d.finalist.is_not(None), d.award.is_not(None)), LEVEL["eligible"]),
+def _application_level():
+    """The furthest stage (a level of LEVEL) the application of the enclosing query reached."""
+    screening, finalist, award = _latest(SCREENING), _latest(FINALIST), _latest(AWARDS)
+    return case(
+        (Application.status != "submitted", LEVEL["drafting"]),
+        (award.in_(LAUREATES), LEVEL["winner"]),
+        (or_(finalist == "finalist", award.is_not(None)), LEVEL["finalist"]),
+        (or_(screening == "eligible", finalist.is_not(None), award.is_not(None)), LEVEL["eligible"]),
         else_=LEVEL["submitted"])
-    return (select(d.applicant_id.label("applicant_id"), func.max(level).label("level"))
-            .group_by(d.applicant_id).subquery("furthest"))
+
+
+def _furthest_application(call_id: str):
+    """Per applicant of the edition, the furthest stage any of its applications reached."""
+    return (select(Application.applicant_id.label("applicant_id"), func.max(_application_level()).label("level"))
+            .where(Application.call_id == call_id).group_by(Application.applicant_id).subquery("furthest"))
 
 
 def _cumulative(at_level: dict[int, int]) -> list[int]:
@@ -104,19 +103,20 @@ def _title(by: str, key: str) -> str:
     return REGION_LABELS.get(key, key) if by == "region" else key
 
 
-def _prospects(session, call_id: str, by: str, furthest) -> tuple[list[dict], int]:
-    """The edition's prospects grouped by ``by`` and furthest stage (and whether invited)."""
-    invited = (select(OutreachInvitation.prospect_id.label("prospect_id"))
-               .where(OutreachInvitation.call_id == call_id).distinct().subquery("invited"))
-    level = case((furthest.c.level.is_not(None), furthest.c.level),
-                 (Prospect.applicant_id.is_not(None), LEVEL["registered"]),
-                 (invited.c.prospect_id.is_not(None), LEVEL["invited"]), else_=LEVEL["met"])
+def _prospects(session, call_id: str, by: str) -> tuple[list[dict], int]:
+    """The edition's prospects grouped by ``by`` and furthest stage (and whether invited): one
+    row per prospect inside, counted outside. Its applications are looked up by the applicant's
+    index (a correlated subquery): the same plan whatever the database's statistics say."""
+    # an IN over the edition's invitations, not a correlated EXISTS: read once, whatever the planner knows
+    invited = Prospect.id.in_(select(OutreachInvitation.prospect_id).where(OutreachInvitation.call_id == call_id))
+    furthest = (select(func.max(_application_level()))
+                .where(Application.applicant_id == Prospect.applicant_id, Application.call_id == call_id)
+                .correlate(Prospect).scalar_subquery())
+    level = func.coalesce(furthest, case((Prospect.applicant_id.is_not(None), LEVEL["registered"]),
+                                         (invited, LEVEL["invited"]), else_=LEVEL["met"]))
     each = (select(func.coalesce(_COLUMNS[by], "").label("key"), level.label("level"),
-                   case((invited.c.prospect_id.is_not(None), 1), else_=0).label("was_invited"))
-            .select_from(Prospect)
-            .outerjoin(furthest, furthest.c.applicant_id == Prospect.applicant_id)
-            .outerjoin(invited, invited.c.prospect_id == Prospect.id)
-            .where(or_(Prospect.call_id == call_id, invited.c.prospect_id.is_not(None))).subquery("each"))
+                   case((invited, 1), else_=0).label("was_invited"))
+            .where(or_(Prospect.call_id == call_id, invited)).subquery("each"))
     rows = session.execute(select(each.c.key, each.c.level, each.c.was_invited, func.count())
                            .group_by(each.c.key, each.c.level, each.c.was_invited)).all()
     levels: dict[str, dict[int, int]] = {}
@@ -144,10 +144,9 @@ def _applicants(session, furthest) -> tuple[list[int], list[int]]:
 
 
 def figures(session, call: Call, by: str) -> Figures:
-    furthest = _furthest_application(call.id)
-    groups, uninvited = _prospects(session, call.id, by, furthest)
+    groups, uninvited = _prospects(session, call.id, by)
     total = [sum(g["counts"][i] for g in groups) for i in range(len(STAGES))]
-    outreach, without = _applicants(session, furthest)
+    outreach, without = _applicants(session, _furthest_application(call.id))
     return Figures(call=call, total=total, groups=groups, uninvited=uninvited, outreach=outreach, without=without)
 
 
