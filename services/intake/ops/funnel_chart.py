@@ -34,7 +34,7 @@ def _description(rows: list[dict], year: int, previous_year: int | None) -> str:
 
 def funnel_svg(rows: list[dict], year: int, previous_year: int | None, width: int = 640) -> str:
     """``rows``: ops.funnel's stage rows (title, count, previous)."""
-    label_w, count_w, bar_h, prev_h, gap = 170, 90, 18, 8, 12
+    label_w, count_w, bar_h, prev_h, gap = 200, 60, 18, 8, 12
     row_h = bar_h + (prev_h + 2 if previous_year else 0) + gap
     height = gap + len(rows) * row_h + (24 if previous_year else 0)
     biggest = max([r["count"] for r in rows] + [r["previous"] or 0 for r in rows] + [1])
@@ -49,7 +49,7 @@ def funnel_svg(rows: list[dict], year: int, previous_year: int | None, width: in
     for i, row in enumerate(rows):
         y = gap + i * row_h
         length = area * row["count"] / biggest
-        parts.append(_text(label_w - 8, y + bar_h - 4, row["title"][:24], anchor="end"))
+        parts.append(_text(label_w - 8, y + bar_h - 4, row["title"], anchor="end"))
         parts.append(f'<rect x="{label_w}" y="{_num(y)}" width="{_num(length)}" height="{bar_h}" fill="{THIS}" '
                      f'data-stage={quoteattr(row["stage"])} data-value="{row["count"]}"/>')
         parts.append(_text(label_w + length + 6, y + bar_h - 4, str(row["count"])))
