@@ -195,6 +195,7 @@ def walk_as_staff(audit: Audit) -> None:
     notify = [f"/secretariat/outbox/{e.delivery_id}", f"/secretariat/messages/{e.message_id}",
               f"/secretariat/messages/{e.message_id}/edit", f"/secretariat/messages/{e.message_id}/send",
               "/secretariat/templates/submission_ack/en"]
+    intake += [f"/secretariat/editions/{e.call_id}/funnel", f"/secretariat/editions/{e.draft_call_id}/funnel?by=event"]
     for svc, paths in (("intake", intake), ("review", review), ("notify", notify)):
         for path in plain_staff_pages(e, svc) + paths:
             audit.visit(svc, path)

@@ -114,6 +114,7 @@ def seed(stack: Stack, urls: dict) -> Edition:
     _review(e)
     _ceremony(e)
     _results(e)
+    _funnel(e)
     _notify(e)
     _prospects(e)  # issue 17
     _outreach(e)
@@ -347,3 +348,31 @@ def _outreach(e: Edition) -> None:
     e.outreach["registered_link"] = urls["info@ryde.example.au"].split(base, 1)[-1]
     e.outreach["unsubscribe"] = Unsubscribe.of(e.stack.settings).url("smart@budapest.example.hu").split(
         e.urls["notify"], 1)[-1]
+# --- the outreach funnel (issue 17): prospects met at the 2023 Summit, some invited and registered ---
+
+FUNNEL_PROSPECTS = (("Lublin", "PL", "lublin"), ("Budapest", "HU", None), ("Chiang Mai", "TH", "chiangmai"),
+                    ("Guarulhos", "BR", None), ("Kaohsiung", "TW", "kaohsiung"), ("City of Ryde", "AU", None))
+
+
+def _funnel(e: Edition) -> None:
+    """Six prospects of the 2026 edition met at the Smart City Summit and Expo, four invited, three
+    of them the applicants they became (written through intake's models, as the prospects pages
+    would); the 2027 draft's funnel then compares with 2026."""
+    import uuid
+    from services.intake.models import Application, OutreachInvitation, Prospect
+    from services.intake.ops.regions import REGION_OF_COUNTRY
+    db, now = e.stack.apps["intake"].extensions["prize"]["db"], datetime.now(timezone.utc)
+    with db.session() as s, s.begin():
+        for n, (city, country, applicant) in enumerate(FUNNEL_PROSPECTS):
+            prospect = Prospect(
+                id=str(uuid.uuid4()), call_id=e.call_id, organisation=f"{city} city government", city=city,
+                country=country, region=REGION_OF_COUNTRY.get(country, "other"), email=f"funnel-{n}@city.example",
+                met_at="Smart City Summit and Expo 2023", met_on="2023-03-28", owner=STAFF, created_at=now,
+                created_by=STAFF, updated_at=now, updated_by=STAFF,
+                applicant_id=s.get(Application, e.apps[applicant]["id"]).applicant_id if applicant else None)
+            s.add(prospect)
+            s.flush()
+            if n < 4 or applicant:
+                s.add(OutreachInvitation(id=str(uuid.uuid4()), prospect_id=prospect.id, call_id=e.call_id,
+                                         token_hash=uuid.uuid4().hex * 2, event_id=str(uuid.uuid4()), sent_at=now,
+                                         sent_by=STAFF, expires_at=now + timedelta(days=14)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..accounts import blueprints as signin_blueprints
 from . import applicant, dashboard, documents, secretariat, staff  # noqa: F401  (dashboard.py: a route on secretariat.calls)
 from . import outreach  # noqa: F401  (a route on secretariat.calls: invitations to apply)
+from . import funnel  # noqa: F401  (issue 17, the funnel: a route on secretariat.calls)
 from .privacy import privacy
 from .registry import registry_api
 from .prospects import prospects_api  # issue 17: outreach's prospects

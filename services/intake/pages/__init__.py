@@ -12,6 +12,7 @@ from ..accounts import page_blueprints as signin_pages
 from . import applicant_account, applicant_documents, applicant_preview, applicant_status, my_data  # noqa: F401  (their routes are on the portal blueprint)
 from . import privacy  # noqa: F401  (its routes are on the portal blueprint)
 from . import outreach, outreach_portal  # noqa: F401  (invitations to apply: secretariat's and portal's blueprints)
+from . import funnel  # noqa: F401  (issue 17, the funnel: its routes are on the dashboard's blueprint)
 from .applications import applications
 from .applicant import portal
 from .dashboard import dashboard_pages
