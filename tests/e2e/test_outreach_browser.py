@@ -23,8 +23,9 @@ import pytest
 from playwright.sync_api import expect
 
 from services.intake.ops import staff as staff_ops
-from tests.e2e.test_whole_edition_browser import (STAFF, STAFF_NAME, Shots, latest_mail, link_in,  # noqa: F401
-                                                  new_page, reload_until, served, sign_in_staff)
+from tests.e2e.test_whole_edition_browser import (DOCS_IMG, PHONE, SIDEWAYS, STAFF, STAFF_NAME, WIDE,  # noqa: F401
+                                                  latest_mail, link_in, new_page, reload_until, served,
+                                                  sign_in_staff)
 from tests.support.stack import auth, open_call, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -32,10 +33,11 @@ pytestmark = pytest.mark.e2e
 YEAR = 2026
 LUBLIN = "zofia.wisniewska@lublin.example.pl"
 MET = "Smart City Summit and Expo 2023, Taipei"
+MET_CSV = f'"{MET}"'  # the comma quoted, as a spreadsheet writes it
 CSV = ("organisation,city,country,contact_name,email,language,met_at,met_on,notes,type\n"
-       f"Urząd Miasta Lublin,Lublin,Poland,Zofia Wiśniewska,{LUBLIN},en,{MET},2023-03-28,Digital twin,city_government\n"
-       f"Chiang Mai Municipality,Chiang Mai,TH,Somchai Jaidee,somchai@chiangmai.example.th,en,{MET},2023-03-29,,\n"
-       f"Atlantis City Hall,Atlantis,Atlantis,Nobody,mayor@atlantis.example,en,{MET},2023-03-29,,\n")
+       f"Urząd Miasta Lublin,Lublin,Poland,Zofia Wiśniewska,{LUBLIN},en,{MET_CSV},2023-03-28,Digital twin,city_government\n"
+       f"Chiang Mai Municipality,Chiang Mai,TH,Somchai Jaidee,somchai@chiangmai.example.th,en,{MET_CSV},2023-03-29,,\n"
+       f"Atlantis City Hall,Atlantis,Atlantis,Nobody,mayor@atlantis.example,en,{MET_CSV},2023-03-29,,\n")
 TITLE = "Lublin digital twin for planning with residents"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -62,7 +64,7 @@ def test_a_prospect_invited_registers_filled_in_submits_and_wins_in_public(serve
     shoot(staff, "outreach-4-funnel")
 
     embargoed(intake)
-    release_lublin_as_winner(stack, application_id)
+    release_lublin_as_winner(stack, call_id, application_id)
     assert wait_until(lambda: intake.get(f"/results/{YEAR}").status_code == 200, timeout=30)
 
     visitor = new_page()
@@ -81,6 +83,24 @@ def test_a_prospect_invited_registers_filled_in_submits_and_wins_in_public(serve
     staff.goto(funnel)
     reload_until(staff, lambda: staff.locator("#stage-winner").inner_text().strip() == "1", "the winner")
     assert not shoot.sideways, shoot.sideways
+
+
+class Shots:
+    """Each page at 1280x900 and 390x844 into docs/img/<name>(-phone).png; pages wider than the
+    phone's screen are kept for the test's end."""
+
+    def __init__(self):
+        self.sideways: list[tuple[str, str, int]] = []
+
+    def __call__(self, page, name: str) -> None:
+        page.set_viewport_size(WIDE)
+        page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=True)
+        page.set_viewport_size(PHONE)
+        width, inner = page.evaluate(SIDEWAYS)
+        if width > inner:
+            self.sideways.append((name, page.url, width))
+        page.screenshot(path=str(DOCS_IMG / f"{name}-phone.png"), full_page=True)
+        page.set_viewport_size(WIDE)
 
 
 def import_prospects(page, urls, call_id: str, tmp_path, shoot) -> None:
@@ -152,7 +172,7 @@ def embargoed(intake) -> None:
     assert TITLE not in atom.get_data(as_text=True)
 
 
-def release_lublin_as_winner(stack, application_id: str) -> None:
+def release_lublin_as_winner(stack, call_id: str, application_id: str) -> None:
     """Review's API, as its pages do: eligible, a finalist, the winner, both rounds released."""
     review, sec = stack.clients["review"], auth(stack.secretariat_token())
     assert wait_until(lambda: review.post(f"/api/applications/{application_id}/screening", headers=sec, json={
@@ -161,7 +181,6 @@ def release_lublin_as_winner(stack, application_id: str) -> None:
         "name": "Kenji Sato", "email": "kenji.sato@kyoto-u.example.jp", "country": "JP",
         "organisation": "Kyoto University", "expertise": ["tech_innovacity"], "languages": ["en"], "language": "en"})
     assert juror.status_code == 201, juror.get_json()
-    call_id = review.get(f"/api/applications/{application_id}/screening", headers=sec).get_json().get("call_id")
     rounds = {}
     for kind, body in (("finalist", {"jurors_per_application": 1, "advance_per_category": 1, "min_reviews": 1}),
                        ("award", {})):
