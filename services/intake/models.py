@@ -393,3 +393,7 @@ class OutreachInvitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     applicant_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), nullable=True)
+
+
+# the edition's events, their invitations and answers (issue 17): in a module of their own
+from .models_events import EditionEvent, EventInvitation, EventRsvp  # noqa: E402,F401
