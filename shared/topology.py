@@ -56,6 +56,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "staff.signed_out",
         "message.addressed",
         "applicant.erased",
+        # the edition's events (issue 17)
+        "event.invited",
+        "event.rsvp_received",
     ),
 }
 

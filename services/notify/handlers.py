@@ -19,6 +19,7 @@ from .models import Recipient, staff_tables
 from .ops import contexts, erasure, languages, messages, templates
 from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
+from . import handlers_events as event_handlers
 
 log = logging.getLogger("prize.notify")
 
@@ -350,4 +351,5 @@ HANDLERS = {
     "applicant.updated": applicant_updated,
     "applicant.erased": applicant_erased,
     **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
+    **event_handlers.HANDLERS,  # event.invited, event.rsvp_received (issue 17: the edition's events)
 }

@@ -16,12 +16,15 @@ from .applicant import portal
 from .dashboard import dashboard_pages
 from .editions import editions
 from .erasure import erasure_pages
+from .edition_events import events_pages  # the edition's events (issue 17)
+from .event_rsvp import event_rsvp  # the events' answer page, by the link's token (issue 17)
 from .language import page_language  # noqa: F401  (app.py wires it)
 from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
 from .staff import signed_out_here, staff_pages  # noqa: F401
 
-blueprints = signin_pages + [portal, secretariat, editions, applications, staff_pages, dashboard_pages, erasure_pages]
+blueprints = signin_pages + [portal, secretariat, editions, applications, staff_pages, dashboard_pages, erasure_pages,
+                                events_pages, event_rsvp]
 
 
 # Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the
