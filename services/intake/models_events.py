@@ -77,3 +77,6 @@ class EventRsvp(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     first_answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when intake's worker blanked visa_letter and visa_details, PRIZE_TRAVEL_DATA_DAYS after the
+    # event (ops/event_retention.py); None while they are kept
+    travel_data_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

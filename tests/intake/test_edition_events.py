@@ -325,3 +325,26 @@ def test_observers_read_but_do_not_change_and_applicants_and_strangers_get_nothi
         assert anonymous.post(path, data=_form()).status_code in (302, 403), path
     with db.session() as s:
         assert s.query(EditionEvent).count() == 1 and s.query(EventInvitation).count() == 1
+
+
+def test_visa_details_are_deleted_after_the_event_with_their_outbox_copies(stack, call_id):
+    from services.intake import jobs
+    from services.intake.ops import event_retention
+    event, path = _invited_prospect(stack, call_id)
+    client = stack.apps["intake"].test_client()
+    html, csrf = _answer_page(client, path)
+    assert "delete them automatically on" in html
+    assert client.post(path, data={"csrf_token": csrf, "attending": "yes", "delegate0_name": "Kovács Anna",
+                                   "visa_letter": "yes", "visa_details": "KOVACS ANNA, Hungary",
+                                   "privacy_consent": "1"}).status_code == 303
+    db = _db(stack)
+    starts = datetime.now(timezone.utc) + timedelta(days=40)
+    assert event_retention.delete_travel_data(db, starts + timedelta(days=29), 30) == 0  # not yet
+    with db.session() as s, s.begin():  # the event took place 31 days ago
+        row = s.get(EditionEvent, event["id"])
+        row.starts_at, row.rsvp_by = datetime.now(timezone.utc) - timedelta(days=31), datetime.now(timezone.utc) - timedelta(days=40)
+    assert jobs.travel_data(db, 30) == 1 and jobs.travel_data(db, 30) == 0
+    with db.session() as s:
+        row = s.query(EventRsvp).one()
+        assert (row.visa_letter, row.visa_details, row.delegates[0]["name"]) == (False, "", "Kovács Anna")
+    assert [(e["visa_letter"], e["visa_details"]) for e in invited_events(db, "event.rsvp_received")] == [(False, "")]

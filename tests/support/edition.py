@@ -63,6 +63,8 @@ class Edition:
     rounds: dict = field(default_factory=dict)  # kind -> round id
     message_id: str = ""
     delivery_id: str = ""
+    event_id: str = ""  # the edition's Mayors Forum (issue 17), guests invited, one answered
+    event_rsvp_path: str = ""  # a guest's answer page (/events/rsvp/<token>)
 
     @property
     def sec(self) -> dict:
@@ -108,6 +110,7 @@ def seed(stack: Stack, urls: dict) -> Edition:
     _intake(e)
     _review(e)
     _ceremony(e)
+    _events(e)
     _notify(e)
     for svc in ("review", "notify"):  # they learn of staff by events
         assert wait_until(lambda s=svc: _copied(stack, s, STAFF, active=True), timeout=30), svc
@@ -217,6 +220,29 @@ def _ceremony(e: Edition) -> None:
         "accessibility": "Step-free access for one delegate, as in https://beyoglu.bel.tr/engelsiz-beyoglu/erisilebilirlik-rehberi-2026",
         "visa_letter": True, "privacy_consent": 1, "visa_details": "AYSE YILMAZ, Türkiye, U12345678; MEHMET DEMIR, Türkiye, U87654321",
         "comments": "Arriving on 9 October."}))
+
+
+def _events(e: Edition) -> None:
+    """The edition's Mayors Forum (issue 17): two prospects met in Taipei (one opted out), the
+    applicants and a prospect invited; the prospect answers with a delegation and a visa letter."""
+    from tests.support.events import add_prospect, invite, new_event, rsvp_path
+    db = e.stack.apps["intake"].extensions["prize"]["db"]
+    ryde = add_prospect(db, e.call_id, "mayor.office@ryde.example.au", organisation="City of Ryde", country="AU",
+                        region="asia_pacific", city="Ryde", contact_name="Jordan Smith")
+    add_prospect(db, e.call_id, "smartcity@guarulhos.example.br", organisation="Prefeitura de Guarulhos",
+                 country="BR", region="latin_america", language="pt", opted_out_at=datetime.now(timezone.utc))
+    event = new_event(db, e.call_id, name="WeGO Mayors Forum 2026", max_delegates=3)
+    e.event_id = event["id"]
+    invite(db, e.event_id, "picked", e.urls["intake"], picked=[ryde])
+    invite(db, e.event_id, "applicants", e.urls["intake"])
+    e.event_rsvp_path = rsvp_path(db, "mayor.office@ryde.example.au")
+    from services.intake.ops import event_rsvp
+    event_rsvp.answer(db, e.event_rsvp_path.rsplit("/", 1)[1], {
+        "attending": True, "delegates": [{"name": "Jordan Smith", "role": "Mayor of Ryde"},
+                                         {"name": "Priya Raman", "role": "Smart city lead", "email": "priya@ryde.example.au"}],
+        "substitute": {"name": "Alex Chen", "role": "Deputy general manager"}, "visa_letter": True,
+        "visa_details": "JORDAN SMITH, Australia", "privacy_consent": 1, "accessibility": "", "comments": ""},
+        datetime.now(timezone.utc), e.urls["intake"])
 
 
 def _decided(db, application_id: str) -> bool:

@@ -143,7 +143,8 @@ def rsvp_view_of(rsvp: EventRsvp | None) -> dict | None:
             "accessibility": rsvp.accessibility, "visa_letter": rsvp.visa_letter,
             "visa_details": rsvp.visa_details, "comments": rsvp.comments, "revision": rsvp.revision,
             "first_answered_at": as_utc(rsvp.first_answered_at), "updated_at": as_utc(rsvp.updated_at),
-            "consent_version": rsvp.consent_version}
+            "consent_version": rsvp.consent_version,
+            "travel_data_deleted_at": as_utc(rsvp.travel_data_deleted_at) if rsvp.travel_data_deleted_at else None}
 
 
 def guests(db, event_id: str, answer: str = "") -> dict:

@@ -80,6 +80,7 @@ def answer(db, token: str, data: dict, now: datetime, public_url: str) -> dict:
             row = EventRsvp(invitation_id=inv.id, revision=0, first_answered_at=now)
             s.add(row)
         rsvp_rules.apply(row, checked, now)
+        row.travel_data_deleted_at = None  # details given again: kept until their own time
         row.consent_version = consent if consent is not None else row.consent_version
         try:
             s.flush()  # two first answers at once: the second one's insert fails here

@@ -14,7 +14,8 @@ from shared.signin import form_csrf_ok
 
 from .. import rules
 from ..ops import event_rsvp as ops
-from ..web import _db, _now, _public_url
+from ..ops.event_retention import deleted_on
+from ..web import _db, _now, _public_url, notice_terms
 from . import privacy as privacy_pages
 from . import rsvp_form
 from .applicant import _csrf
@@ -37,7 +38,8 @@ def _view(token: str) -> dict:
             "rsvp_by_shown": _when(ev["rsvp_by"], zone),
             "updated_shown": _when(rsvp["updated_at"], zone) if rsvp else "",
             "privacy": privacy_pages.consent_box(found["notice"]), "consent_on": "", "agreed": agreed,
-            "delete_on": "", "deleted_on": ""}
+            "delete_on": _when(deleted_on(ev["starts_at"], notice_terms().travel_data_days), zone),
+            "deleted_on": _when(rsvp["travel_data_deleted_at"], zone) if rsvp and rsvp["travel_data_deleted_at"] else ""}
 
 
 def _render(invitation: dict, values: dict, errors: dict, status: int):

@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column('revision', sa.Integer(), nullable=False),
         sa.Column('first_answered_at', shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('travel_data_deleted_at', shared.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['invitation_id'], ['event_invitations.id'],
                                 name=op.f('fk_event_rsvps_invitation_id_event_invitations')),
         sa.PrimaryKeyConstraint('invitation_id', name=op.f('pk_event_rsvps')),
