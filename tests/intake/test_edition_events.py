@@ -348,3 +348,15 @@ def test_visa_details_are_deleted_after_the_event_with_their_outbox_copies(stack
         row = s.query(EventRsvp).one()
         assert (row.visa_letter, row.visa_details, row.delegates[0]["name"]) == (False, "", "Kovács Anna")
     assert [(e["visa_letter"], e["visa_details"]) for e in invited_events(db, "event.rsvp_received")] == [(False, "")]
+
+
+def test_the_answer_page_is_in_the_invitees_language_unless_they_switch(stack, call_id):
+    db = _db(stack)
+    pid = add_prospect(db, call_id, "ana@guarulhos.example.br", language="pt")
+    event = new_event(db, call_id)
+    assert invite(db, event["id"], "picked", PUBLIC, picked=[pid]) == 1
+    client = stack.apps["intake"].test_client()
+    page = _text(client.get(rsvp_path(db, "ana@guarulhos.example.br"), headers={"Accept-Language": "en"}))
+    assert '<html lang="pt"' in page
+    client.set_cookie("prize_lang", "en")
+    assert '<html lang="en"' in _text(client.get(rsvp_path(db, "ana@guarulhos.example.br")))

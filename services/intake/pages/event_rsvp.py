@@ -6,9 +6,10 @@ are changed until the event starts (then 410, and the page says it is closed); a
 from an older revision is refused (409). The address carries the token: no Referer leaves it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import refresh
 
-from shared.i18n import _
+from shared.i18n import LANGUAGE_COOKIE, _, is_offered
 from shared.refusals import Refused
 from shared.signin import form_csrf_ok
 
@@ -42,7 +43,15 @@ def _view(token: str) -> dict:
             "deleted_on": _when(rsvp["travel_data_deleted_at"], zone) if rsvp and rsvp["travel_data_deleted_at"] else ""}
 
 
+def _in_their_language(invitation: dict) -> None:
+    """The page in the invitee's language (the invitation's) unless the switch chose another."""
+    if not request.cookies.get(LANGUAGE_COOKIE) and is_offered(invitation["language"]):
+        g.prize_language = invitation["language"]
+        refresh()
+
+
 def _render(invitation: dict, values: dict, errors: dict, status: int):
+    _in_their_language(invitation)
     response = render_template("portal/event_rsvp.html", applicant=None, page_csrf=_csrf(), invitation=invitation,
                                values=values, errors=errors)
     return response, status, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
