@@ -313,6 +313,9 @@ def test_observers_read_but_do_not_change_and_applicants_and_strangers_get_nothi
             r = browser.post(path, data={"csrf_token": browser.csrf, **_form(), "group": "prospects",
                                          "fingerprint": "x"})
             assert r.status_code == 403, (role, path)
+    sec = _browser(stack, "secretariat")
+    for path in posts:  # a form without its CSRF token (another site's) changes nothing
+        assert sec.post(path, data={**_form(), "group": "prospects", "fingerprint": "x"}).status_code == 403, path
     anonymous = stack.apps["intake"].test_client()
     applicant = stack.apps["intake"].test_client()
     _, token = register(intake, contact_email="nosy@city.example")
