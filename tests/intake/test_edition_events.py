@@ -363,3 +363,32 @@ def test_the_answer_page_is_in_the_invitees_language_unless_they_switch(stack, c
     assert '<html lang="pt"' in page
     client.set_cookie("prize_lang", "en")
     assert '<html lang="en"' in _text(client.get(rsvp_path(db, "ana@guarulhos.example.br")))
+
+
+def test_an_erased_applicant_leaves_no_name_address_or_delegation_in_event_invitations(stack, intake, call_id):
+    from services.intake.models import Applicant
+    from services.intake.ops import erasure_apply
+    db = _db(stack)
+    applicant, token = register(intake, contact_email="mei@kcg.example.tw", contact_name="Lin Mei-hua")
+    submit_application(intake, token, call_id, title="Hydrogen buses")
+    event = new_event(db, call_id)
+    assert invite(db, event["id"], "applicants", PUBLIC) == 1
+    client = stack.apps["intake"].test_client()
+    path = rsvp_path(db, "mei@kcg.example.tw")
+    _, csrf = _answer_page(client, path)
+    assert client.post(path, data={"csrf_token": csrf, "attending": "yes", "delegate0_name": "Chen Chi-mai",
+                                   "accessibility": "wheelchair"}).status_code == 303
+    with db.session() as s, s.begin():
+        done = erasure_apply.erase(s, s.get(Applicant, applicant["id"]), datetime.now(timezone.utc))
+    assert done.counts["event_invitations_erased"] == 1
+    with db.session() as s:
+        inv = s.query(EventInvitation).one()
+        rsvp = s.query(EventRsvp).one()
+        assert "mei@kcg" not in inv.email and inv.name != "Lin Mei-hua"
+        assert (rsvp.attending, rsvp.delegates, rsvp.accessibility) == (True, [], "")
+    bodies = json_of_outbox(db)
+    assert "mei@kcg.example.tw" not in bodies and "Chen Chi-mai" not in bodies and "wheelchair" not in bodies
+
+
+def json_of_outbox(db) -> str:
+    return str(invited_events(db)) + str(invited_events(db, "event.rsvp_received"))
