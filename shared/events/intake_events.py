@@ -9,6 +9,8 @@ from .intake import Attendee, CeremonyDetails  # defined before intake.py import
 from .registry import contract
 
 
+# the registry names a contract's producer after its module: these are intake's, as intake.py's
+PRODUCED_BY = "shared.events.intake"
 EVENT_KINDS = ("general_assembly", "mayors_forum", "ceremony", "other")
 INVITEE_KINDS = ("prospect", "applicant")
 
@@ -37,6 +39,7 @@ class EventGuest(Schema):
 @contract("event.invited", 1)
 class EventInvitedV1(EventGuest):
     """The secretariat invited this person to one of the edition's events (once per address)."""
+    __module__ = PRODUCED_BY
     invited_at = fields.AwareDateTime(required=True)
     invited_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
@@ -44,6 +47,7 @@ class EventInvitedV1(EventGuest):
 @contract("event.rsvp_received", 1)
 class EventRsvpReceivedV1(EventGuest):
     """An invitee answered (or changed their answer: ``revision`` counts them)."""
+    __module__ = PRODUCED_BY
     attending = fields.Boolean(required=True)
     delegates = fields.List(fields.Nested(Attendee), required=True)
     substitute = fields.Nested(Attendee, load_default=None, allow_none=True)
