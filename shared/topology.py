@@ -60,6 +60,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "outreach.invited",
         "outreach.reminder",
         "outreach.opted_out",
+        # the edition's events (issue 17)
+        "event.invited",
+        "event.rsvp_received",
     ),
 }
 

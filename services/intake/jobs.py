@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from shared.db import Database
 from shared.worker import PeriodicJob
 
-from .ops import ceremony, outreach_reminders, reminders, retention, submission_copy
+from .ops import ceremony, reminders, retention, submission_copy
+from .ops import event_retention, outreach_reminders
 
 # How often intake's worker looks for draft reminders, and RSVP reminders, that are due.
 CHECK_EVERY_SECONDS = 300.0
@@ -46,7 +47,8 @@ def ceremony_invitations(db: Database, public_url: str) -> int:
 
 def travel_data(db: Database, days: int) -> int:
     """Visa and passport details of ceremonies more than ``days`` past, deleted (safe with two workers)."""
-    return retention.delete_travel_data(db, datetime.now(timezone.utc), days)
+    now = datetime.now(timezone.utc)
+    return retention.delete_travel_data(db, now, days) + event_retention.delete_travel_data(db, now, days)
 
 
 def submission_copies(db: Database, storage) -> int:

@@ -20,6 +20,7 @@ from .outreach import HANDLERS as outreach_handlers
 from .ops import contexts, erasure, languages, messages, templates
 from .ops.contexts import ceremony_context, ceremony_record, local_time as _local_time
 from .ops.deliveries import Sender, queue_email
+from . import handlers_events as event_handlers
 
 log = logging.getLogger("prize.notify")
 
@@ -352,4 +353,5 @@ HANDLERS = {
     "applicant.erased": applicant_erased,
     **staff_handlers.handlers_for(staff_tables),  # staff.changed, staff.token_changed, staff.signed_out
     **outreach_handlers,  # outreach.invited, outreach.reminder, outreach.opted_out (outreach.py)
+    **event_handlers.HANDLERS,  # event.invited, event.rsvp_received (issue 17: the edition's events)
 }

@@ -77,6 +77,21 @@ SAMPLES: dict[str, dict] = {
         "title": "Hydrogen buses for the harbour of 高雄", "organisation": "Kaohsiung City Government",
         "ceremony": dict(_CEREMONY), "changes": ["starts_at", "venue"],
     },
+    # the edition's events (issue 17): handlers_events.py
+    "event_invitation": {
+        "name": "Zofia Wiśniewska", "organisation": "Urząd Miasta Lublin", "year": 2026,
+        "event_name": "WeGO Mayors Forum 2026", "kind": "mayors_forum", "max_delegates": 3,
+        "event": {**_CEREMONY, "url": "https://apply.wego-cities.example/events/rsvp/abc123"},
+        "unsubscribe_url": "https://notify.wego-cities.example/unsubscribe/abc123",
+    },
+    "event_rsvp_received": {
+        "name": "Zofia Wiśniewska", "organisation": "Urząd Miasta Lublin", "year": 2026,
+        "event_name": "WeGO Mayors Forum 2026", "kind": "mayors_forum", "max_delegates": 3,
+        "event": {**_CEREMONY, "url": "https://apply.wego-cities.example/events/rsvp/abc123"},
+        "attending": True, "changed": False,
+        "delegates": [{"name": "Zofia Wiśniewska", "role": "Deputy Mayor", "email": "zofia@lublin.example.pl"}],
+        "substitute": None, "accessibility": "", "visa_letter": False, "visa_details": "", "comments": "",
+    },
     "signin_link": {
         "contact_name": "Ana Souza", "purpose": "browser",
         "url": "https://apply.wego-cities.example/signin/6f1c0d0e", "place": "the applicant portal",

@@ -373,3 +373,7 @@ class ApplicantErasedV1(Schema):
     request_id = fields.UUID(required=True)
     erased_at = fields.AwareDateTime(required=True)
 
+
+
+# the edition's events (issue 17): event.invited, event.rsvp_received, in a module of their own
+from .intake_events import EventInvitedV1, EventRsvpReceivedV1  # noqa: E402,F401

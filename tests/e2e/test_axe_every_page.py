@@ -153,6 +153,7 @@ def walk_as_visitor(audit: Audit) -> None:
     audit.visit("intake", "/results")  # the released editions
     audit.visit("intake", "/results/2026")  # released in intake (tests/support/edition.py): winners, a photo
     walk_outreach_as_visitor(audit)
+    audit.visit("intake", audit.edition.event_rsvp_path)  # an event invitation's answer page (issue 17)
     for svc in ("intake", "review", "notify"):
         audit.visit(svc, "/secretariat/signin")  # operators paste a token
         audit.visit(svc, "/docs")  # the API's human docs
@@ -187,6 +188,8 @@ def walk_as_staff(audit: Audit) -> None:
     intake += [f"/secretariat/editions/{e.draft_call_id}", f"/secretariat/editions/{e.draft_call_id}/open",
                f"/secretariat/editions/{e.draft_call_id}/categories/tech_innovacity",
                f"/secretariat/applications/{e.apps['kaohsiung']['id']}", f"/secretariat/calls/{e.call_id}/guests"]
+    intake += [f"/secretariat/editions/{e.call_id}/events", f"/secretariat/events/{e.event_id}",  # issue 17's events
+               f"/secretariat/events/{e.event_id}/invite?group=prospects"]
     review = [f"/secretariat/applications/{e.apps['kaohsiung']['id']}",
               f"/secretariat/jurors/{next(iter(e.jurors.values()))}",
               f"/secretariat/jurors/{next(iter(e.jurors.values()))}/deactivate",

@@ -712,6 +712,69 @@ def contact_email_changed_old(env: Env, lang: str) -> Expect:
     return _contact_email_changed(env, lang, "old")
 
 
+# --- the edition's events (issue 17): intake's own operations invite a prospect, who answers ---
+
+EVENT_SIGNOFF = {"en": "WeGO Secretariat", "ko": "WeGO 사무국", "pt": "Secretaria da WeGO"}
+
+
+def _event_invited(env: Env, lang: str) -> tuple[dict, str]:
+    from tests.support.events import add_prospect, invite, new_event
+    email = _address(env, "prospect", "lublin.example.pl")
+    add_prospect(env.db("intake"), env.call_id, email, contact_name=NAMES[lang], language=lang,
+                 organisation=f"{SCRIPT} Urząd Miasta Lublin")
+    event = new_event(env.db("intake"), env.call_id, name=f"Mayors Forum {env.unique()}",
+                      starts_at=datetime(2099, 10, 10, 9, 0, tzinfo=timezone.utc),
+                      rsvp_by=datetime(2099, 9, 20, 9, 0, tzinfo=timezone.utc))
+    assert invite(env.db("intake"), event["id"], "picked", PUBLIC_URL,
+                  picked=[_prospect_id(env, email)]) == 1
+    return event, email
+
+
+def _prospect_id(env: Env, email: str) -> str:
+    from services.intake.models import Prospect
+    with env.db("intake").session() as s:
+        return s.query(Prospect).filter_by(email=email).one().id
+
+
+def event_invitation(env: Env, lang: str) -> Expect:
+    """The real action: the secretariat invites a picked prospect to an edition's event."""
+    before = len(env.publisher.published)
+    event, email = _event_invited(env, lang)
+    env.relay("intake")
+    events = _of(env, before, "event.invited", event["id"])
+    assert len(events) == 1
+    subject = {"en": f"Invitation: {event['name']}, {CEREMONY_DAY['en']} (Seoul Smart City Prize 2026)",
+               "ko": f"초청: {event['name']}, {CEREMONY_DAY['ko']} (2026 서울스마트도시상)",
+               "pt": f"Convite: {event['name']}, {CEREMONY_DAY['pt']} ({PRIZE} 2026)"}[lang]
+    return Expect(email, subject, text=[NAMES[lang], "Urząd Miasta Lublin", f"{PUBLIC_URL}/events/rsvp/",
+                                        "18:00 (Asia/Seoul; 2099-10-10 09:00 UTC)", "110 Sejong-daero"],
+                  html=[f'href="{PUBLIC_URL}/events/rsvp/', "Urząd Miasta Lublin"], events=events,
+                  signoff=EVENT_SIGNOFF[lang])
+
+
+def event_rsvp_received(env: Env, lang: str) -> Expect:
+    """The real action: the invited prospect answers through their link (intake's RSVP page)."""
+    from tests.support.events import rsvp_path
+    event, email = _event_invited(env, lang)
+    env.relay("intake")
+    before = len(env.publisher.published)
+    page = env.intake.get(rsvp_path(env.db("intake"), email))
+    assert page.status_code == 200
+    csrf = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    delegate = f"{SCRIPT} Zofia Wiśniewska"
+    r = env.intake.post(rsvp_path(env.db("intake"), email), data={
+        "csrf_token": csrf, "attending": "yes", "delegate0_name": delegate, "delegate0_role": "Deputy mayor",
+        "delegate0_email": "", "delegate1_name": "", "accessibility": "Step-free access 휠체어"})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    env.relay("intake")
+    events = _of(env, before, "event.rsvp_received", event["id"])
+    subject = {"en": f"Answer received: attending {event['name']} ({CEREMONY_DAY['en']})",
+               "ko": f"답변 접수: {event['name']} ({CEREMONY_DAY['ko']}) 참석",
+               "pt": f"Resposta recebida: presença confirmada em {event['name']} ({CEREMONY_DAY['pt']})"}[lang]
+    return Expect(email, subject, text=[NAMES[lang], f"{delegate}, Deputy mayor", "Step-free access 휠체어"],
+                  html=["Deputy mayor", "Step-free access 휠체어"], events=events, signoff=EVENT_SIGNOFF[lang])
+
+
 # template (or "template/variant") -> the function that makes it happen. Every template in the
 # folder needs one; a variant is a second case of the same template.
 CASES: dict[str, Callable[[Env, str], Expect]] = {
@@ -734,6 +797,8 @@ CASES: dict[str, Callable[[Env, str], Expect]] = {
     "ceremony_changed": ceremony_changed,
     "contact_email_changed": contact_email_changed,
     "contact_email_changed/old": contact_email_changed_old,
+    "event_invitation": event_invitation,
+    "event_rsvp_received": event_rsvp_received,
 }
 
 

@@ -47,6 +47,14 @@ OUTREACH = {
     "time_zone": "Asia/Seoul", "url": "http://127.0.0.1:8001/portal/register?invitation=abc",
 }
 
+EVENT_GUEST = {
+    "invitation_id": EVENT_ID, "edition_event_id": APP_ID, "call_id": CALL_ID, "year": 2026,
+    "kind": "mayors_forum", "event_name": "Mayors Forum 2026", "invitee": "prospect", "prospect_id": APPLICANT_ID,
+    "applicant_id": None, "name": "Zofia Wiśniewska", "email": "zofia@lublin.example.pl", "language": "pt",
+    "organisation": "Urząd Miasta Lublin", "event": GUEST["ceremony"], "max_delegates": 3,
+    "url": "http://127.0.0.1:8001/events/rsvp/abc123",
+}
+
 VALID = {
     "call.opened": {
         "call_id": CALL_ID, "year": 2026, "theme": "Smart cities for everyone",
@@ -121,6 +129,10 @@ VALID = {
         "substitute": {"name": "Chen Wei", "role": "Deputy director", "email": None}},
     "ceremony.rsvp_reminder": {**GUEST, "reminder": "1d"},
     "ceremony.changed": {**GUEST, "changes": ["venue", "starts_at"]},
+    "event.invited": {**EVENT_GUEST, "invited_at": WHEN, "invited_by": "Seo Yuna <seo.yuna@wego.example>"},
+    "event.rsvp_received": {
+        **EVENT_GUEST, "attending": True, "revision": 2, "answered_at": WHEN, "visa_letter": False,
+        "delegates": [{"name": "Zofia Wiśniewska", "role": "Deputy mayor", "email": None}], "substitute": None},
     "staff.changed": {"staff_id": JUROR_ID, "email": "ada@wego.example", "name": "Ada Admin", "language": "en",
                       "role": "admin", "active": True, "version": 1, "changed_by": "operator root"},
     "staff.token_changed": {"token_id": EVENT_ID, "staff_id": JUROR_ID, "name": "export script",
@@ -162,6 +174,7 @@ REQUIRED = {
     "review.reminder": "due_at", "application.draft_reminder": "closes_at",
     "ceremony.invited": "basis", "ceremony.rsvp_received": "attending", "ceremony.rsvp_reminder": "ceremony",
     "ceremony.changed": "changes",
+    "event.invited": "invited_by", "event.rsvp_received": "attending",
     "staff.changed": "version", "staff.token_changed": "token_hash", "staff.signed_out": "family",
     "message.requested": "audience", "message.addressed": "recipients",
     "applicant.erased": "application_ids",
@@ -184,6 +197,7 @@ WRONG_TYPE = {
     "ceremony.invited": ("invited_at", "soon"), "ceremony.rsvp_received": ("delegates", "Lin Mei-hua"),
     "ceremony.rsvp_reminder": ("year", "2026"),
     "ceremony.changed": ("changes", "venue"),
+    "event.invited": ("max_delegates", "3"), "event.rsvp_received": ("delegates", "Zofia"),
     "staff.changed": ("active", "perhaps"), "staff.token_changed": ("expires_at", "soon"),
     "staff.signed_out": ("family", 7),
     "message.requested": ("year", "2026"), "message.addressed": ("part", "one"),
@@ -209,6 +223,7 @@ BAD_ENUM = {
     "ceremony.invited": ("basis", "guest_of_honour"), "ceremony.rsvp_received": ("revision", 0),
     "ceremony.rsvp_reminder": ("reminder", "2w"),
     "ceremony.changed": ("changes", ["dress_code"]),
+    "event.invited": ("kind", "garden_party"), "event.rsvp_received": ("invitee", "juror"),
     "staff.changed": ("role", "superuser"), "staff.token_changed": ("token_hash", "not-a-sha-256"),
     "staff.signed_out": ("family", "x" * 37),
     "message.requested": ("audience", "everyone"),

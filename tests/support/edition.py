@@ -68,6 +68,8 @@ class Edition:
     photo_id: str = ""  # kaohsiung's PNG, its approved public photo
     prospects: dict = field(default_factory=dict)  # issue 17: organisation -> prospect id
     outreach: dict = field(default_factory=dict)  # invitations to apply (issue 17): see _outreach
+    event_id: str = ""  # the edition's Mayors Forum (issue 17), guests invited, one answered
+    event_rsvp_path: str = ""  # a guest's answer page (/events/rsvp/<token>)
 
     @property
     def sec(self) -> dict:
@@ -115,6 +117,7 @@ def seed(stack: Stack, urls: dict) -> Edition:
     _ceremony(e)
     _results(e)
     _funnel(e)
+    _events(e)
     _notify(e)
     _prospects(e)  # issue 17
     _outreach(e)
@@ -261,6 +264,27 @@ def tiny_png(width: int = 48, height: int = 32) -> bytes:
     rows = b"".join(b"\x00" + b"\x0b\x5c\xad" * width for _ in range(height))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+def _events(e: Edition) -> None:
+    """The edition's Mayors Forum (issue 17): two prospects met in Taipei (one opted out), the
+    applicants and a prospect invited; the prospect answers with a delegation and a visa letter."""
+    from tests.support.events import add_prospect, invite, new_event, rsvp_path
+    db = e.stack.apps["intake"].extensions["prize"]["db"]
+    ryde = add_prospect(db, e.call_id, "mayor.office@ryde.example.au", organisation="City of Ryde", country="AU",
+                        region="asia_pacific", city="Ryde", contact_name="Jordan Smith")
+    add_prospect(db, e.call_id, "smartcity@guarulhos.example.br", organisation="Prefeitura de Guarulhos",
+                 country="BR", region="latin_america", language="pt", opted_out_at=datetime.now(timezone.utc))
+    event = new_event(db, e.call_id, name="WeGO Mayors Forum 2026", max_delegates=3)
+    e.event_id = event["id"]
+    invite(db, e.event_id, "picked", e.urls["intake"], picked=[ryde])
+    invite(db, e.event_id, "applicants", e.urls["intake"])
+    e.event_rsvp_path = rsvp_path(db, "mayor.office@ryde.example.au")
+    from services.intake.ops import event_rsvp
+    event_rsvp.answer(db, e.event_rsvp_path.rsplit("/", 1)[1], {
+        "attending": True, "delegates": [{"name": "Jordan Smith", "role": "Mayor of Ryde"},
+                                         {"name": "Priya Raman", "role": "Smart city lead", "email": "priya@ryde.example.au"}],
+        "substitute": {"name": "Alex Chen", "role": "Deputy general manager"}, "visa_letter": True,
+        "visa_details": "JORDAN SMITH, Australia", "privacy_consent": 1, "accessibility": "", "comments": ""},
+        datetime.now(timezone.utc), e.urls["intake"])
 
 
 def _decided(db, application_id: str) -> bool:

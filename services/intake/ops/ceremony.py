@@ -58,7 +58,7 @@ from shared.outbox import record
 
 from .. import rules
 from ..rules import RuleViolation, as_utc
-from . import consents
+from . import consents, rsvp_rules
 from .privacy import NoticeTerms
 from ..models import (Applicant, Application, Call, Ceremony, CeremonyInvitation, Rsvp, RsvpReminderSent,
                      StatusUpdate, outbox)
@@ -246,12 +246,6 @@ def invitation_for(session: Session, application: Application) -> tuple[Ceremony
     return invitation, ceremony
 
 
-def _person(p: dict | None) -> dict | None:
-    if not p or not (p.get("name") or "").strip():
-        return None
-    return {"name": p["name"].strip(), "role": (p.get("role") or "").strip(), "email": p.get("email") or None}
-
-
 def save_rsvp(session: Session, application: Application, data: dict, now: datetime, public_url: str, *,
               terms: NoticeTerms | None = None, client: str = "") -> Rsvp:
     """Record the applicant's answer (first or changed) and publish ceremony.rsvp_received.
@@ -263,48 +257,27 @@ def save_rsvp(session: Session, application: Application, data: dict, now: datet
     invitation, ceremony = invitation_for(session, application)
     if now >= as_utc(ceremony.starts_at):
         raise RuleViolation(409, "the ceremony has started: answers can no longer be given or changed")
-    delegates = [p for p in (_person(d) for d in data.get("delegates") or []) if p]
-    substitute = _person(data.get("substitute"))
-    attending = bool(data["attending"])
-    if attending and not delegates:
-        raise RuleViolation(422, "name at least one person who will attend", field="delegates")
-    if attending and len(delegates) > ceremony.max_delegates:
-        raise RuleViolation(422, f"a delegation has at most {ceremony.max_delegates} people", field="delegates")
-    if not attending:
-        delegates, substitute = [], None
-    visa_letter = bool(data.get("visa_letter")) and attending
-    visa_details = (data.get("visa_details") or "").strip() if visa_letter else ""
-    if visa_letter and not visa_details:
-        raise RuleViolation(422, "for a visa invitation letter, give each person's name as in their passport and "
-                            "their nationality", field="visa_details")
+    answer = rsvp_rules.checked_answer(data, ceremony.max_delegates)
+    visa_letter = answer["visa_letter"]
     if visa_letter:
         consents.require_travel_consent(session, application.applicant_id, session.get(Call, application.call_id),
                                         data.get("privacy_consent"), now, client, terms or NoticeTerms())
     row = session.get(Rsvp, application.id, with_for_update=True)
-    expected = data.get("revision")
-    if row is not None and expected is not None and expected != row.revision:
-        raise RuleViolation(409, "this answer was changed elsewhere in the meantime: reload it and answer again")
+    rsvp_rules.check_revision(row, data.get("revision"))
     if row is None:
         row = Rsvp(application_id=application.id, revision=0, first_answered_at=now)
         session.add(row)
-    row.attending, row.delegates, row.substitute = attending, delegates, substitute
-    row.accessibility = (data.get("accessibility") or "").strip()
-    row.visa_letter, row.visa_details = visa_letter, visa_details
+    rsvp_rules.apply(row, answer, now)
     row.travel_data_deleted_at = None  # details given again (a ceremony moved later): kept until their own time
-    row.comments = (data.get("comments") or "").strip()
-    row.revision += 1
-    row.updated_at = now
     try:
         session.flush()  # two first answers at once: the second one's insert fails here
     except IntegrityError:
-        raise RuleViolation(409, "this answer was given elsewhere at the same moment: reload it") from None
+        raise RuleViolation(409, rsvp_rules.RACED) from None
     call = session.get(Call, application.call_id)
     applicant = session.get(Applicant, application.applicant_id)
     record(session, outbox, make_event("ceremony.rsvp_received", {
         **_guest(call, application, applicant, ceremony, public_url),
-        "attending": attending, "delegates": delegates, "substitute": substitute,
-        "accessibility": row.accessibility, "visa_letter": visa_letter, "visa_details": visa_details,
-        "comments": row.comments, "revision": row.revision, "answered_at": now,
+        **answer, "revision": row.revision, "answered_at": now,
     }, producer=PRODUCER, correlation_id=application.id))
     return row
 

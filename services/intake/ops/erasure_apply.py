@@ -5,7 +5,8 @@ The person goes; the decision history stays with nobody in it:
 - erased: the contact person's and the second contact's names and addresses, the sign-in
   records (links, codes, sessions: every sign-in ends), the moves of the sign-in address, the
   ceremony answers (delegates, substitute, accessibility needs, visa and passport details,
-  comments), every document's file (deleted from the store after the commit: ``storage_keys``)
+  comments), the invitations to the edition's events (the name and address copied into each) and
+  their answers as the ceremony's, every document's file (deleted from the store after the commit: ``storage_keys``)
   and its file name, drafts (deleted whole: they never entered the competition), emails that
   failed to reach them, and their names and addresses in intake's outbox;
 - kept: the applicant's type, country and language, and an organisation's name and city (a city
@@ -108,6 +109,21 @@ def _ceremony_answer(s, row: Application, done: Erased) -> None:
     done.add("ceremony_answers_erased")
 
 
+def _event_invitations(s, applicant: Applicant, done: Erased) -> list[str]:
+    """The applicant's invitations to the edition's events (issue 17): the name and address copied
+    into each, and its answer's people, needs and passports, go as the ceremony answer's do."""
+    from ..models import EventInvitation, EventRsvp
+    rows = s.scalars(select(EventInvitation).where(EventInvitation.applicant_id == applicant.id)).all()
+    for inv in rows:
+        inv.name, inv.email = ERASED, erased_address(applicant.id)  # unique per event: one invitation each
+        rsvp = s.get(EventRsvp, inv.id)
+        if rsvp is not None:
+            rsvp.delegates, rsvp.substitute = [], None
+            rsvp.accessibility = rsvp.visa_details = rsvp.comments = ""
+        done.add("event_invitations_erased")
+    return [inv.id for inv in rows]
+
+
 def _delete_draft(s, row: Application, done: Erased) -> None:
     s.execute(delete(DraftReminderSent).where(DraftReminderSent.application_id == row.id))
     s.execute(delete(StatusUpdate).where(StatusUpdate.application_id == row.id))
@@ -157,7 +173,7 @@ def _reshape(individual: bool):
     needs and visa details, and document file names, always; an individual's city and
     application content too."""
     def reshape(type_: str, data: dict) -> dict:
-        if type_ == "ceremony.rsvp_received":  # as the answer's row: the people, needs and passports go
+        if type_ in ("ceremony.rsvp_received", "event.rsvp_received"):  # as the answer's row: the people, needs and passports go
             data.update(delegates=[], substitute=None, accessibility="", visa_details="", comments="")
         for doc in data.get("documents") or []:
             if isinstance(doc, dict) and "filename" in doc:
@@ -194,8 +210,9 @@ def erase(s, applicant: Applicant, now) -> Erased:
     if redactor.emails:
         done.add("email_failures_deleted", s.execute(
             delete(EmailFailure).where(func.lower(EmailFailure.recipient).in_(redactor.emails))).rowcount)
-    done.add("outbox_events_cleaned", scrub_outbox(s, outbox, [applicant.id, *done.application_ids], redactor,
-                                                   _reshape(individual)))
+    invitations = _event_invitations(s, applicant, done)  # the edition's events (issue 17)
+    done.add("outbox_events_cleaned", scrub_outbox(s, outbox, [applicant.id, *done.application_ids, *invitations],
+                                                   redactor, _reshape(individual)))
     applicant.contact_name, applicant.contact_email = ERASED, erased_address(applicant.id)
     applicant.secondary_name = applicant.secondary_email = None
     if individual:

@@ -20,6 +20,8 @@ from .editions import editions
 from .erasure import erasure_pages
 from .results import results_pages
 from .results_staff import results_staff
+from .edition_events import events_pages  # the edition's events (issue 17)
+from .event_rsvp import event_rsvp  # the events' answer page, by the link's token (issue 17)
 from .language import page_language  # noqa: F401  (app.py wires it)
 from .secretariat import refusal as staff_refusal  # noqa: F401  (app.py wires it)
 from .secretariat import secretariat
@@ -29,7 +31,7 @@ from .prospects import prospect_pages
 
 blueprints = signin_pages + [portal, secretariat, editions, applications, staff_pages, dashboard_pages, erasure_pages,
                                results_pages, results_staff]
-blueprints += [prospect_pages]  # issue 17: outreach
+blueprints += [prospect_pages, events_pages, event_rsvp]  # issue 17: outreach
 
 
 # Only intake's own script and stylesheet run on its pages. Styles allow 'unsafe-inline' for the

@@ -63,6 +63,14 @@ _OUTREACH = {"name": "the contact person's name (empty when unknown: the email g
              "closes_day": "the closing day, in the email's language, e.g. 14 July 2026",
              "unsubscribe_url": "the link that stops outreach emails to this address"}
 
+_EVENT_VARS = {
+    "name": "the invited person's name (empty if unknown)", "organisation": "their organisation",
+    "year": _SAID["year"], "event_name": "the event's name, e.g. WeGO Mayors Forum 2026",
+    "kind": "the kind of event: general_assembly, mayors_forum, ceremony or other",
+    "max_delegates": "the largest delegation the event takes",
+    "event": ("the event: event.date, event.time, event.time_zone, event.utc, event.venue, event.address, "
+              "event.details, event.rsvp_by, event.rsvp_by_utc and event.url (the personal RSVP link)")}
+
 CATALOGUE: dict[str, Entry] = {
     "submission_ack": Entry(
         "Application received",
@@ -149,6 +157,23 @@ CATALOGUE: dict[str, Entry] = {
         "Sent to every invited contact when the secretariat changes the ceremony's date, place or RSVP date.",
         "guests", ("ceremony.changed",),
         _vars(*_GUEST, changes="what changed, a list of starts_at, venue, rsvp_by...")),
+    # the edition's events (issue 17): handlers_events.py
+    "event_invitation": Entry(
+        "Event invitation",
+        "Sent to each prospect or applicant the secretariat invites to one of the edition's events (the General "
+        "Assembly, the Mayors Forum, the ceremony), with their personal link to answer. An outreach email: it "
+        "carries an unsubscribe link and is not sent to an opted-out address.",
+        "guests", ("event.invited",), _EVENT_VARS | {
+            "unsubscribe_url": "the link that stops outreach emails to this address (empty: none shown)"}),
+    "event_rsvp_received": Entry(
+        "Event RSVP confirmation",
+        "Sent to the invited person each time they answer an event invitation, repeating what was recorded.",
+        "guests", ("event.rsvp_received",), _EVENT_VARS | {
+            "attending": "yes if they attend", "changed": "yes if this changes an earlier answer",
+            "delegates": "the delegation, a list: each has name, role and email (shown with a loop)",
+            "substitute": "who comes instead, if anyone: substitute.name, substitute.role, substitute.email",
+            "accessibility": "accessibility needs", "visa_letter": "yes if they need a visa invitation letter",
+            "visa_details": "for whom the visa letter is", "comments": "their comments"}),
     "juror_invited": Entry(
         "Jury invitation",
         "Sent to a juror when the secretariat invites them, with the link that signs them in to the jury's pages.",
