@@ -42,7 +42,7 @@ TITLE = "Lublin digital twin for planning with residents"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def test_a_prospect_invited_registers_filled_in_submits_and_wins_in_public(served, new_page, smtp_server, tmp_path):
+def test_a_prospect_invited_registers_filled_in_submits_and_wins_in_public(served, new_page, smtp_server, tmp_path):  # noqa: F811
     stack, urls = served
     intake, sec = stack.clients["intake"], stack.secretariat_token()
     staff_ops.add_member(stack.apps["intake"].extensions["prize"]["db"], STAFF, STAFF_NAME, "admin", "en", "test")
