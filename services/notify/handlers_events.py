@@ -1,6 +1,6 @@
 """notify's handlers of the edition's events (issue 17): the invitation to an event
-(``event_invitation``, an outreach email: it carries an unsubscribe link when notify's opt-out
-list gives one, ``unsubscribe_url``) and the confirmation of each answer (``event_rsvp_received``,
+(``event_invitation``, an outreach email: ops/optout.py keeps it from an opted-out address, and it
+carries the unsubscribe link, ``unsubscribe_url``) and the confirmation of each answer (``event_rsvp_received``,
 as the ceremony's rsvp_received). The event's time is written as the ceremony's (ops/contexts.py)."""
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from .ops import templates
 from .ops.contexts import ceremony_context, ceremony_record
 from .ops.deliveries import Sender, queue_email
 
-# The outreach templates among these: an opted-out address gets none of them, and each carries an
-# unsubscribe link (the opt-out list and its links: services/notify/ops/optout.py, the invite lane).
-OUTREACH_TEMPLATES = frozenset({"event_invitation"})
 KIND_TITLES = {"general_assembly": "General Assembly", "mayors_forum": "Mayors Forum",
                "ceremony": "Award ceremony", "other": ""}
 
@@ -29,17 +26,13 @@ def _context(d: dict, language: str) -> dict:
             "event": ceremony_context(ceremony_record(d["event"], d["url"]), language)}
 
 
-def unsubscribe_url(d: dict) -> str:
-    """The unsubscribe link of an outreach email to ``d["email"]``: "" until the opt-out list
-    (ops/optout.py) is wired here; the template shows the link only when there is one."""
-    return ""
-
-
 def event_invited(uow: UnitOfWork, event: Event, *, sender: Sender) -> None:
     """Invite the person to the event, in their language, with their RSVP link."""
     d = event.data
     language = templates.language_for("event_invitation", d["language"])
-    context = {**_context(d, language), "unsubscribe_url": unsubscribe_url(d)}
+    # an outreach email (ops/optout.py): refused for an opted-out address, and carrying the link
+    link = sender.unsubscribe.url(d["email"], "event_invitation") if sender.unsubscribe is not None else ""
+    context = {**_context(d, language), "unsubscribe_url": link}
     _send_after_commit(uow, sender, queue_email(uow.session, event, "event_invitation", d["email"], language,
                                                 context))
 

@@ -21,6 +21,7 @@ from shared.events import make_event
 from shared.outbox import record
 from tests.conftest import embedded_env
 from tests.intake.test_outreach_invite import add_prospect
+from tests.shared.test_contracts import EVENT_GUEST
 from tests.support.stack import Stack, auth, open_call, wait_until
 
 NOW = datetime.now(timezone.utc)
@@ -118,16 +119,21 @@ def test_an_opted_out_address_in_every_kind_of_email(stack, smtp_server):
         s.flush()
         for address in (email, other):
             s.add(GroupMessageRecipient(message_id=message_id, email=address, name="X", language="en"))
+    for address in (email, other):  # an invitation to the edition's Mayors Forum (the events' emails)
+        _publish(stack, "event.invited", {**EVENT_GUEST, "invitation_id": str(uuid.uuid4()), "email": address,
+                                          "language": "en", "invited_at": NOW, "invited_by": "test"})
     shown = messages.overview(db, message_id)
     assert email in shown["suppressed"] and shown["opted_out"] == [email]
     messages.send(db, message_id, shown["fingerprint"], "test")
 
     assert wait_until(lambda: len(_deliveries(stack, "signin_link")) == 1
                       and len(_deliveries(stack, "outreach_invitation")) == 1
-                      and len(_deliveries(stack, "outreach_reminder")) == 1)
-    arrived = smtp_server.wait_for(2)  # the sign-in link, and the group email to the other member
+                      and len(_deliveries(stack, "outreach_reminder")) == 1
+                      and len(_deliveries(stack, "event_invitation")) == 2)
+    # the sign-in link; the group email and the event invitation to the other member
+    arrived = smtp_server.wait_for(3)
     assert wait_until(lambda: {d.status for d in _deliveries(stack, "group_message")} == {"sent", "failed"})
-    assert sorted(m["to"][0] for m in smtp_server.messages) == sorted([email, other])
+    assert sorted(m["to"][0] for m in smtp_server.messages) == sorted([email, other, other])
     assert [m for m in arrived if m["to"] == [email]][0]["message"]["Subject"].lower().count("sign") >= 1
     for template in ("outreach_invitation", "outreach_reminder"):
         [row] = _deliveries(stack, template)
@@ -136,8 +142,13 @@ def test_an_opted_out_address_in_every_kind_of_email(stack, smtp_server):
     assert by_address[email].status == "failed" and "opted out" in by_address[email].last_error
     [signin] = _deliveries(stack, "signin_link")
     assert signin.status == "sent"
-    group = [m for m in smtp_server.messages if m["to"] == [other]][0]["message"]
+    to_other = {m["message"]["Subject"]: m["message"] for m in smtp_server.messages if m["to"] == [other]}
+    group, forum = to_other["Two weeks left"], next(m for k, m in to_other.items() if "Mayors Forum" in k)
     assert group["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # group emails honour it too
+    unsubscribe = forum["List-Unsubscribe"].strip().strip("<>")  # and event invitations carry the link
+    assert forum["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and unsubscribe in smtp_server.text_of(forum)
+    by_address = {d.recipient: d for d in _deliveries(stack, "event_invitation")}
+    assert by_address[email].status == "failed" and "opted out" in by_address[email].last_error
     assert "List-Unsubscribe" not in [m for m in smtp_server.messages if m["to"] == [email]][0]["message"]
 
 
