@@ -206,7 +206,7 @@ def edit(db, prospect_id: str, data: Mapping[str, object], version: int | None, 
                           version=row.version)
         merged = {f: getattr(row, f) for f in FIELDS}
         merged.update({k: v for k, v in data.items() if k in FIELDS})
-        fields = clean(s, merged)
+        fields = clean(s, merged, email_of(who))  # an owner emptied: the editor
         already(s, fields["email"], but=row.id)
         changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
         if changed:
