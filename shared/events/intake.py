@@ -372,4 +372,3 @@ class ApplicantErasedV1(Schema):
     applications = fields.List(fields.Nested(ErasedContent), required=True)
     request_id = fields.UUID(required=True)
     erased_at = fields.AwareDateTime(required=True)
-
