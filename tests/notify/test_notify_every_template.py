@@ -711,6 +711,63 @@ def contact_email_changed(env: Env, lang: str) -> Expect:
 def contact_email_changed_old(env: Env, lang: str) -> Expect:
     return _contact_email_changed(env, lang, "old")
 
+# --- outreach (issue 17, the invitations lane): each with the unsubscribe link --------------------
+
+def _prospect(env: Env, lang: str, domain: str) -> tuple[str, str, str]:
+    """A prospect of the secretariat's (what the prospects pages store): (id, address, organisation)."""
+    from services.intake.models import Prospect
+    pid, email, now = str(uuid.uuid4()), _address(env, "mayor", domain), datetime.now(timezone.utc)
+    organisation = f"{SCRIPT} City of Lublin {env.unique()}"
+    with env.db("intake").session() as s, s.begin():
+        s.add(Prospect(id=pid, organisation=organisation, applicant_type="city_government", city="Lublin",
+                       country="PL", region="europe", contact_name=NAMES[lang], email=email, language=lang,
+                       met_at="Smart City Summit and Expo 2023", met_on="2023-03-28", notes="", owner="",
+                       version=1, created_at=now, created_by="test", updated_at=now, updated_by="test"))
+    return pid, email, organisation
+
+
+def _outreach_events(env: Env, before: int, type_: str, pid: str) -> list[tuple]:
+    return [m for m in env.publisher.published[before:] if m[0] == type_ and pid in str(m[1])]
+
+
+def outreach_invitation(env: Env, lang: str) -> Expect:
+    """The real action: the secretariat invites a prospect over intake's API."""
+    pid, email, organisation = _prospect(env, lang, "lublin.example.pl")
+    before = len(env.publisher.published)
+    r = env.intake.post(f"/api/calls/{env.call_id}/outreach/invitations", headers=auth(env.sec),
+                        json={"prospect_ids": [pid]})
+    assert r.status_code == 201, r.get_json()
+    env.relay("intake")
+    events = _outreach_events(env, before, "outreach.invited", pid)
+    url = (events[0][1] if isinstance(events[0][1], dict) else json.loads(events[0][1]))["data"]["url"]
+    subject = {"en": "Invitation to apply for the 2026 Seoul Smart City Prize",
+               "ko": "2026 서울스마트도시상 신청 초대",
+               "pt": f"Convite para se candidatar ao {PRIZE} 2026"}[lang]
+    return Expect(email, subject, text=[NAMES[lang], url, organisation, "/unsubscribe/"],
+                  html=[f'href="{url}"', "/unsubscribe/"], events=events)
+
+
+def outreach_reminder(env: Env, lang: str) -> Expect:
+    """The real job: intake's outreach reminders, three days before the call closes, to a prospect
+    invited who has not registered."""
+    from services.intake.ops import outreach_reminders
+    pid, email, organisation = _prospect(env, lang, "budapest.example.hu")
+    r = env.intake.post(f"/api/calls/{env.call_id}/outreach/invitations", headers=auth(env.sec),
+                        json={"prospect_ids": [pid]})
+    assert r.status_code == 201, r.get_json()
+    env.relay("intake")
+    before = len(env.publisher.published)
+    with env.db("intake").session() as s:
+        assert outreach_reminders.due_outreach_reminders(s, datetime(2099, 7, 11, 9, 1, tzinfo=timezone.utc),
+                                                         public_url=PUBLIC_URL) >= 1
+    env.relay("intake")
+    events = _outreach_events(env, before, "outreach.reminder", pid)
+    subject = {"en": "Reminder: register to apply before 14 July 2099 (Seoul Smart City Prize 2026)",
+               "ko": "[알림] 신청 등록을 해 주십시오: 2099년 7월 14일 마감 (2026 서울스마트도시상)",
+               "pt": f"Lembrete: cadastre-se para se candidatar até 14 de julho de 2099 ({PRIZE} 2026)"}[lang]
+    return Expect(email, subject, text=[organisation, f"{PUBLIC_URL}/portal/register?invitation=", "/unsubscribe/"],
+                  html=["/unsubscribe/"], events=events)
+
 
 # --- the edition's events (issue 17): intake's own operations invite a prospect, who answers ---
 
@@ -799,6 +856,8 @@ CASES: dict[str, Callable[[Env, str], Expect]] = {
     "contact_email_changed/old": contact_email_changed_old,
     "event_invitation": event_invitation,
     "event_rsvp_received": event_rsvp_received,
+    "outreach_invitation": outreach_invitation,
+    "outreach_reminder": outreach_reminder,
 }
 
 

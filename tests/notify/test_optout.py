@@ -129,10 +129,11 @@ def test_an_opted_out_address_in_every_kind_of_email(stack, smtp_server):
     assert wait_until(lambda: len(_deliveries(stack, "signin_link")) == 1
                       and len(_deliveries(stack, "outreach_invitation")) == 1
                       and len(_deliveries(stack, "outreach_reminder")) == 1
-                      and len(_deliveries(stack, "event_invitation")) == 2)
+                      and len(_deliveries(stack, "event_invitation")) == 2, timeout=60)
     # the sign-in link; the group email and the event invitation to the other member
-    arrived = smtp_server.wait_for(3)
-    assert wait_until(lambda: {d.status for d in _deliveries(stack, "group_message")} == {"sent", "failed"})
+    arrived = smtp_server.wait_for(3, timeout=60)
+    assert wait_until(lambda: {d.status for d in _deliveries(stack, "group_message")} == {"sent", "failed"},
+                      timeout=60)
     assert sorted(m["to"][0] for m in smtp_server.messages) == sorted([email, other, other])
     assert [m for m in arrived if m["to"] == [email]][0]["message"]["Subject"].lower().count("sign") >= 1
     for template in ("outreach_invitation", "outreach_reminder"):

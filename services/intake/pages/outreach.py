@@ -25,7 +25,7 @@ from ..models import Prospect
 from ..ops import outreach as ops
 from ..ops import outreach_links as links
 from ..web import _db, _public_url
-from .secretariat import PAGE_COOKIE, _page, _require, secretariat  # noqa: F401
+from .secretariat import _page, _require, secretariat
 
 SAMPLE_TOKEN = "sample-link-shown-in-the-preview-only"
 
