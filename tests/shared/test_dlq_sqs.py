@@ -10,6 +10,7 @@ import json
 import pytest
 
 from shared import topology
+from shared.dlq import SQS_WAIT
 from tests.conftest import embedded_env
 from tests.shared.test_bus_rabbitmq import submitted_event
 from tests.shared.test_dlq import _dead_letter, _run
@@ -17,6 +18,9 @@ from tests.support.sqs import drain
 from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.postgres]
+# Between two looks: a look hides what it saw for dlq.SQS_WAIT seconds as it ends, so a next look
+# that starts sooner (a quick process start) sees fewer letters.
+LOOK = SQS_WAIT + 0.5
 
 
 def test_dead_letters_are_listed_shown_and_replayed_on_sqs(sqs_url, namespace, tmp_path):
@@ -30,19 +34,19 @@ def test_dead_letters_are_listed_shown_and_replayed_on_sqs(sqs_url, namespace, t
     assert "RuntimeError: database said no" in listing and "attempts=5" in listing
     shown = []
     assert wait_until(lambda: shown.append(_run(["dlq", "show", "review", "--limit", "1"], env))
-                      or shown[-1].startswith("{"), timeout=10)
+                      or shown[-1].startswith("{"), timeout=20, interval=LOOK)
     assert json.loads(shown[-1])["type"] == "application.submitted"
     # looking does not remove anything
-    assert wait_until(lambda: _run(["dlq", "list", "review"], env).count("application.submitted") == 2, timeout=10)
+    assert wait_until(lambda: _run(["dlq", "list", "review"], env).count("application.submitted") == 2, timeout=20, interval=LOOK)
 
     replayed = []
     assert wait_until(lambda: replayed.append(_run(["dlq", "replay", "review", "--id", str(second.id)], env))
-                      or "1 dead letter(s)" in replayed[-1], timeout=10)
+                      or "1 dead letter(s)" in replayed[-1], timeout=20, interval=LOOK)
     remaining = []
     assert wait_until(lambda: remaining.append(_run(["dlq", "list", "review"], env)) or str(first.id) in remaining[-1],
-                      timeout=10)
+                      timeout=20, interval=LOOK)
     assert str(second.id) not in remaining[-1]
-    assert wait_until(lambda: "1 dead letter(s)" in _run(["dlq", "replay", "review"], env), timeout=10)
+    assert wait_until(lambda: "1 dead letter(s)" in _run(["dlq", "replay", "review"], env), timeout=20, interval=LOOK)
     assert "no dead letters" in _run(["dlq", "list", "review"], env)
 
     replayed = drain(sqs_url, topology.queue_name("review", namespace))
