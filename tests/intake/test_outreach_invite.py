@@ -262,6 +262,8 @@ def test_the_invitation_redirect(stack, intake):
 
 def test_the_secretariat_marks_a_prospect_opted_out_after_a_confirmation(stack, sec_browser):
     pid = add_prospect(stack, "a.nowak@lublin.example.pl")
+    page = _text(sec_browser.get(f"/secretariat/prospects/{pid}"))  # the prospect's page leads there
+    assert f"/secretariat/prospects/{pid}/opt-out" in page and "Mark as opted out" in page
     confirm = sec_browser.get(f"/secretariat/prospects/{pid}/opt-out")
     assert confirm.status_code == 200 and "Opt a.nowak@lublin.example.pl out" in _text(confirm)
     assert not _events(stack, "outreach.opted_out")
@@ -269,6 +271,8 @@ def test_the_secretariat_marks_a_prospect_opted_out_after_a_confirmation(stack, 
     assert r.status_code == 200 and "is opted out" in _text(r)
     again = sec_browser.post(f"/secretariat/prospects/{pid}/opt-out", data={"csrf_token": sec_browser.csrf})
     assert "opted out already" in _text(again)
+    page = _text(sec_browser.get(f"/secretariat/prospects/{pid}"))
+    assert "opted out of outreach email on" in page and "Mark as opted out" not in page
     [event] = _events(stack, "outreach.opted_out")
     assert event["email"] == "a.nowak@lublin.example.pl" and event["by"] == sec_browser.who
     assert sec_browser.get(f"/secretariat/prospects/{uuid.uuid4()}/opt-out").status_code == 404
