@@ -40,8 +40,7 @@ NOT_PAGES = re.compile(r"^/(api|static|healthz|readyz|metrics|openapi\.json)(/|$
                        r"|\.pdf$"  # the application's PDF: a file
                        r"|^/results/<int:year>/photos/"  # a winner's public photo: an image
                        # a request to erase an applicant: axe checks it in test_my_data_browser.py, where one exists
-                       r"|^/secretariat/erasure/<request_id>$"
-                       r"|^/portal/invitation/<token>$")  # a redirect to /portal/register?invitation=...
+                       r"|^/secretariat/erasure/<request_id>$")
 
 
 @pytest.fixture(scope="module")

@@ -253,11 +253,6 @@ def test_someone_registered_already_is_told_to_sign_in_and_nothing_is_made_twice
     assert 'name="contact_email"' not in _text(r)
 
 
-def test_the_invitation_redirect(stack, intake):
-    r = intake.get("/portal/invitation/abc")
-    assert r.status_code == 302 and r.headers["Location"].endswith("/portal/register?invitation=abc")
-
-
 # --- opting out ---------------------------------------------------------------------------------------
 
 def test_the_secretariat_marks_a_prospect_opted_out_after_a_confirmation(stack, sec_browser):

@@ -3,7 +3,7 @@
 with what the secretariat knows of the prospect; the person may change every field. A link used
 already answers 410 and offers sign-in; an expired one 410 with the plain registration form's
 link; one for someone registered already says so and offers sign-in (nothing is made twice); an
-unknown one 404. ``/portal/invitation/<token>`` redirects to the form."""
+unknown one 404."""
 from __future__ import annotations
 
 from flask import redirect, request
@@ -45,9 +45,3 @@ def register_invited():
         return _no_referrer(body, status)
     return answer
 
-
-@portal.get("/portal/invitation/<token>")
-def invitation_link(token: str):
-    response = redirect(f"/portal/register?invitation={token}", 302)
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
