@@ -5,8 +5,6 @@ formulas as the ceremony's guests.csv). Answers come through the RSVP link (ops/
 the ceremony's rules (ops/rsvp_rules.py)."""
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import datetime
 
@@ -18,7 +16,7 @@ from shared.refusals import Refused
 from ..models import Call, EditionEvent, EventInvitation, EventRsvp
 from ..models_events import EVENT_KINDS
 from ..rules import RuleViolation, as_utc
-from .guests import _cell
+from .guests import people_csv
 from .guests import summary as guest_summary
 
 KIND_LABELS = {"general_assembly": "General Assembly", "mayors_forum": "Mayors Forum",
@@ -164,19 +162,5 @@ CSV_COLUMNS = ("organisation", "contact", "contact email", "invited as", "langua
 
 def guests_csv(rows: list[dict]) -> str:
     """One line per person (delegates and substitute); one line for an invitation without any."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for g in rows:
-        r = g["rsvp"] or {}
-        people = [("delegate", p) for p in r.get("delegates") or []]
-        if r.get("substitute"):
-            people.append(("substitute", r["substitute"]))
-        answered = r["updated_at"].strftime("%Y-%m-%d %H:%M UTC") if r else ""
-        for kind, person in people or [("", {})]:
-            writer.writerow([_cell(v) for v in (
-                g["organisation"], g["name"], g["email"], g["invitee"], g["language"], g["answer"], kind,
-                person.get("name", ""), person.get("role", ""), person.get("email") or "",
-                r.get("accessibility", ""), "yes" if r.get("visa_letter") else "", r.get("visa_details", ""),
-                r.get("comments", ""), answered)])
-    return out.getvalue()
+    return people_csv(CSV_COLUMNS, rows, lambda g: (g["organisation"], g["name"], g["email"], g["invitee"],
+                                                    g["language"], g["answer"]))

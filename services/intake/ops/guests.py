@@ -60,12 +60,14 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def guests_csv(guests: list[dict]) -> str:
-    """One line per person (delegates and substitute); one line for an application without any."""
+def people_csv(columns, rows: list[dict], who) -> str:
+    """A guest list as CSV, one line per person (delegates and substitute), one line for an
+    invitation without any: ``who(row)`` gives the cells before the person's, the answer's follow
+    (accessibility, visa letter and details, comments, when answered). Formula-like cells are text."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for g in guests:
+    writer.writerow(columns)
+    for g in rows:
         r = g["rsvp"] or {}
         people = [("delegate", p) for p in r.get("delegates") or []]
         if r.get("substitute"):
@@ -73,11 +75,16 @@ def guests_csv(guests: list[dict]) -> str:
         answered = r["updated_at"].strftime("%Y-%m-%d %H:%M UTC") if r else ""
         for kind, person in people or [("", {})]:
             writer.writerow([_cell(v) for v in (
-                g["reference"], g["organisation"], g["city"], g["country"], g["title"], g["basis"], g["answer"],
-                kind, person.get("name", ""), person.get("role", ""), person.get("email") or "",
+                *who(g), kind, person.get("name", ""), person.get("role", ""), person.get("email") or "",
                 r.get("accessibility", ""), "yes" if r.get("visa_letter") else "",
                 r.get("visa_details", ""), r.get("comments", ""), answered)])
     return out.getvalue()
+
+
+def guests_csv(guests: list[dict]) -> str:
+    """The ceremony's guests: one line per person; one line for an application without any."""
+    return people_csv(CSV_COLUMNS, guests, lambda g: (g["reference"], g["organisation"], g["city"], g["country"],
+                                                      g["title"], g["basis"], g["answer"]))
 
 
 def _call(s, call_id, lock=False) -> Call:
