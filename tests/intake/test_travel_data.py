@@ -182,14 +182,14 @@ def test_two_workers_at_the_same_moment_delete_each_answers_details_once(stack, 
     for key in g.apps:
         assert g.answer(key, {**VISA, "privacy_consent": 1}).status_code == 200
     db, moment = _db(stack), STARTS + timedelta(days=3 * DAYS)
-    blank, first = retention._blank_outbox_copies, threading.Lock()
+    blank, first = retention.blank_outbox_copies, threading.Lock()
 
-    def slow_first(session, ids):  # the first worker holds its row locks a while: the second must wait
+    def slow_first(session, ids, carrier):  # the first worker holds its row locks a while: the second must wait
         if first.acquire(blocking=False):
             time.sleep(0.3)
-        return blank(session, ids)
+        return blank(session, ids, carrier)
 
-    monkeypatch.setattr(retention, "_blank_outbox_copies", slow_first)
+    monkeypatch.setattr(retention, "blank_outbox_copies", slow_first)
     results = in_threads(lambda: retention.delete_travel_data(db, moment, DAYS), barrier=threading.Barrier(2))
     assert sorted(results) == [0, 4]
     assert all(r.travel_data_deleted_at == moment and r.visa_details == "" for r in g.rsvps().values())

@@ -5,14 +5,14 @@ days ago and marks the row; the copies in intake's outbox (the ``event.rsvp_rece
 are blanked in the same transaction. Run by intake's worker with the ceremony's (jobs.travel_data)."""
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from ..models import EditionEvent, EventInvitation, EventRsvp, outbox
+from ..models import EditionEvent, EventInvitation, EventRsvp
 from ..rules import as_utc
+from .retention import blank_outbox_copies
 
 log = logging.getLogger("prize.intake.retention")
 CARRIER = "event.rsvp_received"
@@ -33,14 +33,7 @@ def delete_travel_data(db, now: datetime, days: int) -> int:
             .values(visa_letter=False, visa_details="", travel_data_deleted_at=now)
             .returning(EventRsvp.invitation_id).execution_options(synchronize_session=False)).all()
         if marked:
-            rows = s.execute(select(outbox.c.seq, outbox.c.body).where(
-                outbox.c.type == CARRIER, outbox.c.correlation_id.in_(list(marked)))).all()
-            for seq, body in rows:
-                message = json.loads(body)
-                data = message.get("data") or {}
-                if data.get("visa_details") or data.get("visa_letter"):
-                    data["visa_details"], data["visa_letter"] = "", False
-                    s.execute(update(outbox).where(outbox.c.seq == seq).values(body=json.dumps(message)))
+            blank_outbox_copies(s, list(marked), CARRIER)
     if marked:
         log.info("deleted the visa and passport details of %d event answer(s)", len(marked))
     return len(marked)

@@ -41,15 +41,17 @@ def delete_travel_data(db, now: datetime, days: int) -> int:
             .values(visa_letter=False, visa_details="", travel_data_deleted_at=now)
             .returning(Rsvp.application_id).execution_options(synchronize_session=False)).all()
         if marked:
-            _blank_outbox_copies(s, list(marked))
+            blank_outbox_copies(s, list(marked), CARRIER)
     if marked:
         log.info("deleted the visa and passport details of %d ceremony answer(s)", len(marked))
     return len(marked)
 
 
-def _blank_outbox_copies(s, application_ids: list[str]) -> None:
+def blank_outbox_copies(s, correlation_ids: list[str], carrier: str) -> None:
+    """Blank the visa letter and details in the outbox's copies of the ``carrier`` events (the
+    answers) correlated with ``correlation_ids``: sent events are kept, their travel data is not."""
     rows = s.execute(select(outbox.c.seq, outbox.c.body).where(
-        outbox.c.type == CARRIER, outbox.c.correlation_id.in_(application_ids))).all()
+        outbox.c.type == carrier, outbox.c.correlation_id.in_(correlation_ids))).all()
     for seq, body in rows:
         message = json.loads(body)
         data = message.get("data") or {}
