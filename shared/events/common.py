@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 APPLICANT_TYPES = ("city_government", "institution", "corporation", "individual")
 CATEGORIES = ("tech_innovacity", "human_centricity", "leadership")
@@ -16,3 +16,16 @@ class ApplicantSnapshot(Schema):
     contact_email = fields.Email(required=True)
     secondary_email = fields.Email(load_default=None, allow_none=True)
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+
+
+_EMAIL = validate.Email()
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` is an address the events' Email fields accept: for the operations that check
+    input without a schema (a CSV's lines), by the same rule."""
+    try:
+        _EMAIL(text)
+    except ValidationError:
+        return False
+    return True

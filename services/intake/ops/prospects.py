@@ -20,11 +20,10 @@ from functools import lru_cache
 from typing import Mapping
 
 from babel import Locale
-from marshmallow import ValidationError, validate
 from sqlalchemy import case, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.events.common import APPLICANT_TYPES, LANGUAGES
+from shared.events.common import APPLICANT_TYPES, LANGUAGES, is_email
 from shared.refusals import Refused
 
 from ..models import Applicant, Call, OutreachInvitation, Prospect
@@ -43,7 +42,6 @@ STATUS_LABELS = {"met": "Met", "invited": "Invited", "registered": "Registered",
 SORTS = ("updated", "organisation", "contact", "email", "country", "region", "met_at", "met_on", "owner", "status")
 DIRECTIONS = ("asc", "desc")
 REGIONS = tuple(REGION_LABELS)
-_EMAIL = validate.Email()
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -119,9 +117,7 @@ def _check_values(out: dict, problems: dict) -> None:
     out["country"], out["region"] = code or out["country"][:2].upper(), region_of(code)
     for field in ("email", "owner"):
         if out[field] and field not in problems:
-            try:
-                _EMAIL(out[field])
-            except ValidationError:
+            if not is_email(out[field]):
                 problems.setdefault(field, []).append("is not a valid email address")
     if not out["email"]:
         problems.setdefault("email", []).append("is required")
