@@ -32,6 +32,8 @@ def show(template: str, status: int = 200, **context):
 
 
 def _missing(what: str, link: str, link_text: str):
+    # who may not see these pages learns nothing of which ids exist: the sign-in, or the role's refusal
+    _require("read") if request.method == "GET" else _require("write")
     abort(_page("secretariat/staff_message.html", 404, title="Not found", message=what, link=link,
                 link_text=link_text))
 
