@@ -119,9 +119,10 @@ def test_the_applicant_record_is_reached_only_as_me_or_by_the_id_in_this_matrix(
     rules = [rule.rule for rule in stack.apps["intake"].url_map.iter_rules()]
     by_id = sorted({r for r in rules if re.search(r"<[^>]*(applicant|session|link|token)[^>]*>", r)})
     # the one-time links (their page, and their Sign in button's POST): the secret is the credential;
-    # a staff member's own API token, revoked by its id (tests/intake/test_staff_signin.py: only one's own)
+    # a staff member's own API token, revoked by its id (tests/intake/test_staff_signin.py: only one's own);
+    # an event invitation's answer page, whose link's token is the invitee's key (tests/intake/test_edition_events.py)
     assert by_id == ["/api/applicants/<uuid:applicant_id>", "/api/applicants/<uuid:applicant_id>/contact-email",
-                     "/api/applicants/<uuid:applicant_id>/contact-email/history",
+                     "/api/applicants/<uuid:applicant_id>/contact-email/history", "/events/rsvp/<token>",
                      "/secretariat/tokens/<token_id>/revoke", "/signin/<token>", "/staff/signin/<token>"], by_id
     assert sorted(r for r in rules if r.startswith("/api/applicants")) == [
         "/api/applicants", "/api/applicants/<uuid:applicant_id>", "/api/applicants/<uuid:applicant_id>/contact-email",
