@@ -2,6 +2,7 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from ..ops.deliveries import STATUSES as DELIVERY_STATUSES
 from ..ops.masking import mask_signin_secrets
+from ..ops.template_catalogue import AUDIENCES
 
 
 class DeliveryQuery(Schema):
@@ -88,7 +89,7 @@ class TemplateOut(Schema):
     name = fields.String(metadata={"description": "the template's code name (its files' name)"})
     title = fields.String(metadata={"description": "what people call it, e.g. Finalist notice"})
     purpose = fields.String(metadata={"description": "what it is for and who gets it"})
-    audience = fields.String(validate=validate.OneOf(("applicants", "guests", "jurors", "staff")))
+    audience = fields.String(validate=validate.OneOf(tuple(AUDIENCES)))  # the catalogue's, in its order
     events = fields.List(fields.String(), metadata={"description": "the events that send it (none: notify's own alert)"})
     variables = fields.List(fields.Nested(TemplateVariableOut))
     languages = fields.List(fields.Nested(TemplateLanguageOut))
