@@ -109,7 +109,7 @@ def test_an_opted_out_address_in_every_kind_of_email(stack, smtp_server):
     _publish(stack, "outreach.reminder", {**_outreach(email), "reminder": "3d", "stage": "not_registered"})
     _publish(stack, "signin.requested", {
         "applicant_id": str(uuid.uuid4()), "email": email, "contact_name": "Zsófia Kiss", "language": "en",
-        "purpose": "browser", "url": "http://127.0.0.1:8001/signin/abc", "expires_at": NOW + timedelta(minutes=15)})
+        "purpose": "browser", "url": "http://127.0.0.1:8001/signin/abc", "expires_at": datetime.now(timezone.utc) + timedelta(minutes=15)})
     # a group email to two members, one of them opted out
     message_id = str(uuid.uuid4())
     with db.session() as s, s.begin():
