@@ -167,13 +167,21 @@ def run(only, no_migrate, split):
     sys.exit(manager.returncode)
 
 
+WHAT_EACH_SERVES = {"intake": "the applicant portal; staff sign in at /staff/signin",
+                    "review": "the jurors' pages and the secretariat's review",
+                    "notify": "the emails: the secretariat's outbox and templates"}
+
+
 def _banner(settings, services) -> None:
+    from services.demo_cli import prize_command
     click.echo("Seoul Smart City Prize")
     for service in services:
-        click.echo(f"  {service:<7} http://{settings.hosts[service]}:{settings.ports[service]}/  "
-                   f"(API docs at /docs, health at /readyz)")
+        click.echo(f"  {service:<7} {settings.service_url(service)}/  {WHAT_EACH_SERVES[service]}")
+    click.echo("          (each also answers /docs, its API, and /readyz, its health)")
     click.echo(f"  broker  {settings.broker_url}")
     click.echo(f"  mail    {settings.mail_url}")
+    click.echo(f"Next, in a second shell here: {prize_command()} demo  (a sample edition, and a sign-in link "
+               "for each person to be)")
     sys.stdout.flush()
 
 
@@ -307,30 +315,8 @@ def staff_list():
         app.extensions["prize"]["db"].dispose()
 
 
-@main.command()
-def demo():
-    """Load a sample 2026 edition into intake: the call, cities of DOMAIN.md, drafts and submissions.
-
-    Safe to run again: nothing is added twice. Start the workers to let the events flow on."""
-    from shared.migrations import upgrade
-    from services.intake.demo import DemoError, ensure_demo_admin, load_demo
-    settings = _settings()
-    upgrade("intake", settings.database_url("intake"))
-    app = _service_module("intake").create_app(settings=settings)
-    try:
-        counts = load_demo(app)
-        admin = ensure_demo_admin(app.extensions["prize"]["db"])
-    except DemoError as exc:
-        click.echo(f"demo: {exc}", err=True)
-        sys.exit(1)
-    finally:
-        app.extensions["prize"]["db"].dispose()
-    click.echo(f"demo: call {counts['call']} open; {counts['applicants']} applicants, "
-               f"{counts['drafts']} drafts, {counts['submitted']} submitted; {counts['prospects']} prospects "
-               f"met at the Smart City Summit and Expo 2023, {counts['invited']} invited to apply")
-    if admin:
-        click.echo(f"demo: staff admin {admin['email']} added; sign in at {settings.public_url}/staff/signin "
-                   "(the link arrives in the mailbox folder, or wherever PRIZE_MAIL_URL sends it)")
+from services.demo_cli import demo as _demo  # noqa: E402  (its own module: it spans intake and review)
+main.add_command(_demo)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 APPLICANTS = [
     ({"type": "city_government", "organisation": "Kaohsiung City Government (高雄市政府)",
       "country": "TW", "city": "高雄 Kaohsiung", "contact_name": "林美華 Lin Mei-hua",
-      "contact_email": "mei.lin@kcg.demo.example.tw", "language": "en",
+      "contact_email": "mei.lin@kcg.demo.example.tw", "language": "ko",
       "secondary_name": "陳志明 Chen Chih-ming", "secondary_email": "chen.cm@kcg.demo.example.tw"},
      "tech_innovacity", "Hydrogen buses for the harbour", "Clean mobility for 高雄's port district.", True),
     ({"type": "city_government", "organisation": "Prefeitura de Guarulhos", "country": "BR",
@@ -233,6 +233,7 @@ def _demo_application(app, client, headers: dict, call: dict, person: dict, cate
 
 
 DEMO_ADMIN = {"email": "secretariat@wego-cities.org", "name": "WeGO Secretariat (demo)"}
+DEMO_SECRETARIAT = {"email": "jiwon.park@wego-cities.org", "name": "Park Ji-won (demo)"}
 
 
 def ensure_demo_admin(db) -> dict | None:
@@ -241,3 +242,29 @@ def ensure_demo_admin(db) -> dict | None:
     if staff_ops.members(db):
         return None
     return staff_ops.add_member(db, DEMO_ADMIN["email"], DEMO_ADMIN["name"], "admin", "en", "prize demo")
+
+
+def ensure_demo_staff(db) -> list[dict]:
+    """The demo's admin and a secretariat member, on a staff list that is the demo's own (empty,
+    or started by the demo's admin); a real staff list is left alone. Return who was added."""
+    from .ops import staff as staff_ops
+    added = [m for m in [ensure_demo_admin(db)] if m]
+    emails = {m["email"] for m in staff_ops.members(db)}
+    if DEMO_ADMIN["email"] in emails and DEMO_SECRETARIAT["email"] not in emails:
+        added.append(staff_ops.add_member(db, DEMO_SECRETARIAT["email"], DEMO_SECRETARIAT["name"],
+                                          "secretariat", "en", "prize demo"))
+    return added
+
+
+def applicant_link(app, email: str, client: str = "prize demo") -> str | None:
+    """A one-time sign-in link for the applicant with ``email``, made as a sign-in request makes it
+    (the same one-time token and 15 minutes), printed instead of mailed; None for no such applicant."""
+    from .accounts import applicant_signin
+    from .ops.applicants import signin_subject
+    db = app.extensions["prize"]["db"]
+    with app.test_request_context(), db.session() as s, s.begin():
+        applicant = signin_subject(s, email.strip().lower())
+        if applicant is None:
+            return None
+        return applicant_signin.issue_link(s, applicant, applicant.contact_email, "browser", client,
+                                           announce=False).url

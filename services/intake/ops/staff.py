@@ -117,10 +117,14 @@ def change_member(db, staff_id: str, changes: dict, by_subject: str, by: str) ->
 
 # --- signing in ---
 
+def _issue(s, row, client: str, base_url: str, lifetime: timedelta) -> IssuedLink:
+    token, expires_at = issue_link(s, T.signin_tables(), row.id, row.email, "browser", client, _now(), lifetime)
+    return IssuedLink(purpose="browser", url=f"{base_url}/staff/signin/{token}", code=None, expires_at=expires_at)
+
+
 def _mail_link(s, row, client: str, base_url: str, lifetime: timedelta, reason: str | None = None,
                invited_by: str | None = None) -> None:
-    token, expires_at = issue_link(s, T.signin_tables(), row.id, row.email, "browser", client, _now(), lifetime)
-    link = IssuedLink(purpose="browser", url=f"{base_url}/staff/signin/{token}", code=None, expires_at=expires_at)
+    link = _issue(s, row, client, base_url, lifetime)
     data = {"staff_id": row.id, "audience": "staff", "email": row.email, "contact_name": row.name,
             "language": row.language, **link.event_fields()}
     if reason:
@@ -140,6 +144,15 @@ def request_link(db, email: str, client: str, base_url: str, limits: RateLimits)
             issue_link(s, T.signin_tables(), None, email, "browser", client, _now(), LINK_LIFETIME)
             return
         _mail_link(s, row, client, base_url, LINK_LIFETIME)
+
+
+def printed_link(db, email: str, client: str, base_url: str) -> IssuedLink | None:
+    """A sign-in link for an active member, made as a request makes it (one use, 15 minutes) but
+    given to the caller instead of mailed (``prize demo``); None for no such member."""
+    with db.session() as s, s.begin():
+        row = s.execute(select(T.members).where(T.members.c.email == email.strip().lower(),
+                                                T.members.c.active.is_(True))).first()
+        return _issue(s, row, client, base_url, LINK_LIFETIME) if row is not None else None
 
 
 def redeem_link(db, token: str) -> str:
