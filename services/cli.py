@@ -333,5 +333,9 @@ def demo():
                    "(the link arrives in the mailbox folder, or wherever PRIZE_MAIL_URL sends it)")
 
 
+from services.mail_cli import mail as _mail  # noqa: E402
+main.add_command(_mail)
+
+
 if __name__ == "__main__":
     main()
