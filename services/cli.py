@@ -319,5 +319,9 @@ from services.demo_cli import demo as _demo  # noqa: E402  (its own module: it s
 main.add_command(_demo)
 
 
+from services.mail_cli import mail as _mail  # noqa: E402
+main.add_command(_mail)
+
+
 if __name__ == "__main__":
     main()
