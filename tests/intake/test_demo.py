@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import urlsplit
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -35,8 +37,8 @@ def test_demo_loads_open_call_applicants_drafts_and_submissions(stack):
         assert [c["key"] for c in call.categories] == ["tech_innovacity", "human_centricity", "leadership"]
         cities = set(s.scalars(select(Applicant.city)).all())
         assert "高雄 Kaohsiung" in cities and "Beyoğlu" in cities
-        # only languages the portal is translated into (Kaohsiung's and Beyoğlu's read English)
-        assert set(s.scalars(select(Applicant.language)).all()) == {"pt", "en"}
+        # only languages the portal is translated into (Kaohsiung reads Korean, Beyoğlu English)
+        assert set(s.scalars(select(Applicant.language)).all()) == {"pt", "en", "ko"}
         bodies = s.scalars(select(outbox.c.body).where(outbox.c.type == "application.submitted")).all()
         # the default terms: every criterion required, and the application form
         assert all(c["required"] for t in call.categories for c in t["criteria"])
@@ -64,13 +66,68 @@ def test_demo_run_twice_does_not_duplicate(stack):
             sum(1 for *_, submit in APPLICANTS if submit) + 1
 
 
-def test_demo_command_reports_what_it_loaded(embedded_settings, monkeypatch):
+def test_demo_command_reports_what_it_loaded_and_prints_working_links(tmp_path, free_port, monkeypatch):
+    """Without the services running (review cannot have heard of the applications) the demo says
+    so, and still prints one-time links for the staff and the applicants; each is a sign-in link
+    stored as a request stores it, and opens a session once."""
     from services import cli
+    from shared.config import load_settings
+    from tests.conftest import embedded_env
+    from tests.support.stack import Stack
+    # review's port: one nothing listens on
+    embedded_settings = load_settings(embedded_env(tmp_path / "var", PRIZE_REVIEW_PORT=str(free_port())))
     monkeypatch.setattr(cli, "_settings", lambda: embedded_settings)
     result = CliRunner().invoke(cli.main, ["demo"])
     assert result.exit_code == 0, result.output
     assert "6 applicants, 2 drafts, 4 submitted; 6 prospects met at the Smart City Summit and Expo 2023, " \
            "3 invited to apply" in result.output
+    assert "demo: staff admin secretariat@wego-cities.org added" in result.output
+    assert "demo: staff secretariat jiwon.park@wego-cities.org added" in result.output
+    assert "start the services (make run), then run prize demo again for the jurors" in result.output
+    links = re.findall(r"^  (admin|secretariat|juror|applicant) .*\n\s+(\S+)", result.output, re.M)
+    assert [role for role, _ in links] == ["admin", "secretariat", "juror", "applicant", "applicant"]
+    juror = links[2][1]
+    assert juror == "(not"  # not there yet: the line says why
+    stack = Stack(embedded_settings, services=("intake",))
+    try:
+        client = stack.clients["intake"]
+        for role, url in [links[0], links[3]]:
+            path = urlsplit(url).path
+            assert url.startswith(embedded_settings.public_url)
+            page = client.get(path)
+            assert page.status_code == 200 and b"Sign in" in page.data
+            csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page.data)
+            opened = client.post(path, data={"csrf_token": csrf[1].decode() if csrf else ""})
+            assert opened.status_code in (302, 303), (role, opened.status_code, opened.data[:300])
+            assert urlsplit(opened.headers["Location"]).path in ("/secretariat", "/portal"), role
+            client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+            again = client.post(path, data={"csrf_token": csrf[1].decode() if csrf else ""})
+            assert again.status_code not in (302, 303), role  # a link works once
+    finally:
+        stack.stop()
+
+
+def test_demo_never_prints_links_in_production(tmp_path, free_port, monkeypatch):
+    from services import cli
+    from shared.config import load_settings
+    from tests.conftest import embedded_env
+    embedded_settings = load_settings(embedded_env(tmp_path / "var", PRIZE_REVIEW_PORT=str(free_port())))
+    monkeypatch.setattr(cli, "_settings", lambda: embedded_settings)
+    monkeypatch.setenv("PRIZE_ENV", "production")
+    refused = CliRunner().invoke(cli.main, ["demo", "--links"])
+    assert refused.exit_code == 1 and "http" not in refused.output
+    loaded = CliRunner().invoke(cli.main, ["demo"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "/signin/" not in loaded.output and "no sign-in link is printed" in loaded.output
+
+
+def test_demo_staff_leave_a_real_staff_list_alone(stack):
+    from services.intake.demo import ensure_demo_staff
+    from services.intake.ops import staff as staff_ops
+    db = stack.apps["intake"].extensions["prize"]["db"]
+    staff_ops.add_member(db, "director@wego-cities.org", "Director", "admin", "en", "test")
+    assert ensure_demo_staff(db) == []
+    assert [m["email"] for m in staff_ops.members(db)] == ["director@wego-cities.org"]
 
 
 def test_demo_adds_a_first_admin_once_and_only_without_staff(stack):
