@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from flask import redirect
-
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
@@ -37,15 +35,12 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     db = Database(settings.database_url(SERVICE), SERVICE)
     app = create_service_app(SERVICE, settings, db, title="Seoul Smart City Prize: notify",
                              blueprints=blueprints, test_config=test_config)
-    for blueprint in pages.blueprints:  # the secretariat's outbox and templates pages
+    for blueprint in pages.blueprints:  # `/`, the secretariat's outbox and templates pages
         app.register_blueprint(blueprint)
     # staff: sessions handed over from intake's staff sign-in, personal API tokens
     StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal, home="/secretariat/outbox").init_app(app)
     app.extensions["prize"]["emails_metrics"] = emails = EmailsByStatus()
     app.extensions["prize"]["state_metrics"].add_probe(emails)  # prize_emails{status} on /metrics
-    # `/` (where `make run`'s banner points): the secretariat's outbox, which sends a
-    # visitor not signed in to the staff sign-in
-    app.add_url_rule("/", "front", lambda: redirect("/secretariat/outbox", 302))
     app.wsgi_app = SnsContentType(app.wsgi_app)  # SNS posts its JSON as text/plain
     # the web app's own Sender (a resend is sent at once, from the request), made on first use
     app.extensions["prize"]["make_sender"] = functools.partial(make_sender, settings, db)

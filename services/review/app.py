@@ -1,8 +1,6 @@
 """review: screening, juries and decisions. Wires the web app and the worker."""
 from __future__ import annotations
 
-from flask import redirect
-
 from shared.config import Settings, load_settings
 from shared.db import Database
 from shared.inbox import bind
@@ -33,9 +31,6 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     accounts.init_app(app)  # jurors' sessions and bearer tokens become Principal("juror", id)
     # staff: sessions handed over from intake's staff sign-in, personal API tokens
     StaffWeb(SERVICE, staff_tables, refuse=pages.staff_refusal).init_app(app)
-    # `/` (where `make run`'s banner points): the secretariat's dashboard, which sends a
-    # visitor not signed in to the staff sign-in
-    app.add_url_rule("/", "front", lambda: redirect("/secretariat", 302))
     return app
 
 

@@ -114,8 +114,6 @@ class Audit:
         missing = []
         for svc, app in self.edition.stack.apps.items():
             for rule in app.url_map.iter_rules():
-                if rule.endpoint == "front":  # review's and notify's `/`: a redirect to their page
-                    continue
                 if "GET" in rule.methods and not NOT_PAGES.search(rule.rule) and (svc, rule.rule) not in self.routes:
                     missing.append(f"{svc} {rule.rule}")
         return sorted(missing)
@@ -153,6 +151,8 @@ def walk_as_visitor(audit: Audit) -> None:
     audit.visit("intake", "/results/2026")  # released in intake (tests/support/edition.py): winners, a photo
     walk_outreach_as_visitor(audit)
     audit.visit("intake", audit.edition.event_rsvp_path)  # an event invitation's answer page (issue 17)
+    for svc in ("review", "notify"):
+        audit.visit(svc, "/")  # what the service is, and where jurors and staff go
     for svc in ("intake", "review", "notify"):
         audit.visit(svc, "/secretariat/signin")  # operators paste a token
         audit.visit(svc, "/docs")  # the API's human docs
@@ -172,6 +172,7 @@ def walk_as_applicant(audit: Audit) -> None:
 def walk_as_juror(audit: Audit) -> None:
     e = audit.edition
     sign_in(audit.page, e, "review", "/signin", next(iter(e.jurors)), "/jury", audit)
+    audit.visit("review", "/", "review / (a juror signed in: their assignments)")
     app_id = e.apps["kaohsiung"]["id"]
     audit.visit("review", f"/jury/applications/{app_id}")  # the award round's: being scored
     audit.visit("review", f"/jury/applications/{app_id}/conflict")
@@ -201,6 +202,7 @@ def walk_as_staff(audit: Audit) -> None:
     for svc, paths in (("intake", intake), ("review", review), ("notify", notify)):
         for path in plain_staff_pages(e, svc) + paths:
             audit.visit(svc, path)
+    audit.visit("notify", "/", "notify / (staff signed in: the header's links and the staff bar)")
     # issue 17: a prospect, and the CSV import's preview (a new line, one already a prospect, errors)
     for prospect_id in e.prospects.values():
         audit.visit("intake", f"/secretariat/prospects/{prospect_id}")
