@@ -47,7 +47,7 @@ DEFAULT_DOCUMENTS = [
 
 
 def default_categories() -> list[dict]:
-    """The prize's three categories with equal weights (DOMAIN.md gives no weights); every
+    """The prize's three categories with equal weights (the prize publishes no weights); every
     criterion must be answered, since the jury scores each one."""
     def crit(pairs):
         return [{"key": k, "title": t, "weight": 1.0, "guidance": GUIDANCE.get(k, []),
