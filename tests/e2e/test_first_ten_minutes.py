@@ -8,18 +8,14 @@ checkout with a fresh var folder and free ports (PRIZE_*_PORT: the examples foll
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.e2e.test_run_layout import SERVICES, run_env
+from tests.e2e.test_run_layout import SERVICES, prize_run, run_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- newcomer: ([\w-]+) -->\n```sh\n(.*?)^```", re.M | re.S)
@@ -51,27 +47,9 @@ def newcomer(tmp_path_factory):
     blocks = readme_blocks()
     log_path = tmp / "make-run.log"
     started = time.monotonic()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(["bash", "-c", blocks["run"]], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline, pending = time.monotonic() + 300, set(SERVICES)
-        while pending and time.monotonic() < deadline and proc.poll() is None:
-            for svc in list(pending):
-                with contextlib.suppress(requests.RequestException):
-                    if requests.get(f"http://127.0.0.1:{ports[svc]}/readyz", timeout=2).status_code == 200:
-                        pending.discard(svc)
-            time.sleep(0.2)
-        assert not pending, f"not ready: {pending}\n" + log_path.read_text()[-3000:]
+    # the first make run of a fresh clone installs .venv first: up to a few minutes
+    with prize_run(env, ports, log_path, command=["bash", "-c", blocks["run"]], cwd=ROOT, ready_within=300):
         yield {"env": env, "ports": ports, "blocks": blocks, "log": log_path, "started": started, "var": tmp / "var"}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def _people(output: str) -> list[dict]:
@@ -196,3 +174,14 @@ def test_the_readme_api_examples_run_as_written(newcomer):
     lines = done.stdout.split()
     for word in ("open", "verified", "submitted", "sent"):
         assert word in lines, done.stdout
+
+
+def test_every_readme_example_for_the_embedded_stack_is_one_this_file_runs():
+    """A shell block that talks to `make run`'s services or runs prize demo or mail must carry a
+    `<!-- newcomer: NAME -->` marker (and so be run above), or it could rot unnoticed."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    marked = set(readme_blocks().values())
+    for block in re.findall(r"^```(?:sh|bash)\n(.*?)^```", text, re.M | re.S):
+        if re.search(r"PRIZE_INTAKE_PORT|localhost:800|127\.0\.0\.1:800|prize (demo|mail)|\$INTAKE", block):
+            assert block in marked, block[:300]
+    assert {"run", "demo", "mail", "signin", "api", "ceremony"} <= set(readme_blocks())

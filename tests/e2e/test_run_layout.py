@@ -43,13 +43,15 @@ def process_tree(root: int) -> dict[int, str]:
 
 
 @contextlib.contextmanager
-def prize_run(env: dict, ports: dict, log_path: Path, *args: str):
-    """`prize run ARGS` until every service's /readyz answers 200; stopped with SIGTERM after."""
+def prize_run(env: dict, ports: dict, log_path: Path, *args: str, command: list[str] | None = None,
+              cwd: Path | None = None, ready_within: float = 60):
+    """`prize run ARGS` (or ``command``) until every service's /readyz answers 200; stopped with
+    SIGTERM after."""
     log = open(log_path, "w")
-    proc = subprocess.Popen([PRIZE, "run", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(command or [PRIZE, "run", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=cwd)
     try:
-        deadline, pending = time.monotonic() + 60, set(ports)
+        deadline, pending = time.monotonic() + ready_within, set(ports)
         while pending and time.monotonic() < deadline and proc.poll() is None:
             for svc in list(pending):
                 with contextlib.suppress(requests.RequestException):

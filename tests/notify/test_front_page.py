@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support.links import QueryCount, follow, main_links
+from tests.support.links import anonymous_front_page, assert_every_link_answers, follow, main_links
 from tests.support.stack import Stack
 
 
@@ -19,18 +19,12 @@ def stack(embedded_settings):
 
 
 def test_notify_front_page_says_what_it_is_and_every_link_answers(stack):
-    client = stack.apps["notify"].test_client()
-    with QueryCount(stack.apps["notify"].extensions["prize"]["db"]) as queries:
-        r = client.get("/")
-    assert r.status_code == 200 and r.mimetype == "text/html"
-    assert queries.statements == [] and "Set-Cookie" not in r.headers
-    page = r.get_data(as_text=True)
+    r, page = anonymous_front_page(stack, "notify")
+    assert "Set-Cookie" not in r.headers
     assert "sends every email" in page and "unsubscribe link" in page
     links = main_links(page)
     assert {"/secretariat/outbox", "/secretariat/templates", "/docs", "/readyz"} <= set(links), links
-    for link in links:
-        url, answer = follow(stack, "notify", link)
-        assert answer.status_code != 404 and answer.status_code < 500, (link, url, answer.status_code)
+    assert_every_link_answers(stack, "notify", links)
     url, answer = follow(stack, "notify", "/secretariat/outbox")  # to intake's staff sign-in
     assert url.split("?")[0] == stack.settings.public_url + "/staff/signin" and answer.status_code == 200, url
 

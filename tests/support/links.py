@@ -47,3 +47,20 @@ class QueryCount:
 
     def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def anonymous_front_page(stack, service: str) -> tuple:
+    """``service``'s `/` for a visitor with no cookie: asserted a 200 HTML page that ran no SQL.
+    Returns (the response, its text)."""
+    client = stack.apps[service].test_client()
+    with QueryCount(stack.apps[service].extensions["prize"]["db"]) as queries:
+        r = client.get("/")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    assert queries.statements == []
+    return r, r.get_data(as_text=True)
+
+
+def assert_every_link_answers(stack, service: str, links: list[str]) -> None:
+    for link in links:
+        url, answer = follow(stack, service, link)
+        assert answer.status_code != 404 and answer.status_code < 500, (link, url, answer.status_code)
