@@ -8,6 +8,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import time
 
 import click
 
@@ -138,8 +139,9 @@ def run(only, no_migrate, split):
     (gunicorn) and worker as its own process; honcho prints their output."""
     from honcho.printer import Printer
 
-    from services.processes import exit_if_ports_in_use, supervisor
+    from services.processes import exit_if_ports_in_use, say_when_ready, supervisor
 
+    started = time.monotonic()
     services = _services_option(only)
     settings = _settings()
     exit_if_ports_in_use(settings, services)
@@ -163,6 +165,7 @@ def run(only, no_migrate, split):
             manager.add_process(service, f"exec {prize} serve {service}" + (" --no-migrate" if no_migrate else ""),
                                 env=env)
     _banner(settings, services)
+    say_when_ready(settings, services, lambda line: (click.echo(line), sys.stdout.flush()), started)
     manager.loop()
     sys.exit(manager.returncode)
 

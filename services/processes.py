@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -190,3 +191,43 @@ def gunicorn_server(service: str, settings, host: str, port: int, workers: int, 
             return importlib.import_module(f"services.{service}.app").create_app(settings=settings)
 
     return Server()
+
+
+def say_when_ready(settings, services, say, started: float, within: float = 120.0) -> threading.Thread:
+    """Watch each service's /readyz from a thread and, once all answer 200, ``say`` one line with
+    the address to open and the next command: the banner has scrolled away under the services'
+    start-up logs by then. Says nothing if they are not ready ``within`` seconds."""
+    import urllib.request
+
+    def ready(service: str) -> bool:
+        url = f"http://{_reachable(settings.hosts[service])}:{settings.ports[service]}/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def watch() -> None:
+        pending = list(services)
+        while pending and time.monotonic() - started < within:
+            pending = [s for s in pending if not ready(s)]
+            if pending:
+                time.sleep(0.25)
+        if not pending:
+            say(f"ready after {time.monotonic() - started:.1f} s: open {settings.service_url(services[0])}/ "
+                f"- next, in a second shell here: {_prize_command()} demo")
+
+    thread = threading.Thread(target=watch, name="prize-ready", daemon=True)
+    thread.start()
+    return thread
+
+
+def _reachable(host: str) -> str:
+    """Where to reach a server listening on ``host`` from this machine."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
+def _prize_command() -> str:
+    from services.demo_cli import prize_command
+    return prize_command()

@@ -77,6 +77,14 @@ def test_make_run_then_demo_signs_each_person_in_on_their_page(newcomer):
     for svc in SERVICES:  # make run printed the three addresses and the next command
         assert f"http://127.0.0.1:{ports[svc]}/" in banner, banner[:2000]
     assert "prize demo" in banner
+    # once all three are ready, one line with the address to open (the banner has scrolled away)
+    ready = rf"^ready after [\d.]+ s: open http://127\.0\.0\.1:{ports['intake']}/ - next, in a second shell here: " \
+            r"\S*prize demo$"
+    deadline = time.monotonic() + 10  # the line's own look at /readyz may come a moment after ours
+    while not re.search(ready, banner, re.M) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        banner = newcomer["log"].read_text()
+    assert re.search(ready, banner, re.M), banner[-3000:]
     done = sh(newcomer["blocks"]["demo"], env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 applications screened eligible, 2 jurors, the finalist round assigned" in done.stdout, done.stdout
