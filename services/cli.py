@@ -176,7 +176,7 @@ WHAT_EACH_SERVES = {"intake": "the applicant portal; staff sign in at /staff/sig
 
 
 def _banner(settings, services) -> None:
-    from services.demo_cli import prize_command
+    from services.processes import prize_command
     click.echo("Seoul Smart City Prize")
     for service in services:
         click.echo(f"  {service:<7} {settings.service_url(service)}/  {WHAT_EACH_SERVES[service]}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import urllib.request
 from dataclasses import dataclass
 
 import click
@@ -46,24 +45,8 @@ def _settings():
     return load()
 
 
-def prize_command() -> str:
-    """How this shell runs prize: the path it was started by (.venv/bin/prize), or plain prize."""
-    started = sys.argv[0] if sys.argv and sys.argv[0].endswith("prize") else ""
-    if started and os.path.isabs(started) and started.startswith(os.getcwd() + os.sep):
-        return os.path.relpath(started)
-    return started if started and os.sep in started else "prize"
-
-
 def _production() -> bool:
     return os.environ.get("PRIZE_ENV", "").strip().lower() == "production"
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status < 500
-    except OSError:
-        return False
 
 
 @click.command()
@@ -108,8 +91,9 @@ def _load(settings, apps) -> None:
                f"met at the Smart City Summit and Expo 2023, {counts['invited']} invited to apply")
     for member in added:
         click.echo(f"demo: staff {member['role']} {member['email']} added")
+    from services.processes import answers_ok
     review_url = settings.service_url("review")
-    if not _answers(f"{review_url}/healthz"):
+    if not answers_ok(f"{review_url}/healthz"):
         click.echo(f"demo: review does not answer at {review_url}, so it has not heard of the applications: "
                    "start the services (make run), then run prize demo again for the jurors")
         return
@@ -152,6 +136,7 @@ def people(apps) -> list[Person]:
 
 
 def _print_links(settings, apps) -> None:
+    from services.processes import prize_command
     if _production():
         click.echo("demo: with PRIZE_ENV=production no sign-in link is printed; people ask for theirs at "
                    f"{settings.public_url}/signin and {settings.public_url}/staff/signin")

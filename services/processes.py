@@ -12,10 +12,12 @@ import ast
 import errno
 import importlib
 import logging
+import os
 import queue
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -197,15 +199,8 @@ def say_when_ready(settings, services, say, started: float, within: float = 120.
     """Watch each service's /readyz from a thread and, once all answer 200, ``say`` one line with
     the address to open and the next command: the banner has scrolled away under the services'
     start-up logs by then. Says nothing if they are not ready ``within`` seconds."""
-    import urllib.request
-
     def ready(service: str) -> bool:
-        url = f"http://{_reachable(settings.hosts[service])}:{settings.ports[service]}/readyz"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return answers_ok(f"http://{_reachable(settings.hosts[service])}:{settings.ports[service]}/readyz")
 
     def watch() -> None:
         pending = list(services)
@@ -215,7 +210,7 @@ def say_when_ready(settings, services, say, started: float, within: float = 120.
                 time.sleep(0.25)
         if not pending:
             say(f"ready after {time.monotonic() - started:.1f} s: open {settings.service_url(services[0])}/ "
-                f"- next, in a second shell here: {_prize_command()} demo")
+                f"- next, in a second shell here: {prize_command()} demo")
 
     thread = threading.Thread(target=watch, name="prize-ready", daemon=True)
     thread.start()
@@ -228,6 +223,19 @@ def _reachable(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _prize_command() -> str:
-    from services.demo_cli import prize_command
-    return prize_command()
+def answers_ok(url: str) -> bool:
+    """Whether ``url`` answers 200 within 2 s (a service's /readyz or /healthz)."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def prize_command() -> str:
+    """How this shell runs prize: the path it was started by (.venv/bin/prize), or plain prize."""
+    started = sys.argv[0] if sys.argv and sys.argv[0].endswith("prize") else ""
+    if started and os.path.isabs(started) and started.startswith(os.getcwd() + os.sep):
+        return os.path.relpath(started)
+    return started if started and os.sep in started else "prize"
